@@ -1,0 +1,157 @@
+"""Helpers that start real components (our server, Node peers) on loopback for tests.
+
+Every helper binds 127.0.0.1 on a port the OS picks and cleans up after itself, so tests
+can run in parallel on one machine and never leave processes behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NODE_CACHE = Path(os.environ.get("SOCKDESK_NODE_CACHE", Path.home() / ".cache" / "sockdesk-node"))
+NODE_PACKAGES = ("socket.io@4", "socket.io-client@4")
+
+
+def free_port() -> int:
+    """A port that was free a moment ago; good enough for loopback tests."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """The bundled server run as a child process, exactly as a user would start it."""
+
+    def __init__(self, db: Path, *extra: str, port: int = 0) -> None:
+        self.db = db
+        self.extra = list(extra)
+        self.port = port
+        self.url = ""
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        cmd = [sys.executable, "-m", "server_stub", "--host", "127.0.0.1",
+               "--port", str(self.port), "--db", str(self.db), *self.extra]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        first = _readline_with_timeout(self.proc, timeout)
+        if not first.startswith("Listening on "):
+            rest = self.stop()
+            raise RuntimeError(f"server did not start: {first!r}\n{rest}")
+        self.url = first.split("Listening on ", 1)[1].strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case, nothing gets flushed."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> str:
+        """SIGTERM and wait: the clean shutdown case."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return "".join(self.output)
+
+    def restart(self) -> ServerProcess:
+        """Start again on the same database and the same port, so clients can reconnect."""
+        self.proc = None
+        self.output = []
+        return self.start()
+
+
+def _readline_with_timeout(proc: subprocess.Popen[str], timeout: float) -> str:
+    assert proc.stdout is not None
+    result: list[str] = []
+    t = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    return result[0] if result else ""
+
+
+def node_available() -> bool:
+    return shutil.which("node") is not None and shutil.which("npm") is not None
+
+
+def ensure_node_packages() -> Path:
+    """Install the official socket.io packages into a cache folder once, and reuse them.
+
+    Returns the folder holding node_modules; Node scripts are run with NODE_PATH set to it.
+    """
+    marker = NODE_CACHE / ".installed"
+    wanted = " ".join(NODE_PACKAGES)
+    if marker.exists() and marker.read_text() == wanted:
+        return NODE_CACHE / "node_modules"
+    NODE_CACHE.mkdir(parents=True, exist_ok=True)
+    lock = NODE_CACHE / ".lock"
+    with open(lock, "w") as fh:
+        import fcntl
+
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if not (marker.exists() and marker.read_text() == wanted):
+            if not (NODE_CACHE / "package.json").exists():
+                (NODE_CACHE / "package.json").write_text(json.dumps({"private": True}))
+            subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent",
+                            *NODE_PACKAGES], cwd=NODE_CACHE, check=True, timeout=300)
+            marker.write_text(wanted)
+    return NODE_CACHE / "node_modules"
+
+
+def run_node(script: Path | str, *args: str, timeout: float = 60.0,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a Node script against installed socket.io packages; stdout is usually NDJSON."""
+    modules = ensure_node_packages()
+    full_env = dict(os.environ, NODE_PATH=str(modules), **(env or {}))
+    return subprocess.run(["node", str(script), *args], env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def node_process(script: Path | str, *args: str,
+                 env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """A long-running Node peer (a server); killed when the block ends."""
+    modules = ensure_node_packages()
+    full_env = dict(os.environ, NODE_PATH=str(modules), **(env or {}))
+    proc = subprocess.Popen(["node", str(script), *args], env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def wait_for(check, timeout: float = 10.0, interval: float = 0.02) -> bool:
+    """Poll a condition in sync tests (a polling wait, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return bool(check())

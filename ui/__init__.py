@@ -1,0 +1,1 @@
+"""SockDesk desktop UI: everything that imports Qt lives here."""
