@@ -1,0 +1,48 @@
+"""Project-wide rules that keep the layers honest and the code clean."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO
+
+# Which top-level packages each layer must never import.
+FORBIDDEN = {
+    "app": {"PySide6", "shiboken6", "qasync", "ui", "server_stub"},
+    "server_stub": {"PySide6", "shiboken6", "qasync", "ui", "app"},
+}
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layer_imports_stay_one_way(package: str) -> None:
+    offenders = []
+    for path in sorted((REPO / package).rglob("*.py")):
+        bad = _imported_roots(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(REPO)} imports {sorted(bad)}")
+    assert offenders == []
+
+
+def test_ruff_is_clean() -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it comes with the test extra)")
+    result = subprocess.run([ruff, "check", "."], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
