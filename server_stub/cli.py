@@ -1,0 +1,205 @@
+"""``sockdesk-server`` / ``python -m server_stub``: parse options, run until told to stop.
+
+The first line on stdout is always ``Listening on http://HOST:PORT`` (with the real port
+when ``--port 0``), flushed at once: the desktop app and the tests start the server as a
+child process and read that line to know where to connect. Anything else goes to stderr,
+and only after that line, so nothing can get in front of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import server_stub
+from server_stub.paths import default_db_path, ensure_private_dir
+from server_stub.server import ServerConfig, SockDeskServer, StartupError, is_loopback
+
+PROG = "sockdesk-server"
+TOKEN_ENV = "SOCKDESK_SERVER_TOKEN"
+log = logging.getLogger("server_stub")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0-65535 (0 picks a free port)")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def _attempts(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="The bundled SockDesk Socket.IO server: /chat rooms, /queue work "
+                    "queues, and a relay sandbox on every other namespace.")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {server_stub.__version__}")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1; anything else exposes the "
+                             "server to the network, use --token then)")
+    parser.add_argument("--port", type=_port, default=5000,
+                        help="port to bind (default 5000; 0 picks a free one)")
+    parser.add_argument("--db", type=Path, default=None,
+                        help="SQLite database file (default: the per-user data folder, "
+                             f"e.g. {default_db_path()})")
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV) or None,
+                        help="shared secret every client must send as auth.token "
+                             f"(default: ${TOKEN_ENV}, which keeps it out of process lists)")
+    parser.add_argument("--admin", action="store_true",
+                        help="enable the Socket.IO Admin UI (https://admin.socket.io); user "
+                             "'admin', password = the token")
+    parser.add_argument("--log-level", default="warning",
+                        choices=["debug", "info", "warning", "error", "critical"],
+                        help="logging detail on stderr (default warning)")
+    parser.add_argument("--redis", metavar="URL", default=None,
+                        help="share state through Redis (not available yet)")
+    parser.add_argument("--rate-limit", type=_positive, default=None, metavar="N",
+                        help="max events per second per socket (default: unlimited)")
+    parser.add_argument("--cors-origins", action="append", default=[], metavar="ORIGINS",
+                        help="extra browser origins allowed to connect, comma separated or "
+                             "repeated; '*' allows any (default: same origin only)")
+    parser.add_argument("--visibility-timeout", type=_positive, default=30.0,
+                        metavar="SECONDS",
+                        help="seconds a delivered queue message may stay unacked before it "
+                             "is given to another consumer (default 30)")
+    parser.add_argument("--max-attempts", type=_attempts, default=5, metavar="N",
+                        help="deliveries of a queue message before it moves to <queue>.dead "
+                             "(default 5)")
+    return parser
+
+
+def _origins(values: list[str]) -> list[str]:
+    return [o.strip() for value in values for o in value.split(",") if o.strip()]
+
+
+class RedactSecret(logging.Filter):
+    """Masks the token wherever it would appear in a log line. Our own code never logs
+    it, but at debug level python-socketio/engineio log raw packets, auth included."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg = message.replace(self.secret, "***")
+            record.args = None
+        return True
+
+
+class LogSetup:
+    """Logging to stderr that holds every record back until the "Listening on" line is
+    out, so even at debug level nothing gets in front of that line when a parent process
+    reads stdout and stderr as one stream."""
+
+    def __init__(self, level: str, token: str | None) -> None:
+        self.stream = logging.StreamHandler(sys.stderr)
+        self.stream.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        if token:
+            self.stream.addFilter(RedactSecret(token))
+        self.held: logging.handlers.MemoryHandler | None = logging.handlers.MemoryHandler(
+            capacity=100_000, flushLevel=logging.CRITICAL + 1, target=self.stream)
+        root = logging.getLogger()
+        root.setLevel(getattr(logging, level.upper()))
+        root.addHandler(self.held)
+        quiet = max(logging.WARNING, getattr(logging, level.upper()))
+        if level != "debug":
+            # aiohttp and the socket.io libraries are chatty; their errors still show.
+            for name in ("aiohttp", "socketio", "engineio"):
+                logging.getLogger(name).setLevel(quiet)
+
+    def release(self) -> None:
+        """Write what was held and log directly from now on."""
+        if self.held is None:
+            return
+        root = logging.getLogger()
+        self.held.flush()
+        root.removeHandler(self.held)
+        root.addHandler(self.stream)
+        self.held.close()
+        self.held = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.redis:
+        print(f"{PROG}: error: Redis storage is not available yet; run without --redis "
+              "to use the SQLite database", file=sys.stderr)
+        return 2
+    if args.admin and not args.token:
+        parser.error("--admin needs --token: the token is the Admin UI password")
+    logs = LogSetup(args.log_level, args.token)
+    try:
+        db = args.db
+        if db is None:
+            db = default_db_path()
+            ensure_private_dir(db.parent)
+    except OSError as exc:
+        print(f"{PROG}: error: cannot create the data folder {exc.filename}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    config = ServerConfig(
+        host=args.host, port=args.port, db=db, token=args.token, admin=args.admin,
+        cors_origins=_origins(args.cors_origins), rate_limit=args.rate_limit,
+        visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts)
+    try:
+        asyncio.run(serve(config, on_listening=logs.release))
+    except StartupError as exc:
+        logs.release()
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # platforms without loop signal handlers
+        pass
+    finally:
+        logs.release()
+    return 0
+
+
+async def serve(config: ServerConfig,
+                on_listening: Callable[[], None] | None = None) -> None:
+    """Run until SIGTERM or Ctrl+C, then shut down cleanly (storage flushed)."""
+    # Signal handlers first: a SIGTERM right after the "Listening" line must be clean.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    server = SockDeskServer(config)
+    url = await server.start()
+    try:
+        print(f"Listening on {url}", flush=True)
+        if on_listening is not None:
+            on_listening()
+        if not is_loopback(config.host) and not config.token:
+            print(f"WARNING: {PROG} is reachable from the network on {url} and has no "
+                  "--token: anyone who can reach it can connect as any user.",
+                  file=sys.stderr, flush=True)
+        log.info("database %s", config.db)
+        await stop.wait()
+    finally:
+        await server.stop()

@@ -1,0 +1,226 @@
+"""Assemble the server: storage, the socketio.AsyncServer, the namespaces, aiohttp.
+
+Kept free of argument parsing so tests or an embedding program can run a server from a
+:class:`ServerConfig`. Startup order matters: the database is opened (and queue state
+rebuilt) before the port is bound, so a client can never reach a half-ready server; the
+shutdown order is the reverse, and storage is closed last so every pending write lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import logging
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from server_stub import jsonmod
+from server_stub.auth import Authenticator
+from server_stub.chat import ChatNamespace
+from server_stub.connections import Context
+from server_stub.ratelimit import RateLimiter
+from server_stub.sandbox import SandboxNamespace
+from server_stub.storage import SqliteStorage, Storage, StorageError
+from server_stub.workqueues import QueueNamespace
+
+log = logging.getLogger(__name__)
+
+#: Engine.IO packet cap: well above the 64 KiB payload limit, so an oversized payload
+#: still arrives and can be answered with ``too_large`` instead of a dropped connection.
+MAX_PACKET_BYTES = 1 << 20
+ADMIN_UI_ORIGIN = "https://admin.socket.io"
+#: How long shutdown waits for clients to receive their CLOSE packet.
+CLOSE_GRACE_SECONDS = 1.0
+
+
+class StartupError(Exception):
+    """The server cannot start; the message is one line for the user."""
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    db: Path = field(default_factory=lambda: Path("server.db"))
+    token: str | None = None
+    admin: bool = False
+    cors_origins: list[str] = field(default_factory=list)
+    rate_limit: float | None = None
+    visibility_timeout: float = 30.0
+    max_attempts: int = 5
+
+
+class OriginPolicy:
+    """CORS check for engine.io: same-origin always, plus the configured origins (or any
+    origin with ``*``). A callable, because engine.io drops its own same-origin rule as
+    soon as a list is given."""
+
+    def __init__(self, origins: list[str]) -> None:
+        self.any = "*" in origins
+        self.origins = {o.rstrip("/") for o in origins if o != "*"}
+
+    def __call__(self, origin: str | None, environ: dict[str, Any] | None = None) -> bool:
+        if self.any or origin is None:
+            return True
+        if origin.rstrip("/") in self.origins:
+            return True
+        environ = environ or {}
+        host = environ.get("HTTP_HOST")
+        scheme = environ.get("wsgi.url_scheme", "http")
+        return host is not None and origin == f"{scheme}://{host}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (localhost, 127.x, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def display_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves so the real port is known when ``port`` is 0."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if sys.platform != "win32":
+            # A restart right after a crash must get the same port back (TIME_WAIT).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {display_url(host, port)}: {exc.strerror}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+class SockDeskServer:
+    """One running server: start(), then wait, then stop()."""
+
+    def __init__(self, config: ServerConfig, storage: Storage | None = None) -> None:
+        self.config = config
+        self.storage = storage or SqliteStorage(config.db)
+        self.port = config.port
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        origins = list(config.cors_origins)
+        if config.admin:
+            origins.append(ADMIN_UI_ORIGIN)
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp", json=jsonmod, namespaces="*",
+            cors_allowed_origins=OriginPolicy(origins),
+            max_http_buffer_size=MAX_PACKET_BYTES,
+            # Logger objects (not True/False): the libraries then add no handler of their
+            # own, so their lines go through ours (format, level, token redaction).
+            logger=logging.getLogger("socketio.server"),
+            engineio_logger=logging.getLogger("engineio.server"))
+        ctx = Context(sio=self.sio, storage=self.storage,
+                      authenticator=Authenticator(config.token),
+                      limiter=RateLimiter(config.rate_limit))
+        self.chat = ChatNamespace(ctx)
+        self.queues = QueueNamespace(ctx, visibility_timeout=config.visibility_timeout,
+                                     max_attempts=config.max_attempts)
+        self.sandbox = SandboxNamespace(ctx)
+        if config.admin:
+            self._instrument(config.token)
+        self.app = web.Application()
+        self.sio.attach(self.app)
+
+    def _instrument(self, token: str | None) -> None:
+        """Turn on the official Admin UI: user "admin", password = the token."""
+        if not token:
+            raise StartupError("--admin needs --token (it is the Admin UI password)")
+        expected = {"username": "admin", "password": token}
+
+        def admin_auth(client_auth: Any) -> bool:
+            # Same rule as a dict auth (exact match), but constant-time on the password.
+            if not isinstance(client_auth, dict) or set(client_auth) != set(expected):
+                return False
+            password = client_auth.get("password")
+            return (client_auth.get("username") == "admin" and isinstance(password, str)
+                    and hmac.compare_digest(password.encode("utf-8", "surrogatepass"),
+                                            token.encode("utf-8")))
+
+        self.sio.instrument(auth=admin_auth)
+
+        async def not_an_admin_event(event: str, sid: str, *args: Any) -> dict[str, Any]:
+            # Without this, unknown /admin events would fall through to the sandbox relay.
+            return {"ok": False, "code": "invalid",
+                    "error": f"'{event}' is not an Admin UI event."}
+
+        self.sio.on("*", not_an_admin_event, namespace="/admin")
+
+    async def start(self) -> str:
+        """Open storage, rebuild queues, bind and serve; returns the URL."""
+        try:
+            await self.storage.open()
+        except StorageError as exc:
+            raise StartupError(str(exc)) from exc
+        try:
+            await self.queues.dispatcher.load()
+            sock = bind_socket(self.config.host, self.config.port)
+            self.port = int(sock.getsockname()[1])
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            await self._runner.setup()
+            await web.SockSite(self._runner, sock).start()
+        except BaseException:
+            await self._cleanup()
+            raise
+        self.url = display_url(self.config.host, self.port)
+        return self.url
+
+    async def stop(self) -> None:
+        """Disconnect everyone, stop serving, then flush and close storage."""
+        log.info("shutting down")
+        self.queues.dispatcher.close()
+        try:
+            await self._disconnect_all()
+            await self.sio.shutdown()
+        except Exception:
+            log.exception("error while disconnecting clients")
+        await self._cleanup()
+
+    async def _disconnect_all(self) -> None:
+        """Close every Engine.IO session. The disconnect handlers run first, then engine.io
+        waits for the client to fetch the CLOSE packet, which a polling client that went
+        quiet never does; after a short grace we stop waiting for those."""
+        eio = self.sio.eio
+        closing = [asyncio.create_task(sock.close(reason=eio.reason.SERVER_DISCONNECT))
+                   for sock in list(eio.sockets.values())]
+        if not closing:
+            return
+        log.info("closing %d client connection(s)", len(closing))
+        _, late = await asyncio.wait(closing, timeout=CLOSE_GRACE_SECONDS)
+        if late:
+            log.info("%d connection(s) did not take their CLOSE packet in time", len(late))
+        for task in late:
+            task.cancel()
+        eio.sockets.clear()
+
+    async def _cleanup(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        # Let disconnect handlers queue their last writes before the final flush.
+        await asyncio.sleep(0)
+        await self.storage.close()

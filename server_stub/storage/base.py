@@ -1,0 +1,189 @@
+"""The one persistence interface the server talks to.
+
+Everything that must survive a restart goes through :class:`Storage`: chat messages and
+their per-room offsets, direct messages waiting for an offline user, work-queue messages
+with their state, acked counters and dedupe ids. The SQLite implementation is the only
+one today; a Redis one is planned, which is why identity decisions that must be atomic
+across server processes (room offsets, queue sequence numbers, dedupe by id) are made
+*inside* the storage and not in the namespace code.
+
+Ordering rule: every data operation is a plain method that *queues* the operation when it
+is called and returns an awaitable that completes once the change is durable (committed).
+Because queuing happens at call time, not at the first ``await``, operations issued one
+after another by the event loop take effect in that order, even when the caller does not
+await them immediately (the queue dispatcher relies on that). Callers ack a client only
+after awaiting.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+class StorageError(Exception):
+    """Opening or using the storage failed; the message is a sentence for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One stored room message; ``offset`` counts per room from 1 without gaps."""
+
+    room: str
+    offset: int
+    user: str
+    id: str
+    text: str
+    ts: str
+
+    def wire(self) -> dict[str, Any]:
+        """The ``message`` event payload."""
+        return {"room": self.room, "user": self.user, "text": self.text, "id": self.id,
+                "offset": self.offset, "ts": self.ts}
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: ``duplicate`` means the (user, id) pair was already stored and
+    ``message`` is the first one, unchanged."""
+
+    message: ChatMessage
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A slice of a room's history plus the room's latest offset."""
+
+    messages: list[ChatMessage]
+    last_offset: int
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DirectMessage:
+    """A direct message from ``user`` to ``to``."""
+
+    user: str
+    to: str
+    id: str
+    text: str
+    ts: str
+
+    def wire(self) -> dict[str, Any]:
+        """The ``dm`` event payload."""
+        return {"user": self.user, "to": self.to, "text": self.text, "id": self.id,
+                "ts": self.ts}
+
+
+@dataclass(frozen=True, slots=True)
+class DmResult:
+    """``duplicate`` means the (user, id) pair was stored before; ``message`` is that one."""
+
+    message: DirectMessage
+    duplicate: bool
+
+
+QueueState = Literal["ready", "inflight", "dead"]
+
+
+@dataclass(slots=True)
+class QueueRecord:
+    """One work-queue message as stored.
+
+    ``rank`` orders waiting messages (lower is delivered first); it is separate from
+    ``seq`` because a message requeued from the dead letters goes to the tail yet keeps
+    its ``seq``. ``attempt`` is the number of the current (in flight) or next (ready)
+    delivery, or of the last one for a dead message.
+    """
+
+    queue: str
+    seq: int
+    id: str
+    payload: Any
+    attempt: int
+    ts: str
+    rank: int
+    state: QueueState
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """``duplicate`` means (queue, id) was published before and ``seq`` is the first one."""
+
+    seq: int
+    duplicate: bool
+
+
+@dataclass(slots=True)
+class QueueSnapshot:
+    """Everything the queue dispatcher needs at startup."""
+
+    messages: list[QueueRecord] = field(default_factory=list)
+    acked: dict[str, int] = field(default_factory=dict)
+
+
+class Storage(abc.ABC):
+    """Async persistence used by the namespaces; see the module docstring for ordering."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Open or create the store; raise :class:`StorageError` with a clear reason."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish every pending operation, then release the store."""
+
+    # -- /chat rooms -------------------------------------------------------------------
+    @abc.abstractmethod
+    def append_chat_message(self, room: str, user: str, msg_id: str, text: str,
+                            ts: str) -> Awaitable[AppendResult]:
+        """Store a message at the room's next offset unless (user, id) exists already."""
+
+    @abc.abstractmethod
+    def find_chat_message(self, user: str, msg_id: str) -> Awaitable[ChatMessage | None]:
+        """The message stored earlier under (user, id), if any."""
+
+    @abc.abstractmethod
+    def chat_history(self, room: str, since: int | None, limit: int) -> Awaitable[HistoryPage]:
+        """Messages with offset > ``since`` oldest first (at most ``limit``; ``more`` tells
+        whether later ones exist), or with ``since`` None the newest ``limit`` ones."""
+
+    @abc.abstractmethod
+    def room_offsets(self) -> Awaitable[dict[str, int]]:
+        """Every room that has messages, with its latest offset."""
+
+    # -- /chat direct messages ---------------------------------------------------------
+    @abc.abstractmethod
+    def store_dm(self, user: str, to: str, msg_id: str, text: str,
+                 ts: str) -> Awaitable[DmResult]:
+        """Keep a DM (undelivered) unless (user, id) exists already."""
+
+    @abc.abstractmethod
+    def pending_dms(self, to: str) -> Awaitable[list[DirectMessage]]:
+        """Undelivered DMs for ``to``, oldest first."""
+
+    @abc.abstractmethod
+    def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
+        """Mark DMs, given as (sender, id) pairs, as delivered."""
+
+    # -- /queue ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def load_queues(self) -> Awaitable[QueueSnapshot]:
+        """Every message not yet acked (any state) and the acked counters."""
+
+    @abc.abstractmethod
+    def publish(self, queue: str, msg_id: str, payload: Any, ts: str,
+                rank: int) -> Awaitable[PublishResult]:
+        """Store a ready message at the queue's next seq unless (queue, id) exists."""
+
+    @abc.abstractmethod
+    def save_queue_messages(self, records: list[QueueRecord]) -> Awaitable[None]:
+        """Persist new state, attempt and rank of existing messages."""
+
+    @abc.abstractmethod
+    def delete_queue_messages(self, queue: str, seqs: list[int],
+                              acked: int = 0) -> Awaitable[None]:
+        """Remove messages; ``acked`` is added to the queue's acked counter."""

@@ -1,0 +1,444 @@
+"""SQLite storage with group commit.
+
+One connection, used from one dedicated thread (a single-worker executor), does all the
+work, so the event loop never blocks on disk. Operations queue up on the loop; a writer
+task hands *all* pending operations to the thread as one batch, which runs them inside a
+single transaction (each in its own savepoint, so one failing operation does not sink
+the others), commits once and only then resolves every caller's future. Under load many
+acks share one fsync; with one client nothing waits for a timer.
+
+WAL with ``synchronous=NORMAL``: a committed transaction survives the process being
+killed (it may not survive power loss, which is fine for this server). The database is
+opened with ``locking_mode=EXCLUSIVE``, so a second server on the same file fails fast
+with "locked" instead of silently sharing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from server_stub import jsonmod
+from server_stub.storage.base import (
+    AppendResult,
+    ChatMessage,
+    DirectMessage,
+    DmResult,
+    HistoryPage,
+    PublishResult,
+    QueueRecord,
+    QueueSnapshot,
+    Storage,
+    StorageError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], Any]
+
+#: Marks our files (``PRAGMA application_id``) so we never adopt someone else's database.
+APPLICATION_ID = 0x534B4453  # "SKDS"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chat_rooms (
+    room TEXT PRIMARY KEY,
+    last_offset INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_messages (
+    room TEXT NOT NULL,
+    msg_offset INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    PRIMARY KEY (room, msg_offset)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS chat_messages_dedupe ON chat_messages (sender, msg_id);
+CREATE TABLE IF NOT EXISTS direct_messages (
+    n INTEGER PRIMARY KEY,
+    sender TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sender, msg_id)
+);
+CREATE INDEX IF NOT EXISTS direct_messages_pending ON direct_messages (recipient, delivered);
+CREATE TABLE IF NOT EXISTS queues (
+    queue TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    acked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue_messages (
+    queue TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    msg_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (queue, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue_ids (
+    queue TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (queue, msg_id)
+) WITHOUT ROWID;
+"""
+
+_CHAT_COLUMNS = "room, msg_offset, sender, msg_id, body, ts"
+
+
+def _chat(row: tuple[Any, ...]) -> ChatMessage:
+    return ChatMessage(room=row[0], offset=row[1], user=row[2], id=row[3], text=row[4],
+                       ts=row[5])
+
+
+def _last_offset(conn: sqlite3.Connection, room: str) -> int:
+    row = conn.execute("SELECT last_offset FROM chat_rooms WHERE room = ?", (room,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+class SqliteStorage(Storage):
+    """:class:`Storage` on one SQLite file, written by one thread with group commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sockdesk-db")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
+        #: Counters for logs and tests: how many batches / operations were committed.
+        self.batches = 0
+        self.operations = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._open_sync)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
+        self._writer = loop.create_task(self._write_loop(), name="sockdesk-db-writer")
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._wakeup.set()
+        if self._writer is not None:
+            await self._writer
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_sync)
+        self._executor.shutdown(wait=True)
+        log.info("database closed after %d batches / %d operations", self.batches,
+                 self.operations)
+
+    def _open_sync(self) -> None:
+        path = self.path
+        created = False
+        if path.is_dir():
+            raise StorageError(f"cannot open database {path}: it is a directory")
+        if not path.exists():
+            if not path.parent.is_dir():
+                raise StorageError(
+                    f"cannot create database {path}: folder {path.parent} does not exist")
+            try:
+                # Owner-only from the first byte; SQLite gives its -wal file the same mode.
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+                created = True
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise StorageError(f"cannot create database {path}: {exc.strerror}") from exc
+        try:
+            self._conn = self._connect(path)
+        except StorageError:
+            if created:
+                path.unlink(missing_ok=True)
+            raise
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=0.25)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            # The first real read: fails on a locked, foreign or corrupt file, and
+            # nothing has been written yet, so the file is left exactly as it was.
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if tables and app_id != APPLICATION_ID:
+                raise StorageError(
+                    f"database {path} was not created by sockdesk-server; refusing to use it")
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"database {path} was written by a newer sockdesk-server "
+                    f"(schema {version}, this one knows {SCHEMA_VERSION})")
+            check = conn.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                raise StorageError(f"database {path} is corrupt ({check[0][0]}); "
+                                   "refusing to use it, the file was left untouched")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(f"database {path}: could not switch to WAL mode ({mode})")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            self._create_schema(conn)
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except StorageError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StorageError(self._explain(path, exc)) from exc
+        return conn
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        # executescript() would COMMIT our transaction first; run statement by statement.
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    @staticmethod
+    def _explain(path: Path, exc: sqlite3.Error) -> str:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return (f"database {path} is locked by another process "
+                    "(is another sockdesk-server using it?)")
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return (f"database {path} is not a valid SQLite database or is corrupt; "
+                    "refusing to use it, the file was left untouched")
+        if "readonly" in text:
+            return f"database {path} is read-only: {text}"
+        return f"cannot open database {path}: {text}"
+
+    def _close_sync(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- group commit ------------------------------------------------------------------
+    def _submit(self, op: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue ``op`` for the writer thread; the future resolves after the commit."""
+        if self._closing and (self._writer is None or self._writer.done()):
+            raise StorageError("the database is closed")
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((op, fut))
+        self._wakeup.set()
+        return fut
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch, self._pending = self._pending, []
+            try:
+                outcomes = await loop.run_in_executor(
+                    self._executor, self._run_batch, [op for op, _ in batch])
+            except Exception as exc:  # the thread itself failed; nothing was committed
+                log.exception("database batch failed")
+                outcomes = [(False, StorageError(f"database write failed: {exc}"))] * len(batch)
+            for (_, fut), (ok, value) in zip(batch, outcomes, strict=True):
+                if fut.done():  # the caller gave up (cancelled); the work is done anyway
+                    continue
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+
+    def _run_batch(self, ops: list[Op]) -> list[tuple[bool, Any]]:
+        """Writer thread: run every op in one transaction, one savepoint each, commit once."""
+        conn = self._conn
+        if conn is None:
+            return [(False, StorageError("the database is closed"))] * len(ops)
+        results: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                conn.execute("SAVEPOINT op")
+                try:
+                    value = op(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    log.error("database operation failed: %s", exc)
+                    results.append((False, StorageError(f"database operation failed: {exc}")))
+                else:
+                    conn.execute("RELEASE op")
+                    results.append((True, value))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            log.error("database commit failed: %s", exc)
+            return [(False, StorageError(f"database commit failed: {exc}"))] * len(ops)
+        self.batches += 1
+        self.operations += len(ops)
+        return results
+
+    # -- /chat rooms -------------------------------------------------------------------
+    def append_chat_message(self, room: str, user: str, msg_id: str, text: str,
+                            ts: str) -> Awaitable[AppendResult]:
+        def op(conn: sqlite3.Connection) -> AppendResult:
+            row = conn.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE sender = ? AND msg_id = ?",
+                (user, msg_id)).fetchone()
+            if row:
+                return AppendResult(_chat(row), duplicate=True)
+            offset = _last_offset(conn, room) + 1
+            conn.execute(f"INSERT INTO chat_messages ({_CHAT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                         (room, offset, user, msg_id, text, ts))
+            conn.execute("INSERT INTO chat_rooms (room, last_offset) VALUES (?, ?) "
+                         "ON CONFLICT (room) DO UPDATE SET last_offset = excluded.last_offset",
+                         (room, offset))
+            return AppendResult(ChatMessage(room, offset, user, msg_id, text, ts), False)
+
+        return self._submit(op)
+
+    def find_chat_message(self, user: str, msg_id: str) -> Awaitable[ChatMessage | None]:
+        def op(conn: sqlite3.Connection) -> ChatMessage | None:
+            row = conn.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE sender = ? AND msg_id = ?",
+                (user, msg_id)).fetchone()
+            return _chat(row) if row else None
+
+        return self._submit(op)
+
+    def chat_history(self, room: str, since: int | None, limit: int) -> Awaitable[HistoryPage]:
+        def op(conn: sqlite3.Connection) -> HistoryPage:
+            last = _last_offset(conn, room)
+            if since is None:
+                rows = conn.execute(
+                    f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE room = ? "
+                    "ORDER BY msg_offset DESC LIMIT ?", (room, limit)).fetchall()
+                return HistoryPage([_chat(r) for r in reversed(rows)], last, more=False)
+            rows = conn.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE room = ? AND msg_offset > ? "
+                "ORDER BY msg_offset LIMIT ?", (room, since, limit + 1)).fetchall()
+            more = len(rows) > limit
+            return HistoryPage([_chat(r) for r in rows[:limit]], last, more=more)
+
+        return self._submit(op)
+
+    def room_offsets(self) -> Awaitable[dict[str, int]]:
+        def op(conn: sqlite3.Connection) -> dict[str, int]:
+            return dict(conn.execute("SELECT room, last_offset FROM chat_rooms").fetchall())
+
+        return self._submit(op)
+
+    # -- /chat direct messages ---------------------------------------------------------
+    def store_dm(self, user: str, to: str, msg_id: str, text: str,
+                 ts: str) -> Awaitable[DmResult]:
+        def op(conn: sqlite3.Connection) -> DmResult:
+            row = conn.execute(
+                "SELECT sender, recipient, msg_id, body, ts FROM direct_messages "
+                "WHERE sender = ? AND msg_id = ?", (user, msg_id)).fetchone()
+            if row:
+                return DmResult(DirectMessage(*row), duplicate=True)
+            conn.execute("INSERT INTO direct_messages (sender, msg_id, recipient, body, ts) "
+                         "VALUES (?, ?, ?, ?, ?)", (user, msg_id, to, text, ts))
+            return DmResult(DirectMessage(user, to, msg_id, text, ts), duplicate=False)
+
+        return self._submit(op)
+
+    def pending_dms(self, to: str) -> Awaitable[list[DirectMessage]]:
+        def op(conn: sqlite3.Connection) -> list[DirectMessage]:
+            rows = conn.execute(
+                "SELECT sender, recipient, msg_id, body, ts FROM direct_messages "
+                "WHERE recipient = ? AND delivered = 0 ORDER BY n", (to,)).fetchall()
+            return [DirectMessage(*row) for row in rows]
+
+        return self._submit(op)
+
+    def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE direct_messages SET delivered = 1 "
+                             "WHERE sender = ? AND msg_id = ?", keys)
+
+        return self._submit(op)
+
+    # -- /queue ------------------------------------------------------------------------
+    def load_queues(self) -> Awaitable[QueueSnapshot]:
+        def op(conn: sqlite3.Connection) -> QueueSnapshot:
+            snapshot = QueueSnapshot()
+            for queue, acked in conn.execute("SELECT queue, acked FROM queues"):
+                snapshot.acked[queue] = int(acked)
+            rows = conn.execute(
+                "SELECT queue, seq, msg_id, payload, attempt, ts, rank, state "
+                "FROM queue_messages ORDER BY queue, rank")
+            for queue, seq, msg_id, payload, attempt, ts, rank, state in rows:
+                snapshot.messages.append(QueueRecord(
+                    queue=queue, seq=seq, id=msg_id, payload=jsonmod.loads(payload),
+                    attempt=attempt, ts=ts, rank=rank, state=state))
+            return snapshot
+
+        return self._submit(op)
+
+    def publish(self, queue: str, msg_id: str, payload: Any, ts: str,
+                rank: int) -> Awaitable[PublishResult]:
+        encoded = jsonmod.dumps(payload)  # on the loop: fails early, before the batch
+
+        def op(conn: sqlite3.Connection) -> PublishResult:
+            row = conn.execute("SELECT seq FROM queue_ids WHERE queue = ? AND msg_id = ?",
+                               (queue, msg_id)).fetchone()
+            if row:
+                return PublishResult(seq=int(row[0]), duplicate=True)
+            row = conn.execute("SELECT last_seq FROM queues WHERE queue = ?",
+                               (queue,)).fetchone()
+            seq = (int(row[0]) if row else 0) + 1
+            conn.execute("INSERT INTO queues (queue, last_seq) VALUES (?, ?) ON CONFLICT (queue) "
+                         "DO UPDATE SET last_seq = excluded.last_seq", (queue, seq))
+            conn.execute("INSERT INTO queue_messages (queue, seq, msg_id, payload, attempt, ts, "
+                         "rank, state) VALUES (?, ?, ?, ?, 1, ?, ?, 'ready')",
+                         (queue, seq, msg_id, encoded, ts, rank))
+            conn.execute("INSERT INTO queue_ids (queue, msg_id, seq) VALUES (?, ?, ?)",
+                         (queue, msg_id, seq))
+            return PublishResult(seq=seq, duplicate=False)
+
+        return self._submit(op)
+
+    def save_queue_messages(self, records: list[QueueRecord]) -> Awaitable[None]:
+        params = [(r.attempt, r.rank, r.state, r.queue, r.seq) for r in records]
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE queue_messages SET attempt = ?, rank = ?, state = ? "
+                             "WHERE queue = ? AND seq = ?", params)
+
+        return self._submit(op)
+
+    def delete_queue_messages(self, queue: str, seqs: list[int],
+                              acked: int = 0) -> Awaitable[None]:
+        params = [(queue, seq) for seq in seqs]
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM queue_messages WHERE queue = ? AND seq = ?", params)
+            if acked:
+                conn.execute("INSERT INTO queues (queue, acked) VALUES (?, ?) ON CONFLICT (queue) "
+                             "DO UPDATE SET acked = acked + excluded.acked", (queue, acked))
+
+        return self._submit(op)
