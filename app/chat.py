@@ -1,0 +1,273 @@
+"""/chat on the bundled server: rooms, presence, typing, DMs, and recovery on re-join.
+
+Rooms are remembered in the data dir, so a restarted GUI or the next CLI run continues
+where the last one stopped: on every (re)connect each room is joined again with
+`since` = its watermark, and the history the server returns is stored and marked
+recovered before the namespace counts as ready (and before the outbox flushes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.outbox import OutboxMessage, OutboxState
+from app.recovery import RoomMemory
+from app.signals import Signal
+from app.store import StoredMessage, describe
+
+if TYPE_CHECKING:
+    from app.session import Session
+
+log = logging.getLogger(__name__)
+
+HISTORY_PAGE = 500
+
+
+def parse_ts(value: Any) -> float | None:
+    """Server timestamps are ISO 8601; the store keeps epoch seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+class ChatRooms:
+    """Helpers for /chat on top of `Session.emit` / `Session.call`, plus room state."""
+
+    NAMESPACE = "/chat"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.store = session.store
+        self.memory = RoomMemory(self.store.conn, self.NAMESPACE)
+        self._members: dict[str, list[str]] = {}
+        self._joined_now: set[str] = set()
+        self._joining: dict[str, asyncio.Future[Any]] = {}
+        self.room_joined: Signal[Any] = Signal("room_joined")      # (room, ack dict)
+        self.room_left: Signal[str] = Signal("room_left")
+        self.presence: Signal[dict[str, Any]] = Signal("presence")
+        self.typing_seen: Signal[Any] = Signal("typing")           # (room, user)
+        self.message: Signal[StoredMessage] = Signal("message")
+        self.dm: Signal[StoredMessage] = Signal("dm")
+        self.recovered: Signal[Any] = Signal("recovered")          # (room, count)
+        self.store.before_commit.append(self.memory.persist)
+        self.store.stored.connect(self._on_stored)
+        session.outbox.changed.connect(self._on_outbox_changed)
+
+    # ---- state ---------------------------------------------------------------------
+
+    @property
+    def rooms(self) -> list[str]:
+        """Remembered rooms (joined now, or to be re-joined on the next connect)."""
+        return list(self.memory.marks)
+
+    def members(self, room: str) -> list[str]:
+        """Users in a room as last reported by the server."""
+        return list(self._members.get(room, []))
+
+    def last_offset(self, room: str) -> int | None:
+        """The room's watermark (every offset up to it is stored)."""
+        mark = self.memory.marks.get(room)
+        return mark.last if mark else None
+
+    def is_joined(self, room: str) -> bool:
+        """Joined on the current connection."""
+        return room in self._joined_now
+
+    def queue(self, room: str) -> str:
+        """The store queue of a room."""
+        return f"room:{self.NAMESPACE}:{room}"
+
+    # ---- commands ------------------------------------------------------------------
+
+    async def join(self, room: str) -> dict[str, Any]:
+        """Remember a room and join it now if connected (else on the next connect)."""
+        self.memory.remember(room)
+        if not self.session.is_connected(self.NAMESPACE):
+            return {"ok": True, "room": room, "pending": True}
+        return await self._join_now(room)
+
+    async def ensure_joined(self, room: str) -> None:
+        """Join a room on this connection unless already done (used before sending)."""
+        if room not in self._joined_now:
+            await self.join(room)
+
+    async def leave(self, room: str) -> dict[str, Any]:
+        """Forget a room and leave it on the server if connected."""
+        self.memory.forget(room)
+        self._joined_now.discard(room)
+        self._members.pop(room, None)
+        ack: dict[str, Any] = {"ok": True}
+        if self.session.is_connected(self.NAMESPACE):
+            ack = await self.session.call(self.NAMESPACE, "leave", {"room": room})
+        self.room_left.emit(room)
+        return ack
+
+    def send(self, room: str, text: str) -> OutboxMessage:
+        """A room message, through the outbox (the room is joined before it is sent)."""
+        self.memory.remember(room)
+        return self.session.emit(self.NAMESPACE, "message", {"room": room, "text": text})
+
+    def send_dm(self, user: str, text: str) -> OutboxMessage:
+        """A direct message, through the outbox."""
+        return self.session.emit(self.NAMESPACE, "dm", {"to": user, "text": text})
+
+    def typing(self, room: str) -> OutboxMessage:
+        """The typing notice: volatile, never queued."""
+        return self.session.emit(self.NAMESPACE, "typing", {"room": room}, volatile=True)
+
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        """The server's rooms (name, members, last offset)."""
+        ack = await self.session.call(self.NAMESPACE, "rooms", {})
+        return list(ack.get("rooms", [])) if isinstance(ack, dict) else []
+
+    async def history(self, room: str, since: int = 0, limit: int = HISTORY_PAGE
+                      ) -> dict[str, Any]:
+        """One page of a room's history from the server (not stored)."""
+        return await self.session.call(self.NAMESPACE, "history",
+                                       {"room": room, "since": since, "limit": limit})
+
+    # ---- recovery ------------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Re-join every remembered room (called when /chat connects, before ready)."""
+        for room in self.rooms:
+            try:
+                await self._join_now(room)
+            except Exception as exc:
+                log.warning("re-joining %s failed: %s", room, exc)
+
+    async def _join_now(self, room: str) -> dict[str, Any]:
+        pending = self._joining.get(room)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._joining[room] = fut
+        try:
+            ack = await self._do_join(room)
+            fut.set_result(ack)
+            return ack
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved
+            raise
+        finally:
+            self._joining.pop(room, None)
+
+    async def _do_join(self, room: str) -> dict[str, Any]:
+        mark = self.memory.remember(room)
+        payload: dict[str, Any] = {"room": room}
+        since = mark.last
+        if since is not None:
+            payload["since"] = since
+        ack = await self.session.call(self.NAMESPACE, "join", payload)
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            err = ack.get("error") if isinstance(ack, dict) else ack
+            self.session._error(f"Could not join room {room!r}: {err}.")
+            return ack if isinstance(ack, dict) else {"ok": False, "error": str(ack)}
+        recovered = since is not None
+        count = self._store_history(room, ack.get("history") or [], recovered)
+        last = max([since or 0] + [m.get("offset", 0) for m in ack.get("history") or []
+                                   if isinstance(m, dict) and isinstance(m.get("offset"), int)])
+        more = bool(ack.get("more"))
+        while more:
+            page = await self.history(room, since=last)
+            if not isinstance(page, dict) or not page.get("ok"):
+                break
+            msgs = page.get("messages") or []
+            count += self._store_history(room, msgs, recovered)
+            offs = [m["offset"] for m in msgs if isinstance(m, dict)
+                    and isinstance(m.get("offset"), int)]
+            if not offs:
+                break
+            last = max(offs)
+            more = bool(page.get("more"))
+        top = ack.get("offset")
+        if isinstance(top, int):
+            mark.complete_to(max(top, last) if not more else last)
+        else:
+            mark.complete_to(last)
+        self.memory.touch(room)
+        self.store.request_commit()
+        self._members[room] = list(ack.get("members") or [])
+        self._joined_now.add(room)
+        self.room_joined.emit(room, ack)
+        if recovered:
+            self.recovered.emit(room, count)
+        return ack
+
+    def _store_history(self, room: str, msgs: list[Any], recovered: bool) -> int:
+        n = 0
+        me = self.session.config.user
+        for m in msgs:
+            if not isinstance(m, dict):
+                continue
+            sm = describe(self.NAMESPACE, "message", [m], "in", self.queue(room),
+                          ts=parse_ts(m.get("ts")), me=me)
+            sm.recovered = recovered
+            if m.get("user") == me and me is not None:
+                sm.direction = "out"
+            self.store.add(sm)
+            n += 1
+        return n
+
+    def on_disconnected(self) -> None:
+        """Nothing is joined on a dead connection."""
+        self._joined_now.clear()
+
+    # ---- inbound (called by the session for /chat) ---------------------------------
+
+    def on_inbound(self, event: str, args: list[Any], sm: StoredMessage) -> None:
+        """Live /chat events: move watermarks, track presence."""
+        first = args[0] if args and isinstance(args[0], dict) else {}
+        if event == "message" and sm.room is not None:
+            ts = parse_ts(first.get("ts"))
+            if ts is not None:
+                sm.ts = ts
+            mark = self.memory.marks.get(sm.room)
+            if mark is not None and sm.offset is not None and mark.see(sm.offset):
+                self.memory.touch(sm.room)
+        elif event == "presence":
+            room = first.get("room")
+            if isinstance(room, str) and isinstance(first.get("members"), list):
+                self._members[room] = list(first["members"])
+            self.presence.emit(first)
+        elif event == "typing":
+            self.typing_seen.emit(first.get("room"), first.get("user"))
+
+    def _on_stored(self, batch: list[StoredMessage]) -> None:
+        for m in batch:
+            if m.namespace != self.NAMESPACE:
+                continue
+            if m.queue.startswith("room:"):
+                self.message.emit(m)
+            elif m.queue.startswith("dm:"):
+                self.dm.emit(m)
+
+    def _on_outbox_changed(self, msg: OutboxMessage) -> None:
+        """Our own acked room message gets its offset: keep a copy in the room queue."""
+        if msg.namespace != self.NAMESPACE or msg.state != OutboxState.ACKED \
+                or msg.event != "message" or not isinstance(msg.reply, dict):
+            return
+        first = msg.args[0] if msg.args and isinstance(msg.args[0], dict) else None
+        offset = msg.reply.get("offset")
+        if first is None or not isinstance(first.get("room"), str) \
+                or not isinstance(offset, int):
+            return
+        room = first["room"]
+        payload = {"room": room, "user": self.session.config.user, "text": first.get("text"),
+                   "id": msg.id, "offset": offset, "ts": msg.reply.get("ts")}
+        sm = describe(self.NAMESPACE, "message", [payload], "out", self.queue(room),
+                      ts=parse_ts(msg.reply.get("ts")), me=self.session.config.user)
+        sm.msg_id = msg.id
+        mark = self.memory.marks.get(room)
+        if mark is not None and mark.see(offset):
+            self.memory.touch(room)
+        self.store.add(sm)

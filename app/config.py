@@ -1,0 +1,88 @@
+"""Connection settings, kept in plain dataclasses so the GUI can edit and save them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+TRANSPORTS = ("websocket", "polling")
+
+
+@dataclass
+class ReconnectPolicy:
+    """How hard to try to get back online after a drop or a failed attempt.
+
+    `delay` doubles after each failed attempt up to `delay_max`; `attempts` = 0 means
+    forever (the durable outbox makes waiting cheap); `jitter` spreads many clients'
+    retries apart after a server restart (fraction of the delay, +/-).
+    """
+
+    delay: float = 0.5
+    delay_max: float = 5.0
+    attempts: int = 0
+    jitter: float = 0.25
+    enabled: bool = True
+
+    def delay_for(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1-based), without jitter."""
+        return min(self.delay_max, self.delay * (2 ** max(0, attempt - 1)))
+
+
+@dataclass
+class ConnectionConfig:
+    """Everything needed to open one Socket.IO connection with several namespaces.
+
+    `token` is a secret: it is excluded from repr() so it never lands in a log line,
+    and it is merged into the auth payload only at connect time.
+    """
+
+    url: str = "http://127.0.0.1:5000"
+    user: str | None = None
+    token: str | None = field(default=None, repr=False)
+    namespaces: list[str] = field(default_factory=lambda: ["/"])
+    auth: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    transports: list[str] = field(default_factory=lambda: ["websocket", "polling"])
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    no_ack: bool = False
+    ack_timeout: float = 10.0
+    window: int = 32
+    outbox_limit: int = 100_000
+    outbox_ttl: float | None = None
+    max_attempts: int = 3
+    socketio_path: str = "socket.io"
+    connect_timeout: float = 10.0
+
+    def auth_payload(self) -> dict[str, Any]:
+        """The CONNECT auth object: the user's extra auth with user/token merged in."""
+        data = dict(self.auth)
+        if self.user is not None:
+            data["user"] = self.user
+        if self.token is not None:
+            data["token"] = self.token
+        return data
+
+    def full_url(self) -> str:
+        """The URL with `query` appended (kept apart so the GUI can edit it as a table)."""
+        if not self.query:
+            return self.url
+        parts = urlsplit(self.url)
+        extra = urlencode(self.query)
+        q = f"{parts.query}&{extra}" if parts.query else extra
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, q, parts.fragment))
+
+    def normalized_namespaces(self) -> list[str]:
+        """Namespaces with a leading slash, without duplicates, in the given order."""
+        out: list[str] = []
+        for ns in self.namespaces or ["/"]:
+            ns = ns if ns.startswith("/") else "/" + ns
+            if ns not in out:
+                out.append(ns)
+        return out
+
+    def engine_transports(self) -> list[str]:
+        """Transports for engine.io: polling first when both, so an upgrade can happen."""
+        wanted = [t for t in TRANSPORTS if t in self.transports] or list(TRANSPORTS)
+        return sorted(wanted, key=lambda t: t != "polling") if len(wanted) > 1 else wanted

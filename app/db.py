@@ -1,0 +1,82 @@
+"""Opening the SQLite file safely: private permissions, WAL, and explicit transactions.
+
+The outbox promises that an accepted message survives `kill -9`. WAL with
+synchronous=NORMAL gives exactly that (a committed transaction survives a process crash;
+only an OS crash/power loss may drop the last few) while keeping a small commit cheap
+enough to do on the event loop thread. The data may include private chats and a token
+in the config, so the folder is 0700 and the files 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.paths import db_path
+
+
+def ensure_data_dir(data_dir: Path | str) -> Path:
+    """Create the data dir (and parents) with mode 0700; tighten it if it already exists."""
+    path = Path(data_dir).expanduser()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    return path
+
+
+def _touch_private(path: Path) -> None:
+    """Create `path` as 0600 before SQLite does, so it never exists world-readable.
+
+    SQLite gives the -wal and -shm files the main file's permissions, so this covers them.
+    """
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+
+
+def connect(data_dir: Path | str, name: str | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) the database in `data_dir`, set up for our use.
+
+    Autocommit mode (isolation_level=None): every write goes through `transaction()`, so
+    we decide exactly what one commit covers (one enqueue, or a whole batch).
+    """
+    folder = ensure_data_dir(data_dir)
+    path = folder / name if name else db_path(folder)
+    _touch_private(path)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-32000")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            with contextlib.suppress(OSError):
+                os.chmod(side, 0o600)
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error).
+
+    IMMEDIATE takes the write lock up front, so two processes on one data dir (GUI and
+    CLI) queue up on busy_timeout instead of failing half-way with SQLITE_BUSY.
+    Nested use joins the outer transaction.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

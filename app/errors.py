@@ -1,0 +1,85 @@
+"""Turning connection failures into one clear sentence a person can act on.
+
+python-socketio reports most failures as "Connection error" or "One or more namespaces
+failed to connect"; that tells a user nothing. We keep what the server said
+(connect_error data.message) and, for transport failures, probe the TCP port ourselves
+to tell "nothing listens there" from "no such host" from "no answer".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from urllib.parse import urlsplit
+
+SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+class SessionError(Exception):
+    """Base of the core's own errors; str() is a sentence fit for a user."""
+
+
+class NotConnected(SessionError):
+    """A direct call needs the namespace to be connected, and it is not."""
+
+
+class CallTimeout(SessionError, TimeoutError):
+    """A direct call got no acknowledgement in time."""
+
+
+def check_url(url: str) -> str | None:
+    """None if `url` is usable, else a sentence saying what is wrong with it."""
+    if not url or not url.strip():
+        return "The server URL is empty; use something like http://127.0.0.1:5000."
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        return f"The server URL {url!r} is not valid: {exc}."
+    if parts.scheme not in SCHEMES:
+        return (f"The server URL {url!r} is not valid: it must start with http://, "
+                "https://, ws:// or wss://.")
+    if not parts.hostname:
+        return f"The server URL {url!r} is not valid: it has no host name."
+    if port == 0:
+        return f"The server URL {url!r} is not valid: port 0 cannot be connected to."
+    return None
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """Host and port a URL points at (default port by scheme)."""
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or SCHEMES.get(parts.scheme, 80)
+
+
+def refused_sentence(url: str, namespace: str, message: str | None) -> str:
+    """The sentence for a connect_error sent by the server."""
+    msg = (message or "").strip() or "no reason given"
+    # socket.io (Node) says "Invalid namespace"; python-socketio says "Unable to connect"
+    if msg.lower().rstrip(".") in ("invalid namespace", "namespace not found",
+                                   "unable to connect"):
+        return f"The server at {url} has no namespace {namespace}."
+    return f"The server at {url} refused the connection to {namespace}: {msg.rstrip('.')}."
+
+
+async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0) -> str:
+    """Probe the server's TCP port and say in one sentence why connecting failed."""
+    host, port = host_port(url)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except socket.gaierror:
+        return f"Cannot connect to {url}: the host name {host!r} does not resolve."
+    except ConnectionRefusedError:
+        return f"Cannot connect to {url}: nothing is listening on {host} port {port}."
+    except TimeoutError:
+        return f"Cannot connect to {url}: {host} port {port} does not answer (timed out)."
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        return f"Cannot connect to {url}: {host} is unreachable ({why})."
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    detail = (detail or "unknown error").rstrip(".")
+    return (f"Cannot connect to {url}: the host answers but the Socket.IO handshake "
+            f"failed ({detail}); check the URL, path and transports.")

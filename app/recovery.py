@@ -1,0 +1,89 @@
+"""What a client must remember to get back exactly what it missed while offline.
+
+For every joined /chat room we keep a *contiguous* offset watermark: the highest N such
+that every message 1..N of the room (since we first joined) is stored. Offsets are
+gapless on the bundled server, so "contiguous" is checkable, and using it (not the
+maximum seen) means a message whose broadcast we lost in a disconnect race is fetched
+again on re-join (the duplicate copies are dropped by the store's (queue, offset) key).
+Watermarks are written in the same transaction as the messages they cover.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Watermark:
+    """Contiguous high-water mark of seen offsets, plus the ones seen above it."""
+
+    last: int | None = None
+    above: set[int] = field(default_factory=set)
+
+    def see(self, offset: int) -> bool:
+        """Record an offset; returns True if the watermark moved."""
+        if self.last is None or offset <= self.last:
+            return False
+        self.above.add(offset)
+        moved = False
+        while self.last + 1 in self.above:
+            self.above.discard(self.last + 1)
+            self.last += 1
+            moved = True
+        return moved
+
+    def complete_to(self, offset: int) -> bool:
+        """Everything up to `offset` is known to be stored (a finished (re)join)."""
+        if self.last is not None and offset <= self.last:
+            return False
+        self.last = offset
+        self.above = {o for o in self.above if o > offset}
+        while self.last + 1 in self.above:
+            self.above.discard(self.last + 1)
+            self.last += 1
+        return True
+
+
+class RoomMemory:
+    """Remembered rooms of one namespace and their watermarks, persisted in `rooms`."""
+
+    def __init__(self, conn: sqlite3.Connection, namespace: str) -> None:
+        self.conn = conn
+        self.namespace = namespace
+        self.marks: dict[str, Watermark] = {}
+        self._dirty: set[str] = set()
+        for room, last in conn.execute(
+                "SELECT room, last_offset FROM rooms WHERE namespace = ? ORDER BY joined_at",
+                (namespace,)):
+            self.marks[room] = Watermark(last)
+
+    def remember(self, room: str) -> Watermark:
+        """Add a room (committed at once: a room joined must be re-joined after a crash)."""
+        if room not in self.marks:
+            self.marks[room] = Watermark(None)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO rooms(namespace, room, last_offset, joined_at) "
+                "VALUES (?, ?, NULL, ?)", (self.namespace, room, time.time()))
+        return self.marks[room]
+
+    def forget(self, room: str) -> None:
+        """Drop a room and its watermark (after leave)."""
+        self.marks.pop(room, None)
+        self._dirty.discard(room)
+        self.conn.execute("DELETE FROM rooms WHERE namespace = ? AND room = ?",
+                          (self.namespace, room))
+
+    def touch(self, room: str) -> None:
+        """The room's watermark changed; write it with the next batch."""
+        self._dirty.add(room)
+
+    def persist(self, c: sqlite3.Connection) -> None:
+        """Write changed watermarks (called inside the store's batch transaction)."""
+        for room in list(self._dirty):
+            mark = self.marks.get(room)
+            if mark is not None:
+                c.execute("UPDATE rooms SET last_offset = ? WHERE namespace = ? AND room = ?",
+                          (mark.last, self.namespace, room))
+        self._dirty.clear()

@@ -1,0 +1,106 @@
+"""Re-emitting captured messages: one, a selection, or an NDJSON file.
+
+Replays go through the outbox like any emit, with NEW ids: a replay is a new message,
+and reusing the captured id would make the bundled server drop it as a duplicate.
+Targets can be changed (server via the session you replay into, namespace, event,
+room); with `speed` the original spacing is kept, divided by the factor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.outbox import ID_FIELD_EVENTS, OutboxMessage
+from app.store import StoredMessage
+
+if TYPE_CHECKING:
+    from app.session import Session
+
+#: the fields a client sends for the bundled server's events; received copies carry
+#: server-stamped extras (user, offset, ts) that a replay must not send back.
+CLIENT_FIELDS = {("/chat", "message"): ("room", "text"), ("/chat", "dm"): ("to", "text"),
+                 ("/queue", "publish"): ("queue", "payload")}
+
+
+@dataclass
+class ReplayItem:
+    """What to emit: namespace, event, args, and the capture time for spacing."""
+
+    namespace: str
+    event: str
+    args: list[Any]
+    ts: float = 0.0
+
+    @classmethod
+    def from_stored(cls, m: StoredMessage) -> ReplayItem:
+        """A stored (or imported) message as captured."""
+        return cls(m.namespace, m.event, copy.deepcopy(m.args), m.ts)
+
+
+def retarget(item: ReplayItem, namespace: str | None = None, event: str | None = None,
+             room: str | None = None) -> ReplayItem:
+    """A copy aimed elsewhere, with ids stripped and server-stamped fields removed."""
+    ns = namespace or item.namespace
+    ev = event or item.event
+    args = copy.deepcopy(item.args)
+    if args and isinstance(args[0], dict):
+        first = dict(args[0])
+        keep = CLIENT_FIELDS.get((ns, ev))
+        if keep is not None:
+            first = {k: v for k, v in first.items() if k in keep}
+        elif (ns, ev) in ID_FIELD_EVENTS or (item.namespace, item.event) in ID_FIELD_EVENTS:
+            first.pop("id", None)
+        if room is not None and ("room" in first or (ns, ev) == ("/chat", "message")):
+            first["room"] = room
+        args[0] = first
+    return ReplayItem(ns, ev, args, item.ts)
+
+
+class Replayer:
+    """Feeds replay items into a session's outbox."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def replay(self, items: Iterable[ReplayItem | StoredMessage], *,
+                     namespace: str | None = None, event: str | None = None,
+                     room: str | None = None, speed: float | None = None,
+                     edit: Callable[[ReplayItem], ReplayItem | None] | None = None,
+                     ack: bool = True) -> list[OutboxMessage]:
+        """Enqueue the items (optionally edited / retargeted); returns the new messages.
+
+        Without `speed` everything is enqueued in one transaction. With `speed` each
+        item is enqueued after the original gap / speed (2.0 = twice as fast).
+        `edit` may change an item or return None to skip it.
+        """
+        prepared: list[ReplayItem] = []
+        for it in items:
+            ri = ReplayItem.from_stored(it) if isinstance(it, StoredMessage) else it
+            ri = retarget(ri, namespace, event, room)
+            if edit is not None:
+                edited = edit(ri)
+                if edited is None:
+                    continue
+                ri = edited
+            prepared.append(ri)
+        for ri in prepared:
+            if ri.namespace == "/chat" and ri.event == "message" and ri.args \
+                    and isinstance(ri.args[0], dict) and isinstance(ri.args[0].get("room"), str):
+                self.session.chat.memory.remember(ri.args[0]["room"])
+        no_ack = self.session.config.no_ack
+        if not speed or speed <= 0:
+            return self.session.outbox.enqueue_many(
+                [(ri.namespace, ri.event, ri.args) for ri in prepared], ack=ack and not no_ack)
+        out: list[OutboxMessage] = []
+        prev: float | None = None
+        for ri in prepared:
+            if prev is not None and ri.ts > prev:
+                await asyncio.sleep((ri.ts - prev) / speed)
+            prev = ri.ts if ri.ts else prev
+            out.append(self.session.outbox.enqueue(ri.namespace, ri.event, *ri.args,
+                                                   ack=ack and not no_ack))
+        return out

@@ -1,0 +1,608 @@
+"""One connection to a Socket.IO server with several namespaces, and everything on it.
+
+The session owns the durable pieces (store, outbox, remembered rooms) and one
+python-socketio client. It drives reconnection itself, because the UI needs every
+state change with a reason and a time, and because a namespace only becomes *ready*
+after our own steps (in /chat: re-join remembered rooms and fetch what was missed);
+only then may the outbox flush into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import inspect
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from socketio import exceptions as sio_exc
+
+from app import db as dbmod
+from app import errors
+from app.chat import ChatRooms
+from app.config import ConnectionConfig
+from app.consumer import QueueConsumer
+from app.errors import CallTimeout, NotConnected
+from app.outbox import (
+    NamespaceFlusher,
+    Outbox,
+    OutboxMessage,
+    OutboxState,
+    wait_until,
+    with_id,
+)
+from app.packets import PacketLog
+from app.signals import Signal
+from app.sioclient import SioClient
+from app.store import MessageStore, StoredMessage, describe, queue_key
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Any]
+
+#: namespaces whose messages carry our ids when the server is the bundled one; their
+#: readiness waits (briefly) for the server's `welcome`, which tells us which it is
+ID_NAMESPACES = ("/chat", "/queue")
+WELCOME_WAIT = 1.0
+
+
+class ConnectionState(enum.StrEnum):
+    """The connection as the user sees it."""
+
+    OFFLINE = "offline"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A state change with the reason in words and when it happened (epoch seconds)."""
+
+    state: ConnectionState
+    reason: str
+    at: float
+
+
+@dataclass
+class AckRequest:
+    """The server emitted an event with a callback and waits for our answer.
+
+    Observers of `Session.ack_requested` may set `reply` (one payload) or call
+    `answer(*args)` for several; by default the answer is {"ok": true}.
+    """
+
+    namespace: str
+    event: str
+    args: list[Any]
+    reply: Any = field(default_factory=lambda: {"ok": True})
+    reply_args: list[Any] | None = None
+
+    def answer(self, *args: Any) -> None:
+        """Answer with exactly these arguments (none, one or several)."""
+        self.reply_args = list(args)
+
+    def ack_args(self) -> list[Any]:
+        """The arguments of the ACK packet we send back."""
+        if self.reply_args is not None:
+            return self.reply_args
+        return [] if self.reply is None else [self.reply]
+
+
+class Session:
+    """A client session: connect, listen, emit through the durable outbox, recover.
+
+    See docs/DESIGN.md ("The core API") for how the UI uses it.
+    """
+
+    def __init__(self, config: ConnectionConfig, data_dir: Path | str) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.namespaces = config.normalized_namespaces()
+        self.store = MessageStore(dbmod.connect(self.data_dir))
+        self.outbox = Outbox(self.store, limit=config.outbox_limit, ttl=config.outbox_ttl,
+                             user=config.user)
+        self.packet_log = PacketLog()
+        self.state = ConnectionState.OFFLINE
+        self.state_changed: Signal[StateChange] = Signal("state_changed")
+        self.state_history: deque[StateChange] = deque(maxlen=200)
+        self.namespace_ready: Signal[Any] = Signal("namespace_ready")
+        self.event_received: Signal[StoredMessage] = Signal("event_received")
+        self.errors: Signal[str] = Signal("errors")
+        self.ack_requested: Signal[AckRequest] = Signal("ack_requested")
+        self.last_error: str | None = None
+        self._handlers: dict[tuple[str, str], list[Handler]] = {}
+        self._any: list[Handler] = []
+        self._ready: dict[str, bool] = {}
+        self._flushers: dict[str, NamespaceFlusher] = {}
+        self._calls: dict[str, set[asyncio.Future[Any]]] = {}
+        self._refusals: dict[str, str | None] = {}
+        self._write_lock = asyncio.Lock()
+        self._client: SioClient | None = None
+        self._manager: asyncio.Task[None] | None = None
+        self._first: asyncio.Future[bool] | None = None
+        self._lost = asyncio.Event()
+        self._lost_reason = ""
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._gen = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._welcomed: dict[str, asyncio.Event] = {}
+        self.sockdesk_server = self._known_sockdesk()
+        self.store.stored.connect(self._on_stored)
+        self.chat = ChatRooms(self)
+        self.queue = QueueConsumer(self)
+
+    # ---- observers -----------------------------------------------------------------
+
+    def on(self, namespace: str, event: str, handler: Handler) -> Handler:
+        """Call `handler(*args)` for each `event` on `namespace` (sync or async)."""
+        self._handlers.setdefault((_ns(namespace), event), []).append(handler)
+        return handler
+
+    def off(self, namespace: str, event: str, handler: Handler) -> None:
+        """Remove a handler added with `on`."""
+        with contextlib.suppress(KeyError, ValueError):
+            self._handlers[(_ns(namespace), event)].remove(handler)
+
+    def on_any(self, handler: Handler) -> Handler:
+        """Call `handler(namespace, event, args)` for every inbound event (catch-all)."""
+        self._any.append(handler)
+        return handler
+
+    def off_any(self, handler: Handler) -> None:
+        """Remove a catch-all handler."""
+        with contextlib.suppress(ValueError):
+            self._any.remove(handler)
+
+    # ---- state ---------------------------------------------------------------------
+
+    def _set_state(self, state: ConnectionState, reason: str) -> None:
+        if state == self.state and self.state_history and \
+                self.state_history[-1].reason == reason:
+            return
+        self.state = state
+        change = StateChange(state, reason, time.time())
+        self.state_history.append(change)
+        log.info("session %s: %s", state.value, reason)
+        self.state_changed.emit(change)
+
+    def _error(self, sentence: str) -> None:
+        if sentence != self.last_error:
+            self.errors.emit(sentence)
+        self.last_error = sentence
+
+    def is_ready(self, namespace: str) -> bool:
+        """True when the namespace is connected and its readiness steps are done."""
+        return self._ready.get(_ns(namespace), False)
+
+    def is_connected(self, namespace: str | None = None) -> bool:
+        """Transport up (and, with a namespace, that namespace's CONNECT accepted)."""
+        c = self._client
+        if c is None or c.eio.state != "connected":
+            return False
+        return namespace is None or _ns(namespace) in c.namespaces
+
+    def _set_ready(self, ns: str, ready: bool) -> None:
+        if self._ready.get(ns, False) == ready:
+            return
+        self._ready[ns] = ready
+        fl = self._flushers.get(ns)
+        if fl is not None:
+            fl.set_ready(ready)
+        self.namespace_ready.emit(ns, ready)
+
+    # ---- connecting ----------------------------------------------------------------
+
+    async def connect(self) -> bool:
+        """Connect all namespaces; returns True once connected, False on failure.
+
+        After a failure (other than a refusal or a bad URL, which retrying cannot fix)
+        the session keeps trying in the background according to the ReconnectPolicy.
+        """
+        if self._closed:
+            raise errors.SessionError("This session is closed.")
+        bad = errors.check_url(self.config.url)
+        if bad:
+            self._error(bad)
+            self._set_state(ConnectionState.OFFLINE, bad)
+            return False
+        for ns in self.namespaces:
+            if ns not in self._flushers:
+                fl = NamespaceFlusher(self.outbox, ns, self, window=self.config.window,
+                                      ack_timeout=self.config.ack_timeout,
+                                      no_ack=self.config.no_ack,
+                                      max_attempts=self.config.max_attempts)
+                self._flushers[ns] = fl
+                fl.start()
+        self.outbox.expire_due()
+        if self._manager is None or self._manager.done():
+            self._stopping = False
+            self._first = asyncio.get_running_loop().create_future()
+            self._manager = asyncio.get_running_loop().create_task(
+                self._manage(), name="session connection manager")
+        elif self.state == ConnectionState.CONNECTED:
+            return True
+        else:
+            self._wake.set()
+        assert self._first is not None
+        if self._first.done():
+            return self._first.result() and self.state == ConnectionState.CONNECTED
+        return await asyncio.shield(self._first)
+
+    def reconnect_now(self) -> None:
+        """Skip the current back-off wait and try again at once."""
+        self._wake.set()
+
+    def _resolve_first(self, ok: bool) -> None:
+        if self._first is not None and not self._first.done():
+            self._first.set_result(ok)
+
+    async def _manage(self) -> None:
+        policy = self.config.reconnect
+        attempt = 0
+        reason = f"connecting to {self.config.url}"
+        state = ConnectionState.CONNECTING
+        try:
+            while not self._stopping:
+                self._set_state(state, reason)
+                ok, sentence, fatal = await self._attempt()
+                if self._stopping:
+                    break
+                if ok:
+                    attempt = 0
+                    self.last_error = None
+                    transport = self._client.transport() if self._client else "?"
+                    self._set_state(ConnectionState.CONNECTED,
+                                    f"connected to {self.config.url} over {transport}")
+                    self._resolve_first(True)
+                    await self._lost.wait()
+                    if self._stopping:
+                        break
+                    reason = f"connection lost ({self._lost_reason})"
+                    sentence = reason
+                else:
+                    self._error(sentence)
+                    self._resolve_first(False)
+                    if fatal or not policy.enabled:
+                        self._set_state(ConnectionState.OFFLINE, sentence)
+                        return
+                attempt += 1
+                if policy.attempts and attempt > policy.attempts:
+                    self._set_state(ConnectionState.OFFLINE,
+                                    f"gave up after {policy.attempts} attempts: {sentence}")
+                    return
+                delay = policy.delay_for(attempt)
+                delay *= 1 + policy.jitter * (2 * random.random() - 1)
+                state = ConnectionState.RECONNECTING
+                reason = f"{sentence} Retrying in {delay:.1f} s."
+                self._set_state(state, reason)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                reason = f"reconnecting to {self.config.url} (attempt {attempt})"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never let the manager die silently
+            log.exception("connection manager failed")
+            self._error(f"Internal error in the connection manager: {exc}.")
+            self._set_state(ConnectionState.OFFLINE, f"internal error: {exc}")
+        finally:
+            self._resolve_first(False)
+
+    async def _attempt(self) -> tuple[bool, str, bool]:
+        """One connection attempt: (connected, sentence if not, fatal?)."""
+        self._gen += 1
+        self._lost.clear()
+        self._refusals.clear()
+        if self._client is None:
+            self._client = SioClient(self, request_timeout=self.config.connect_timeout)
+        cfg = self.config
+        try:
+            await self._client.connect(
+                cfg.full_url(), headers=dict(cfg.headers), auth=cfg.auth_payload(),
+                transports=cfg.engine_transports(), namespaces=list(self.namespaces),
+                socketio_path=cfg.socketio_path, wait=True,
+                wait_timeout=cfg.connect_timeout)
+        except (sio_exc.ConnectionError, ValueError, OSError) as exc:
+            self._mark_all_not_ready()
+            if self._refusals:
+                ns, msg = next(iter(self._refusals.items()))
+                return False, errors.refused_sentence(cfg.url, ns, msg), True
+            detail = str(exc)
+            return False, await errors.explain_transport_failure(cfg.url, detail), False
+        return True, "", False
+
+    def _mark_all_not_ready(self) -> None:
+        for ns in list(self._ready):
+            self._set_ready(ns, False)
+        for ns in list(self._calls):
+            self._fail_calls(ns)
+
+    async def disconnect(self, reason: str = "user") -> None:
+        """Go offline and stay offline (the outbox keeps everything for later)."""
+        self._stopping = True
+        self._wake.set()
+        self._lost_reason = reason
+        self._lost.set()
+        if self._manager is not None and not self._manager.done():
+            self._manager.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._manager
+        self._manager = None
+        if self._client is not None:
+            await self._close_client(self._client)
+        self._mark_all_not_ready()
+        self.chat.on_disconnected()
+        self._set_state(ConnectionState.OFFLINE, f"disconnected ({reason})")
+
+    @staticmethod
+    async def _close_client(client: SioClient) -> None:
+        """Disconnect politely, but never hang: with long-polling, engine.io waits for the
+        pending GET to come back, which can take a whole ping interval (25 s)."""
+        task = asyncio.ensure_future(client.disconnect())
+        done, _ = await asyncio.wait({task}, timeout=1.0)
+        if not done:
+            http = client.eio.http
+            if http is not None and not http.closed:
+                await http.close()
+            done, _ = await asyncio.wait({task}, timeout=2.0)
+            if not done:
+                task.cancel()
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.debug("disconnect: %r", task.exception())
+
+    async def close(self) -> None:
+        """Disconnect and close storage; the session cannot be used afterwards."""
+        if self._closed:
+            return
+        await self.disconnect("closing")
+        for fl in self._flushers.values():
+            await fl.stop()
+        self._flushers.clear()
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._closed = True
+        self.outbox.close()
+        self.store.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    # ---- hooks called by SioClient -------------------------------------------------
+
+    def packet(self, direction: str, namespace: str, kind: str, data: Any,
+               ack_id: int | None, size: int) -> None:
+        """Every packet in or out goes to the packet log."""
+        self.packet_log.log(direction, namespace, kind, data, ack_id, size)
+
+    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool
+              ) -> list[Any] | None:
+        """An inbound event: store it, run handlers, answer an ack request."""
+        me = self.config.user
+        queue = queue_key(namespace, event, args, "in", me=me)
+        sm = describe(namespace, event, args, "in", queue, me=me)
+        if event == "welcome":
+            self._on_welcome(namespace, args)
+        if namespace == ChatRooms.NAMESPACE:
+            self.chat.on_inbound(event, args, sm)
+        elif namespace == QueueConsumer.NAMESPACE and event == "deliver":
+            self.queue.on_deliver(args)
+        self.store.add(sm)
+        for h in list(self._handlers.get((namespace, event), ())):
+            self._call_handler(h, *args)
+        for h in list(self._any):
+            self._call_handler(h, namespace, event, args)
+        if not wants_ack:
+            return None
+        req = AckRequest(namespace, event, list(args))
+        self.ack_requested.emit(req)
+        return req.ack_args()
+
+    def _call_handler(self, handler: Handler, *args: Any) -> None:
+        try:
+            result = handler(*args)
+        except Exception:
+            log.exception("event handler %r failed", handler)
+            return
+        if inspect.isawaitable(result):
+            self.spawn(result)
+
+    def lifecycle(self, event: str, namespace: str, *args: Any) -> None:
+        """Namespace connect / disconnect / refusal from the client."""
+        if event == "connect":
+            gen = self._gen
+            self._welcomed[namespace] = asyncio.Event()
+            if namespace in ID_NAMESPACES:
+                self.spawn(self._make_ready(namespace, gen))
+            else:
+                self._set_ready(namespace, True)
+        elif event == "disconnect":
+            self._set_ready(namespace, False)
+            self._fail_calls(namespace)
+            if namespace == ChatRooms.NAMESPACE:
+                self.chat.on_disconnected()
+        elif event == "connect_refused":
+            data = args[0] if args else None
+            msg = data.get("message") if isinstance(data, dict) else data
+            self._refusals[namespace] = str(msg) if msg is not None else None
+
+    async def _make_ready(self, ns: str, gen: int) -> None:
+        """Readiness steps of /chat and /queue: learn whether this is the bundled server
+        (its `welcome`), re-join rooms with recovery, then let the outbox flush."""
+        if not self.sockdesk_server:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._welcomed[ns].wait(), WELCOME_WAIT)
+        if ns == ChatRooms.NAMESPACE:
+            try:
+                await self.chat.restore()
+            except Exception as exc:  # a failed re-join must not keep the outbox stuck
+                log.warning("re-joining rooms failed: %s", exc)
+        if gen == self._gen and self.is_connected(ns):
+            self._set_ready(ns, True)
+            if ns == QueueConsumer.NAMESPACE:
+                self.spawn(self.queue.restore())
+
+    def _known_sockdesk(self) -> bool:
+        row = self.store.conn.execute("SELECT value FROM meta WHERE key = ?",
+                                      (f"sockdesk-server:{self.config.url}",)).fetchone()
+        return bool(row and row[0] == "1")
+
+    def _on_welcome(self, namespace: str, args: list[Any]) -> None:
+        first = args[0] if args and isinstance(args[0], dict) else {}
+        if first.get("server") == "sockdesk" and not self.sockdesk_server:
+            self.sockdesk_server = True
+            self.store.conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')",
+                (f"sockdesk-server:{self.config.url}",))
+        ev = self._welcomed.get(namespace)
+        if ev is not None:
+            ev.set()
+
+    def wire_args(self, msg: OutboxMessage) -> list[Any]:
+        """The arguments as sent: with our stable id only towards the bundled server."""
+        if self.sockdesk_server:
+            return with_id(msg.namespace, msg.event, msg.args, msg.id)
+        return msg.args
+
+    def transport_closed(self, reason: str) -> None:
+        """The engine.io connection ended: nothing is ready, reconnect (manager)."""
+        self._lost_reason = reason
+        self._mark_all_not_ready()
+        self.chat.on_disconnected()
+        self.packet_log.forget_acks()
+        self._lost.set()
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run a coroutine in the background, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("background task failed: %r", t.exception())
+        task.add_done_callback(done)
+        return task
+
+    def _on_stored(self, batch: list[StoredMessage]) -> None:
+        for m in batch:
+            if m.direction == "in":
+                self.event_received.emit(m)
+
+    # ---- sending -------------------------------------------------------------------
+
+    async def write(self, namespace: str, event: str, args: list[Any],
+                    callback: Callable[..., None] | None) -> None:
+        """The only place that writes to the socket (AsyncClient.emit is not safe for
+        concurrent use, so writes are serialized here)."""
+        async with self._write_lock:
+            c = self._client
+            if c is None or namespace not in c.namespaces or c.eio.state != "connected":
+                raise NotConnected(f"Not connected to {namespace}.")
+            await c.emit(event, tuple(args), namespace=namespace, callback=callback)
+
+    async def before_send(self, msg: OutboxMessage) -> None:
+        """In /chat a message needs its room joined first; join it (and remember it)."""
+        if msg.namespace == ChatRooms.NAMESPACE and msg.event == "message" and msg.args \
+                and isinstance(msg.args[0], dict) and isinstance(msg.args[0].get("room"), str):
+            await self.chat.ensure_joined(msg.args[0]["room"])
+
+    def emit(self, namespace: str, event: str, *args: Any, ack: bool = True,
+             volatile: bool = False, ttl: float | None = None) -> OutboxMessage:
+        """Send an event through the durable outbox (committed before this returns).
+
+        `volatile=True` skips the outbox: written now if connected, otherwise dropped
+        (state FAILED, "not connected"), like socket.io's volatile emits.
+        """
+        ns = _ns(namespace)
+        if volatile:
+            msg = OutboxMessage(id="", namespace=ns, event=event, args=list(args),
+                                ack=False, volatile=True)
+            if self.is_connected(ns):
+                msg.state = OutboxState.SENT
+                self.spawn(self._write_volatile(msg))
+            else:
+                msg.state = OutboxState.FAILED
+                msg.error = "not connected (volatile events are not queued)"
+            return msg
+        return self.outbox.enqueue(ns, event, *args, ack=ack and not self.config.no_ack,
+                                   ttl=ttl)
+
+    async def _write_volatile(self, msg: OutboxMessage) -> None:
+        try:
+            await self.write(msg.namespace, msg.event, msg.args, None)
+            msg.state = OutboxState.ACKED
+        except NotConnected as exc:
+            msg.state, msg.error = OutboxState.FAILED, str(exc)
+
+    async def call(self, namespace: str, event: str, *args: Any,
+                   timeout: float | None = None) -> Any:
+        """Emit and wait for the ack, outside the outbox (requests, not messages).
+
+        Returns the ack's single argument (or a list for several, None for none).
+        Raises NotConnected if the namespace is not connected or drops meanwhile, and
+        CallTimeout if no ack comes within `timeout` (default: config.ack_timeout).
+        """
+        ns = _ns(namespace)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+
+        def on_ack(*reply: Any) -> None:
+            if not fut.done():
+                fut.set_result(reply[0] if len(reply) == 1 else list(reply) if reply
+                               else None)
+
+        pending = self._calls.setdefault(ns, set())
+        pending.add(fut)
+        try:
+            await self.write(ns, event, list(args), on_ack)
+            t = self.config.ack_timeout if timeout is None else timeout
+            try:
+                return await asyncio.wait_for(asyncio.shield(fut), t)
+            except TimeoutError:
+                raise CallTimeout(
+                    f"No answer to {event!r} on {ns} within {t:g} s.") from None
+        finally:
+            pending.discard(fut)
+
+    def _fail_calls(self, ns: str) -> None:
+        for fut in list(self._calls.get(ns, ())):
+            if not fut.done():
+                fut.set_exception(NotConnected(f"Disconnected from {ns} before the answer."))
+
+    async def wait_flushed(self, timeout: float | None = None,
+                           namespaces: list[str] | None = None) -> bool:
+        """Wait until nothing is queued or in flight (in these namespaces); True if so."""
+        nss = [_ns(n) for n in namespaces] if namespaces else None
+
+        def done() -> bool:
+            self.outbox._flush_acks()
+            if nss is None:
+                return self.outbox.depth() == 0
+            return all(self.outbox.depth(n) == 0 for n in nss)
+
+        return await wait_until(done, self.outbox.changed, timeout)
+
+    async def wait_ready(self, namespace: str, timeout: float | None = None) -> bool:
+        """Wait until a namespace is ready (True) or the timeout passes (False)."""
+        ns = _ns(namespace)
+        return await wait_until(lambda: self.is_ready(ns), self.namespace_ready, timeout)
+
+
+def _ns(namespace: str) -> str:
+    return namespace if namespace.startswith("/") else "/" + namespace

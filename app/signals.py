@@ -1,0 +1,52 @@
+"""A tiny observer type, so the core can notify the GUI, the CLI and tests without Qt.
+
+The UI wraps these in Qt signals in one bridge; the core itself must stay Qt-free, so it
+needs its own minimal, synchronous, exception-isolating observer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Signal(Generic[T]):
+    """Synchronous observer list: `emit` calls every connected callback in order.
+
+    A failing callback is logged and skipped, so one broken observer (say, a widget that
+    was closed) can never break message delivery for the others or for the emitter.
+    """
+
+    __slots__ = ("_callbacks", "name")
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Add an observer (returned, so this also works as a decorator)."""
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callable[..., Any]) -> None:
+        """Remove an observer; removing one that is not connected is harmless."""
+        with contextlib.suppress(ValueError):
+            self._callbacks.remove(callback)
+
+    def emit(self, *args: Any) -> None:
+        """Call every observer with `args`; exceptions are logged, never raised."""
+        for cb in list(self._callbacks):
+            try:
+                cb(*args)
+            except Exception:
+                log.exception("observer of signal %s failed", self.name or "?")
+
+    def __len__(self) -> int:
+        return len(self._callbacks)

@@ -1,0 +1,127 @@
+"""python-socketio's AsyncClient with three hooks the stock client does not offer.
+
+1. Every packet in and out is reported (for the packet log), encoded size included.
+2. An inbound event is handed over together with "does the server want an ack?", so
+   the session can show the request and answer with a chosen payload.
+3. Lifecycle events (connect, disconnect, connect_error) go to one callback, instead of
+   per-namespace handler registration that would need re-registering on every change.
+Reconnection is off here: the session drives it, to report each state change with a
+reason and to run its own readiness steps (room re-join) before flushing.
+
+Inbound messages are processed synchronously up to the point of sending our ack, because
+engine.io runs each message in its own task: finishing the work before the first await
+keeps events in arrival order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import socketio
+from socketio import packet as sio_packet
+
+from app import jsonmod
+
+_KIND = {sio_packet.CONNECT: "CONNECT", sio_packet.DISCONNECT: "DISCONNECT",
+         sio_packet.EVENT: "EVENT", sio_packet.ACK: "ACK",
+         sio_packet.CONNECT_ERROR: "CONNECT_ERROR", sio_packet.BINARY_EVENT: "BINARY_EVENT",
+         sio_packet.BINARY_ACK: "BINARY_ACK"}
+
+
+class ClientHooks(Protocol):
+    """What the session provides to the client."""
+
+    def packet(self, direction: str, namespace: str, kind: str, data: Any,
+               ack_id: int | None, size: int) -> None: ...
+
+    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool
+              ) -> list[Any] | None: ...
+
+    def lifecycle(self, event: str, namespace: str, *args: Any) -> None: ...
+
+    def transport_closed(self, reason: str) -> None: ...
+
+
+def _size(encoded: Any) -> int:
+    if isinstance(encoded, str):
+        return len(encoded.encode("utf-8")) if not encoded.isascii() else len(encoded)
+    if isinstance(encoded, bytes | bytearray):
+        return len(encoded)
+    if isinstance(encoded, list):
+        return sum(_size(e) for e in encoded)
+    return 0
+
+
+class SioClient(socketio.AsyncClient):
+    """AsyncClient that reports to `hooks` (see module doc)."""
+
+    def __init__(self, hooks: ClientHooks, **kwargs: Any) -> None:
+        kwargs.setdefault("reconnection", False)
+        kwargs.setdefault("handle_sigint", False)
+        super().__init__(json=jsonmod, **kwargs)
+        self.hooks = hooks
+
+    async def _send_packet(self, pkt: Any) -> None:
+        encoded = pkt.encode()
+        self.hooks.packet("out", pkt.namespace or "/", _KIND.get(pkt.packet_type, "?"),
+                          pkt.data, pkt.id, _size(encoded))
+        if isinstance(encoded, list):
+            for ep in encoded:
+                await self.eio.send(ep)
+        else:
+            await self.eio.send(encoded)
+
+    async def _handle_eio_message(self, data: Any) -> None:
+        if self._binary_packet:
+            pkt = self._binary_packet
+            if pkt.add_attachment(data):
+                self._binary_packet = None
+                self.hooks.packet("in", pkt.namespace or "/", _KIND[pkt.packet_type],
+                                  pkt.data, pkt.id, _size(data))
+                if pkt.packet_type == sio_packet.BINARY_EVENT:
+                    await self._handle_event(pkt.namespace, pkt.id, pkt.data)
+                else:
+                    await self._handle_ack(pkt.namespace, pkt.id, pkt.data)
+            return
+        pkt = self.packet_class(encoded_packet=data)
+        kind = _KIND.get(pkt.packet_type, "?")
+        if pkt.packet_type not in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            self.hooks.packet("in", pkt.namespace or "/", kind, pkt.data, pkt.id, _size(data))
+        await self._dispatch(pkt)
+
+    async def _dispatch(self, pkt: Any) -> None:
+        t = pkt.packet_type
+        if t == sio_packet.CONNECT:
+            await self._handle_connect(pkt.namespace, pkt.data)
+        elif t == sio_packet.DISCONNECT:
+            await self._handle_disconnect(pkt.namespace)
+        elif t == sio_packet.EVENT:
+            await self._handle_event(pkt.namespace, pkt.id, pkt.data)
+        elif t == sio_packet.ACK:
+            await self._handle_ack(pkt.namespace, pkt.id, pkt.data)
+        elif t in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            self._binary_packet = pkt
+        elif t == sio_packet.CONNECT_ERROR:
+            await self._handle_error(pkt.namespace, pkt.data)
+
+    async def _handle_event(self, namespace: str | None, id: int | None, data: Any) -> None:
+        namespace = namespace or "/"
+        if not isinstance(data, list) or not data:
+            return
+        reply = self.hooks.event(namespace, str(data[0]), list(data[1:]), id is not None)
+        if id is not None:
+            await self._send_packet(self.packet_class(
+                sio_packet.ACK, namespace=namespace, id=id, data=list(reply or [])))
+
+    async def _handle_error(self, namespace: str | None, data: Any) -> None:
+        # reported apart from transport failures, which also arrive as 'connect_error'
+        self.hooks.lifecycle("connect_refused", namespace or "/", data)
+        await super()._handle_error(namespace, data)
+
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        self.hooks.lifecycle(event, namespace or "/", *args)
+        return None
+
+    async def _handle_eio_disconnect(self, reason: Any) -> None:
+        await super()._handle_eio_disconnect(reason)
+        self.hooks.transport_closed(str(reason) if reason else "transport closed")

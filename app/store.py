@@ -1,0 +1,507 @@
+"""Every event in or out, kept per queue in SQLite, fast to page and search at 1M rows.
+
+Why it looks like this:
+- one `messages` table for all queues with an index on (queue, rowid): paging is a
+  keyset scan (`rowid > last`), never OFFSET, so page 10,000 costs what page 1 costs;
+- per-queue counters in `queue_counts`, maintained with each write, because COUNT(*)
+  over a million-row queue is a full index scan the GUI would pay on every refresh;
+- an external-content FTS5 index over (text, args) so search needs no LIKE scan and
+  no second copy of the data;
+- inbound events are buffered and committed in one transaction per short tick, so a
+  flood of 50k events/s is a handful of commits, not 50k.
+Outbox rows live in the same table (queue `outbox:<ns>`, with a `state`), so the outbox
+is just another queue for the UI, and its counters come for free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import db as dbmod
+from app import jsonmod
+from app.signals import Signal
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages(
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    event TEXT NOT NULL,
+    args TEXT NOT NULL,
+    ts REAL NOT NULL,
+    msg_id TEXT,
+    room TEXT,
+    room_offset INTEGER,
+    user TEXT,
+    text TEXT,
+    recovered INTEGER NOT NULL DEFAULT 0,
+    state TEXT,
+    want_ack INTEGER,
+    attempts INTEGER,
+    error TEXT,
+    expires REAL,
+    reply TEXT,
+    updated REAL
+);
+CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue, id);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_queue_offset
+    ON messages(queue, room_offset) WHERE room_offset IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_pending
+    ON messages(queue, id) WHERE state IN ('queued', 'sent');
+CREATE INDEX IF NOT EXISTS messages_outbox_id
+    ON messages(msg_id) WHERE state IS NOT NULL;
+CREATE TABLE IF NOT EXISTS queue_counts(
+    queue TEXT PRIMARY KEY,
+    total INTEGER NOT NULL DEFAULT 0,
+    queued INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    acked INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    last_ts REAL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    text, args, content='messages', content_rowid='id'
+);
+CREATE TABLE IF NOT EXISTS rooms(
+    namespace TEXT NOT NULL,
+    room TEXT NOT NULL,
+    last_offset INTEGER,
+    joined_at REAL NOT NULL,
+    PRIMARY KEY(namespace, room)
+);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+"""
+
+_COLUMNS = ("id, queue, direction, namespace, event, args, ts, msg_id, room, room_offset, "
+            "user, text, recovered, state, error")
+_INSERT = ("INSERT OR IGNORE INTO messages(queue, direction, namespace, event, args, ts, "
+           "msg_id, room, room_offset, user, text, recovered, state, want_ack, attempts, "
+           "error, expires, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+COUNTED_STATES = ("queued", "sent", "acked", "failed")
+FLUSH_DELAY = 0.01
+FLUSH_AT = 2000
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    """One event as kept in a queue (also the NDJSON record, see docs/NDJSON.md)."""
+
+    queue: str
+    direction: str
+    namespace: str
+    event: str
+    args: list[Any]
+    ts: float = field(default_factory=time.time)
+    msg_id: str | None = None
+    room: str | None = None
+    offset: int | None = None
+    user: str | None = None
+    text: str | None = None
+    recovered: bool = False
+    state: str | None = None
+    rowid: int = 0
+    error: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """The export form: every field except the database rowid, JSON-ready."""
+        rec: dict[str, Any] = {
+            "queue": self.queue, "direction": self.direction, "namespace": self.namespace,
+            "event": self.event, "args": self.args, "ts": self.ts,
+        }
+        for key in ("msg_id", "room", "offset", "user", "text", "state", "error"):
+            value = getattr(self, key)
+            if value is not None:
+                rec[key] = value
+        if self.recovered:
+            rec["recovered"] = True
+        return rec
+
+
+@dataclass(slots=True)
+class QueueInfo:
+    """Counters of one queue; `depth` is what is waiting (outbox) or stored (others)."""
+
+    queue: str
+    total: int
+    queued: int = 0
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+    last_ts: float | None = None
+
+    @property
+    def depth(self) -> int:
+        """Outbox: messages not yet done (queued + sent). Other queues: all messages."""
+        if self.queue.startswith("outbox:"):
+            return self.queued + self.sent
+        return self.total
+
+
+def queue_key(namespace: str, event: str, args: list[Any], direction: str = "in",
+              me: str | None = None) -> str:
+    """Which queue an event belongs to (keys are documented in docs/DESIGN.md)."""
+    first = args[0] if args and isinstance(args[0], dict) else None
+    if first is not None:
+        if event == "message" and isinstance(first.get("room"), str):
+            return f"room:{namespace}:{first['room']}"
+        if event == "dm":
+            other = first.get("to") if direction == "out" else first.get("user")
+            if direction == "in" and me is not None and other == me:
+                other = first.get("to", other)
+            if isinstance(other, str):
+                return f"dm:{namespace}:{other}"
+        if event == "deliver" and isinstance(first.get("queue"), str):
+            return f"work:{first['queue']}"
+    return f"event:{namespace}:{event}"
+
+
+def describe(namespace: str, event: str, args: list[Any], direction: str, queue: str,
+             ts: float | None = None, me: str | None = None) -> StoredMessage:
+    """Build a StoredMessage, lifting room/offset/user/text out of known payloads.
+
+    Those columns make room views and search work without parsing JSON per row.
+    """
+    first = args[0] if args and isinstance(args[0], dict) else None
+    room = offset = user = text = msg_id = None
+    if first is not None:
+        room = first.get("room") if isinstance(first.get("room"), str) else None
+        if queue.startswith("room:") and isinstance(first.get("offset"), int):
+            offset = first["offset"]
+        user = first.get("user") if isinstance(first.get("user"), str) else None
+        text = first.get("text") if isinstance(first.get("text"), str) else None
+        msg_id = first.get("id") if isinstance(first.get("id"), str) else None
+    elif args and isinstance(args[0], str):
+        text = args[0]
+    if direction == "out" and user is None:
+        user = me
+    return StoredMessage(queue=queue, direction=direction, namespace=namespace, event=event,
+                         args=list(args), ts=ts if ts is not None else time.time(),
+                         msg_id=msg_id, room=room, offset=offset, user=user, text=text)
+
+
+_TERM = re.compile(r'[^\s"]+')
+
+
+def fts_query(search: str) -> str | None:
+    """Turn what a user types into a safe FTS5 query: every word, as a prefix, ANDed.
+
+    Quoting each term means punctuation and FTS operators in user input cannot cause a
+    syntax error; the prefix `*` makes "hel" find "hello" as people expect.
+    """
+    terms = _TERM.findall(search or "")
+    if not terms:
+        return None
+    return " ".join(f'"{t}"*' for t in terms)
+
+
+def _row(r: tuple[Any, ...]) -> StoredMessage:
+    return StoredMessage(rowid=r[0], queue=r[1], direction=r[2], namespace=r[3], event=r[4],
+                         args=jsonmod.loads(r[5]), ts=r[6], msg_id=r[7], room=r[8],
+                         offset=r[9], user=r[10], text=r[11], recovered=bool(r[12]),
+                         state=r[13], error=r[14])
+
+
+class MessageStore:
+    """The queues. Owns its SQLite connection; the outbox and chat rooms share it.
+
+    All methods run on the loop thread (SQLite calls here are short; big writes are one
+    transaction). `stored` fires with each committed batch of inbound messages (only the
+    ones actually inserted: a duplicate room offset is dropped here).
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        conn.executescript(SCHEMA)
+        self.stored: Signal[list[StoredMessage]] = Signal("stored")
+        self._pending: list[StoredMessage] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._dirty = False
+        #: called inside the batch transaction; chat rooms persist their offsets here so
+        #: an offset is never on disk ahead of the messages it covers
+        self.before_commit: list[Callable[[sqlite3.Connection], None]] = []
+
+    @classmethod
+    def open(cls, data_dir: Path | str) -> MessageStore:
+        """Open the store in a data dir (creates it privately)."""
+        return cls(dbmod.connect(data_dir))
+
+    def close(self) -> None:
+        """Write what is buffered and close the database."""
+        self.flush()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA optimize")
+        self.conn.close()
+
+    # ---- writing -------------------------------------------------------------------
+
+    def add(self, msg: StoredMessage) -> None:
+        """Buffer one inbound message; it is committed with others within ~10 ms."""
+        self._pending.append(msg)
+        if len(self._pending) >= FLUSH_AT:
+            self.flush()
+            return
+        self._schedule()
+
+    def request_commit(self) -> None:
+        """Ask for a batch commit soon even without new messages (before_commit state)."""
+        self._dirty = True
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._flush_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._flush_handle = loop.call_later(FLUSH_DELAY, self.flush)
+
+    def flush(self) -> list[StoredMessage]:
+        """Commit the buffer now in one transaction; returns what was actually inserted."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self._pending and not self._dirty:
+            return []
+        self._dirty = False
+        batch, self._pending = self._pending, []
+        inserted = self.insert(batch, hooks=True)
+        if inserted:
+            self.stored.emit(inserted)
+        return inserted
+
+    def insert(self, msgs: Iterable[StoredMessage], hooks: bool = False,
+               outbox: dict[str, Any] | None = None) -> list[StoredMessage]:
+        """Insert messages in one transaction, skipping duplicates of (queue, offset).
+
+        Returns the inserted ones with their rowid set. `outbox` adds outbox columns
+        (want_ack, expires) to every row; used by the outbox for its enqueues.
+        """
+        out: list[StoredMessage] = []
+        now = time.time()
+        ob = outbox or {}
+        with dbmod.transaction(self.conn) as c:
+            start = self._max_id(c)
+            for m in msgs:
+                cur = c.execute(_INSERT, (
+                    m.queue, m.direction, m.namespace, m.event, jsonmod.dumps(m.args), m.ts,
+                    m.msg_id, m.room, m.offset, m.user, m.text, int(m.recovered), m.state,
+                    ob.get("want_ack"), 0 if m.state else None, m.error,
+                    ob.get("expires"), now))
+                if cur.rowcount:
+                    m.rowid = cur.lastrowid or 0
+                    out.append(m)
+            if out:
+                self._index_new(c, start)
+            if hooks:
+                for hook in list(self.before_commit):
+                    hook(c)
+        return out
+
+    def bulk_insert(self, msgs: Iterable[StoredMessage | tuple[Any, ...]]) -> int:
+        """Insert many rows with executemany in one transaction (imports, benchmarks).
+
+        Accepts StoredMessage or ready tuples in `_INSERT` column order. No signal fires:
+        callers that need one (import) refresh their views afterwards.
+        """
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for m in msgs:
+                if isinstance(m, tuple):
+                    yield m
+                else:
+                    yield (m.queue, m.direction, m.namespace, m.event, jsonmod.dumps(m.args),
+                           m.ts, m.msg_id, m.room, m.offset, m.user, m.text,
+                           int(m.recovered), m.state, None, None, m.error, None, None)
+
+        with dbmod.transaction(self.conn) as c:
+            start = self._max_id(c)
+            c.executemany(_INSERT, rows())
+            end = self._max_id(c)
+            self._index_new(c, start)
+        return end - start
+
+    @staticmethod
+    def _max_id(c: sqlite3.Connection) -> int:
+        return int(c.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
+
+    @staticmethod
+    def _index_new(c: sqlite3.Connection, start: int) -> None:
+        """Add rows with id > start to FTS and counters, set-based (one statement each)."""
+        c.execute("INSERT INTO messages_fts(rowid, text, args) "
+                  "SELECT id, text, args FROM messages WHERE id > ?", (start,))
+        rows = c.execute(
+            "SELECT queue, state, count(*), max(ts) FROM messages WHERE id > ? "
+            "GROUP BY queue, state", (start,)).fetchall()
+        for queue, state, n, last in rows:
+            col = state if state in COUNTED_STATES else None
+            extra = f", {col} = {col} + excluded.{col}" if col else ""
+            c.execute(
+                f"INSERT INTO queue_counts(queue, total{', ' + col if col else ''}, last_ts) "
+                f"VALUES (?, ?{', ?' if col else ''}, ?) ON CONFLICT(queue) DO UPDATE SET "
+                f"total = total + excluded.total{extra}, "
+                f"last_ts = max(coalesce(last_ts, 0), excluded.last_ts)",
+                (queue, n, n, last) if col else (queue, n, last))
+
+    def bump_state(self, c: sqlite3.Connection, queue: str, old: str | None,
+                   new: str | None, n: int = 1) -> None:
+        """Move `n` rows of `queue` between state counters (inside the caller's txn)."""
+        if old == new:
+            return
+        sets = []
+        if old in COUNTED_STATES:
+            sets.append(f"{old} = max(0, {old} - {int(n)})")
+        if new in COUNTED_STATES:
+            sets.append(f"{new} = {new} + {int(n)}")
+        if sets:
+            c.execute(f"UPDATE queue_counts SET {', '.join(sets)} WHERE queue = ?", (queue,))
+
+    def delete_rows(self, c: sqlite3.Connection, rowids: list[int]) -> None:
+        """Delete rows (outbox cancel) keeping FTS and counters right (inside a txn)."""
+        for rid in rowids:
+            r = c.execute("SELECT queue, state, text, args FROM messages WHERE id = ?",
+                          (rid,)).fetchone()
+            if r is None:
+                continue
+            c.execute("INSERT INTO messages_fts(messages_fts, rowid, text, args) "
+                      "VALUES ('delete', ?, ?, ?)", (rid, r[2], r[3]))
+            c.execute("DELETE FROM messages WHERE id = ?", (rid,))
+            c.execute("UPDATE queue_counts SET total = max(0, total - 1) WHERE queue = ?",
+                      (r[0],))
+            self.bump_state(c, r[0], r[1], None)
+
+    def update_args(self, c: sqlite3.Connection, rowid: int, args: list[Any],
+                    text: str | None) -> None:
+        """Replace a row's args (outbox edit), re-indexing it for search."""
+        r = c.execute("SELECT text, args FROM messages WHERE id = ?", (rowid,)).fetchone()
+        if r is None:
+            return
+        new_args = jsonmod.dumps(args)
+        c.execute("INSERT INTO messages_fts(messages_fts, rowid, text, args) "
+                  "VALUES ('delete', ?, ?, ?)", (rowid, r[0], r[1]))
+        c.execute("UPDATE messages SET args = ?, text = ?, updated = ? WHERE id = ?",
+                  (new_args, text, time.time(), rowid))
+        c.execute("INSERT INTO messages_fts(rowid, text, args) VALUES (?, ?, ?)",
+                  (rowid, text, new_args))
+
+    # ---- reading -------------------------------------------------------------------
+
+    def queues(self) -> list[QueueInfo]:
+        """Every queue with its counters, by name."""
+        self.flush()
+        rows = self.conn.execute(
+            "SELECT queue, total, queued, sent, acked, failed, last_ts FROM queue_counts "
+            "WHERE total > 0 ORDER BY queue").fetchall()
+        return [QueueInfo(*r) for r in rows]
+
+    def queue_info(self, queue: str) -> QueueInfo:
+        """Counters of one queue (zeros if it does not exist)."""
+        self.flush()
+        r = self.conn.execute(
+            "SELECT queue, total, queued, sent, acked, failed, last_ts FROM queue_counts "
+            "WHERE queue = ?", (queue,)).fetchone()
+        return QueueInfo(*r) if r else QueueInfo(queue, 0)
+
+    def count(self, queue: str, search: str | None = None) -> int:
+        """Messages in a queue (from the counter table), or matching `search` in it."""
+        q = fts_query(search) if search else None
+        if search and q is None:
+            search = None
+        if not search:
+            return self.queue_info(queue).total
+        self.flush()
+        return int(self.conn.execute(
+            "SELECT count(*) FROM messages WHERE queue = ? AND id IN "
+            "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)",
+            (queue, q)).fetchone()[0])
+
+    def page(self, queue: str, after: int = 0, limit: int = 500, search: str | None = None,
+             before: int | None = None) -> list[StoredMessage]:
+        """Up to `limit` messages with rowid > `after` (and < `before`), oldest first."""
+        self.flush()
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE queue = ? AND id > ?"
+        params: list[Any] = [queue, after]
+        if before is not None:
+            sql += " AND id < ?"
+            params.append(before)
+        q = fts_query(search) if search else None
+        if q:
+            sql += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
+            params.append(q)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [_row(r) for r in self.conn.execute(sql, params)]
+
+    def page_end(self, queue: str, limit: int = 500, search: str | None = None,
+                 before: int | None = None) -> list[StoredMessage]:
+        """The last `limit` messages (before rowid `before`), oldest first: jump-to-end."""
+        self.flush()
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE queue = ?"
+        params: list[Any] = [queue]
+        if before is not None:
+            sql += " AND id < ?"
+            params.append(before)
+        q = fts_query(search) if search else None
+        if q:
+            sql += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
+            params.append(q)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        rows = [_row(r) for r in self.conn.execute(sql, params)]
+        rows.reverse()
+        return rows
+
+    def get(self, rowid: int) -> StoredMessage | None:
+        """One message by rowid."""
+        self.flush()
+        r = self.conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?",
+                              (rowid,)).fetchone()
+        return _row(r) if r else None
+
+    def get_many(self, rowids: Iterable[int]) -> list[StoredMessage]:
+        """Messages by rowid, in rowid order (a selection in the UI)."""
+        out: list[StoredMessage] = []
+        for rid in sorted(set(rowids)):
+            m = self.get(rid)
+            if m is not None:
+                out.append(m)
+        return out
+
+    def iter_queue(self, queue: str | None = None, batch: int = 2000
+                   ) -> Iterator[StoredMessage]:
+        """Every message of one queue (or all queues), oldest first, in keyset batches."""
+        self.flush()
+        after = 0
+        while True:
+            if queue is None:
+                rows = self.conn.execute(
+                    f"SELECT {_COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, batch)).fetchall()
+            else:
+                rows = self.conn.execute(
+                    f"SELECT {_COLUMNS} FROM messages WHERE queue = ? AND id > ? "
+                    "ORDER BY id LIMIT ?", (queue, after, batch)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield _row(r)
+            after = rows[-1][0]
+
+    def max_offset(self, queue: str) -> int | None:
+        """The highest room offset stored in a room queue (uses the offset index)."""
+        self.flush()
+        r = self.conn.execute("SELECT max(room_offset) FROM messages WHERE queue = ? "
+                              "AND room_offset IS NOT NULL",
+                              (queue,)).fetchone()
+        return r[0] if r else None

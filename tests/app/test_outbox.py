@@ -1,0 +1,240 @@
+"""Outbox without a server: durability, limits, ttl, cancel/edit/retry, crash recovery,
+and the flusher's window, order, ack outcomes and requeue on disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app.outbox import (
+    NamespaceFlusher,
+    Outbox,
+    OutboxError,
+    OutboxFull,
+    OutboxState,
+    with_id,
+)
+from app.store import MessageStore
+from tests.app.helpers import until
+
+
+def open_outbox(path, **kw) -> Outbox:
+    return Outbox(MessageStore.open(path), **kw)
+
+
+def test_enqueue_is_committed_and_survives_reopen(tmp_path):
+    ob = open_outbox(tmp_path)
+    m = ob.enqueue("/chat", "message", {"room": "r", "text": "hi"})
+    assert m.state == OutboxState.QUEUED and len(m.id) == 32
+    assert m.args == [{"room": "r", "text": "hi"}]   # stored as given; id added on the wire
+    # a second connection (another process) sees it without any close/commit call
+    other = open_outbox(tmp_path)
+    assert [x.id for x in other.list()] == [m.id]
+    other.store.close()
+    ob.store.close()
+
+
+def test_ids_only_for_bundled_server_payloads(tmp_path):
+    assert with_id("/queue", "publish", [{"queue": "q"}], "abc") == [{"queue": "q",
+                                                                        "id": "abc"}]
+    assert with_id("/chat", "dm", [{"to": "b"}, 2], "abc") == [{"to": "b", "id": "abc"}, 2]
+    assert with_id("/sandbox", "message", [{"room": "r"}], "abc") == [{"room": "r"}]
+    assert with_id("/chat", "message", ["plain text"], "abc") == ["plain text"]
+    assert with_id("/chat", "message", [{"id": "x"}], "abc") == [{"id": "x"}]
+    ob = open_outbox(tmp_path)
+    own = ob.enqueue("/chat", "dm", {"to": "bob", "text": "x", "id": "mine-1"})
+    assert own.id == "mine-1" and own.args[0]["id"] == "mine-1"
+    ob.store.close()
+
+
+def test_sent_rows_are_requeued_after_a_crash(tmp_path):
+    ob = open_outbox(tmp_path)
+    msgs = ob.enqueue_many([("/", "e", [i]) for i in range(5)])
+    ob.mark_sent(msgs[:3])
+    assert ob.store.queue_info("outbox:/").sent == 3
+    # no close(): simulate the process dying, then a new process opening the outbox
+    again = open_outbox(tmp_path)
+    assert [m.state for m in again.list()] == [OutboxState.QUEUED] * 5
+    info = again.store.queue_info("outbox:/")
+    assert (info.queued, info.sent) == (5, 0)
+    again.store.close()
+    ob.store.close()
+
+
+def test_limit_raises_outbox_full(tmp_path):
+    ob = open_outbox(tmp_path, limit=3)
+    ob.enqueue_many([("/", "e", [i]) for i in range(3)])
+    with pytest.raises(OutboxFull, match="limit is 3"):
+        ob.enqueue("/", "e", 4)
+    assert ob.depth() == 3
+    ob.store.close()
+
+
+def test_cancel_edit_retry(tmp_path):
+    ob = open_outbox(tmp_path)
+    seen: list[tuple[str, OutboxState]] = []
+    ob.changed.connect(lambda m: seen.append((m.id, m.state)))
+    a = ob.enqueue("/chat", "message", {"room": "r", "text": "first"})
+    b = ob.enqueue("/chat", "message", {"room": "r", "text": "second"})
+    ob.cancel(a.id)
+    assert ob.get(a.id) is None and (a.id, OutboxState.CANCELLED) in seen
+    edited = ob.edit(b.id, [{"room": "r", "text": "second, edited"}])
+    assert edited.args[0] == {"room": "r", "text": "second, edited"}
+    assert ob.get(b.id).args == edited.args
+    assert ob.store.count("outbox:/chat", search="edited") == 1
+    assert ob.store.count("outbox:/chat", search="first") == 0
+    with pytest.raises(OutboxError, match="only failed"):
+        ob.retry(b.id)
+    ob.mark_sent([edited])
+    with pytest.raises(OutboxError, match="it is sent"):
+        ob.edit(b.id, [{"room": "r", "text": "x"}])
+    ob.settle(edited, OutboxState.FAILED, error="boom")
+    ob._flush_acks()
+    assert ob.get(b.id).state == OutboxState.FAILED and ob.get(b.id).error == "boom"
+    ob.retry(b.id)
+    assert ob.get(b.id).state == OutboxState.QUEUED and ob.get(b.id).error is None
+    with pytest.raises(OutboxError, match="no message"):
+        ob.cancel("nope")
+    info = ob.store.queue_info("outbox:/chat")
+    assert (info.total, info.queued, info.failed) == (1, 1, 0)
+    ob.store.close()
+
+
+async def test_ttl_marks_expired_not_dropped(tmp_path):
+    ob = open_outbox(tmp_path, ttl=0.2)
+    m = ob.enqueue("/", "e", 1)
+    keep = ob.enqueue("/", "e", 2, ttl=3600)
+    expired = []
+    ob.changed.connect(lambda x: expired.append(x.id) if x.error == "expired" else None)
+    await until(lambda: expired, what="the ttl timer")
+    got = ob.get(m.id)
+    assert got.state == OutboxState.FAILED and got.error == "expired"
+    assert ob.get(keep.id).state == OutboxState.QUEUED
+    ob.close()
+    ob.store.close()
+
+
+class FakeTransport:
+    """Records writes; acks on demand; can go 'offline'."""
+
+    def __init__(self) -> None:
+        self.ready = True
+        self.writes: list[tuple[str, list[Any], Any]] = []
+        self.max_inflight = 0
+        self.callbacks: list[Any] = []
+
+    def is_ready(self, ns: str) -> bool:
+        return self.ready
+
+    async def write(self, ns, event, args, callback) -> None:
+        if not self.ready:
+            raise ConnectionError("offline")
+        self.writes.append((event, args, callback))
+        if callback is not None:
+            self.callbacks.append(callback)
+
+    async def before_send(self, msg) -> None:
+        return None
+
+    def wire_args(self, msg) -> list[Any]:
+        return msg.args
+
+
+async def test_flusher_window_order_and_ack_outcomes(tmp_path):
+    ob = open_outbox(tmp_path)
+    t = FakeTransport()
+    fl = NamespaceFlusher(ob, "/", t, window=4, ack_timeout=30)
+    msgs = ob.enqueue_many([("/", "e", [i]) for i in range(10)])
+    fl.start()
+    fl.set_ready(True)
+    await until(lambda: len(t.writes) == 4, what="the first window")
+    assert fl.inflight == 4
+    await asyncio.sleep(0)  # the window is full: nothing more goes out
+    assert len(t.writes) == 4
+    t.callbacks[0]({"ok": True, "n": 0})
+    t.callbacks[1]({"ok": False, "error": "nope", "code": "invalid"})
+    await until(lambda: len(t.writes) == 6, what="two more sends")
+    for cb in t.callbacks[2:]:
+        cb({"ok": True})
+    await until(lambda: len(t.writes) == 10 and fl.inflight == 4, what="the rest")
+    for cb in t.callbacks[6:]:
+        cb("plain ack")
+    await until(lambda: ob.depth("/") == 0, what="everything settled")
+    assert [w[1] for w in t.writes] == [[i] for i in range(10)]
+    states = {m.id: m for m in ob.list("/")}
+    assert states[msgs[1].id].state == OutboxState.FAILED
+    assert states[msgs[1].id].error == "nope"
+    assert states[msgs[0].id].reply == {"ok": True, "n": 0}
+    assert sum(m.state == OutboxState.ACKED for m in states.values()) == 9
+    await fl.stop()
+    ob.store.close()
+
+
+async def test_disconnect_requeues_in_order_and_stale_acks_are_ignored(tmp_path):
+    ob = open_outbox(tmp_path)
+    t = FakeTransport()
+    fl = NamespaceFlusher(ob, "/", t, window=3, ack_timeout=30)
+    ob.enqueue_many([("/", "e", [i]) for i in range(5)])
+    fl.start()
+    fl.set_ready(True)
+    await until(lambda: len(t.writes) == 3)
+    stale = list(t.callbacks)
+    t.ready = False
+    fl.set_ready(False)          # disconnect: 0,1,2 back to queued
+    assert ob.store.queue_info("outbox:/").queued == 5
+    stale[0]({"ok": True})       # a late ack from the dead connection changes nothing
+    assert ob.store.queue_info("outbox:/").acked == 0
+    t.ready = True
+    fl.set_ready(True)
+    await until(lambda: len(t.writes) == 6)
+    assert [w[1][0] for w in t.writes] == [0, 1, 2, 0, 1, 2]
+    for cb in t.callbacks[3:]:
+        cb({"ok": True})
+    await until(lambda: len(t.writes) == 8)
+    for cb in t.callbacks[6:]:
+        cb({"ok": True})
+    await until(lambda: ob.depth() == 0)
+    assert ob.store.queue_info("outbox:/").acked == 5
+    await fl.stop()
+    ob.store.close()
+
+
+async def test_ack_timeout_resends_then_fails(tmp_path):
+    ob = open_outbox(tmp_path)
+    t = FakeTransport()
+    fl = NamespaceFlusher(ob, "/", t, window=2, ack_timeout=0.05, max_attempts=3)
+    m = ob.enqueue("/", "e", 1)
+    fl.start()
+    fl.set_ready(True)
+    await until(lambda: ob.get(m.id).state == OutboxState.FAILED, what="final failure")
+    assert len(t.writes) == 3
+    assert "no acknowledgement after 3 attempts" in ob.get(m.id).error
+    await fl.stop()
+    ob.store.close()
+
+
+async def test_no_ack_mode_counts_written_as_done(tmp_path):
+    ob = open_outbox(tmp_path)
+    t = FakeTransport()
+    fl = NamespaceFlusher(ob, "/", t, window=2, no_ack=True)
+    ob.enqueue_many([("/", "e", [i]) for i in range(5)])
+    fl.start()
+    fl.set_ready(True)
+    await until(lambda: ob.depth() == 0)
+    assert all(w[2] is None for w in t.writes) and len(t.writes) == 5
+    assert ob.store.queue_info("outbox:/").acked == 5
+    await fl.stop()
+    ob.store.close()
+
+
+def test_enqueue_many_is_one_transaction(tmp_path):
+    ob = open_outbox(tmp_path)
+    commits = []
+    ob.conn.set_trace_callback(lambda s: commits.append(s) if s == "COMMIT" else None)
+    ob.enqueue_many([("/", "e", [i]) for i in range(10_000)])
+    ob.conn.set_trace_callback(None)
+    assert len(commits) == 1
+    assert ob.depth("/") == 10_000
+    ob.store.close()

@@ -1,0 +1,114 @@
+"""MessageStore without a server: batching, counters, keyset paging, FTS search."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from app.store import MessageStore, fts_query, queue_key
+from tests.app.helpers import msg, room_rows, until
+
+
+def test_data_dir_and_files_are_private(tmp_path):
+    d = tmp_path / "data" / "nested"
+    store = MessageStore.open(d)
+    store.add(msg("room:/chat:a", "hello", 1))
+    store.flush()
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    for f in d.iterdir():
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+async def test_inbound_is_batched_and_signalled_once_per_batch(tmp_path):
+    store = MessageStore.open(tmp_path)
+    batches = []
+    store.stored.connect(batches.append)
+    for i in range(1, 301):
+        store.add(msg("room:/chat:a", f"m{i}", i))
+    assert batches == []  # nothing committed yet: the batch waits for the tick
+    await until(lambda: batches, what="the batch commit")
+    assert len(batches) == 1 and len(batches[0]) == 300
+    assert [m.rowid for m in batches[0]] == sorted(m.rowid for m in batches[0])
+    assert store.count("room:/chat:a") == 300
+    store.close()
+
+
+def test_duplicate_room_offsets_are_dropped(tmp_path):
+    store = MessageStore.open(tmp_path)
+    store.insert([msg("room:/chat:a", "one", 1), msg("room:/chat:a", "two", 2)])
+    again = store.insert([msg("room:/chat:a", "one", 1), msg("room:/chat:a", "three", 3)])
+    assert [m.offset for m in again] == [3]
+    assert store.count("room:/chat:a") == 3
+    assert [m.text for m in store.page("room:/chat:a")] == ["one", "two", "three"]
+    # the same offset in another room is another message
+    assert store.insert([msg("room:/chat:b", "one", 1)])
+    store.close()
+
+
+def test_queue_keys():
+    assert queue_key("/chat", "message", [{"room": "r", "text": "x"}]) == "room:/chat:r"
+    assert queue_key("/chat", "dm", [{"user": "bob", "to": "me"}], "in", me="me") == \
+        "dm:/chat:bob"
+    assert queue_key("/chat", "dm", [{"to": "bob"}], "out") == "dm:/chat:bob"
+    assert queue_key("/queue", "deliver", [{"queue": "jobs", "seq": 1}]) == "work:jobs"
+    assert queue_key("/", "hello", [1, 2]) == "event:/:hello"
+
+
+def test_fts_query_is_safe():
+    assert fts_query('he said "AND (x' ) == '"he"* "said"* "AND"* "(x"*'
+    assert fts_query("   ") is None
+
+
+def test_search_paging_and_end(tmp_path):
+    store = MessageStore.open(tmp_path)
+    store.insert([msg("room:/chat:a", f"hello world {i}" if i % 3 else f"other {i}", i)
+                  for i in range(1, 31)])
+    assert store.count("room:/chat:a", search="hello") == 20
+    assert store.count("room:/chat:a", search="hel wor") == 20   # prefix terms, ANDed
+    assert store.count("room:/chat:a", search="nothing-like-this") == 0
+    page = store.page("room:/chat:a", limit=7, search="other")
+    assert [m.offset for m in page] == [3, 6, 9, 12, 15, 18, 21]
+    nxt = store.page("room:/chat:a", after=page[-1].rowid, limit=7, search="other")
+    assert [m.offset for m in nxt] == [24, 27, 30]
+    end = store.page_end("room:/chat:a", limit=4)
+    assert [m.offset for m in end] == [27, 28, 29, 30]
+    before = store.page_end("room:/chat:a", limit=3, before=end[0].rowid)
+    assert [m.offset for m in before] == [24, 25, 26]
+    store.close()
+
+
+def test_queues_counters(tmp_path):
+    store = MessageStore.open(tmp_path)
+    store.insert([msg("room:/chat:a", "x", 1), msg("event:/:ping", "y", event="ping", ns="/")])
+    infos = {q.queue: q for q in store.queues()}
+    assert infos["room:/chat:a"].total == 1 and infos["room:/chat:a"].depth == 1
+    assert infos["event:/:ping"].total == 1
+    store.close()
+
+
+@pytest.mark.timeout(90)
+def test_two_hundred_thousand_rows_count_page_search(tmp_path):
+    """Correctness at scale (timings live in tests/perf/bench_store.py, with 1M rows)."""
+    n = 200_000
+    store = MessageStore.open(tmp_path)
+    assert store.bulk_insert(room_rows(n)) == n
+    q = "room:/chat:big"
+    assert store.count(q) == n
+    first = store.page(q, limit=500)
+    assert [m.offset for m in first] == list(range(1, 501))
+    second = store.page(q, after=first[-1].rowid, limit=500)
+    assert second[0].offset == 501 and second[-1].offset == 1000
+    last = store.page_end(q, limit=500)
+    assert [m.offset for m in last] == list(range(n - 499, n + 1))
+    # "needle" is in offsets 7 and 100007
+    assert store.count(q, search="needle") == 2
+    assert [m.offset for m in store.page(q, search="needle")] == [7, 100_007]
+    assert store.count(q, search="alpha") == n // 5
+    assert store.page(q, search="msg 123456")[0].offset == 123_456
+    info = {i.queue: i for i in store.queues()}[q]
+    assert info.total == n
+    store.close()
