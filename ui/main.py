@@ -1,8 +1,336 @@
-"""Entry point of the `sockdesk` GUI (placeholder until the desktop app lands)."""
+"""Entry point of the ``sockdesk`` GUI: arguments, the qasync loop, windows, the server.
+
+    sockdesk                         start the bundled server and connect to it
+    sockdesk --url URL [--user U]    connect to any Socket.IO v4 server instead
+    sockdesk --clients 3             three windows, three users (alice, bob, carol)
+    sockdesk --screenshot out.png    connect, show a little activity, save a PNG, exit
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
+         "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter")
+USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+log = logging.getLogger("sockdesk")
+
+
+def client_names(n: int) -> list[str]:
+    """alice, bob, carol, … then alice2, bob2, … for more clients than names."""
+    return [NAMES[i % len(NAMES)] + (str(i // len(NAMES) + 1) if i >= len(NAMES) else "")
+            for i in range(n)]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="sockdesk", description="SockDesk: Socket.IO chat, inspector and composer. "
+        "Without --url it starts its bundled server and connects to it.")
+    p.add_argument("--url", help="connect to this Socket.IO v4 server instead of the bundled one")
+    p.add_argument("--user", help="user name to connect as (remembered)")
+    p.add_argument("--token", help="token for servers started with --token")
+    p.add_argument("--clients", type=int, default=1, metavar="N",
+                   help="open N windows in this process as N users (alice, bob, carol, …)")
+    p.add_argument("--screenshot", metavar="FILE", type=Path,
+                   help="connect, show some sample activity, save a PNG of the window and exit")
+    p.add_argument("--data-dir", type=Path, help="where the outbox, the store and the "
+                   "bundled server's database live")
+    p.add_argument("--namespaces", default="/chat,/queue,/",
+                   help="namespaces to open, comma separated (default: /chat,/queue,/)")
+    args = p.parse_args(argv)
+    if args.clients < 1:
+        p.error("--clients must be at least 1")
+    if args.user and not USER_RE.match(args.user):
+        p.error("--user: 1-32 letters, digits, '.', '_' or '-'")
+    return args
+
 
 def main(argv: list[str] | None = None) -> int:
-    print("sockdesk: the desktop UI is not built yet; start the server with sockdesk-server")
-    return 2
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from ui import settings as settings_mod
+    from ui import theme
+
+    install_qt_message_handler()
+    settings_mod.init_application_names()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    settings_mod.init_application_names()
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    runner = App(args)
+    try:
+        with loop:
+            return loop.run_until_complete(runner.run())
+    finally:
+        runner.kill_leftovers()
+
+
+#: Qt messages that say nothing useful to a user (the offscreen platform's limits).
+QT_NOISE = ("propagateSizeHints", "QFont::setPointSizeF", "This plugin does not support")
+
+
+def install_qt_message_handler() -> None:
+    """Route Qt's own messages into logging, dropping known harmless noise."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handler(mode: Any, _context: Any, message: str) -> None:
+        if any(n in message for n in QT_NOISE):
+            return
+        logging.getLogger("qt").log(levels.get(mode, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
+class App:
+    """Everything the process does, from start to clean exit."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.server: Any = None
+        self.windows: list[Any] = []
+        self.done: asyncio.Future[int] | None = None
+        self.rc = 0
+
+    async def run(self) -> int:
+        from ui.settings import Settings, default_data_dir
+
+        loop = asyncio.get_running_loop()
+        self.done = loop.create_future()
+        self._install_signal_handlers()
+        settings = Settings()
+        data_dir = Path(self.args.data_dir or os.environ.get("SOCKDESK_DATA_DIR")
+                        or default_data_dir()).expanduser()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        namespaces = [n.strip() for n in self.args.namespaces.split(",") if n.strip()]
+
+        users = await self._users(settings)
+        if users is None:
+            return 0  # first-run dialog cancelled
+        url, error = await self._server_url(data_dir, settings)
+        try:
+            self._open_windows(users, url, error, data_dir, settings, namespaces)
+            if self.args.screenshot:
+                return await self._screenshot(self.windows[0], data_dir)
+            return await self.done
+        finally:
+            await self._shutdown()
+
+    # -- who and where ------------------------------------------------------------------------
+    async def _users(self, settings: Any) -> list[str] | None:
+        if self.args.clients > 1:
+            return client_names(self.args.clients)
+        if self.args.user:
+            settings.user = self.args.user
+            return [self.args.user]
+        if settings.user:
+            return [settings.user]
+        if self.args.screenshot or not self._interactive():  # nobody could answer a dialog
+            return ["alice"]
+        name = await ask_user_name()
+        if not name:
+            return None
+        settings.user = name
+        return [name]
+
+    @staticmethod
+    def _interactive() -> bool:
+        from PySide6.QtGui import QGuiApplication
+
+        return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+    async def _server_url(self, data_dir: Path, settings: Any) -> tuple[str, str]:
+        if self.args.url:
+            return self.args.url, ""
+        from ui.server import EmbeddedServer
+
+        self.server = EmbeddedServer(data_dir / "server.db")
+        try:
+            return await self.server.start(), ""
+        except Exception as exc:
+            recent = settings.recent_connections()
+            return (recent[0]["url"] if recent else "http://127.0.0.1:5000"), str(exc)
+
+    def _open_windows(self, users: list[str], url: str, error: str, data_dir: Path,
+                      settings: Any, namespaces: list[str]) -> None:
+        from ui.window import MainWindow
+
+        many = len(users) > 1
+        for i, user in enumerate(users):
+            opts = {"url": url, "user": user, "token": self.args.token or "",
+                    "namespaces": namespaces}
+            bundled = url if self.server is not None and not error else None
+            w = MainWindow(opts, data_dir, settings, key=user if many else "main",
+                           title_suffix=f"{user} @ {url}", bundled_url=bundled)
+            if many:
+                w.move(60 + 40 * i, 60 + 40 * i)
+            if self.args.screenshot:
+                w.resize(1280, 800)
+            w.closed.connect(self._window_closed)
+            w.show()
+            self.windows.append(w)
+            if error:
+                w.show_error(error)
+            else:
+                w.spawn(w.open_session())
+
+    def _window_closed(self) -> None:
+        if all(getattr(w, "_closed", False) for w in self.windows) and self.done is not None \
+                and not self.done.done():
+            self.done.set_result(self.rc)
+
+    # -- screenshot ----------------------------------------------------------------------------
+    async def _screenshot(self, window: Any, data_dir: Path) -> int:
+        """Connect, stage a little conversation with two simulated users, save a PNG."""
+        path = Path(self.args.screenshot).expanduser().resolve()
+        peers: list[Any] = []
+        try:
+            await wait_until(lambda: window._state == "connected", 30)
+            names = [n for n in NAMES if n != window.user][:2]
+            peers = [await self._peer(window, name, data_dir) for name in names]
+            bob, carol = peers
+            await window.join_room("general")
+            await window.join_room("random")
+            await bob.chat.join("random")
+            await wait_until(lambda: window.session.is_ready("/chat"), 10)
+            window.show_conversation("room", "general")
+            script = [
+                (bob, f"Hey {window.user}, the bundled server is up."),
+                (window, "Hi! I went offline for a minute: the outbox kept my messages."),
+                (carol, "Nice. Did the recovery pick up what you missed?"),
+                (window, "Yes, every message after my last offset came back in order."),
+                (bob, "Try <b>markup</b>: it shows as plain text."),
+            ]
+            model = window.conversation("room", "general")
+            ids = []
+            for who, text in script:
+                if who is window:
+                    window.send_chat("room", "general", text)
+                else:
+                    msg_id = who.chat.send("general", text).id
+                    ids.append(msg_id)
+                    await wait_until(lambda i=msg_id: model.flush() or model.has(i), 10)
+            ids.append(bob.chat.send("random", "Stand-up in 5 minutes?").id)
+            window.spawn(window.session.call("/", "echo", {"hello": "world"}, timeout=5))
+            await wait_until(lambda: model.flush() or (
+                all(model.has(i) for i in ids[:-1])
+                and all(i.state in (None, "acked") for i in model.messages())), 20)
+            await wait_until(lambda: window.sidebar_model.unread("room", "random") > 0, 10)
+            bob.chat.typing("general")
+            await wait_until(lambda: "typing" in window.chat.typing_label.text()
+                             and len(window.chat.members.online()) >= 3, 10)
+            window.repaint()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(path), "PNG"):
+                print(f"sockdesk: could not write {path}", file=sys.stderr)
+                return 1
+            print(f"Screenshot saved to {path}")
+            return 0
+        except TimeoutError:
+            print("sockdesk: the screenshot timed out (could not connect or deliver)",
+                  file=sys.stderr)
+            return 1
+        finally:
+            for peer in peers:
+                await peer.close()
+
+    @staticmethod
+    async def _peer(window: Any, name: str, data_dir: Path) -> Any:
+        """A simulated second user (a core session without a window) in #general."""
+        from app.session import Session
+        from ui.window import build_config
+
+        cfg = build_config({**window.options, "user": name, "namespaces": ["/chat"]})
+        peer = Session(cfg, data_dir / "screenshot-peers" / name)
+        await peer.connect()
+        await peer.chat.join("general")
+        return peer
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        def request(*_a: Any) -> None:
+            loop.call_soon_threadsafe(self._quit)
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError, RuntimeError):
+                signal.signal(sig, request)
+        # let Python run its signal handlers while Qt sleeps in C++
+        from PySide6.QtCore import QTimer
+
+        self._signal_timer = QTimer()
+        self._signal_timer.start(250)
+        self._signal_timer.timeout.connect(lambda: None)
+
+    def _quit(self) -> None:
+        for w in self.windows:
+            w.close()
+        if not self.windows and self.done is not None and not self.done.done():
+            self.done.set_result(0)
+
+    async def _shutdown(self) -> None:
+        for w in self.windows:
+            with contextlib.suppress(Exception):
+                await w.shutdown()
+        if self.server is not None:
+            await self.server.stop()
+        # let the qasync loop deliver the last callbacks before it closes
+        await asyncio.sleep(0)
+
+    def kill_leftovers(self) -> None:
+        if self.server is not None:
+            self.server.kill_now()
+
+
+async def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.03) -> None:
+    """Poll ``check`` on the loop (never blocking it); TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(interval)
+
+
+async def ask_user_name() -> str | None:
+    """The first-run dialog, opened with open() (never exec() in a coroutine)."""
+    from ui.widgets.firstrun import FirstRunDialog
+
+    dlg = FirstRunDialog()
+    fut: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+    def finished(result: int) -> None:
+        if not fut.done():
+            fut.set_result(dlg.name() if result == FirstRunDialog.DialogCode.Accepted else None)
+
+    dlg.finished.connect(finished)
+    dlg.open()
+    try:
+        return await fut
+    finally:
+        dlg.deleteLater()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""Events tab (packet log) and Compose tab against the real server."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtGui import QGuiApplication
+
+from tests.ui.conftest import connect
+
+
+def shown_events(window) -> list[str]:
+    proxy = window.events.shown_model()
+    return [proxy.index(r, 3).data() for r in range(proxy.rowCount())]
+
+
+def test_packet_log_filter_works(run, server, make_window, qtbot):
+    a = make_window(server.url, "alice")
+    connect(run, a)
+    run(a.join_room("general"))
+    a.send_compose("/", "echo", [{"needle": 42}], True, 5.0, False)
+    run.until(lambda: "acked" in a.compose.response_state.text())
+    a.send_chat("room", "general", "hello packets")
+    run.until(lambda: a.packets.flush() or "message" in shown_events(a))
+    events = a.events
+    total = a.packets.rowCount()
+    assert {"CONNECT", "echo", "join", "message", "ACK"} <= set(shown_events(a))
+
+    events.search.setText("needle")
+    events.apply_filters()  # what the debounce timer does
+    assert shown_events(a) and set(shown_events(a)) <= {"echo", "ACK"}
+    assert "echo" in shown_events(a)
+
+    events.search.setText("")
+    events.event_filter.setEditText("message")
+    assert set(shown_events(a)) == {"message"}
+    events.dir_filter.setCurrentIndex(events.dir_filter.findData("out"))
+    proxy = events.shown_model()
+    assert all(proxy.index(r, 1).data() == "↑ out" for r in range(proxy.rowCount()))
+    assert proxy.rowCount() >= 1
+
+    events.event_filter.setEditText("")
+    events.dir_filter.setCurrentIndex(0)
+    events.ns_filter.setEditText("/")
+    assert proxy.rowCount() > 0
+    assert all(proxy.index(r, 2).data() == "/" for r in range(proxy.rowCount()))
+    events.ns_filter.setEditText("")
+    assert events.shown_model() is a.packets and a.packets.rowCount() >= total
+    assert "of" not in events.count_label.text()
+
+    # the detail pane shows the selected packet as pretty JSON, and Copy copies it
+    events.search.setText("needle")
+    events.apply_filters()
+    events.table.selectRow(0)
+    detail = json.loads(events.detail.toPlainText())
+    assert detail["event"] in ("echo", None) and "args" in detail
+    events.copy_button.click()
+    assert json.loads(QGuiApplication.clipboard().text()) == detail
+
+
+def test_pause_clear_and_export(run, server, make_window, tmp_path):
+    a = make_window(server.url, "alice")
+    connect(run, a)
+    events = a.events
+    run.until(lambda: a.packets.flush() or a.packets.rowCount() > 0)
+    events.pause_button.setChecked(True)
+    before = a.packets.rowCount()
+    a.send_compose("/", "echo", [1], True, 5.0, False)
+    run.until(lambda: "acked" in a.compose.response_state.text())
+    a.packets.flush()
+    assert a.packets.rowCount() == before and a.packets.pending >= 2
+    assert "paused" in events.count_label.text()
+    events.pause_button.setChecked(False)
+    assert a.packets.rowCount() >= before + 2
+
+    path = tmp_path / "out.ndjson"
+    n = run(a.write_packets(path))
+    lines = path.read_text().splitlines()
+    assert n == len(lines) == a.events.shown_model().rowCount()
+    assert all(isinstance(json.loads(line), dict) for line in lines)
+    assert any(json.loads(line).get("event") == "echo" for line in lines)
+
+    events.clear()
+    assert a.packets.rowCount() == 0 and events.detail.toPlainText() == ""
+
+
+def test_export_dialog_is_non_blocking(run, make_window):
+    a = make_window("http://127.0.0.1:9", "alice")
+    dlg = a.export_packets()  # returns at once: opened with open(), not exec()
+    assert dlg.isVisible()
+    dlg.reject()
+
+
+def test_invalid_json_disables_send_and_says_where(make_window):
+    a = make_window("http://127.0.0.1:9", "alice")
+    compose = a.compose
+    assert compose.send_button.isEnabled()
+    editor = compose.args[0].json
+    editor.set_text('{"a": 1,\n  "b": }')
+    assert not compose.send_button.isEnabled()
+    assert editor.error_label.isVisibleTo(compose)
+    assert editor.error_label.text().startswith("Line 2, column")
+    assert "1" in compose.status.text()
+    second = compose.add_argument("[1, 2]")
+    assert not compose.send_button.isEnabled()  # still one bad argument
+    editor.set_text('{"a": 1, "b": 2}')
+    assert compose.send_button.isEnabled()
+    second.json.set_text("nope")
+    assert not compose.send_button.isEnabled()
+    compose.remove_argument(second)
+    assert compose.send_button.isEnabled()
+    assert [e.title.text() for e in compose.args] == ["Argument 1"]
+    compose.event_name.setText("")
+    assert not compose.send_button.isEnabled()
+
+
+def test_compose_emits_and_shows_the_ack(run, server, make_window):
+    a = make_window(server.url, "alice")
+    connect(run, a)
+    c = a.compose
+    c.namespace.setCurrentText("/")
+    c.event_name.setText("echo")
+    c.set_arguments(['{"x": [1, 2]}', '"two"'])
+    c.send()
+    run.until(lambda: "acked" in c.response_state.text())
+    assert json.loads(c.response.toPlainText()) == {"ok": True, "args": [{"x": [1, 2]}, "two"]}
+
+
+def test_compose_offline_goes_through_the_outbox(run, server, make_window):
+    a = make_window(server.url, "alice")
+    connect(run, a)
+    a.on_disconnect_clicked()
+    run.until(lambda: a._state == "offline")
+    c = a.compose
+    c.event_name.setText("echo")
+    c.set_arguments(['{"later": true}'])
+    c.send()
+    assert "queued" in c.response_state.text()
+    run.until(lambda: a.bar.depth_text == "Outbox 1")
+    a.on_connect_clicked()
+    run.until(lambda: c.response_state.text() == "acked", 20)
+    assert json.loads(c.response.toPlainText())["args"] == [{"later": True}]
+
+
+def test_volatile_offline_is_dropped_with_a_reason(run, make_window):
+    from ui.window import MainWindow
+
+    a: MainWindow = make_window("http://127.0.0.1:9", "alice", attempts=1)
+    run(a.open_session())
+    a.compose.volatile.setChecked(True)
+    a.compose.send()
+    assert "not sent" in a.compose.response_state.text()
+    assert "refused" in a.error_label.text().lower() or a.error_label.text()
+
+
+def test_favourites_are_saved_in_settings(make_window):
+    from ui.settings import Settings
+
+    a = make_window("http://127.0.0.1:9", "alice")
+    c = a.compose
+    c.namespace.setCurrentText("/queue")
+    c.event_name.setText("publish")
+    c.set_arguments(['{"queue": "jobs", "payload": 1}'])
+    c.save_favourite("publish job")
+    assert [f["name"] for f in Settings().favourites()] == ["publish job"]
+    c.event_name.setText("other")
+    c.set_arguments([])
+    c.load_favourite(Settings().favourites()[0])
+    assert c.event_name.text() == "publish" and c.namespace.currentText() == "/queue"
+    assert [e.json.text() for e in c.args] == ['{"queue": "jobs", "payload": 1}']
+
+
+def test_ack_requests_are_answered_with_the_chosen_payload(make_window):
+    from app.session import AckRequest
+
+    a = make_window("http://127.0.0.1:9", "alice")
+    a.acks.default.set_text('{"ok": true, "by": "default"}')
+    a.acks.rules.set_text('{"confirm": {"ok": false}}')
+    req = AckRequest("/", "confirm", [1])
+    a.bridge.ack_requested.emit(req)
+    assert req.ack_args() == [{"ok": False}]
+    req2 = AckRequest("/", "other", [])
+    a.bridge.ack_requested.emit(req2)
+    assert req2.ack_args() == [{"ok": True, "by": "default"}]
+    assert a.acks.log.count() == 2
+    a.acks.rules.set_text("{oops")  # invalid rules fall back to the default
+    req3 = AckRequest("/", "confirm", [])
+    a.bridge.ack_requested.emit(req3)
+    assert req3.ack_args() == [{"ok": True, "by": "default"}]
+
+
+def test_keyboard_shortcuts(run, server, make_window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    a = make_window(server.url, "alice")
+    a.activateWindow()
+    qtbot.waitUntil(a.isActiveWindow)
+    QTest.keyClick(a, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)  # connect
+    run.until(lambda: a._state == "connected" and a.session.is_ready("/"), 20)
+    QTest.keyClick(a, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert a.tabs.currentWidget() is a.compose
+    a.compose.event_name.setText("echo")
+    a.compose.set_arguments(['"by keyboard"'])
+    editor = a.compose.args[0].json.edit
+    editor.setFocus()
+    QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    run.until(lambda: "acked" in a.compose.response_state.text())
+    assert json.loads(a.compose.response.toPlainText())["args"] == ["by keyboard"]
+    QTest.keyClick(a, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert a.tabs.currentWidget() is a.events and a.events.search.hasFocus()
+    QTest.keyClick(a, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert a.tabs.currentWidget() is a.chat
+    QTest.keyClick(a, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier |
+                   Qt.KeyboardModifier.ShiftModifier)  # disconnect
+    run.until(lambda: a._state == "offline")

@@ -1,0 +1,436 @@
+"""The packet log as a Qt table: batched inserts, bounded size, O(1) data(), and a filter.
+
+Packets come from the core (``app.packets.Packet``) one by one, possibly thousands per
+second. They are queued and inserted with one beginInsertRows per timer tick; every
+cell's text is computed once, at insert, so data() is a list lookup.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QFontDatabase
+
+from app import jsonmod
+from ui.text import escape_controls, format_time_precise, human_size, preview
+
+COLUMNS = ("Time", "Dir", "Namespace", "Event", "Arguments", "Ack", "Latency", "Size")
+COL_TIME, COL_DIR, COL_NS, COL_EVENT, COL_ARGS, COL_ACK, COL_LATENCY, COL_SIZE = range(8)
+PacketRole = Qt.ItemDataRole.UserRole + 1
+DirectionRole = Qt.ItemDataRole.UserRole + 2
+SearchRole = Qt.ItemDataRole.UserRole + 3
+
+_IDX = QModelIndex | QPersistentModelIndex
+
+
+def _get(packet: Any, name: str, default: Any = None) -> Any:
+    if isinstance(packet, dict):
+        return packet.get(name, default)
+    return getattr(packet, name, default)
+
+
+class _Row:
+    """One packet and its cell texts, made on first use (inserts stay O(1) per packet)."""
+
+    __slots__ = ("_cells", "_search", "direction", "event", "kind", "namespace", "packet")
+
+    def __init__(self, packet: Any) -> None:
+        self.packet = packet
+        self.direction = str(_get(packet, "direction", "") or "")
+        self.kind = str(_get(packet, "kind", "EVENT") or "EVENT")
+        event = _get(packet, "event")
+        self.event = str(event) if event else self.kind
+        self.namespace = str(_get(packet, "namespace", "/") or "/")
+        self._cells: list[str] | None = None
+        self._search: str | None = None
+
+    @property
+    def cells(self) -> list[str]:
+        if self._cells is None:
+            p = self.packet
+            kind = self.kind
+            event = _get(p, "event")
+            ack_id = _get(p, "ack_id")
+            latency = _get(p, "latency_ms")
+            args = _get(p, "args")
+            event_label = escape_controls(str(event)) if event else kind
+            if event and kind not in ("EVENT", "BINARY_EVENT"):
+                event_label = f"{kind} {event_label}"
+            ts = _get(p, "ts")
+            d = self.direction
+            self._cells = [
+                format_time_precise(float(ts)) if ts is not None else "",
+                "↑ out" if d == "out" else "↓ in" if d == "in" else d,
+                escape_controls(self.namespace),
+                event_label,
+                "" if args is None or args == [] else preview(args, 140),
+                f"#{ack_id}" if ack_id is not None else "",
+                f"{float(latency):.1f} ms" if latency is not None else "",
+                human_size(_get(p, "size")),
+            ]
+        return self._cells
+
+    @property
+    def search(self) -> str:
+        """What the text filter looks in (kept once the text filter has been used)."""
+        if self._search is None:
+            args = _get(self.packet, "args")
+            try:
+                raw = jsonmod.dumps(args)[:2000] if args else ""
+            except (TypeError, ValueError):
+                raw = preview(args, 2000)
+            self._search = f"{self.namespace}\n{self.kind} {self.event}\n{raw}".lower()
+        return self._search
+
+
+class PacketTableModel(QAbstractTableModel):
+    """Rows of packets; newest last. Capacity-bounded: the oldest are dropped in chunks."""
+
+    paused_changed = Signal(bool)
+    pending_changed = Signal(int)
+
+    def __init__(self, parent: QObject | None = None, capacity: int = 200_000,
+                 interval_ms: int = 33) -> None:
+        super().__init__(parent)
+        self._rows: list[_Row] = []
+        self._pending: list[Any] = []
+        self._capacity = max(10, capacity)
+        self._paused = False
+        self._base = 0  # absolute number of the first row still held
+        self._out_by_ack: dict[tuple[str, Any], int] = {}  # (ns, ack_id) -> absolute row
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.flush)
+        self.dir_colors = {"in": QColor("#2fb36b"), "out": QColor("#3e8ef7")}
+
+    # -- feeding ---------------------------------------------------------------------------
+    def add(self, packet: Any) -> None:
+        self._pending.append(packet)
+        if len(self._pending) > self._capacity:
+            del self._pending[: len(self._pending) - self._capacity]
+        if self._paused:
+            if len(self._pending) % 100 == 1:  # a live count, without a signal per packet
+                self.pending_changed.emit(len(self._pending))
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def add_many(self, packets: list[Any]) -> None:
+        for p in packets:
+            self.add(p)
+
+    def flush(self) -> None:
+        """Insert everything pending in one beginInsertRows (unless paused)."""
+        if self._paused or not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        new_rows = [_Row(p) for p in batch]
+        overflow = len(self._rows) + len(new_rows) - self._capacity
+        if overflow > 0:
+            drop = min(len(self._rows), max(overflow, self._capacity // 10))
+            if drop:
+                self.beginRemoveRows(QModelIndex(), 0, drop - 1)
+                del self._rows[:drop]
+                self._base += drop
+                self.endRemoveRows()
+            if len(new_rows) > self._capacity:
+                new_rows = new_rows[-self._capacity:]
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new_rows) - 1)
+        self._rows.extend(new_rows)
+        self.endInsertRows()
+        self._link_acks(first)
+        self.pending_changed.emit(0)
+
+    def _link_acks(self, first: int) -> None:
+        """Show the latency of an answered emit on the emit's row too."""
+        changed: list[int] = []
+        for i in range(first, len(self._rows)):
+            row = self._rows[i]
+            ack_id = _get(row.packet, "ack_id")
+            if ack_id is None:
+                continue
+            kind = _get(row.packet, "kind", "EVENT")
+            key = (row.namespace, ack_id)
+            if kind in ("EVENT", "BINARY_EVENT"):
+                self._out_by_ack[key] = self._base + i
+                if len(self._out_by_ack) > self._capacity:
+                    self._out_by_ack.pop(next(iter(self._out_by_ack)))
+            elif kind in ("ACK", "BINARY_ACK"):
+                src = self._out_by_ack.pop(key, None)
+                if src is None or src < self._base:
+                    continue
+                lat = _get(row.packet, "latency_ms")
+                src_row = self._rows[src - self._base]
+                if lat is not None and not src_row.cells[COL_LATENCY]:
+                    src_row.cells[COL_LATENCY] = f"{float(lat):.1f} ms"
+                    changed.append(src - self._base)
+        for r in changed:
+            idx = self.index(r, COL_LATENCY)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole])
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._pending.clear()
+        self._out_by_ack.clear()
+        self._base = 0
+        self.endResetModel()
+        self.pending_changed.emit(0)
+
+    # -- pause ----------------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
+        self._paused = paused
+        self.paused_changed.emit(paused)
+        if not paused:
+            self.flush()
+        else:
+            self.pending_changed.emit(len(self._pending))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # -- access -----------------------------------------------------------------------------------
+    def packet(self, row: int) -> Any:
+        return self._rows[row].packet
+
+    def packets(self) -> list[Any]:
+        return [r.packet for r in self._rows]
+
+    @property
+    def rows(self) -> list[_Row]:
+        return self._rows
+
+    def row_info(self, row: int) -> _Row:
+        return self._rows[row]
+
+    # -- Qt model -------------------------------------------------------------------------------
+    def rowCount(self, parent: _IDX = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _IDX = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: _IDX, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.cells[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_ARGS:
+            return None  # the detail pane shows the whole packet
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_DIR:
+            return self.dir_colors.get(row.direction)
+        if role == Qt.ItemDataRole.FontRole and col in (COL_TIME, COL_ARGS, COL_ACK):
+            return self._mono
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_LATENCY, COL_SIZE):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == PacketRole:
+            return row.packet
+        if role == DirectionRole:
+            return row.direction
+        if role == SearchRole:
+            return row.search
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
+                and 0 <= section < len(COLUMNS)):
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.FontRole and orientation == Qt.Orientation.Horizontal:
+            f = QFont()
+            f.setBold(True)
+            return f
+        return None
+
+    def flags(self, index: _IDX) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+            Qt.ItemFlag.ItemNeverHasChildren
+
+
+class PacketFilterModel(QAbstractTableModel):
+    """The packet log filtered by text, event, namespace and direction, in log order.
+
+    A table over a sorted list of source row numbers. Refiltering is one Python loop
+    over the rows (no per-row call from C++ as with QSortFilterProxyModel), and new
+    packets are matched as they are inserted, so it stays quick at 100k+ rows.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._event = ""
+        self._namespace = ""
+        self._direction = ""
+        self._src: PacketTableModel | None = None
+        self._rows: list[int] = []
+        self._removal: tuple[int, int, int] | None = None
+
+    # -- source -------------------------------------------------------------------------------
+    def setSourceModel(self, source: PacketTableModel | None) -> None:
+        self.beginResetModel()
+        if self._src is not None:
+            for sig, slot in self._links():
+                with contextlib.suppress(RuntimeError, TypeError):
+                    sig.disconnect(slot)
+        self._src = source
+        if source is not None:
+            for sig, slot in self._links():
+                sig.connect(slot)
+        self._rows = self._match_all()
+        self.endResetModel()
+
+    def sourceModel(self) -> PacketTableModel | None:
+        return self._src
+
+    def _links(self) -> list[tuple[Any, Any]]:
+        src = self._src
+        assert src is not None
+        return [(src.rowsInserted, self._inserted), (src.rowsAboutToBeRemoved, self._removing),
+                (src.rowsRemoved, self._removed),
+                (src.modelReset, self._reset), (src.dataChanged, self._changed),
+                (src.layoutChanged, self._reset)]
+
+    # -- filters -------------------------------------------------------------------------------
+    def set_filters(self, text: str | None = None, event: str | None = None,
+                    namespace: str | None = None, direction: str | None = None) -> None:
+        if text is not None:
+            self._text = text.strip().lower()
+        if event is not None:
+            self._event = event.strip()
+        if namespace is not None:
+            self._namespace = namespace.strip()
+        if direction is not None:
+            self._direction = direction.strip()
+        self._reset()
+
+    @property
+    def active(self) -> bool:
+        return bool(self._text or self._event or self._namespace or self._direction)
+
+    def accepts(self, row: _Row) -> bool:
+        if self._direction and row.direction != self._direction:
+            return False
+        if self._namespace and row.namespace != self._namespace:
+            return False
+        if self._event and row.event != self._event:
+            return False
+        return not self._text or self._text in row.search
+
+    def _match_all(self, first: int = 0, last: int | None = None) -> list[int]:
+        src = self._src
+        if src is None:
+            return []
+        rows = src.rows
+        end = len(rows) if last is None else last + 1
+        if not self.active:
+            return list(range(first, end))
+        accepts = self.accepts
+        return [i for i in range(first, end) if accepts(rows[i])]
+
+    # -- following the source --------------------------------------------------------------------
+    def _reset(self, *_args: Any) -> None:
+        self.beginResetModel()
+        self._rows = self._match_all()
+        self.endResetModel()
+
+    def _inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if parent.isValid():
+            return
+        if self._rows and first <= self._rows[-1]:  # not an append: recompute (never happens)
+            self._reset()
+            return
+        new = self._match_all(first, last)
+        if new:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            self._rows.extend(new)
+            self.endInsertRows()
+
+    def _removing(self, parent: QModelIndex, first: int, last: int) -> None:
+        """Source rows are about to go: announce ours now, change the mapping after."""
+        if parent.isValid():
+            return
+        lo = bisect.bisect_left(self._rows, first)
+        hi = bisect.bisect_right(self._rows, last)
+        self._removal = (lo, hi, last - first + 1)
+        if hi > lo:
+            self.beginRemoveRows(QModelIndex(), lo, hi - 1)
+
+    def _removed(self, parent: QModelIndex, _first: int, _last: int) -> None:
+        if parent.isValid() or self._removal is None:
+            return
+        lo, hi, count = self._removal
+        self._removal = None
+        del self._rows[lo:hi]
+        self._rows[lo:] = [r - count for r in self._rows[lo:]]
+        if hi > lo:
+            self.endRemoveRows()
+
+    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()) -> None:
+        lo = bisect.bisect_left(self._rows, top_left.row())
+        hi = bisect.bisect_right(self._rows, bottom_right.row())
+        if hi > lo:
+            self.dataChanged.emit(self.index(lo, top_left.column()),
+                                  self.index(hi - 1, bottom_right.column()))
+
+    # -- mapping ---------------------------------------------------------------------------------
+    def mapToSource(self, index: _IDX) -> QModelIndex:
+        if not index.isValid() or self._src is None:
+            return QModelIndex()
+        return self._src.index(self._rows[index.row()], index.column())
+
+    def mapFromSource(self, index: _IDX) -> QModelIndex:
+        if not index.isValid():
+            return QModelIndex()
+        i = bisect.bisect_left(self._rows, index.row())
+        if i < len(self._rows) and self._rows[i] == index.row():
+            return self.index(i, index.column())
+        return QModelIndex()
+
+    # -- Qt model ----------------------------------------------------------------------------------
+    def rowCount(self, parent: _IDX = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _IDX = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: _IDX, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self._src is None:
+            return None
+        return self._src.data(self._src.index(self._rows[index.row()], index.column()), role)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if self._src is None:
+            return None
+        return self._src.headerData(section, orientation, role)
+
+    def flags(self, index: _IDX) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+            Qt.ItemFlag.ItemNeverHasChildren

@@ -1,0 +1,331 @@
+"""The Events tab: live packet log with filters, pause, clear, NDJSON export, detail pane."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
+from ui.models.packets import (
+    COL_ACK,
+    COL_ARGS,
+    COL_DIR,
+    COL_EVENT,
+    COL_LATENCY,
+    COL_NS,
+    COL_SIZE,
+    COL_TIME,
+    PacketFilterModel,
+    PacketTableModel,
+)
+from ui.text import to_json
+
+PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
+                 "latency_ms", "size")
+
+
+def packet_dict(packet: Any) -> dict[str, Any]:
+    """A packet as a plain dict (for the detail pane and the export)."""
+    if isinstance(packet, dict):
+        return dict(packet)
+    to_dict = getattr(packet, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    return {f: getattr(packet, f, None) for f in PACKET_FIELDS}
+
+
+def _tool(icon: str, tip: str, text: str = "") -> QToolButton:
+    b = QToolButton()
+    b.setIcon(theme.icon(icon))
+    b.setToolTip(tip)
+    if text:
+        b.setText(text)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    b.setAutoRaise(True)
+    return b
+
+
+class EventsTab(QWidget):
+    """Packet log. Export asks the main window for a file (non-blocking dialog)."""
+
+    export_requested = Signal()
+
+    def __init__(self, model: PacketTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        # The proxy is only in use while a filter is set: unfiltered, the table shows the
+        # model itself, so 100k+ rows cost no per-row Python filter calls at all.
+        self.proxy = PacketFilterModel(self)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter packets (text in namespace, event or arguments)…")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(theme.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(150)
+        self._search_timer.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+
+        self.event_filter = QComboBox()
+        self.event_filter.setEditable(True)
+        self.event_filter.setMinimumWidth(130)
+        self.event_filter.lineEdit().setPlaceholderText("any event")
+        self.event_filter.currentTextChanged.connect(lambda _t: self.apply_filters())
+        self.ns_filter = QComboBox()
+        self.ns_filter.setEditable(True)
+        self.ns_filter.setMinimumWidth(110)
+        self.ns_filter.lineEdit().setPlaceholderText("any namespace")
+        self.ns_filter.currentTextChanged.connect(lambda _t: self.apply_filters())
+        self.dir_filter = QComboBox()
+        for label, value in (("in + out", ""), ("↓ in", "in"), ("↑ out", "out")):
+            self.dir_filter.addItem(label, value)
+        self.dir_filter.currentIndexChanged.connect(lambda _i: self.apply_filters())
+
+        self.pause_button = _tool("pause", "Pause the live log (packets are kept and shown "
+                                  "on resume)", "Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._toggle_pause)
+        self.clear_button = _tool("trash", "Clear the log", "Clear")
+        self.clear_button.clicked.connect(self.clear)
+        self.export_button = _tool("export", "Export the shown packets as NDJSON", "Export")
+        self.export_button.clicked.connect(self.export_requested)
+        self.count_label = QLabel("0 packets")
+        self.count_label.setObjectName("hint")
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(10, 8, 10, 6)
+        bar.setSpacing(6)
+        bar.addWidget(self.search, 3)
+        bar.addWidget(self.event_filter, 1)
+        bar.addWidget(self.ns_filter, 1)
+        bar.addWidget(self.dir_filter)
+        bar.addSpacing(8)
+        bar.addWidget(self.pause_button)
+        bar.addWidget(self.clear_button)
+        bar.addWidget(self.export_button)
+
+        self.table = QTableView()
+        self.table.setObjectName("packetTable")
+        self.table.setModel(model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setHighlightSections(False)
+        hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        widths = {COL_TIME: 104, COL_DIR: 56, COL_NS: 90, COL_EVENT: 130, COL_ARGS: 380,
+                  COL_ACK: 56, COL_LATENCY: 78, COL_SIZE: 70}
+        for col, w in widths.items():
+            self.table.setColumnWidth(col, w)
+        hh.setSectionResizeMode(COL_ARGS, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self._widths = widths
+
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.detail.setPlaceholderText("Select a packet to see it in full")
+        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.copy_button = _tool("copy", "Copy the packet as JSON", "Copy")
+        self.copy_button.setEnabled(False)
+        self.copy_button.clicked.connect(self.copy_detail)
+        detail_title = QLabel("Packet")
+        detail_title.setObjectName("sectionTitle")
+        dh = QHBoxLayout()
+        dh.setContentsMargins(10, 6, 6, 0)
+        dh.addWidget(detail_title)
+        dh.addStretch(1)
+        dh.addWidget(self.copy_button)
+        detail_box = QWidget()
+        dl = QVBoxLayout(detail_box)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addLayout(dh)
+        dl.addWidget(self.detail, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("eventsSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(detail_box)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([760, 300])
+
+        footer = QHBoxLayout()
+        footer.setContentsMargins(10, 4, 10, 6)
+        footer.addWidget(self.count_label)
+        footer.addStretch(1)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.splitter, 1)
+        lay.addLayout(footer)
+
+        self._known_events: set[str] = set()
+        self._known_ns: set[str] = set()
+        self._stick = True
+        self._scroll_timer = QTimer(self)
+        self._scroll_timer.setSingleShot(True)
+        self._scroll_timer.setInterval(0)
+        self._scroll_timer.timeout.connect(self.table.scrollToBottom)
+        self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
+        model.rowsInserted.connect(self._rows_inserted)
+        model.modelReset.connect(self._update_count)
+        model.rowsRemoved.connect(self._update_count)
+        model.pending_changed.connect(lambda _n: self._update_count())
+        model.rowsInserted.connect(self._shown_rows_inserted)
+        self.proxy.rowsInserted.connect(self._shown_rows_inserted)
+
+    # -- filters -------------------------------------------------------------------------------
+    def apply_filters(self) -> None:
+        self.proxy.set_filters(text=self.search.text(), event=self.event_filter.currentText(),
+                               namespace=self.ns_filter.currentText(),
+                               direction=self.dir_filter.currentData() or "")
+        if self.proxy.active:
+            if self.proxy.sourceModel() is not self.model:
+                self.proxy.setSourceModel(self.model)
+            self._show(self.proxy)
+        else:
+            self._show(self.model)
+            if self.proxy.sourceModel() is not None:
+                self.proxy.setSourceModel(None)
+        self._update_count()
+
+    def shown_model(self) -> PacketTableModel | PacketFilterModel:
+        """What the table shows: the model itself, or the filter over it."""
+        return self.proxy if self.table.model() is self.proxy else self.model
+
+    def _show(self, target: PacketTableModel | PacketFilterModel) -> None:
+        if self.table.model() is target:
+            return
+        selected = self.selected_packet()
+        widths = [self.table.columnWidth(c) for c in range(len(self._widths))]
+        self.table.setModel(target)
+        for col, w in enumerate(widths):
+            if w > 0:
+                self.table.setColumnWidth(col, w)
+        self.table.horizontalHeader().setSectionResizeMode(COL_ARGS,
+                                                           QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        if selected is not None:
+            self.detail.clear()
+            self.copy_button.setEnabled(False)
+        if self._stick:
+            self._scroll_timer.start()
+
+    def selected_packet(self) -> Any:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() \
+            else []
+        if not rows:
+            return None
+        return self.model.packet(self._source_row(rows[0]))
+
+    def _source_row(self, index: QModelIndex) -> int:
+        if index.model() is self.proxy:
+            return self.proxy.mapToSource(index).row()
+        return index.row()
+
+    def focus_filter(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            info = self.model.row_info(row)
+            if info.event not in self._known_events and len(self._known_events) < 500:
+                self._known_events.add(info.event)
+                self._add_sorted(self.event_filter, info.event)
+            if info.namespace not in self._known_ns and len(self._known_ns) < 200:
+                self._known_ns.add(info.namespace)
+                self._add_sorted(self.ns_filter, info.namespace)
+        self._update_count()
+
+    def _add_sorted(self, combo: QComboBox, text: str) -> None:
+        current = combo.currentText()
+        combo.blockSignals(True)
+        items = sorted({combo.itemText(i) for i in range(combo.count())} | {text})
+        combo.clear()
+        combo.addItems(items)
+        combo.setCurrentIndex(-1)
+        combo.setEditText(current)
+        combo.blockSignals(False)
+
+    def _shown_rows_inserted(self, *_args) -> None:
+        if self._stick and self.sender() is self.table.model():
+            self._scroll_timer.start()
+
+    def _scrolled(self, value: int) -> None:
+        self._stick = value >= self.table.verticalScrollBar().maximum() - 2
+
+    def _update_count(self, *_args) -> None:
+        total = self.model.rowCount()
+        shown = self.shown_model().rowCount()
+        text = f"{total:,} packets" if not self.proxy.active else \
+            f"{shown:,} of {total:,} packets"
+        if self.model.paused:
+            text += f"  ·  paused, {self.model.pending:,} waiting"
+        self.count_label.setText(text)
+
+    # -- pause / clear -----------------------------------------------------------------------------
+    def _toggle_pause(self, paused: bool) -> None:
+        self.model.set_paused(paused)
+        self.pause_button.setIcon(theme.icon("play" if paused else "pause"))
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self._update_count()
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.detail.clear()
+        self.copy_button.setEnabled(False)
+        self._update_count()
+
+    # -- detail ----------------------------------------------------------------------------------
+    def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.detail.clear()
+            self.copy_button.setEnabled(False)
+            return
+        packet = self.model.packet(self._source_row(rows[0]))
+        self.detail.setPlainText(to_json(packet_dict(packet), indent=2))
+        self.copy_button.setEnabled(True)
+
+    def copy_detail(self) -> None:
+        QGuiApplication.clipboard().setText(self.detail.toPlainText())
+
+    def shown_packets(self) -> list[Any]:
+        """The packets passing the filter, in order (what Export writes)."""
+        out = []
+        shown = self.shown_model()
+        if shown is self.model:
+            return self.model.packets()
+        for r in range(shown.rowCount()):
+            out.append(self.model.packet(self.proxy.mapToSource(self.proxy.index(r, 0)).row()))
+        return out

@@ -1,0 +1,217 @@
+"""The sidebar: namespaces, rooms (with unread counts) and direct messages."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
+from ui.models.sidebar import KeyRole, KindRole, ReadyRole, SidebarModel, UnreadRole
+
+_IDX = QModelIndex | QPersistentModelIndex
+ROOM_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
+USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+class SidebarDelegate(QStyledItemDelegate):
+    def sizeHint(self, option: QStyleOptionViewItem, index: _IDX) -> QSize:
+        h = QFontMetrics(option.font).height()
+        return QSize(180, h + (16 if index.data(KindRole) == "section" else 10))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _IDX) -> None:
+        pal: QPalette = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(option.rect)
+        kind = index.data(KindRole)
+        font = QFont(option.font)
+        if kind == "section":
+            font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 0.82)
+            font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
+            painter.setFont(font)
+            painter.setPen(theme.muted(pal))
+            painter.drawText(rect.adjusted(4, 6, 0, 0),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             index.data() or "")
+            painter.restore()
+            return
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        bg = rect.adjusted(2, 1, -6, -1)
+        if selected:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(bg, 6, 6)
+        elif hover:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.subtle_bg(pal, 0.07))
+            painter.drawRoundedRect(bg, 6, 6)
+        fg = pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        unread = int(index.data(UnreadRole) or 0)
+        icon_name = {"namespace": "layers", "room": "hash", "dm": "at"}.get(kind, "hash")
+        px = theme.pixmap(icon_name, 15, fg if (selected or unread) else theme.muted(pal))
+        painter.drawPixmap(QPointF(bg.left() + 8, bg.center().y() - 7.5), px)
+        if unread and not selected:
+            font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(fg)
+        right = bg.right() - 8
+        if kind == "namespace":
+            ready = bool(index.data(ReadyRole))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.state_color("connected" if ready else "offline"))
+            painter.drawEllipse(QPointF(right - 4, bg.center().y()), 4, 4)
+            right -= 14
+        elif unread:
+            small = QFont(option.font)
+            small.setBold(True)
+            small.setPointSizeF(small.pointSizeF() * 0.82)
+            fm = QFontMetrics(small)
+            text = str(unread) if unread < 1000 else "999+"
+            w = max(fm.height() + 2, fm.horizontalAdvance(text) + 12)
+            pill = QRectF(right - w, bg.center().y() - fm.height() / 2 - 1, w, fm.height() + 2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.state_color("failed"))
+            painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+            painter.setFont(small)
+            painter.setPen(Qt.GlobalColor.white)
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+            painter.setFont(font)
+            right = pill.left() - 6
+        painter.setPen(fg)
+        text_rect = QRectF(bg.left() + 30, bg.top(), right - bg.left() - 30, bg.height())
+        text = QFontMetrics(font).elidedText(index.data() or "", Qt.TextElideMode.ElideRight,
+                                             int(text_rect.width()))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         text)
+        painter.restore()
+
+
+class Sidebar(QWidget):
+    conversation_selected = Signal(str, str)   # kind ("room"|"dm"), key
+    namespace_selected = Signal(str)
+    join_requested = Signal(str)
+    leave_requested = Signal(str)
+    dm_requested = Signal(str)
+
+    def __init__(self, model: SidebarModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.entry = QLineEdit()
+        self.entry.setPlaceholderText("Join or create a room, or @user…")
+        self.entry.setClearButtonEnabled(True)
+        self.entry.returnPressed.connect(self._submit_entry)
+        self.entry.textChanged.connect(lambda _t: self.error.hide())
+        self.go = QToolButton()
+        self.go.setIcon(theme.icon("plus"))
+        self.go.setToolTip("Join or create the room, or start a direct message with @user")
+        self.go.setAutoRaise(True)
+        self.go.clicked.connect(self._submit_entry)
+        self.error = QLabel("")
+        self.error.setObjectName("errorLabel")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+        self.tree = QTreeView()
+        self.tree.setObjectName("sidebar")
+        self.tree.setModel(model)
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setItemsExpandable(False)
+        self.tree.setIndentation(0)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setItemDelegate(SidebarDelegate(self.tree))
+        self.tree.setMouseTracking(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.expandAll()
+        model.rowsInserted.connect(lambda *_a: self.tree.expandAll())
+        model.modelReset.connect(self.tree.expandAll)
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.entry, 1)
+        top.addWidget(self.go)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 10, 4, 8)
+        lay.setSpacing(6)
+        lay.addLayout(top)
+        lay.addWidget(self.error)
+        lay.addWidget(self.tree, 1)
+        self.setMinimumWidth(190)
+
+    def focus_entry(self) -> None:
+        self.entry.setFocus()
+
+    def _submit_entry(self) -> None:
+        text = self.entry.text().strip()
+        if not text:
+            return
+        if text.startswith("@"):
+            user = text[1:].strip()
+            if not USER_RE.match(user):
+                self.show_error("User names are 1-32 letters, digits, '.', '_' or '-'")
+                return
+            self.entry.clear()
+            self.dm_requested.emit(user)
+            return
+        room = text.lstrip("#").strip()
+        if not ROOM_RE.match(room):
+            self.show_error("Room names are 1-64 letters, digits, spaces, '.', '_' or '-'")
+            return
+        self.entry.clear()
+        self.join_requested.emit(room)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def select(self, kind: str, key: str) -> None:
+        idx = self.model.index_of(kind, key)
+        if idx.isValid():
+            self.tree.setCurrentIndex(idx)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        kind = current.data(KindRole)
+        key = current.data(KeyRole)
+        if kind in ("room", "dm"):
+            self.conversation_selected.emit(kind, key)
+        elif kind == "namespace":
+            self.namespace_selected.emit(key)
+
+    def _menu(self, pos) -> None:
+        index = self.tree.indexAt(pos)
+        kind = index.data(KindRole)
+        key = index.data(KeyRole)
+        menu = QMenu(self)
+        if kind == "room":
+            leave = QAction(theme.icon("log-out"), f"Leave #{key.replace('&', '&&')}", menu)
+            leave.triggered.connect(lambda: self.leave_requested.emit(key))
+            menu.addAction(leave)
+        join = QAction(theme.icon("plus"), "Join or create a room…", menu)
+        join.triggered.connect(self.focus_entry)
+        menu.addAction(join)
+        dm = QAction(theme.icon("at"), "Direct message…", menu)
+        dm.triggered.connect(lambda: (self.entry.setText("@"), self.focus_entry()))
+        menu.addAction(dm)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
