@@ -3,9 +3,10 @@
 Order of work in ``message``: validate, store (the storage assigns the offset and drops
 duplicates by (user, id)), and only then broadcast and ack, so nobody ever sees a message
 the server could still lose. Presence is tracked per *user*: a user with two sockets in a
-room is one member; ``joined``/``left`` fire on the first socket in / last socket out.
-Presence is in memory on purpose: it describes live connections, which do not survive a
-restart anyway.
+room is one member; ``joined``/``left`` fire on the first socket in / last socket out,
+counted over every server process (the backend's :class:`Presence` decides "first" and
+"last"). A ``join`` holds the socket's live room messages back while it reads the
+history (:mod:`server_stub.livegate`), so nothing is missed or sent twice.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 from server_stub import validation as v
 from server_stub.connections import Context, Namespace
 from server_stub.guard import Ack, guarded, guarded_connect, logged
-from server_stub.storage.base import ChatMessage
+from server_stub.livegate import Covered
+from server_stub.presence import Departure
+from server_stub.storage.base import ChatMessage, DirectMessage
 from server_stub.timestamps import now_iso
 
 log = logging.getLogger(__name__)
@@ -43,17 +46,27 @@ def message_ack(msg: ChatMessage) -> Ack:
     return {"ok": True, "id": msg.id, "offset": msg.offset, "ts": msg.ts}
 
 
+def offsets_up_to(last: int) -> Covered:
+    """What a join's history covered: room messages with offset <= ``last``."""
+    def covered(payload: Any) -> bool:
+        offset = payload.get("offset") if isinstance(payload, dict) else None
+        return isinstance(offset, int) and offset <= last
+    return covered
+
+
+def dm_keys(keys: set[tuple[str, str]]) -> Covered:
+    """What a mailbox read covered: DMs with these (sender, id) pairs."""
+    def covered(payload: Any) -> bool:
+        return isinstance(payload, dict) and (payload.get("user"), payload.get("id")) in keys
+    return covered
+
+
 class ChatNamespace(Namespace):
     """Handlers for ``/chat``."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        #: room -> user -> that user's sockets in the room
-        self.members: dict[str, dict[str, set[str]]] = {}
-        #: sid -> rooms it joined
-        self.joined: dict[str, set[str]] = {}
-        #: user -> that user's /chat sockets (is a DM recipient online?)
-        self.sockets_of: dict[str, set[str]] = {}
+        self.gate = ctx.backend.gate
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
         self.register(NAMESPACE, {
@@ -61,6 +74,9 @@ class ChatNamespace(Namespace):
             "message": self.message, "typing": self.typing, "rooms": self.rooms,
             "dm": self.dm, "*": self.unknown,
         })
+        ctx.backend.on_socket_lost(self.socket_lost)
+        ctx.backend.on_unsent_messages(self.broadcast_unsent)
+        self.gate.on_delivered("dm", self._dm_reached)
 
     # -- connection --------------------------------------------------------------------
     @guarded_connect
@@ -68,72 +84,76 @@ class ChatNamespace(Namespace):
         user = self.accept(sid, NAMESPACE, auth)
         if user is None:
             return
-        self.joined[sid] = set()
-        self.sockets_of.setdefault(user, set()).add(sid)
+        # In the user's room before being counted online: a DM sent once we count is
+        # delivered live, one sent before is in the mailbox read after the welcome. Live
+        # DMs are held until that read (server_stub.livegate), so none comes twice.
+        self.gate.hold(sid, user_key(user))
         await self.sio.enter_room(sid, user_key(user), namespace=NAMESPACE)
+        await self.register_socket(sid, NAMESPACE, user)
 
     def forget(self, sid: str) -> None:
-        user = self.users.get(sid)
-        if user is not None:
-            sockets = self.sockets_of.get(user, set())
-            sockets.discard(sid)
-            if not sockets:
-                self.sockets_of.pop(user, None)
-        self.joined.pop(sid, None)
         super().forget(sid)
+        self.gate.forget(sid)
 
     async def after_welcome(self, sid: str, namespace: str, user: str) -> None:
-        """Deliver DMs kept while the user was offline (at least once: a DM that was being
-        delivered when the server died is sent again)."""
-        pending = await self.storage.pending_dms(user)
-        if not pending or sid not in self.users:
+        """Deliver DMs kept while the user was offline, then those that arrived live
+        meanwhile (at least once: a DM that was being delivered when the server died is
+        sent again)."""
+        covered: Covered | None = None
+        pending: list[DirectMessage] = []
+        try:
+            pending = await self.storage.pending_dms(user)
+            covered = dm_keys({(dm.user, dm.id) for dm in pending})
+        finally:
+            live = self.gate.release(sid, user_key(user), covered)
+        payloads = [dm.wire() for dm in pending] + live
+        if not payloads or sid not in self.users:
             return
-        for dm in pending:
-            await self.sio.emit("dm", dm.wire(), to=sid, namespace=NAMESPACE)
-        await self.storage.mark_dms_delivered([(dm.user, dm.id) for dm in pending])
+        for payload in payloads:
+            await self.sio.emit("dm", payload, to=sid, namespace=NAMESPACE,
+                                ignore_queue=True)
+        await self.storage.mark_dms_delivered([(p["user"], p["id"]) for p in payloads])
 
     @logged
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         if self.is_forged_disconnect(sid, NAMESPACE):
             return
-        user = self.users.get(sid)
-        for room in sorted(self.joined.pop(sid, set())):
-            await self._remove_member(sid, user or "", room)
+        # Forget first: a join still in progress for this socket sees it gone and does
+        # not add a membership after the cleanup below was issued.
         self.forget(sid)
+        await self._announce_left(await self.presence.disconnected(sid), skip=sid)
+
+    async def socket_lost(self, sid: str, departures: list[Departure]) -> None:
+        """A socket of a server process that died: its users' rooms learn they left."""
+        await self._announce_left(departures, skip=sid)
+
+    async def broadcast_unsent(self, messages: list[ChatMessage]) -> None:
+        """Room messages a dead server process stored and may not have broadcast: send
+        them now (a client that got them already sees the same offset again)."""
+        for msg in messages:
+            await self.sio.emit("message", msg.wire(), room=room_key(msg.room),
+                                namespace=NAMESPACE)
+
+    async def _announce_left(self, departures: list[Departure], skip: str) -> None:
+        for gone in departures:
+            await self._presence(gone.room, gone.user, "left", gone.members, skip=skip)
 
     # -- membership --------------------------------------------------------------------
-    def member_list(self, room: str) -> list[str]:
-        return sorted(self.members.get(room, {}))
-
-    def _add_member(self, sid: str, user: str, room: str) -> bool:
-        """Record membership; True when this is the user's first socket in the room."""
-        users = self.members.setdefault(room, {})
-        first = user not in users
-        users.setdefault(user, set()).add(sid)
-        self.joined.setdefault(sid, set()).add(room)
-        return first
-
-    async def _remove_member(self, sid: str, user: str, room: str) -> None:
-        users = self.members.get(room, {})
-        sockets = users.get(user, set())
-        sockets.discard(sid)
-        self.joined.get(sid, set()).discard(room)
-        await self.sio.leave_room(sid, room_key(room), namespace=NAMESPACE)
-        if sockets:
-            return
-        users.pop(user, None)
-        if not users:
-            self.members.pop(room, None)
-        await self._presence(room, user, "left", skip=sid)
-
-    async def _presence(self, room: str, user: str, event: str, skip: str) -> None:
+    async def _presence(self, room: str, user: str, event: str, members: list[str],
+                        skip: str) -> None:
         await self.sio.emit("presence", {
-            "room": room, "user": user, "event": event, "members": self.member_list(room),
+            "room": room, "user": user, "event": event, "members": members,
         }, room=room_key(room), skip_sid=skip, namespace=NAMESPACE)
 
     def _require_member(self, sid: str, room: str) -> None:
-        if room not in self.joined.get(sid, ()):
+        if not self.presence.is_member(sid, room):
             raise v.not_found(f"You have not joined the room '{room}'; join it first.")
+
+    def _user(self, sid: str) -> str:
+        user = self.users.get(sid)
+        if user is None:  # disconnected while the handler was waiting
+            raise v.not_found("The connection closed during the request.")
+        return user
 
     # -- events ------------------------------------------------------------------------
     @guarded
@@ -141,18 +161,27 @@ class ChatNamespace(Namespace):
         payload = v.one_object(event, args)
         room = v.name(payload, "room")
         since = v.integer(payload, "since", low=0)
-        user = self.users[sid]
-        limit = JOIN_RECENT if since is None else JOIN_SINCE_LIMIT
-        page = await self.storage.chat_history(room, since, limit)
-        if sid not in self.users:  # disconnected while we read
-            raise v.not_found("The connection closed during the join.")
-        # Enter the room right after the read, before yielding to the loop: every message
-        # committed before the read is in `history`, every later one arrives live.
-        await self.sio.enter_room(sid, room_key(room), namespace=NAMESPACE)
-        first = self._add_member(sid, user, room)
-        if first:
-            await self._presence(room, user, "joined", skip=sid)
-        return {"ok": True, "room": room, "members": self.member_list(room),
+        user = self._user(sid)
+        limit = JOIN_SINCE_LIMIT if since is not None else JOIN_RECENT
+        key = room_key(room)
+        # Hold live messages, enter the room, *then* read: see server_stub.livegate.
+        self.gate.hold(sid, key)
+        covered: Covered | None = None
+        try:
+            await self.sio.enter_room(sid, key, namespace=NAMESPACE)
+            page = await self.storage.chat_history(room, since, limit)
+            self._user(sid)
+            joined = await self.presence.join(sid, user, room)
+            covered = offsets_up_to(page.last_offset)
+        finally:
+            missed = self.gate.release(sid, key, covered)
+        for msg in missed:
+            await self.sio.emit("message", msg, to=sid, namespace=NAMESPACE,
+                                ignore_queue=True)
+        self._user(sid)  # gone meanwhile: its disconnect cleaned up (and announced) it
+        if joined.first:
+            await self._presence(room, user, "joined", joined.members, skip=sid)
+        return {"ok": True, "room": room, "members": joined.members,
                 "history": [m.wire() for m in page.messages], "offset": page.last_offset,
                 "more": page.more}
 
@@ -170,8 +199,12 @@ class ChatNamespace(Namespace):
     async def leave(self, sid: str, event: str, *args: Any) -> Ack:
         payload = v.one_object(event, args)
         room = v.name(payload, "room")
-        if room in self.joined.get(sid, ()):
-            await self._remove_member(sid, self.users[sid], room)
+        if self.presence.is_member(sid, room):
+            await self.sio.leave_room(sid, room_key(room), namespace=NAMESPACE)
+            self.gate.forget(sid, room_key(room))
+            gone = await self.presence.leave(sid, self._user(sid), room)
+            if gone is not None:
+                await self._announce_left([gone], skip=sid)
         return {"ok": True}
 
     @guarded
@@ -180,8 +213,8 @@ class ChatNamespace(Namespace):
         room = v.name(payload, "room")
         text = v.text(payload)
         msg_id = v.msg_id(payload)
-        user = self.users[sid]
-        if room not in self.joined.get(sid, ()):
+        user = self._user(sid)
+        if not self.presence.is_member(sid, room):
             # A resend of something already stored still gets its first ack, even after
             # leaving the room: the client only wants to know it was kept.
             if msg_id is not None:
@@ -194,6 +227,7 @@ class ChatNamespace(Namespace):
         if not result.duplicate:
             await self.sio.emit("message", result.message.wire(), room=room_key(room),
                                 skip_sid=sid, namespace=NAMESPACE)
+            self.watch(self.storage.mark_broadcast(result.message), "mark broadcast")
         return message_ack(result.message)
 
     @guarded
@@ -201,7 +235,7 @@ class ChatNamespace(Namespace):
         payload = v.one_object(event, args)
         room = v.name(payload, "room")
         self._require_member(sid, room)
-        await self.sio.emit("typing", {"room": room, "user": self.users[sid]},
+        await self.sio.emit("typing", {"room": room, "user": self._user(sid)},
                             room=room_key(room), skip_sid=sid, namespace=NAMESPACE)
         return {"ok": True}
 
@@ -209,9 +243,10 @@ class ChatNamespace(Namespace):
     async def rooms(self, sid: str, event: str, *args: Any) -> Ack:
         v.one_object(event, args, optional=True)
         offsets = await self.storage.room_offsets()
-        names = sorted(set(offsets) | set(self.members))
+        sizes = await self.presence.room_sizes()
+        names = sorted(set(offsets) | set(sizes))
         return {"ok": True, "rooms": [
-            {"room": r, "members": len(self.members.get(r, {})), "offset": offsets.get(r, 0)}
+            {"room": r, "members": sizes.get(r, 0), "offset": offsets.get(r, 0)}
             for r in names]}
 
     @guarded
@@ -220,12 +255,19 @@ class ChatNamespace(Namespace):
         to = v.user(payload, "to")
         text = v.text(payload)
         msg_id = v.msg_id(payload) or uuid.uuid4().hex
-        result = await self.storage.store_dm(self.users[sid], to, msg_id, text, now_iso())
+        result = await self.storage.store_dm(self._user(sid), to, msg_id, text, now_iso())
         dm = result.message
-        if not result.duplicate and self.sockets_of.get(to):
+        if not result.duplicate and await self.presence.online(NAMESPACE, to):
+            # Marked delivered by whichever process hands it to a socket (_dm_reached).
             await self.sio.emit("dm", dm.wire(), room=user_key(to), namespace=NAMESPACE)
-            self.watch(self.storage.mark_dms_delivered([(dm.user, dm.id)]), "mark DM delivered")
         return {"ok": True, "id": dm.id, "ts": dm.ts}
+
+    def _dm_reached(self, payload: Any) -> None:
+        """A live DM reached a socket of the recipient here: it leaves the mailbox."""
+        if isinstance(payload, dict):
+            key = (payload.get("user"), payload.get("id"))
+            if all(isinstance(part, str) for part in key):
+                self.watch(self.storage.mark_dms_delivered([key]), "mark DM delivered")
 
     @guarded
     async def unknown(self, sid: str, event: str, *args: Any) -> Ack:

@@ -18,9 +18,11 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import server_stub
 from server_stub.paths import default_db_path, ensure_private_dir
+from server_stub.redislink import redacted
 from server_stub.server import ServerConfig, SockDeskServer, StartupError, is_loopback
 
 PROG = "sockdesk-server"
@@ -40,6 +42,16 @@ def _positive(text: str) -> float:
     if not value > 0 or value != value or value == float("inf"):
         raise argparse.ArgumentTypeError("must be a positive number")
     return value
+
+
+def _redis_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise argparse.ArgumentTypeError(
+            "must be a redis://HOST:PORT/DB URL (or rediss:// for TLS, unix:// for a socket)")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise argparse.ArgumentTypeError("needs a host, e.g. redis://127.0.0.1:6379/0")
+    return text
 
 
 def _attempts(text: str) -> int:
@@ -73,8 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="warning",
                         choices=["debug", "info", "warning", "error", "critical"],
                         help="logging detail on stderr (default warning)")
-    parser.add_argument("--redis", metavar="URL", default=None,
-                        help="share state through Redis (not available yet)")
+    parser.add_argument("--redis", metavar="URL", type=_redis_url, default=None,
+                        help="keep all state in Redis (redis://HOST:PORT/DB) instead of "
+                             "SQLite, so several server processes on that database can "
+                             "serve the same clients; --db is then not used")
+    parser.add_argument("--node-timeout", type=_positive, default=10.0, metavar="SECONDS",
+                        help="with --redis: a server process silent this long counts as "
+                             "dead, and the others clean up after it (default 10)")
     parser.add_argument("--rate-limit", type=_positive, default=None, metavar="N",
                         help="max events per second per socket (default: unlimited)")
     parser.add_argument("--cors-origins", action="append", default=[], metavar="ORIGINS",
@@ -147,10 +164,6 @@ class LogSetup:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.redis:
-        print(f"{PROG}: error: Redis storage is not available yet; run without --redis "
-              "to use the SQLite database", file=sys.stderr)
-        return 2
     if args.admin and not args.token:
         parser.error("--admin needs --token: the token is the Admin UI password")
     logs = LogSetup(args.log_level, args.token)
@@ -158,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         db = args.db
         if db is None:
             db = default_db_path()
-            ensure_private_dir(db.parent)
+            if not args.redis:
+                ensure_private_dir(db.parent)
     except OSError as exc:
         print(f"{PROG}: error: cannot create the data folder {exc.filename}: {exc.strerror}",
               file=sys.stderr)
@@ -166,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = ServerConfig(
         host=args.host, port=args.port, db=db, token=args.token, admin=args.admin,
         cors_origins=_origins(args.cors_origins), rate_limit=args.rate_limit,
-        visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts)
+        visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts,
+        redis_url=args.redis, node_timeout=args.node_timeout)
     try:
         asyncio.run(serve(config, on_listening=logs.release))
     except StartupError as exc:
@@ -199,7 +214,10 @@ async def serve(config: ServerConfig,
             print(f"WARNING: {PROG} is reachable from the network on {url} and has no "
                   "--token: anyone who can reach it can connect as any user.",
                   file=sys.stderr, flush=True)
-        log.info("database %s", config.db)
+        if config.redis_url:
+            log.info("state in Redis %s", redacted(config.redis_url))
+        else:
+            log.info("database %s", config.db)
         await stop.wait()
     finally:
         await server.stop()

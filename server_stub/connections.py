@@ -1,10 +1,12 @@
 """What every namespace shares: who is connected, the welcome, and handler registration.
 
 Auth is checked once per namespace connection and the user name is remembered per socket
-id; handlers read it from here, never from the payload. The ``welcome`` event has to go
-out *after* the CONNECT packet (python-socketio sends CONNECT only when the connect
-handler has returned), so it is emitted from a task that waits for the connection to be
-fully registered.
+id; handlers read it from here, never from the payload. Every accepted socket is also
+registered with the backend's :class:`~server_stub.presence.Presence`, so that counts and
+"is this user online?" hold across server processes, and a dead process's sockets can be
+cleaned up by another. The ``welcome`` event has to go out *after* the CONNECT packet
+(python-socketio sends CONNECT only when the connect handler has returned), so it is
+emitted from a task that waits for the connection to be fully registered.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 
 import server_stub
 from server_stub.auth import Authenticator
 from server_stub.guard import Ack
+from server_stub.presence import Presence
 from server_stub.ratelimit import RateLimiter
 from server_stub.storage.base import Storage
+
+if TYPE_CHECKING:
+    from server_stub.backend import Backend
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +45,17 @@ class Context:
     """The shared objects every namespace needs."""
 
     sio: socketio.AsyncServer
-    storage: Storage
+    backend: Backend
     authenticator: Authenticator
     limiter: RateLimiter
+
+    @property
+    def storage(self) -> Storage:
+        return self.backend.storage
+
+    @property
+    def presence(self) -> Presence:
+        return self.backend.presence
 
 
 class Namespace:
@@ -51,6 +65,7 @@ class Namespace:
         self.ctx = ctx
         self.sio = ctx.sio
         self.storage = ctx.storage
+        self.presence = ctx.presence
         self.limiter = ctx.limiter
         self.users: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -86,6 +101,10 @@ class Namespace:
         log.info("%s connected to %s as %r", sid, namespace, user)
         return user
 
+    async def register_socket(self, sid: str, namespace: str, user: str) -> None:
+        """Make the socket known to every server process (before CONNECT is answered)."""
+        await self.presence.connected(sid, namespace, user)
+
     def is_forged_disconnect(self, sid: str, namespace: str) -> bool:
         """A real disconnect is flagged as pending by python-socketio before the handler
         runs; an event named "disconnect" sent by a connected client is not."""
@@ -108,7 +127,7 @@ class Namespace:
         await self.sio.emit("welcome", {
             "server": "sockdesk", "version": server_stub.__version__, "sid": sid,
             "user": user, "namespace": namespace,
-        }, to=sid, namespace=namespace)
+        }, to=sid, namespace=namespace, ignore_queue=True)
         await self.after_welcome(sid, namespace, user)
 
     async def after_welcome(self, sid: str, namespace: str, user: str) -> None:

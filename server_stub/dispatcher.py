@@ -1,5 +1,6 @@
-"""Work-queue state and delivery, independent of Socket.IO (sockets are just ids here).
+"""Work-queue state and delivery in one process, independent of Socket.IO.
 
+This is the :class:`~server_stub.broker.QueueBroker` of the embedded (SQLite) backend.
 The :class:`Dispatcher` owns the live state (who holds what, timers, round robin) in
 memory and writes every state change through the storage, so after a restart it can
 rebuild the queues exactly: waiting and dead messages as they were, in-flight ones back
@@ -27,20 +28,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from server_stub import validation as v
+from server_stub.broker import QueueBroker, Send, deliver_shape, not_dead, not_held, split_dead
 from server_stub.guard import Ack
-from server_stub.storage.base import QueueRecord, Storage
+from server_stub.storage.base import QueueRecord, QueueStore
 from server_stub.timestamps import now_iso
 
 log = logging.getLogger(__name__)
-
-Send = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
-def deliver_shape(rec: QueueRecord, queue: str | None = None) -> dict[str, Any]:
-    """The ``deliver`` payload (also what ``peek`` lists)."""
-    return {"queue": queue or rec.queue, "seq": rec.seq, "id": rec.id, "payload": rec.payload,
-            "attempt": rec.attempt, "ts": rec.ts}
 
 
 @dataclass(slots=True, eq=False)
@@ -89,10 +82,10 @@ class WorkQueue:
         return len(self.messages) - len(self.ready)
 
 
-class Dispatcher:
-    """Queue state and delivery; knows nothing of sockets except their ids."""
+class Dispatcher(QueueBroker):
+    """Queue state and delivery in memory, persisted through a :class:`QueueStore`."""
 
-    def __init__(self, storage: Storage, send: Send, *, visibility_timeout: float,
+    def __init__(self, storage: QueueStore, send: Send, *, visibility_timeout: float,
                  max_attempts: int, spawn: Callable[[Any], Any]) -> None:
         self.storage = storage
         self.send = send
@@ -111,7 +104,7 @@ class Dispatcher:
         return q
 
     # -- startup / shutdown ------------------------------------------------------------
-    async def load(self) -> None:
+    async def start(self) -> None:
         """Rebuild from storage; what was in flight goes back at once with attempt + 1."""
         snapshot = await self.storage.load_queues()
         for name, acked in snapshot.acked.items():
@@ -137,7 +130,7 @@ class Dispatcher:
             log.info("%d message(s) that were in flight went back to their queues",
                      len(returned))
 
-    def close(self) -> None:
+    async def stop(self) -> None:
         """Stop timers; disconnects during shutdown still return messages, but nothing
         new is handed out."""
         self.closing = True
@@ -246,8 +239,7 @@ class Dispatcher:
         q = self.queues.get(queue)
         live = q.messages.get(seq) if q else None
         if q is None or live is None or live.consumer != sid:
-            raise v.not_found(f"Message #{seq} of queue '{queue}' is not in flight to you "
-                              "(already acked, timed out, or never delivered here).")
+            raise not_held(queue, seq)
         return q, live
 
     # -- operations --------------------------------------------------------------------
@@ -264,7 +256,7 @@ class Dispatcher:
             self.pump(q)
         return {"ok": True, "id": msg_id, "seq": result.seq}
 
-    def subscribe(self, sid: str, queue: str, prefetch: int) -> Ack:
+    async def subscribe(self, sid: str, queue: str, prefetch: int) -> Ack:
         q = self.queue(queue)
         sub = q.consumers.get(sid)
         if sub is None:
@@ -295,13 +287,13 @@ class Dispatcher:
             self._persist([live.rec for live in held], f"return to {q.name}")
         self.pump(q)
 
-    def unsubscribe(self, sid: str, queue: str) -> None:
+    async def unsubscribe(self, sid: str, queue: str) -> None:
         self.subscriptions.get(sid, set()).discard(queue)
         q = self.queues.get(queue)
         if q is not None:
             self._remove_consumer(q, sid)
 
-    def drop_consumer(self, sid: str) -> None:
+    async def drop_consumer(self, sid: str) -> None:
         """The socket went away: every message it held goes back at once."""
         for queue in sorted(self.subscriptions.pop(sid, set())):
             q = self.queues.get(queue)
@@ -332,7 +324,7 @@ class Dispatcher:
         q = self.queues.get(queue)
         live = q.dead.pop(seq, None) if q else None
         if q is None or live is None:
-            raise v.not_found(f"There is no message #{seq} in '{queue}{v.DEAD_SUFFIX}'.")
+            raise not_dead(queue, seq)
         live.rec.attempt = 1
         live.rec.state = "ready"
         live.rec.rank = q.take_rank()
@@ -361,7 +353,7 @@ class Dispatcher:
             await self.storage.delete_queue_messages(base, seqs)
         return len(seqs)
 
-    def peek(self, queue: str, limit: int) -> list[dict[str, Any]]:
+    async def peek(self, queue: str, limit: int) -> list[dict[str, Any]]:
         base, dead = split_dead(queue)
         q = self.queues.get(base)
         if q is None:
@@ -371,14 +363,8 @@ class Dispatcher:
             return [deliver_shape(live.rec, queue) for live in ordered]
         return [deliver_shape(q.messages[seq].rec) for _, seq in heapq.nsmallest(limit, q.ready)]
 
-    def stats(self) -> list[dict[str, Any]]:
+    async def stats(self) -> list[dict[str, Any]]:
         return [{"queue": q.name, "depth": len(q.ready), "inflight": q.inflight,
                  "consumers": len(q.consumers), "acked": q.acked, "dead": len(q.dead)}
                 for q in sorted(self.queues.values(), key=lambda q: q.name)]
 
-
-def split_dead(queue: str) -> tuple[str, bool]:
-    """``("Q", True)`` for ``"Q.dead"``, ``("Q", False)`` for ``"Q"``."""
-    if queue.endswith(v.DEAD_SUFFIX):
-        return queue[: -len(v.DEAD_SUFFIX)], True
-    return queue, False

@@ -3,7 +3,9 @@
 Registered with python-socketio's catch-all namespace (``"*"``), so any namespace a client
 names is accepted. Any event is relayed, arguments untouched, to every *other* socket of
 the namespace and acked with how many sockets it went to; ``echo`` is answered with its
-own arguments instead of being relayed. Nothing here is stored.
+own arguments instead of being relayed. Nothing here is stored. With several server
+processes the relay reaches the sockets of every process (Redis pub/sub) and the count
+comes from the shared :class:`~server_stub.presence.Presence`.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ class SandboxNamespace(Namespace):
 
     @guarded_connect
     async def on_connect(self, sid: str, namespace: str, auth: Any) -> None:
-        if self.accept(sid, namespace, auth) is not None:
+        user = self.accept(sid, namespace, auth)
+        if user is not None:
             self.namespaces[sid] = namespace
+            await self.register_socket(sid, namespace, user)
 
     @logged
     async def on_disconnect(self, sid: str, namespace: str) -> None:
@@ -55,6 +59,7 @@ class SandboxNamespace(Namespace):
             return
         self.namespaces.pop(sid, None)
         self.forget(sid)
+        await self.presence.disconnected(sid)
 
     @guarded
     async def on_event(self, sid: str, event: str, namespace: str, *args: Any) -> Ack:
@@ -65,7 +70,6 @@ class SandboxNamespace(Namespace):
         if event in RESERVED:
             raise v.RequestError(f"'{event}' is reserved by socket.io clients and is not "
                                  "relayed.")
-        others = sum(1 for other, _ in self.sio.manager.get_participants(namespace, None)
-                     if other != sid)
+        others = max(0, await self.presence.count(namespace) - 1)
         await self.sio.emit(event, tuple(args), namespace=namespace, skip_sid=sid)
         return {"ok": True, "delivered": others}

@@ -1,9 +1,12 @@
-"""Assemble the server: storage, the socketio.AsyncServer, the namespaces, aiohttp.
+"""Assemble the server: the backend, the socketio.AsyncServer, the namespaces, aiohttp.
 
 Kept free of argument parsing so tests or an embedding program can run a server from a
-:class:`ServerConfig`. Startup order matters: the database is opened (and queue state
-rebuilt) before the port is bound, so a client can never reach a half-ready server; the
-shutdown order is the reverse, and storage is closed last so every pending write lands.
+:class:`ServerConfig`. Startup order matters: the state is opened (database, or Redis) and
+queue state rebuilt before the port is bound, and with Redis the process joins the
+cluster (cleaning up after an earlier process on this address, subscribing to the
+broadcast channel) after binding but before serving, so a client can never reach a
+half-ready server. The shutdown order is the reverse, and the backend is closed last so
+every pending write lands.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from aiohttp import web
 
 from server_stub import jsonmod
 from server_stub.auth import Authenticator
+from server_stub.backend import Backend, make_backend
 from server_stub.chat import ChatNamespace
 from server_stub.connections import Context
 from server_stub.ratelimit import RateLimiter
 from server_stub.sandbox import SandboxNamespace
-from server_stub.storage import SqliteStorage, Storage, StorageError
+from server_stub.storage import StorageError
 from server_stub.workqueues import QueueNamespace
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,10 @@ class ServerConfig:
     rate_limit: float | None = None
     visibility_timeout: float = 30.0
     max_attempts: int = 5
+    #: Share state with other server processes through this Redis (None: SQLite ``db``).
+    redis_url: str | None = None
+    #: With Redis: seconds without a heartbeat before a process counts as dead.
+    node_timeout: float = 10.0
 
 
 class OriginPolicy:
@@ -117,9 +125,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class SockDeskServer:
     """One running server: start(), then wait, then stop()."""
 
-    def __init__(self, config: ServerConfig, storage: Storage | None = None) -> None:
+    def __init__(self, config: ServerConfig, backend: Backend | None = None) -> None:
         self.config = config
-        self.storage = storage or SqliteStorage(config.db)
+        self.backend = backend or make_backend(config.db, config.redis_url,
+                                               node_timeout=config.node_timeout)
+        self.backend.on_presumed_dead = self._reconnect_everyone
         self.port = config.port
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -128,13 +138,14 @@ class SockDeskServer:
             origins.append(ADMIN_UI_ORIGIN)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp", json=jsonmod, namespaces="*",
+            client_manager=self.backend.client_manager(),
             cors_allowed_origins=OriginPolicy(origins),
             max_http_buffer_size=MAX_PACKET_BYTES,
             # Logger objects (not True/False): the libraries then add no handler of their
             # own, so their lines go through ours (format, level, token redaction).
             logger=logging.getLogger("socketio.server"),
             engineio_logger=logging.getLogger("engineio.server"))
-        ctx = Context(sio=self.sio, storage=self.storage,
+        ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token),
                       limiter=RateLimiter(config.rate_limit))
         self.chat = ChatNamespace(ctx)
@@ -171,15 +182,21 @@ class SockDeskServer:
         self.sio.on("*", not_an_admin_event, namespace="/admin")
 
     async def start(self) -> str:
-        """Open storage, rebuild queues, bind and serve; returns the URL."""
+        """Open the state, rebuild queues, bind, join the cluster and serve; returns the
+        URL."""
         try:
-            await self.storage.open()
+            await self.backend.open()
         except StorageError as exc:
             raise StartupError(str(exc)) from exc
         try:
-            await self.queues.dispatcher.load()
+            await self.queues.dispatcher.start()
             sock = bind_socket(self.config.host, self.config.port)
             self.port = int(sock.getsockname()[1])
+            try:
+                await self.backend.join_cluster(self.sio, self.config.host, self.port)
+            except StorageError as exc:
+                sock.close()
+                raise StartupError(str(exc)) from exc
             self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
             await self._runner.setup()
             await web.SockSite(self._runner, sock).start()
@@ -192,7 +209,7 @@ class SockDeskServer:
     async def stop(self) -> None:
         """Disconnect everyone, stop serving, then flush and close storage."""
         log.info("shutting down")
-        self.queues.dispatcher.close()
+        await self.queues.dispatcher.stop()
         try:
             await self._disconnect_all()
             await self.sio.shutdown()
@@ -223,4 +240,14 @@ class SockDeskServer:
             self._runner = None
         # Let disconnect handlers queue their last writes before the final flush.
         await asyncio.sleep(0)
-        await self.storage.close()
+        await self.backend.close()
+
+    async def _reconnect_everyone(self) -> None:
+        """The other processes took us for dead and may have cleaned up our sockets'
+        state: close every connection so the clients come back and register again."""
+        eio = self.sio.eio
+        for eio_sid in list(eio.sockets):
+            try:
+                await eio.disconnect(eio_sid)
+            except Exception:
+                log.exception("could not disconnect %s", eio_sid)

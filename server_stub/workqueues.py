@@ -1,7 +1,8 @@
 """The ``/queue`` namespace: durable work queues with acks, retries and dead letters.
 
-This module only turns events into calls on the :class:`~server_stub.dispatcher.Dispatcher`
-(validation, acks); the queue rules live there.
+This module only turns events into calls on the backend's
+:class:`~server_stub.broker.QueueBroker` (validation, acks); the queue rules live there:
+in :mod:`server_stub.dispatcher` (one process) or :mod:`server_stub.redisqueues` (shared).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import uuid
 from typing import Any
 
 from server_stub import validation as v
+from server_stub.broker import split_dead
 from server_stub.connections import Context, Namespace
-from server_stub.dispatcher import Dispatcher, split_dead
 from server_stub.guard import Ack, guarded, guarded_connect, logged
+from server_stub.presence import Departure
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +38,14 @@ def live_queue(payload: dict[str, Any]) -> str:
 
 
 class QueueNamespace(Namespace):
-    """Handlers for ``/queue``; the queue logic itself lives in :class:`Dispatcher`."""
+    """Handlers for ``/queue``; the queue logic itself lives in the broker."""
 
     def __init__(self, ctx: Context, *, visibility_timeout: float, max_attempts: int) -> None:
         super().__init__(ctx)
-        self.dispatcher = Dispatcher(ctx.storage, self._send,
-                                     visibility_timeout=visibility_timeout,
-                                     max_attempts=max_attempts, spawn=self.spawn)
+        self.dispatcher = ctx.backend.queue_broker(
+            self._send, self.spawn, visibility_timeout=visibility_timeout,
+            max_attempts=max_attempts)
+        ctx.backend.on_socket_lost(self.socket_lost)
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
         self.register(NAMESPACE, {
@@ -53,18 +56,27 @@ class QueueNamespace(Namespace):
         })
 
     async def _send(self, sid: str, body: dict[str, Any]) -> None:
-        await self.sio.emit("deliver", body, to=sid, namespace=NAMESPACE)
+        # A socket of this process is reached directly; any other one through pub/sub.
+        local = self.sio.manager.is_connected(sid, NAMESPACE)
+        await self.sio.emit("deliver", body, to=sid, namespace=NAMESPACE, ignore_queue=local)
 
     @guarded_connect
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
-        self.accept(sid, NAMESPACE, auth)
+        user = self.accept(sid, NAMESPACE, auth)
+        if user is not None:
+            await self.register_socket(sid, NAMESPACE, user)
 
     @logged
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         if self.is_forged_disconnect(sid, NAMESPACE):
             return
-        self.dispatcher.drop_consumer(sid)
         self.forget(sid)
+        await self.dispatcher.drop_consumer(sid)
+        await self.presence.disconnected(sid)
+
+    async def socket_lost(self, sid: str, departures: list[Departure]) -> None:
+        """A socket of a server process that died: what it held goes back."""
+        await self.dispatcher.drop_consumer(sid)
 
     @guarded
     async def publish(self, sid: str, event: str, *args: Any) -> Ack:
@@ -80,12 +92,12 @@ class QueueNamespace(Namespace):
         queue = live_queue(payload)
         prefetch = v.integer(payload, "prefetch", low=1, high=MAX_PREFETCH,
                              default=DEFAULT_PREFETCH)
-        return self.dispatcher.subscribe(sid, queue, prefetch or DEFAULT_PREFETCH)
+        return await self.dispatcher.subscribe(sid, queue, prefetch or DEFAULT_PREFETCH)
 
     @guarded
     async def unsubscribe(self, sid: str, event: str, *args: Any) -> Ack:
         payload = v.one_object(event, args)
-        self.dispatcher.unsubscribe(sid, live_queue(payload))
+        await self.dispatcher.unsubscribe(sid, live_queue(payload))
         return {"ok": True}
 
     @guarded
@@ -110,12 +122,13 @@ class QueueNamespace(Namespace):
         payload = v.one_object(event, args)
         queue = v.name(payload, "queue", allow_dead=True)
         limit = v.integer(payload, "limit", low=1, high=MAX_PEEK, default=DEFAULT_PEEK)
-        return {"ok": True, "messages": self.dispatcher.peek(queue, limit or DEFAULT_PEEK)}
+        return {"ok": True,
+                "messages": await self.dispatcher.peek(queue, limit or DEFAULT_PEEK)}
 
     @guarded
     async def stats(self, sid: str, event: str, *args: Any) -> Ack:
         v.one_object(event, args, optional=True)
-        return {"ok": True, "queues": self.dispatcher.stats()}
+        return {"ok": True, "queues": await self.dispatcher.stats()}
 
     @guarded
     async def requeue(self, sid: str, event: str, *args: Any) -> Ack:

@@ -155,3 +155,70 @@ def wait_for(check, timeout: float = 10.0, interval: float = 0.02) -> bool:
             return True
         time.sleep(interval)
     return bool(check())
+
+
+# -- Redis (for --redis servers) -------------------------------------------------------
+
+REDIS_MISSING = "redis-server is not installed on this machine"
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+def _redis_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A throw-away redis-server on a free loopback port: no persistence, a fresh folder,
+    many databases (tests isolate server groups by database number)."""
+
+    def __init__(self, folder: Path, databases: int = 1024) -> None:
+        self.folder = folder
+        self.databases = databases
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._next_db = 0
+
+    def start(self, timeout: float = 20.0) -> RedisServer:
+        """Start (again, on the same port if it ran before: an outage, not a move)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder),
+             "--databases", str(self.databases)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: self.proc is not None and
+                        (self.proc.poll() is not None or _redis_ping(self.port)), timeout):
+            self.stop()
+            raise RuntimeError("redis-server did not answer PING")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
+        return self
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def fresh_url(self) -> str:
+        """The URL of a database nobody used yet in this redis-server."""
+        db = self._next_db
+        self._next_db += 1
+        if db >= self.databases:
+            raise RuntimeError("out of Redis databases; start another redis-server")
+        return self.url(db)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

@@ -1,11 +1,16 @@
-"""The one persistence interface the server talks to.
+"""The persistence interfaces the server talks to.
 
-Everything that must survive a restart goes through :class:`Storage`: chat messages and
-their per-room offsets, direct messages waiting for an offline user, work-queue messages
-with their state, acked counters and dedupe ids. The SQLite implementation is the only
-one today; a Redis one is planned, which is why identity decisions that must be atomic
-across server processes (room offsets, queue sequence numbers, dedupe by id) are made
-*inside* the storage and not in the namespace code.
+:class:`Storage` holds everything of ``/chat`` that must survive a restart: room messages
+with their per-room offsets, direct messages waiting for an offline user, and the dedupe
+ids. It has two implementations, chosen at start-up: SQLite (embedded, the default) and
+Redis (``--redis``, shared by several server processes). Identity decisions that must be
+atomic across processes (room offsets, dedupe by id) are therefore made *inside* the
+storage and never in the namespace code.
+
+:class:`QueueStore` is the persistence the in-process queue dispatcher needs (SQLite
+only): with Redis the queues are not dispatched in memory at all, the whole queue state
+machine runs in Redis (see :mod:`server_stub.redisqueues`), so there is nothing to persist
+separately.
 
 Ordering rule: every data operation is a plain method that *queues* the operation when it
 is called and returns an awaitable that completes once the change is durable (committed).
@@ -155,6 +160,12 @@ class Storage(abc.ABC):
     def room_offsets(self) -> Awaitable[dict[str, int]]:
         """Every room that has messages, with its latest offset."""
 
+    @abc.abstractmethod
+    def mark_broadcast(self, msg: ChatMessage) -> Awaitable[None]:
+        """The broadcast of a stored message went out. Until then a process that dies
+        leaves it to the survivors to broadcast (Redis); alone, a crash disconnects
+        every client anyway and they recover with ``since`` (SQLite: nothing to do)."""
+
     # -- /chat direct messages ---------------------------------------------------------
     @abc.abstractmethod
     def store_dm(self, user: str, to: str, msg_id: str, text: str,
@@ -168,6 +179,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
         """Mark DMs, given as (sender, id) pairs, as delivered."""
+
+
+class QueueStore(abc.ABC):
+    """Durable queue state for the in-process :class:`~server_stub.dispatcher.Dispatcher`;
+    same ordering rule as :class:`Storage`."""
 
     # -- /queue ------------------------------------------------------------------------
     @abc.abstractmethod

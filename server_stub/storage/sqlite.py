@@ -34,6 +34,7 @@ from server_stub.storage.base import (
     PublishResult,
     QueueRecord,
     QueueSnapshot,
+    QueueStore,
     Storage,
     StorageError,
 )
@@ -110,8 +111,9 @@ def _last_offset(conn: sqlite3.Connection, room: str) -> int:
     return int(row[0]) if row else 0
 
 
-class SqliteStorage(Storage):
-    """:class:`Storage` on one SQLite file, written by one thread with group commit."""
+class SqliteStorage(Storage, QueueStore):
+    """:class:`Storage` (and the dispatcher's :class:`QueueStore`) on one SQLite file,
+    written by one thread with group commit."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -350,6 +352,12 @@ class SqliteStorage(Storage):
             return dict(conn.execute("SELECT room, last_offset FROM chat_rooms").fetchall())
 
         return self._submit(op)
+
+    def mark_broadcast(self, msg: ChatMessage) -> Awaitable[None]:
+        """Nothing to remember: one process, whose crash disconnects every client."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     # -- /chat direct messages ---------------------------------------------------------
     def store_dm(self, user: str, to: str, msg_id: str, text: str,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, ServerProcess, _readline_with_timeout
+from tests.support import REPO, ServerProcess, _readline_with_timeout, free_port
 
 LISTENING = re.compile(r"^Listening on http://127\.0\.0\.1:(\d+)\n$")
 
@@ -61,13 +61,20 @@ def test_sigint_shuts_down_cleanly(tmp_path: Path) -> None:
     assert srv.proc.returncode == 0 and "Traceback" not in err
 
 
-def test_redis_is_refused_clearly(tmp_path: Path) -> None:
-    result = run_cli("--port", "0", "--db", str(tmp_path / "a.db"),
-                     "--redis", "redis://localhost:6379")
-    assert result.returncode == 2
+def test_unreachable_redis_is_a_clear_error_without_the_password() -> None:
+    port = free_port()  # nothing listens there
+    result = run_cli("--port", "0", "--redis", f"redis://:pa55word@127.0.0.1:{port}/0")
+    assert result.returncode == 1
     assert result.stdout == ""
-    assert "Redis storage is not available yet" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot use Redis" in lines[0] and str(port) in lines[0]
+    assert "pa55word" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["http://127.0.0.1:6379", "localhost:6379", "redis://"])
+def test_redis_option_wants_a_redis_url(value: str) -> None:
+    result = run_cli("--port", "0", "--redis", value)
+    assert result.returncode == 2 and "--redis" in result.stderr
 
 
 def test_admin_needs_a_token(tmp_path: Path) -> None:

@@ -1,0 +1,263 @@
+"""Redis implementation of :class:`~server_stub.storage.base.Storage` (``--redis``).
+
+Every server process of a cluster reads and writes the same keys, so any process can
+answer any client. What must be atomic across processes (the next offset of a room, "was
+this (user, id) stored before?") happens inside one Lua script, which Redis runs without
+interleaving anything else: two processes can never hand out the same offset, and two
+copies of a message arriving at two processes at once are stored once.
+
+Keys (all under :data:`~server_stub.redislink.PREFIX`):
+
+``chat:log:<room>``   stream of the room's messages; the entry id *is* the offset
+                      (``<offset>-0``), so ``since`` is a plain XRANGE start
+``chat:offsets``      hash room -> latest offset (also the list of rooms with messages)
+``chat:ids``          hash ``<user>:<id>`` -> ``<offset>:<room>`` (dedupe, kept for good)
+``dm:box:<user>``     stream: the user's DMs not delivered yet (the mailbox)
+``dm:ids``            hash ``<sender>:<id>`` -> recipient, mailbox entry, ts and text, so a
+                      resend gets the first ack and delivery can remove the entry
+``node:<node>:unsent`` set of ``<offset>:<room>`` stored by that server process and not
+                      broadcast yet: if the process dies in between, the survivor that
+                      cleans up after it broadcasts them (live delivery after a crash is
+                      thus at least once, with the same offset, instead of a silent gap
+                      for clients of other processes, which do not reconnect)
+
+User names cannot contain ``:``, so ``<user>:<id>`` is unambiguous; room names cannot
+either, so ``<offset>:<room>`` splits at the first colon.
+
+Durability is Redis's: an ack is sent once the script returned, i.e. the data is in
+Redis. Whether it survives a Redis crash depends on how Redis persists (AOF with
+``appendfsync everysec`` or ``always`` is what we recommend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from server_stub.redislink import PREFIX, RedisLink, Script
+from server_stub.storage.base import (
+    AppendResult,
+    ChatMessage,
+    DirectMessage,
+    DmResult,
+    HistoryPage,
+    Storage,
+)
+
+#: Offsets never get near this; larger ``since`` values are clamped so Redis can parse
+#: the stream id (it must fit in 64 bits) while the answer stays the same.
+_MAX_SINCE = 2**62
+
+APPEND = Script("chat_append", """
+local P, room, user, id, text, ts, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
+                                         ARGV[6], ARGV[7]
+local ids = P .. 'chat:ids'
+local field = user .. ':' .. id
+local prev = redis.call('HGET', ids, field)
+if prev then
+  local sep = string.find(prev, ':', 1, true)
+  local off = string.sub(prev, 1, sep - 1)
+  local r = string.sub(prev, sep + 1)
+  local e = redis.call('XRANGE', P .. 'chat:log:' .. r, off .. '-0', off .. '-0')
+  return {1, r, tonumber(off), e[1][2]}
+end
+local off = tonumber(redis.call('HGET', P .. 'chat:offsets', room) or '0') + 1
+-- the stream entry first: if Redis refuses a write (out of memory), nothing changed
+redis.call('XADD', P .. 'chat:log:' .. room, off .. '-0',
+           'user', user, 'id', id, 'text', text, 'ts', ts)
+redis.call('HSET', P .. 'chat:offsets', room, off)
+redis.call('HSET', ids, field, off .. ':' .. room)
+if node ~= '' then redis.call('SADD', P .. 'node:' .. node .. ':unsent', off .. ':' .. room) end
+return {0, room, off}
+""")
+
+TAKE_UNSENT = Script("chat_take_unsent", """
+local P = ARGV[1]
+local key = P .. 'node:' .. ARGV[2] .. ':unsent'
+local out = {}
+for _, item in ipairs(redis.call('SMEMBERS', key)) do
+  local sep = string.find(item, ':', 1, true)
+  local off = string.sub(item, 1, sep - 1)
+  local r = string.sub(item, sep + 1)
+  local e = redis.call('XRANGE', P .. 'chat:log:' .. r, off .. '-0', off .. '-0')
+  if #e > 0 then table.insert(out, {r, tonumber(off), e[1][2]}) end
+end
+redis.call('DEL', key)
+return out
+""")
+
+FIND = Script("chat_find", """
+local P = ARGV[1]
+local prev = redis.call('HGET', P .. 'chat:ids', ARGV[2] .. ':' .. ARGV[3])
+if not prev then return false end
+local sep = string.find(prev, ':', 1, true)
+local off = string.sub(prev, 1, sep - 1)
+local r = string.sub(prev, sep + 1)
+local e = redis.call('XRANGE', P .. 'chat:log:' .. r, off .. '-0', off .. '-0')
+return {r, tonumber(off), e[1][2]}
+""")
+
+HISTORY = Script("chat_history", """
+local P, room, start, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local last = tonumber(redis.call('HGET', P .. 'chat:offsets', room) or '0')
+local log = P .. 'chat:log:' .. room
+if start == '' then
+  return {last, redis.call('XREVRANGE', log, '+', '-', 'COUNT', limit)}
+end
+return {last, redis.call('XRANGE', log, start, '+', 'COUNT', limit + 1)}
+""")
+
+STORE_DM = Script("dm_store", """
+local P, sender, to, id, text, ts = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local ids = P .. 'dm:ids'
+local field = sender .. ':' .. id
+local prev = redis.call('HGET', ids, field)
+if prev then return {1, prev} end
+local entry = redis.call('XADD', P .. 'dm:box:' .. to, '*',
+                         'user', sender, 'id', id, 'text', text, 'ts', ts)
+redis.call('HSET', ids, field, to .. '\\n' .. entry .. '\\n' .. ts .. '\\n' .. text)
+return {0}
+""")
+
+DELIVERED = Script("dm_delivered", """
+local P = ARGV[1]
+for i = 2, #ARGV, 2 do
+  local prev = redis.call('HGET', P .. 'dm:ids', ARGV[i] .. ':' .. ARGV[i + 1])
+  if prev then
+    local a = string.find(prev, '\\n', 1, true)
+    local b = string.find(prev, '\\n', a + 1, true)
+    redis.call('XDEL', P .. 'dm:box:' .. string.sub(prev, 1, a - 1), string.sub(prev, a + 1, b - 1))
+  end
+end
+return #ARGV
+""")
+
+SCRIPTS = (APPEND, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT)
+
+
+def _fields(flat: list[str] | dict[str, str]) -> dict[str, str]:
+    """Entry fields as a dict: scripts return ``[k, v, ...]``, redis-py's own XRANGE
+    reply parser already gives a dict."""
+    if isinstance(flat, dict):
+        return flat
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _chat(room: str, offset: int, flat: list[str]) -> ChatMessage:
+    f = _fields(flat)
+    return ChatMessage(room=room, offset=int(offset), user=f["user"], id=f["id"],
+                       text=f["text"], ts=f["ts"])
+
+
+def _entry_offset(entry_id: str) -> int:
+    return int(entry_id.split("-", 1)[0])
+
+
+class RedisStorage(Storage):
+    """:class:`Storage` on Redis streams and hashes, through the process's :class:`RedisLink`.
+
+    Methods queue their script on the link when called (issue order is kept, see the
+    link) and return a coroutine that decodes the reply.
+    """
+
+    def __init__(self, link: RedisLink) -> None:
+        self.link = link
+        #: this server process's node id (set when it joins the cluster)
+        self.node = ""
+        link.add_scripts(*SCRIPTS)
+
+    async def open(self) -> None:
+        """Nothing to do: the backend opens the shared link (and loads our scripts)."""
+
+    async def close(self) -> None:
+        """Nothing to do: the backend closes the shared link after everyone is done."""
+
+    # -- /chat rooms -------------------------------------------------------------------
+    def append_chat_message(self, room: str, user: str, msg_id: str, text: str,
+                            ts: str) -> Awaitable[AppendResult]:
+        reply = self.link.run(APPEND, (room, user, msg_id, text, ts, self.node))
+
+        async def decode() -> AppendResult:
+            value = await reply
+            if value[0] == 1:
+                return AppendResult(_chat(value[1], value[2], value[3]), duplicate=True)
+            return AppendResult(ChatMessage(room, int(value[2]), user, msg_id, text, ts),
+                                duplicate=False)
+
+        return decode()
+
+    def find_chat_message(self, user: str, msg_id: str) -> Awaitable[ChatMessage | None]:
+        reply = self.link.run(FIND, (user, msg_id))
+
+        async def decode() -> ChatMessage | None:
+            value = await reply
+            return _chat(value[0], value[1], value[2]) if value else None
+
+        return decode()
+
+    def chat_history(self, room: str, since: int | None, limit: int) -> Awaitable[HistoryPage]:
+        start = "" if since is None else f"{min(since, _MAX_SINCE) + 1}-0"
+        reply = self.link.run(HISTORY, (room, start, limit))
+
+        async def decode() -> HistoryPage:
+            last, entries = await reply
+            messages = [_chat(room, _entry_offset(eid), flat) for eid, flat in entries]
+            if since is None:
+                messages.reverse()
+                return HistoryPage(messages, int(last), more=False)
+            return HistoryPage(messages[:limit], int(last), more=len(messages) > limit)
+
+        return decode()
+
+    def room_offsets(self) -> Awaitable[dict[str, int]]:
+        reply = self.link.command("HGETALL", f"{PREFIX}chat:offsets")
+
+        async def decode() -> dict[str, int]:
+            return {room: int(offset) for room, offset in (await reply).items()}
+
+        return decode()
+
+    def mark_broadcast(self, msg: ChatMessage) -> Awaitable[None]:
+        return self.link.command("SREM", f"{PREFIX}node:{self.node}:unsent",
+                                 f"{msg.offset}:{msg.room}")
+
+    async def take_unsent(self, node: str) -> list[ChatMessage]:
+        """Messages a (dead) node stored but may not have broadcast; forgets the list."""
+        rows = await self.link.run(TAKE_UNSENT, (node,))
+        return sorted((_chat(room, offset, flat) for room, offset, flat in rows),
+                      key=lambda m: (m.room, m.offset))
+
+    # -- /chat direct messages ---------------------------------------------------------
+    def store_dm(self, user: str, to: str, msg_id: str, text: str,
+                 ts: str) -> Awaitable[DmResult]:
+        reply = self.link.run(STORE_DM, (user, to, msg_id, text, ts))
+
+        async def decode() -> DmResult:
+            value = await reply
+            if value[0] == 1:
+                first_to, _, first_ts, first_text = value[1].split("\n", 3)
+                return DmResult(DirectMessage(user, first_to, msg_id, first_text, first_ts),
+                                duplicate=True)
+            return DmResult(DirectMessage(user, to, msg_id, text, ts), duplicate=False)
+
+        return decode()
+
+    def pending_dms(self, to: str) -> Awaitable[list[DirectMessage]]:
+        reply = self.link.command("XRANGE", f"{PREFIX}dm:box:{to}", "-", "+")
+
+        async def decode() -> list[DirectMessage]:
+            out = []
+            for _, flat in await reply:
+                f = _fields(flat)
+                out.append(DirectMessage(f["user"], to, f["id"], f["text"], f["ts"]))
+            return out
+
+        return decode()
+
+    def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
+        flat = [part for key in keys for part in key]
+        reply = self.link.run(DELIVERED, flat)
+
+        async def decode() -> None:
+            await reply
+
+        return decode()
