@@ -1,0 +1,168 @@
+"""B5/B7 helper: runs the real desktop app (`ui.main.main`) with its --screenshot step
+replaced by a measurement, so we time the app exactly as users start it.
+
+usage: python -m tests.perf.gui_child startup OUT.png DATA_DIR
+       python -m tests.perf.gui_child load DATA_DIR SECONDS RATE
+       python -m tests.perf.gui_child bare OUT.png      (the bare PySide6 peer)
+Prints one JSON line (epoch seconds for the start-up marks; ms for the stall figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+async def _until(check: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.005)
+    return bool(check())
+
+
+def bare(out: str) -> int:
+    """The peer for B7: the least a PySide6 program must do to save a painted window."""
+    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+    app = QApplication(sys.argv[:1])
+    w = QMainWindow()
+    w.setCentralWidget(QLabel("hello"))
+    w.resize(1280, 800)
+    w.show()
+    app.processEvents()
+    w.grab().save(out)
+    print(json.dumps({"painted": time.time()}), flush=True)
+    return 0
+
+
+def startup(out: str, data_dir: str) -> int:
+    import ui.main as uimain
+
+    marks: dict[str, float] = {}
+
+    async def measure(self: Any, window: Any, data: Path) -> int:
+        # no processEvents() here: re-entering Qt's loop from a qasync task breaks asyncio;
+        # grab() renders the window itself, which is what "first painted" means.
+        await asyncio.sleep(0)
+        window.grab().save(out)
+        marks["painted"] = time.time()
+        ok = await _until(lambda: window._state == "connected", 30)
+        marks["connected"] = time.time() if ok else float("nan")
+        return 0
+
+    uimain.App._screenshot = measure  # type: ignore[method-assign]
+    rc = uimain.main(["--screenshot", out, "--data-dir", data_dir])
+    print(json.dumps(marks), flush=True)
+    return rc
+
+
+def pin_true() -> None:
+    """Work around a PySide6 6.12.0 refcount bug so the load run lives long enough.
+
+    ``SignalInstance.emit`` returns ``True`` without a new reference, so every emit drops
+    one reference to ``True``; after ~600 emits CPython aborts with "bool_dealloc:
+    deallocating True or False" (and, under the load, "none_dealloc" for ``None`` too:
+    slot return values are dropped the same way). The app's bridge emits once per
+    packet and per event, so without this the GUI dies within a second of B5's load.
+    We add 2**40 references to the singletons (test-only; never done in the app).
+    """
+    import ctypes
+
+    for singleton in (True, False, None):
+        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
+
+
+def load(data_dir: str, seconds: float, rate: int, shim: bool = True) -> int:
+    import ui.main as uimain
+    from tests.support import REPO, ensure_node_packages
+
+    result: dict[str, Any] = {}
+    original_url = uimain.App._server_url
+
+    async def server_url(self: Any, data: Path, settings: Any) -> tuple[str, str]:
+        url, error = await original_url(self, data, settings)
+        result["url"] = url
+        return url, error
+
+    async def measure(self: Any, window: Any, data: Path) -> int:
+        from PySide6.QtCore import Qt, QTimer
+
+        await _until(lambda: window._state == "connected", 30)
+        await _until(lambda: window.session.is_ready("/"), 10)
+        received = 0
+
+        def count(_m: Any) -> None:
+            nonlocal received
+            received += 1
+
+        window.session.event_received.connect(count)
+        beats: list[float] = []
+        timer = QTimer()
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.setInterval(5)
+        timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+        tabs = window.tabs
+        events_tab = tabs.indexOf(window.events)
+        inspector_tab = tabs.indexOf(window.queues)
+        tabs.setCurrentIndex(events_tab)
+        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+        n = int(seconds * rate)
+        proc = await asyncio.create_subprocess_exec(
+            "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n), str(rate),
+            "256", env=env, stdout=asyncio.subprocess.PIPE)
+        timer.start()
+        start = time.perf_counter()
+        switch = start + seconds / 2
+        switched = False
+        while time.perf_counter() - start < seconds + 1:
+            if not switched and time.perf_counter() >= switch:
+                tabs.setCurrentIndex(inspector_tab)
+                switched = True
+            await asyncio.sleep(0.05)
+        timer.stop()
+        await proc.communicate()
+        gaps = [(b - a) * 1000 - 5 for a, b in itertools.pairwise(beats)]
+        mid = [i for i, b in enumerate(beats[1:]) if b >= switch]
+        cut = mid[0] if mid else len(gaps)
+
+        def p99(xs: list[float]) -> float | None:
+            return round(sorted(xs)[int(0.99 * (len(xs) - 1))], 1) if xs else None
+
+        result.update(received=received, sent=n, beats=len(beats), stall_p99_ms=p99(gaps),
+                      stall_p99_events_tab_ms=p99(gaps[:cut]),
+                      stall_p99_inspector_tab_ms=p99(gaps[cut:]),
+                      stall_max_ms=round(max(gaps), 1) if gaps else None,
+                      stall_median_ms=round(statistics.median(gaps), 2) if gaps else None,
+                      inspector_tab=inspector_tab >= 0)
+        return 0
+
+    if shim:
+        pin_true()
+    result["pyside_true_shim"] = shim
+    uimain.App._server_url = server_url  # type: ignore[method-assign]
+    uimain.App._screenshot = measure  # type: ignore[method-assign]
+    rc = uimain.main(["--screenshot", str(Path(data_dir) / "unused.png"),
+                      "--data-dir", data_dir])
+    print(json.dumps(result), flush=True)
+    return rc
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "bare":
+        raise SystemExit(bare(sys.argv[2]))
+    if mode == "startup":
+        raise SystemExit(startup(sys.argv[2], sys.argv[3]))
+    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]),
+                          shim="--no-shim" not in sys.argv))

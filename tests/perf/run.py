@@ -1,0 +1,496 @@
+"""The SockDesk benchmark suite (issue 7): every figure is a ratio against a peer measured
+in the same run, A and B alternating, medians over repeats.
+
+Run: .venv/bin/python -m tests.perf [--quick] [--only B1,B4]
+Prints a table and writes JSON to tests/perf/results/. Not a test: nothing here fails on
+a slow figure; "met" only compares the median with the issue's target. Figures depend on
+the machine (and on whatever else runs on it): clients, servers and peers share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.support import REPO, ServerProcess, ensure_node_packages, free_port, run_node
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+@dataclass
+class Row:
+    """One line of the table: our figure, the peer's, their ratio and the target."""
+
+    id: str
+    what: str
+    ours: float | None
+    peer: float | None
+    unit: str
+    peer_name: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    note: str = ""
+    samples: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Sizes:
+    """--quick shrinks these so the suite takes minutes on a 2-core machine."""
+
+    repeats: int
+    b1_messages: int
+    b2_seconds: float
+    b3_messages: int
+    b4_events: int
+    b5_seconds: float
+    b6_rows: int
+    b7_repeats: int
+
+
+FULL = Sizes(repeats=3, b1_messages=3000, b2_seconds=20, b3_messages=10_000,
+             b4_events=50_000, b5_seconds=10, b6_rows=1_000_000, b7_repeats=5)
+QUICK = Sizes(repeats=2, b1_messages=1000, b2_seconds=5, b3_messages=2000,
+              b4_events=10_000, b5_seconds=4, b6_rows=200_000, b7_repeats=3)
+
+
+def median(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x is not None and x == x]
+    return round(statistics.median(xs), 3) if xs else None
+
+
+def alternate(a: Callable[[], float], b: Callable[[], float],
+              repeats: int) -> tuple[list[float], list[float]]:
+    """Run A and B `repeats` times each, AB BA AB ..., so drift in the machine's load
+    (other test runs share it) hits both sides alike."""
+    xa: list[float] = []
+    xb: list[float] = []
+    for i in range(repeats):
+        if i % 2 == 0:
+            xa.append(a())
+            xb.append(b())
+        else:
+            xb.append(b())
+            xa.append(a())
+        print(f"    run {i + 1}/{repeats}: ours {xa[-1]:.3f}  peer {xb[-1]:.3f}", flush=True)
+    return xa, xb
+
+
+# -- servers -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def our_server(folder: Path, port: int = 0) -> Iterator[ServerProcess]:
+    srv = ServerProcess(folder / f"s{time.monotonic_ns()}.db", port=port).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@contextlib.contextmanager
+def node_server() -> Iterator[str]:
+    """The reference Node server (ref_server.js); yields its URL."""
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    proc = subprocess.Popen(["node", str(HERE / "ref_server.js")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        if not first.startswith("Listening on "):
+            raise RuntimeError(f"reference server did not start: {first!r}")
+        yield first.split("Listening on ", 1)[1].strip()
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def node_json(script: str, *args: str, timeout: float = 600) -> dict[str, Any]:
+    done = run_node(HERE / script, *args, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- B1 fan-out ----------------------------------------------------------------------------
+def b1(sz: Sizes, tmp: Path) -> Row:
+    """Delivered msgs/s with the official client as load, on both servers."""
+    samples: dict[str, Any] = {"ours": [], "peer": []}
+
+    def load(url: str, key: str) -> float:
+        r = node_json("load_fanout.js", url, "20", str(sz.b1_messages), "32")
+        samples[key].append(r)
+        return r["delivered"] / r["seconds"]
+
+    with our_server(tmp) as srv, node_server() as ref:
+        ours, peer = alternate(lambda: load(srv.url, "ours"), lambda: load(ref, "peer"),
+                               sz.repeats)
+    mo, mp = median(ours), median(peer)
+    ratio = round(mo / mp, 3) if mo and mp else None
+    return Row("B1", f"fan-out, 20 receivers, {sz.b1_messages:,} msgs", mo, mp,
+               "delivered msgs/s", "reference Node socket.io server", ratio, ">= 0.5x",
+               ratio is not None and ratio >= 0.5, samples=samples)
+
+
+# -- B2 latency ----------------------------------------------------------------------------
+def b2(sz: Sizes, tmp: Path) -> Row:
+    """p99 send->receive with 100 clients in 10 rooms at 5 msgs/s each."""
+    samples: dict[str, Any] = {"ours": [], "peer": []}
+    secs = str(sz.b2_seconds)
+
+    def load(url: str, key: str) -> float:
+        r = node_json("load_latency.js", url, "100", "10", "5", secs)
+        samples[key].append(r)
+        return r["p99"]
+
+    with our_server(tmp) as srv, node_server() as ref:
+        ours, peer = alternate(lambda: load(srv.url, "ours"), lambda: load(ref, "peer"),
+                               sz.repeats)
+    mo, mp = median(ours), median(peer)
+    ratio = round(mo / mp, 3) if mo and mp else None
+    return Row("B2", f"chat latency p99, 100 clients/10 rooms, 5 msg/s, {secs} s", mo, mp,
+               "ms", "reference Node socket.io server", ratio, "<= 2x",
+               ratio is not None and ratio <= 2.0, samples=samples)
+
+
+# -- B3 outbox flush -----------------------------------------------------------------------
+def b3_node(n: int, mode: str, tmp: Path) -> float:
+    """Seconds from starting the server until the Node client has all acks."""
+    port = free_port()
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    proc = subprocess.Popen(["node", str(HERE / "outbox_client.js"),
+                             f"http://127.0.0.1:{port}", str(n), mode], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "queued" not in line:
+            raise RuntimeError(f"outbox_client did not queue: {line!r}")
+        t0 = time.time()
+        with our_server(tmp, port=port):
+            line = proc.stdout.readline()
+            if "done_epoch_ms" not in line:
+                raise RuntimeError(f"outbox_client failed: {line!r} {proc.stderr.read()}")
+            return json.loads(line)["done_epoch_ms"] / 1000 - t0
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+async def _b3_ours(n: int, tmp: Path) -> tuple[float, float]:
+    from app.config import ConnectionConfig, ReconnectPolicy
+    from app.session import Session
+
+    port = free_port()
+    cfg = ConnectionConfig(url=f"http://127.0.0.1:{port}", user="py-outbox",
+                           namespaces=["/bench"], transports=["websocket"],
+                           reconnect=ReconnectPolicy(delay=0.1, delay_max=0.1, jitter=0.0))
+    data = tmp / f"b3-{time.monotonic_ns()}"
+    session = Session(cfg, data)
+    try:
+        await session.connect()  # refused: keeps retrying in the background
+        t = time.perf_counter()
+        for i in range(n):
+            session.emit("/bench", "note", {"i": i, "text": f"queued {i}"})
+        enqueue = time.perf_counter() - t
+        t0 = time.time()
+        srv = await asyncio.to_thread(
+            lambda: ServerProcess(tmp / f"b3-{time.monotonic_ns()}.db", port=port).start())
+        try:
+            if not await session.wait_flushed(timeout=600):
+                raise RuntimeError("outbox did not drain")
+            return time.time() - t0, enqueue
+        finally:
+            await asyncio.to_thread(srv.stop)
+    finally:
+        await session.close()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def b3(sz: Sizes, tmp: Path) -> list[Row]:
+    """Outbox flush vs the Node client's retries mode and its plain buffer."""
+    n = sz.b3_messages
+    ours: list[float] = []
+    enqueue: list[float] = []
+    retries: list[float] = []
+    plain: list[float] = []
+
+    def run_ours() -> float:
+        flush, enq = asyncio.run(_b3_ours(n, tmp))
+        enqueue.append(enq)
+        return flush
+
+    for i in range(sz.repeats):
+        order = [("ours", run_ours), ("retries", lambda: b3_node(n, "retries", tmp)),
+                 ("plain", lambda: b3_node(n, "plain", tmp))]
+        if i % 2:
+            order.reverse()
+        got = {name: fn() for name, fn in order}
+        ours.append(got["ours"])
+        retries.append(got["retries"])
+        plain.append(got["plain"])
+        print(f"    run {i + 1}: ours {got['ours']:.3f}  retries {got['retries']:.3f}  "
+              f"plain {got['plain']:.3f}", flush=True)
+    mo, mr, mpl = median(ours), median(retries), median(plain)
+    r1 = round(mo / mr, 3) if mo and mr else None
+    r2 = round(mo / mpl, 3) if mo and mpl else None
+    note = f"enqueue of {n:,} while offline took {median(enqueue)} s (not in the figure)"
+    return [
+        Row("B3", f"outbox flush, {n:,} queued offline", mo, mr, "s to all acked",
+            "socket.io-client retries:3 + ackTimeout", r1, "<= 1.0x",
+            r1 is not None and r1 <= 1.0, note, {"ours": ours, "peer": retries,
+                                                "enqueue": enqueue}),
+        Row("B3b", f"outbox flush, {n:,} queued offline", mo, mpl, "s to all acked",
+            "socket.io-client plain send buffer", r2, "(info)", None,
+            "the plain buffer is lost on a crash; ours survives one",
+            {"ours": ours, "peer": plain}),
+    ]
+
+
+# -- B4 ingest -----------------------------------------------------------------------------
+async def _b4_receive(url: str, n: int, core: bool, tmp: Path) -> float:
+    """Events/s from the first to the last received, while sender.js sends as fast as
+    its acks come back."""
+    import socketio
+
+    from app.config import ConnectionConfig
+    from app.session import Session
+
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    count = 0
+    first = 0.0
+
+    def got(*_a: Any) -> None:
+        nonlocal count, first
+        if count == 0:
+            first = time.perf_counter()
+        count += 1
+        if count >= n and not done.done():
+            done.set_result(time.perf_counter())
+
+    ns = "/ingest"
+    session: Session | None = None
+    client: socketio.AsyncClient | None = None
+    data = tmp / f"b4-{time.monotonic_ns()}"
+    if core:
+        session = Session(ConnectionConfig(url=url, user="ingest", namespaces=[ns],
+                                           transports=["websocket"]), data)
+        session.event_received.connect(got)
+        assert await session.connect()
+        assert await session.wait_ready(ns, 10)
+    else:
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("tick", got, namespace=ns)
+        await client.connect(url, namespaces=[ns], auth={"user": "bare"},
+                             transports=["websocket"], wait_timeout=30)
+    try:
+        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+        proc = await asyncio.create_subprocess_exec(
+            "node", str(HERE / "sender.js"), url, ns, str(n), "0", "64", env=env,
+            stdout=asyncio.subprocess.DEVNULL)
+        last = await asyncio.wait_for(done, 600)
+        await proc.wait()
+        return n / (last - first)
+    finally:
+        if session is not None:
+            await session.close()
+        if client is not None:
+            await client.disconnect()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def b4(sz: Sizes, tmp: Path) -> Row:
+    n = sz.b4_events
+    with our_server(tmp) as srv:
+        ours, peer = alternate(lambda: asyncio.run(_b4_receive(srv.url, n, True, tmp)),
+                               lambda: asyncio.run(_b4_receive(srv.url, n, False, tmp)),
+                               sz.repeats)
+    mo, mp = median(ours), median(peer)
+    ratio = round(mo / mp, 3) if mo and mp else None
+    return Row("B4", f"client ingest, {n:,} events (stored + packet log)", mo, mp,
+               "events/s", "bare python-socketio AsyncClient, empty handler", ratio,
+               ">= 0.8x", ratio is not None and ratio >= 0.8,
+               samples={"ours": ours, "peer": peer})
+
+
+# -- B5 GUI under load ---------------------------------------------------------------------
+def b5(sz: Sizes, tmp: Path) -> Row:
+    data = tmp / "b5"
+    done = subprocess.run([sys.executable, "-m", "tests.perf.gui_child", "load", str(data),
+                           str(sz.b5_seconds), "5000"], cwd=REPO, capture_output=True,
+                          text=True, timeout=600,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"gui_child load failed: {done.stderr[-2000:]}")
+    r = json.loads(lines[-1])
+    p99 = r.get("stall_p99_ms")
+    note = (f"events tab p99 {r.get('stall_p99_events_tab_ms')} ms, inspector (Queues) tab "
+            f"p99 {r.get('stall_p99_inspector_tab_ms')} ms, max {r.get('stall_max_ms')} ms; "
+            f"received {r.get('received'):,} of {r.get('sent'):,} in the window")
+    return Row("B5", f"GUI stall, 5,000 events/s for {sz.b5_seconds:g} s (5 ms heartbeat)",
+               p99, None, "ms stall p99", "-", None, "p99 <= 50 ms",
+               p99 is not None and p99 <= 50, note, r)
+
+
+# -- B6 inspector at scale -----------------------------------------------------------------
+def b6(sz: Sizes, tmp: Path) -> list[Row]:
+    data = tmp / "b6"
+    data.mkdir()
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "tests.perf.store_child", "build", str(data),
+                    str(sz.b6_rows)], cwd=REPO, check=True, timeout=3600)
+    print(f"    built {sz.b6_rows:,} rows in {time.perf_counter() - t:.1f} s", flush=True)
+    runs = []
+    for _ in range(sz.repeats):
+        done = subprocess.run([sys.executable, "-m", "tests.perf.store_child", "measure",
+                               str(data)], cwd=REPO, check=True, capture_output=True,
+                              text=True, timeout=600)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    m = {k: median([r[k] for r in runs]) for k in runs[0]}
+    note = f"{sz.b6_rows:,} rows; store API, not the Qt view (inspector tab being built)"
+
+    def row(rid: str, what: str, key: str, limit: float) -> Row:
+        ours, peer = m[key], m.get(f"bare_{key}")
+        ratio = round(ours / peer, 2) if ours and peer else None
+        return Row(rid, what, ours, peer, "ms", "bare sqlite3 query", ratio,
+                   f"<= {limit:g} ms", ours is not None and ours <= limit, note)
+
+    rows = [row("B6a", "inspector first page (count + 500)", "first_page_ms", 300),
+            row("B6b", "inspector FTS search (count + page)", "fts_ms", 300),
+            row("B6c", "inspector jump to end (500)", "end_ms", 100)]
+    rss = m["rss_mb"]
+    rows.append(Row("B6d", "RSS after open + the queries above", rss, None, "MB", "-", None,
+                    "<= 300 MB", rss is not None and rss <= 300,
+                    f"{note}; a Python process with the store only", {"runs": runs}))
+    return rows
+
+
+# -- B7 start-up ---------------------------------------------------------------------------
+def _gui_marks(mode: str, tmp: Path) -> tuple[float, dict[str, float]]:
+    out = tmp / f"{mode}-{time.monotonic_ns()}.png"
+    args = [str(out)] + ([str(tmp / f"b7-{time.monotonic_ns()}")] if mode == "startup" else [])
+    t0 = time.time()
+    done = subprocess.run([sys.executable, "-m", "tests.perf.gui_child", mode, *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"gui_child {mode} failed: {done.stderr[-2000:]}")
+    return t0, json.loads(lines[-1])
+
+
+def b7(sz: Sizes, tmp: Path) -> list[Row]:
+    connected: list[float] = []
+
+    def ours() -> float:
+        t0, marks = _gui_marks("startup", tmp)
+        connected.append(marks["connected"] - t0)
+        return marks["painted"] - t0
+
+    def bare() -> float:
+        t0, marks = _gui_marks("bare", tmp)
+        return marks["painted"] - t0
+
+    mine, peer = alternate(ours, bare, sz.b7_repeats)
+    mo, mp, mc = median(mine), median(peer), median(connected)
+    ratio = round(mo / mp, 3) if mo and mp else None
+    return [Row("B7", "start-up to first painted window", mo, mp, "s",
+                "bare PySide6 QMainWindow (show+grab+save)", ratio, "<= 2.5x",
+                ratio is not None and ratio <= 2.5, samples={"ours": mine, "peer": peer}),
+            Row("B7b", "start-up to connected to the embedded server", mc, None, "s", "-",
+                None, "<= 1.5 s", mc is not None and mc <= 1.5,
+                samples={"connected": connected})]
+
+
+BENCHES: dict[str, Callable[[Sizes, Path], Row | list[Row]]] = {
+    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7}
+
+
+# -- report --------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "node": node, "platform": platform.platform(),
+            "loadavg_at_start": os.getloadavg()}
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (f"{'#':<4} {'what':<52} {'ours':>9} {'peer':>9} {'unit':<16} {'ratio':>7} "
+              f"{'target':<13} met")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        met = {True: "yes", False: "NO", None: "-"}[r.met]
+        print(f"{r.id:<4} {r.what[:52]:<52} {fmt(r.ours):>9} {fmt(r.peer):>9} "
+              f"{r.unit[:16]:<16} {fmt(r.ratio):>7} {r.target:<13} {met}")
+        if r.note:
+            print(f"     {r.note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repeats and smaller sizes (a few minutes)")
+    parser.add_argument("--only", default="", help="comma-separated ids, e.g. B1,B4")
+    args = parser.parse_args(argv)
+    sz = QUICK if args.quick else FULL
+    wanted = [b.strip().upper() for b in args.only.split(",") if b.strip()] or list(BENCHES)
+    ensure_node_packages()
+    rows: list[Row] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sockdesk-perf-") as tmp:
+        for bid in wanted:
+            print(f"== {bid}", flush=True)
+            t = time.perf_counter()
+            try:
+                got = BENCHES[bid](sz, Path(tmp))
+                rows.extend(got if isinstance(got, list) else [got])
+            except Exception as exc:  # one broken bench must not hide the others' figures
+                traceback.print_exc()
+                rows.append(Row(bid, "FAILED", None, None, "", "", None, "", None,
+                                f"{type(exc).__name__}: {str(exc)[:300]}"))
+            print(f"   ({time.perf_counter() - t:.0f} s)", flush=True)
+    print()
+    print_table(rows)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"suite-{stamp}{'-quick' if args.quick else ''}.json"
+    out.write_text(json.dumps({
+        "when": stamp, "quick": args.quick, "sizes": asdict(sz), "machine": machine(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "rows": [asdict(r) for r in rows]}, indent=2, default=str) + "\n")
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
