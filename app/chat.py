@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,15 +28,21 @@ HISTORY_PAGE = 500
 
 
 def parse_ts(value: Any) -> float | None:
-    """Server timestamps are ISO 8601; the store keeps epoch seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+    """Server timestamps are ISO 8601; the store keeps epoch seconds.
+
+    Anything that is not a usable time (NaN, an integer too big for a float, a bool) is
+    None: the store then keeps the arrival time instead of failing on the row.
+    """
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            ts = float(value)
+        elif isinstance(value, str):
+            ts = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return ts if math.isfinite(ts) else None
 
 
 class ChatRooms:

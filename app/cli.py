@@ -1,9 +1,11 @@
 """`sockdesk-cli` (= `python -m app`): the client core without a window.
 
 Scripts and tests drive the same Session, outbox and store as the GUI. Exit codes:
-0 done, 1 some messages failed or some import lines were bad, 2 usage or connection
-error (bad URL, refused, unknown namespace, invalid JSON), 3 --wait timed out (what
-was not sent stays queued for the next run).
+0 done, 1 some messages failed or some import lines were bad, 2 usage, connection or
+storage error (bad URL, refused, unknown namespace, invalid JSON; a data folder or
+database that cannot be used: the message was not accepted and the file is left as it
+was), 3 --wait timed out (what was not sent stays queued for the next run). Every error
+is one line on stderr.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
+from app import db as dbmod
 from app import jsonmod
 from app.config import ConnectionConfig, ReconnectPolicy
-from app.errors import check_url
+from app.errors import SessionError, check_url
 from app.ndjson import export_ndjson, import_ndjson, read_ndjson
 from app.outbox import Outbox, OutboxMessage, OutboxState
-from app.paths import default_data_dir
+from app.paths import db_path, default_data_dir
 from app.replay import Replayer, ReplayItem
 from app.session import ConnectionState, Session
 from app.store import MessageStore
@@ -281,8 +285,7 @@ def cmd_export(a: argparse.Namespace, data_dir: Path) -> int:
 
 def cmd_import(a: argparse.Namespace, data_dir: Path) -> int:
     """NDJSON into the store; bad lines reported by number."""
-    if not a.file.exists():
-        raise CliError(f"No such file: {a.file}")
+    _readable(a.file)
     store = MessageStore.open(data_dir)
     try:
         report = import_ndjson(store, a.file)
@@ -295,10 +298,22 @@ def cmd_import(a: argparse.Namespace, data_dir: Path) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _readable(path: Path) -> None:
+    """CliError unless `path` is a file we can open (checked before anything starts)."""
+    if not path.exists():
+        raise CliError(f"No such file: {path}")
+    if not path.is_file():
+        raise CliError(f"Not a file: {path}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise CliError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
 async def cmd_replay(a: argparse.Namespace, data_dir: Path) -> int:
     """An NDJSON file re-emitted through the outbox to --url."""
-    if not a.file.exists():
-        raise CliError(f"No such file: {a.file}")
+    _readable(a.file)
     records, bad = read_ndjson(a.file)
     for no, why in bad:
         _err(f"{a.file}:{no}: {why}")
@@ -338,8 +353,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_import(a, data_dir)
         if a.command == "replay":
             return asyncio.run(cmd_replay(a, data_dir))
-    except CliError as exc:
+    except (CliError, SessionError) as exc:  # StorageError included: one line, exit 2
         _err(str(exc))
+        return EXIT_ERROR
+    except sqlite3.Error as exc:  # the database failed mid-run (disk full, locked, ...)
+        _err(dbmod.explain(db_path(data_dir), exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

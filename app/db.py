@@ -15,7 +15,35 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.errors import SessionError
 from app.paths import db_path
+
+
+class StorageError(SessionError):
+    """The data folder or its database cannot be used; str() is one sentence for a user.
+
+    Raised instead of a bare OSError / sqlite3.Error so the CLI can print one line and
+    the GUI can show one message, and so nobody is tempted to "fix" the file by
+    recreating it: a database we cannot read is left exactly as it is.
+    """
+
+
+def explain(path: Path | str, exc: BaseException) -> str:
+    """One sentence for a SQLite or OS error on the database at `path`."""
+    text = str(exc).strip() or type(exc).__name__
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return (f"The database {path} is locked by another process (is another SockDesk "
+                "or sockdesk-cli writing to this data folder?); try again when it is done.")
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return (f"The database {path} is not a SockDesk database or is corrupt; it was left "
+                "untouched. Move it away or use another data folder.")
+    if "readonly" in low or "read-only" in low or "permission" in low:
+        return f"The database {path} cannot be written ({text})."
+    if "full" in low or "too large" in low or "disk i/o" in low:
+        return (f"Cannot write to the database {path}: the disk is full or the file size "
+                f"limit was reached ({text}); that change was not saved.")
+    return f"Cannot use the database {path}: {text}."
 
 
 def ensure_data_dir(data_dir: Path | str) -> Path:
@@ -44,16 +72,31 @@ def connect(data_dir: Path | str, name: str | None = None) -> sqlite3.Connection
     Autocommit mode (isolation_level=None): every write goes through `transaction()`, so
     we decide exactly what one commit covers (one enqueue, or a whole batch).
     """
-    folder = ensure_data_dir(data_dir)
+    try:
+        folder = ensure_data_dir(data_dir)
+    except OSError as exc:
+        raise StorageError(f"Cannot use the data folder {data_dir}: "
+                           f"{exc.strerror or exc}.") from None
     path = folder / name if name else db_path(folder)
-    _touch_private(path)
+    try:
+        _touch_private(path)
+    except OSError as exc:
+        raise StorageError(f"Cannot create the database {path}: "
+                           f"{exc.strerror or exc}.") from None
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-32000")
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        # The first read: a corrupt or foreign file fails here, before anything is
+        # written to it (journal_mode=WAL would otherwise be the first write).
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-32000")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StorageError(explain(path, exc)) from None
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         if side.exists():

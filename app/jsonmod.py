@@ -3,16 +3,34 @@
 python-socketio encodes every packet with `json.dumps(data, separators=...)`; orjson is
 several times faster and we push many thousands of packets a second through the
 inspector, so we adapt its API (bytes out, no keyword options) to the stdlib one.
+
+The stdlib is the fallback for the few values orjson refuses: integers beyond 64 bits
+(orjson would refuse to encode them and silently turn them into floats when decoding),
+nesting deeper than 254 levels when encoding, `NaN`/`Infinity` written by Python peers.
+A server may send any of these, and python-socketio uses this module for *every* packet
+in the process (its Packet class keeps one `json` for all clients and servers), so a
+refusal here would drop an event or kill the connection instead of storing it.
 """
 
 from __future__ import annotations
 
 import base64
+import json as _stdlib_json
 from typing import Any
 
 import orjson
 
 _OPTS = orjson.OPT_NON_STR_KEYS
+#: 20+ digits in a row: maybe an integer orjson would turn into a float; decode exactly.
+#: Found by mapping every byte to "0" (digit) or " " (not) and looking for twenty "0"s:
+#: several times cheaper than a regex, which matters on every inbound packet.
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+_LONG_RUN = b"0" * 20
+
+
+def _has_long_number(data: str | bytes) -> bool:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return len(raw) >= 20 and _LONG_RUN in raw.translate(_DIGITS)
 
 
 class JSONDecodeError(ValueError):
@@ -28,19 +46,37 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
+def _stdlib_dumps(obj: Any) -> str:
+    # ensure_ascii: a lone surrogate stays a \\u escape, so the text is valid UTF-8.
+    # Raises TypeError / ValueError / RecursionError when even the stdlib cannot.
+    return _stdlib_json.dumps(obj, separators=(",", ":"), default=_default)
+
+
 def dumps(obj: Any, **_ignored: Any) -> str:
     """Serialize to a compact str; stdlib keyword options (separators, ...) are ignored."""
-    return orjson.dumps(obj, default=_default, option=_OPTS).decode()
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _stdlib_dumps(obj)
 
 
 def dumpb(obj: Any) -> bytes:
     """Serialize to bytes, for SQLite and files where a str round trip is wasted work."""
-    return orjson.dumps(obj, default=_default, option=_OPTS)
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS)
+    except TypeError:
+        return _stdlib_dumps(obj).encode()
 
 
 def loads(s: str | bytes | bytearray | memoryview, **_ignored: Any) -> Any:
     """Parse JSON text; raises JSONDecodeError (a ValueError) on bad input."""
+    data: str | bytes = s if isinstance(s, str | bytes) else bytes(s)
+    if not _has_long_number(data):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     try:
-        return orjson.loads(s)
-    except orjson.JSONDecodeError as exc:
+        return _stdlib_json.loads(data)
+    except (ValueError, RecursionError) as exc:
         raise JSONDecodeError(str(exc)) from exc

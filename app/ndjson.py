@@ -6,8 +6,11 @@ imported partially: a bad line is reported with its number and the rest still im
 
 from __future__ import annotations
 
+import asyncio
+import math
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -69,12 +72,18 @@ def record_to_message(rec: Any) -> StoredMessage:
     ts = rec.get("ts", time.time())
     if isinstance(ts, bool) or not isinstance(ts, int | float):
         raise ValueError('"ts" must be a number (seconds since the epoch)')
+    try:
+        ts = float(ts)
+    except OverflowError:
+        raise ValueError('"ts" is out of range') from None
+    if not math.isfinite(ts):
+        raise ValueError('"ts" must be a finite number')
     queue = rec.get("queue")
     if queue is None:
         queue = queue_key(ns, event, args, direction)
     if not isinstance(queue, str) or not queue:
         raise ValueError('"queue" must be a non-empty string')
-    m = describe(ns, event, args, direction, queue, ts=float(ts))
+    m = describe(ns, event, args, direction, queue, ts=ts)
     for key in ("msg_id", "room", "user", "text", "error"):
         if key in rec:
             if rec[key] is not None and not isinstance(rec[key], str):
@@ -84,6 +93,8 @@ def record_to_message(rec: Any) -> StoredMessage:
         off = rec["offset"]
         if off is not None and (isinstance(off, bool) or not isinstance(off, int)):
             raise ValueError('"offset" must be an integer')
+        if off is not None and not -(2**63) <= off < 2**63:
+            raise ValueError('"offset" is out of range (64-bit)')
         m.offset = off if queue.startswith("room:") else None
     rec_flag = rec.get("recovered", False)
     if not isinstance(rec_flag, bool):
@@ -96,12 +107,23 @@ def record_to_message(rec: Any) -> StoredMessage:
     return m
 
 
-def parse_lines(lines: Iterator[str] | IO[str]) -> Iterator[tuple[int, StoredMessage | str]]:
+def parse_lines(lines: Iterable[str | bytes] | IO[str] | IO[bytes]
+                ) -> Iterator[tuple[int, StoredMessage | str]]:
     """Yield (line number, message) for good lines and (line number, error) for bad ones.
 
-    Blank lines are skipped silently; line numbers start at 1.
+    Blank lines are skipped silently; line numbers start at 1. Lines may be bytes (files
+    are read in binary), so one line that is not UTF-8 is one bad line, not a failed
+    import.
     """
     for no, line in enumerate(lines, 1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield no, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+                continue
+        if no == 1:
+            line = line.removeprefix("\ufeff")  # a byte order mark some editors write
         text = line.strip()
         if not text:
             continue
@@ -112,15 +134,15 @@ def parse_lines(lines: Iterator[str] | IO[str]) -> Iterator[tuple[int, StoredMes
             continue
         try:
             yield no, record_to_message(rec)
-        except ValueError as exc:
-            yield no, str(exc)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            yield no, str(exc) or type(exc).__name__
 
 
 def read_ndjson(source: Path | str | IO[str]) -> tuple[list[StoredMessage],
                                                         list[tuple[int, str]]]:
     """All good records of a file and the bad lines (number, why)."""
     if isinstance(source, str | Path):
-        with open(source, encoding="utf-8") as fh:
+        with open(source, "rb") as fh:
             return read_ndjson(fh)
     good: list[StoredMessage] = []
     bad: list[tuple[int, str]] = []
@@ -136,7 +158,7 @@ def import_ndjson(store: MessageStore, source: Path | str | IO[str],
                   batch: int = 10_000) -> ImportReport:
     """Import good lines (in big transactions), report bad ones with their number."""
     if isinstance(source, str | Path):
-        with open(source, encoding="utf-8") as fh:
+        with open(source, "rb") as fh:
             return import_ndjson(store, fh, batch)
     report = ImportReport()
     chunk: list[StoredMessage] = []
@@ -166,3 +188,150 @@ def dumps_line(m: StoredMessage) -> str:
 
 __all__ = ["ImportReport", "dumps_line", "export_ndjson", "import_ndjson",
            "read_ndjson", "record_to_message"]
+
+
+# ---- long imports and exports with progress and cancel (the GUI's path) -------------------
+#
+# The functions above run to the end in one go, which is right for the CLI. The GUI
+# must keep painting and answering pings meanwhile, and let the user stop a big file:
+# these variants work in small batches (one short transaction each), await between
+# batches so the event loop runs, report progress, and stop when `cancelled()` is true.
+
+#: progress callback: (done, total); bytes of the file for imports, rows for exports
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult(ImportReport):
+    """An ImportReport that also says whether the import was stopped part way."""
+
+    cancelled: bool = False
+    lines: int = 0
+
+
+@dataclass
+class ExportResult:
+    """Rows written; a cancelled export leaves no file behind (it is written beside the
+    target and renamed only when complete)."""
+
+    count: int = 0
+    cancelled: bool = False
+    path: Path | None = None
+
+
+def _parse_line(raw: bytes) -> StoredMessage | str | None:
+    """One line of a file read as bytes: a message, an error sentence, or None (blank).
+    The same rules as `parse_lines` (it does the work)."""
+    for _no, item in parse_lines([raw]):
+        return item
+    return None
+
+
+async def import_ndjson_async(store: MessageStore, path: Path | str, *, batch: int = 1000,
+                              progress: Progress | None = None,
+                              cancelled: Callable[[], bool] | None = None,
+                              max_errors: int = 10_000) -> ImportResult:
+    """Import a file like `import_ndjson`, in batches, yielding to the loop in between.
+
+    Good lines before a cancel stay imported (each batch is its own transaction); at
+    most `max_errors` bad lines are listed (the count in `lines` covers all of them).
+    """
+    result = ImportResult()
+    src = Path(path)
+    total = max(1, src.stat().st_size)
+    done_bytes = 0
+    chunk: list[StoredMessage] = []
+    chunk_bytes = 0
+
+    def flush() -> None:
+        if chunk:
+            added = store.bulk_insert(chunk)
+            result.imported += added
+            result.duplicates += len(chunk) - added
+            chunk.clear()
+
+    with open(src, "rb") as fh:
+        for no, raw in enumerate(fh, 1):
+            result.lines = no
+            done_bytes += len(raw)
+            item = _parse_line(raw)
+            if isinstance(item, str):
+                if len(result.errors) < max_errors:
+                    result.errors.append((no, item))
+            elif item is not None:
+                chunk.append(item)
+                chunk_bytes += len(raw)
+            if len(chunk) >= batch or chunk_bytes > 4_000_000 or no % (batch * 4) == 0:
+                flush()
+                chunk_bytes = 0
+                if progress is not None:
+                    progress(done_bytes, total)
+                await asyncio.sleep(0)
+                if cancelled is not None and cancelled():
+                    result.cancelled = True
+                    return result
+    flush()
+    if progress is not None:
+        progress(total, total)
+    return result
+
+
+async def export_ndjson_async(store: MessageStore, path: Path | str,
+                              queue: str | None = None, *,
+                              rowids: Iterable[int] | None = None, batch: int = 1000,
+                              progress: Progress | None = None,
+                              cancelled: Callable[[], bool] | None = None) -> ExportResult:
+    """Write `queue` (or all queues, or just `rowids`) like `export_ndjson`, in batches."""
+    dest = Path(path)
+    tmp = dest.with_name(dest.name + ".partial")
+    result = ExportResult(path=dest)
+    ids = sorted(set(rowids)) if rowids is not None else None
+    if ids is not None:
+        total = len(ids)
+    elif queue is not None:
+        total = store.count(queue)
+    else:
+        total = sum(q.total for q in store.queues())
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            after = 0
+            while True:
+                if ids is not None:
+                    want = ids[result.count:result.count + batch]
+                    if not want:
+                        break
+                    fh.writelines(dumps_line(m) for m in store.get_many(want))
+                    result.count += len(want)
+                else:
+                    msgs = (store.page(queue, after=after, limit=batch) if queue is not None
+                            else _page_all(store, after, batch))
+                    if not msgs:
+                        break
+                    fh.writelines(dumps_line(m) for m in msgs)
+                    result.count += len(msgs)
+                    after = msgs[-1].rowid
+                if progress is not None:
+                    progress(result.count, max(total, result.count))
+                await asyncio.sleep(0)
+                if cancelled is not None and cancelled():
+                    result.cancelled = True
+                    break
+        if result.cancelled:
+            tmp.unlink(missing_ok=True)
+        else:
+            os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _page_all(store: MessageStore, after: int, limit: int) -> list[StoredMessage]:
+    """The next `limit` messages of all queues after rowid `after` (keyset, oldest first)."""
+    rows = store.conn.execute("SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+                              (after, limit)).fetchall()
+    return store.get_many(r[0] for r in rows)
+
+
+__all__ += ["ExportResult", "ImportResult", "export_ndjson_async",
+            "import_ndjson_async"]

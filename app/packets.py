@@ -16,7 +16,7 @@ from typing import Any
 from app.signals import Signal
 
 KINDS = ("CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
-         "BINARY_ACK")
+         "BINARY_ACK", "MALFORMED")
 SECRET_KEYS = frozenset({"token", "password", "secret", "authorization"})
 
 

@@ -15,6 +15,8 @@ import enum
 import inspect
 import logging
 import random
+import reprlib
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from typing import Any
 from socketio import exceptions as sio_exc
 
 from app import db as dbmod
-from app import errors
+from app import errors, jsonmod
 from app.chat import ChatRooms
 from app.config import ConnectionConfig
 from app.consumer import QueueConsumer
@@ -51,6 +53,10 @@ Handler = Callable[..., Any]
 #: readiness waits (briefly) for the server's `welcome`, which tells us which it is
 ID_NAMESPACES = ("/chat", "/queue")
 WELCOME_WAIT = 1.0
+#: Event name under which undecodable packets are stored (queue `event:<ns>:(malformed)`)
+MALFORMED_EVENT = "(malformed)"
+#: How much of an undecodable packet is kept (as text) for inspection.
+MALFORMED_KEEP = 64 * 1024
 
 
 class ConnectionState(enum.StrEnum):
@@ -106,9 +112,15 @@ class Session:
         self.config = config
         self.data_dir = Path(data_dir)
         self.namespaces = config.normalized_namespaces()
-        self.store = MessageStore(dbmod.connect(self.data_dir))
-        self.outbox = Outbox(self.store, limit=config.outbox_limit, ttl=config.outbox_ttl,
-                             user=config.user)
+        conn = dbmod.connect(self.data_dir)
+        try:
+            self.store = MessageStore(conn)
+            self.outbox = Outbox(self.store, limit=config.outbox_limit,
+                                 ttl=config.outbox_ttl, user=config.user)
+        except sqlite3.Error as exc:  # locked, full, damaged: one sentence, file untouched
+            conn.close()
+            raise dbmod.StorageError(
+                dbmod.explain(dbmod.db_path(self.data_dir), exc)) from None
         self.packet_log = PacketLog()
         self.state = ConnectionState.OFFLINE
         self.state_changed: Signal[StateChange] = Signal("state_changed")
@@ -312,12 +324,18 @@ class Session:
                 transports=cfg.engine_transports(), namespaces=list(self.namespaces),
                 socketio_path=cfg.socketio_path, wait=True,
                 wait_timeout=cfg.connect_timeout)
-        except (sio_exc.ConnectionError, ValueError, OSError) as exc:
+        except Exception as exc:
+            # Not only ConnectionError/OSError: a server that closes the connection in
+            # the middle of the handshake makes aiohttp raise RuntimeError("Connection
+            # closed."), and any failure here must be a failed attempt (retried), never
+            # the end of the connection manager.
+            if not isinstance(exc, sio_exc.ConnectionError | ValueError | OSError):
+                log.debug("connection attempt failed", exc_info=True)
             self._mark_all_not_ready()
             if self._refusals:
                 ns, msg = next(iter(self._refusals.items()))
                 return False, errors.refused_sentence(cfg.url, ns, msg), True
-            detail = str(exc)
+            detail = str(exc) or type(exc).__name__
             return False, await errors.explain_transport_failure(cfg.url, detail), False
         return True, "", False
 
@@ -396,12 +414,16 @@ class Session:
         me = self.config.user
         queue = queue_key(namespace, event, args, "in", me=me)
         sm = describe(namespace, event, args, "in", queue, me=me)
-        if event == "welcome":
-            self._on_welcome(namespace, args)
-        if namespace == ChatRooms.NAMESPACE:
-            self.chat.on_inbound(event, args, sm)
-        elif namespace == QueueConsumer.NAMESPACE and event == "deliver":
-            self.queue.on_deliver(args)
+        try:
+            if event == "welcome":
+                self._on_welcome(namespace, args)
+            if namespace == ChatRooms.NAMESPACE:
+                self.chat.on_inbound(event, args, sm)
+            elif namespace == QueueConsumer.NAMESPACE and event == "deliver":
+                self.queue.on_deliver(args)
+        except Exception:  # an odd payload must not cost us the event itself
+            log.exception("handling %r on %s failed; the event is stored anyway",
+                          event, namespace)
         self.store.add(sm)
         for h in list(self._handlers.get((namespace, event), ())):
             self._call_handler(h, *args)
@@ -412,6 +434,28 @@ class Session:
         req = AckRequest(namespace, event, list(args))
         self.ack_requested.emit(req)
         return req.ack_args()
+
+    def malformed(self, namespace: str, raw: Any, why: str) -> None:
+        """A packet the client could not decode: log and store it (the first 64 KiB, as
+        text) under event `(malformed)`, so a broken server is visible, not silent."""
+        if isinstance(raw, str):
+            text = raw
+        elif isinstance(raw, bytes | bytearray | memoryview):
+            text = bytes(raw[:MALFORMED_KEEP]).decode("utf-8", "backslashreplace")
+        else:
+            try:
+                text = jsonmod.dumps(raw)
+            except (TypeError, ValueError, RecursionError):
+                text = reprlib.repr(raw)
+        size = len(raw) if isinstance(raw, str | bytes | bytearray | memoryview) \
+            else len(text)
+        record = {"error": why, "size": size, "raw": text[:MALFORMED_KEEP],
+                  "truncated": max(size, len(text)) > MALFORMED_KEEP}
+        log.warning("undecodable packet on %s (%d bytes): %s", namespace, size, why)
+        self.packet_log.log("in", namespace, "MALFORMED", [record], None, size)
+        queue = f"event:{namespace}:{MALFORMED_EVENT}"
+        self.store.add(StoredMessage(queue=queue, direction="in", namespace=namespace,
+                                     event=MALFORMED_EVENT, args=[record], text=why))
 
     def _call_handler(self, handler: Handler, *args: Any) -> None:
         try:

@@ -11,6 +11,13 @@ reason and to run its own readiness steps (room re-join) before flushing.
 Inbound messages are processed synchronously up to the point of sending our ack, because
 engine.io runs each message in its own task: finishing the work before the first await
 keeps events in arrival order.
+
+A packet that cannot be decoded (invalid JSON, nesting too deep to parse, an unknown
+packet type, an EVENT without a name) is reported through `hooks.malformed` instead of
+vanishing in a background task, and the connection stays up. Websocket frames are
+accepted up to MAX_FRAME_BYTES (aiohttp's default of 4 MiB would drop the connection on
+a bigger one, and the bundled server's 500-message history pages can exceed that); the
+polling transport has no such limit.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ import socketio
 from socketio import packet as sio_packet
 
 from app import jsonmod
+
+#: Largest websocket frame accepted from a server (then the connection is dropped).
+MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 _KIND = {sio_packet.CONNECT: "CONNECT", sio_packet.DISCONNECT: "DISCONNECT",
          sio_packet.EVENT: "EVENT", sio_packet.ACK: "ACK",
@@ -41,6 +51,8 @@ class ClientHooks(Protocol):
 
     def transport_closed(self, reason: str) -> None: ...
 
+    def malformed(self, namespace: str, raw: Any, why: str) -> None: ...
+
 
 def _size(encoded: Any) -> int:
     if isinstance(encoded, str):
@@ -52,12 +64,32 @@ def _size(encoded: Any) -> int:
     return 0
 
 
+def namespace_of(raw: Any) -> str:
+    """Best guess at the namespace of an encoded packet (``2/chat,[...]`` -> /chat)."""
+    if not isinstance(raw, str):
+        return "/"
+    i = 1
+    while i < len(raw) and raw[i].isdigit():
+        i += 1
+    if i < len(raw) and raw[i] == "-":
+        i += 1
+    else:
+        i = 1
+    if raw[i:i + 1] == "/":
+        end = raw.find(",", i)
+        ns = raw[i:end if end != -1 else len(raw)]
+        if 1 < len(ns) <= 256:
+            return ns
+    return "/"
+
+
 class SioClient(socketio.AsyncClient):
     """AsyncClient that reports to `hooks` (see module doc)."""
 
     def __init__(self, hooks: ClientHooks, **kwargs: Any) -> None:
         kwargs.setdefault("reconnection", False)
         kwargs.setdefault("handle_sigint", False)
+        kwargs.setdefault("websocket_extra_options", {"max_msg_size": MAX_FRAME_BYTES})
         super().__init__(json=jsonmod, **kwargs)
         self.hooks = hooks
 
@@ -74,7 +106,14 @@ class SioClient(socketio.AsyncClient):
     async def _handle_eio_message(self, data: Any) -> None:
         if self._binary_packet:
             pkt = self._binary_packet
-            if pkt.add_attachment(data):
+            try:
+                complete = pkt.add_attachment(data)
+            except Exception as exc:  # placeholders that do not match the attachments
+                self._binary_packet = None
+                self.hooks.malformed(pkt.namespace or "/", pkt.data,
+                                     f"bad binary attachment: {type(exc).__name__}: {exc}")
+                return
+            if complete:
                 self._binary_packet = None
                 self.hooks.packet("in", pkt.namespace or "/", _KIND[pkt.packet_type],
                                   pkt.data, pkt.id, _size(data))
@@ -83,7 +122,14 @@ class SioClient(socketio.AsyncClient):
                 else:
                     await self._handle_ack(pkt.namespace, pkt.id, pkt.data)
             return
-        pkt = self.packet_class(encoded_packet=data)
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+            if pkt.packet_type not in _KIND:
+                raise ValueError(f"unknown packet type {pkt.packet_type}")
+        except Exception as exc:  # ValueError, RecursionError, ...: keep it, stay up
+            why = f"{type(exc).__name__}: {exc}"
+            self.hooks.malformed(namespace_of(data), data, why[:500])
+            return
         kind = _KIND.get(pkt.packet_type, "?")
         if pkt.packet_type not in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
             self.hooks.packet("in", pkt.namespace or "/", kind, pkt.data, pkt.id, _size(data))
@@ -107,6 +153,10 @@ class SioClient(socketio.AsyncClient):
     async def _handle_event(self, namespace: str | None, id: int | None, data: Any) -> None:
         namespace = namespace or "/"
         if not isinstance(data, list) or not data:
+            self.hooks.malformed(namespace, data, "EVENT packet without an event name")
+            if id is not None:  # the server waits for an answer; do not leave it hanging
+                await self._send_packet(self.packet_class(
+                    sio_packet.ACK, namespace=namespace, id=id, data=[]))
             return
         reply = self.hooks.event(namespace, str(data[0]), list(data[1:]), id is not None)
         if id is not None:

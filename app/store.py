@@ -11,6 +11,16 @@ Why it looks like this:
   flood of 50k events/s is a handful of commits, not 50k.
 Outbox rows live in the same table (queue `outbox:<ns>`, with a `state`), so the outbox
 is just another queue for the UI, and its counters come for free.
+
+Whatever a server sends is stored, and one odd event never costs the others in its batch:
+- `args` keep the payload exactly (JSON; integers beyond 64 bits and nesting orjson
+  refuses go through the stdlib). Only a value no JSON encoder can write at all (nesting
+  deeper than Python's recursion limit) is replaced by `{"$unstorable": why, "$repr":
+  short repr}`;
+- the `text` column is a convenience copy for views and search: it is cut to
+  TEXT_COLUMN_LIMIT characters (ending in "…"); the full text stays in `args`;
+- lone UTF-16 surrogates (valid in JSON escapes, not in UTF-8) are stored as U+FFFD in
+  the lifted text columns; `args` keep them as JSON escapes.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import reprlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -87,6 +98,8 @@ _INSERT = ("INSERT OR IGNORE INTO messages(queue, direction, namespace, event, a
            "msg_id, room, room_offset, user, text, recovered, state, want_ack, attempts, "
            "error, expires, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 COUNTED_STATES = ("queued", "sent", "acked", "failed")
+#: Longest `text` column value (characters); the bundled server allows 4000 per message.
+TEXT_COLUMN_LIMIT = 16_384
 FLUSH_DELAY = 0.01
 FLUSH_AT = 2000
 
@@ -174,8 +187,11 @@ def describe(namespace: str, event: str, args: list[Any], direction: str, queue:
     room = offset = user = text = msg_id = None
     if first is not None:
         room = first.get("room") if isinstance(first.get("room"), str) else None
-        if queue.startswith("room:") and isinstance(first.get("offset"), int):
-            offset = first["offset"]
+        value = first.get("offset")
+        # SQLite integers are 64-bit; true/false are not offsets
+        if queue.startswith("room:") and isinstance(value, int) \
+                and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+            offset = value
         user = first.get("user") if isinstance(first.get("user"), str) else None
         text = first.get("text") if isinstance(first.get("text"), str) else None
         msg_id = first.get("id") if isinstance(first.get("id"), str) else None
@@ -185,7 +201,39 @@ def describe(namespace: str, event: str, args: list[Any], direction: str, queue:
         user = me
     return StoredMessage(queue=queue, direction=direction, namespace=namespace, event=event,
                          args=list(args), ts=ts if ts is not None else time.time(),
-                         msg_id=msg_id, room=room, offset=offset, user=user, text=text)
+                         msg_id=msg_id, room=room, offset=offset, user=user,
+                         text=clip_text(text))
+
+
+def clip_text(text: str | None, limit: int = TEXT_COLUMN_LIMIT) -> str | None:
+    """`text` cut to `limit` characters, ending in "…" when it was cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: str | None) -> str | None:
+    """A str SQLite can store as UTF-8: lone surrogates become U+FFFD."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def encode_args(args: list[Any]) -> str:
+    """The args column: exact JSON, or a small placeholder if nothing can encode them."""
+    try:
+        return jsonmod.dumps(args)
+    except (TypeError, ValueError, RecursionError) as exc:
+        why = f"{type(exc).__name__}: {exc}"[:300]
+        return jsonmod.dumps([{"$unstorable": why,
+                               "$repr": reprlib.repr(args)[:TEXT_COLUMN_LIMIT]}])
 
 
 _TERM = re.compile(r'[^\s"]+')
@@ -231,8 +279,13 @@ class MessageStore:
 
     @classmethod
     def open(cls, data_dir: Path | str) -> MessageStore:
-        """Open the store in a data dir (creates it privately)."""
-        return cls(dbmod.connect(data_dir))
+        """Open the store in a data dir (creates it privately); StorageError if unusable."""
+        conn = dbmod.connect(data_dir)
+        try:
+            return cls(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise dbmod.StorageError(dbmod.explain(dbmod.db_path(data_dir), exc)) from None
 
     def close(self) -> None:
         """Write what is buffered and close the database."""
@@ -277,7 +330,14 @@ class MessageStore:
             return []
         self._dirty = False
         batch, self._pending = self._pending, []
-        inserted = self.insert(batch, hooks=True)
+        try:
+            inserted = self.insert(batch, hooks=True)
+        except sqlite3.OperationalError:
+            # disk full, locked, I/O error: nothing was committed; keep the batch for the
+            # next flush instead of dropping what was received
+            self._pending[:0] = batch
+            self._dirty = True
+            raise
         if inserted:
             self.stored.emit(inserted)
         return inserted
@@ -296,9 +356,11 @@ class MessageStore:
             start = self._max_id(c)
             for m in msgs:
                 cur = c.execute(_INSERT, (
-                    m.queue, m.direction, m.namespace, m.event, jsonmod.dumps(m.args), m.ts,
-                    m.msg_id, m.room, m.offset, m.user, m.text, int(m.recovered), m.state,
-                    ob.get("want_ack"), 0 if m.state else None, m.error,
+                    _storable(m.queue), m.direction, _storable(m.namespace),
+                    _storable(m.event), encode_args(m.args), m.ts, _storable(m.msg_id),
+                    _storable(m.room), m.offset, _storable(m.user),
+                    _storable(clip_text(m.text)), int(m.recovered), m.state,
+                    ob.get("want_ack"), 0 if m.state else None, _storable(m.error),
                     ob.get("expires"), now))
                 if cur.rowcount:
                     m.rowid = cur.lastrowid or 0
@@ -321,9 +383,12 @@ class MessageStore:
                 if isinstance(m, tuple):
                     yield m
                 else:
-                    yield (m.queue, m.direction, m.namespace, m.event, jsonmod.dumps(m.args),
-                           m.ts, m.msg_id, m.room, m.offset, m.user, m.text,
-                           int(m.recovered), m.state, None, None, m.error, None, None)
+                    yield (_storable(m.queue), m.direction, _storable(m.namespace),
+                           _storable(m.event), encode_args(m.args), m.ts,
+                           _storable(m.msg_id), _storable(m.room), m.offset,
+                           _storable(m.user), _storable(clip_text(m.text)),
+                           int(m.recovered), m.state, None, None, _storable(m.error),
+                           None, None)
 
         with dbmod.transaction(self.conn) as c:
             start = self._max_id(c)

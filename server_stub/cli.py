@@ -14,6 +14,7 @@ import contextlib
 import logging
 import logging.handlers
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -111,18 +112,31 @@ def _origins(values: list[str]) -> list[str]:
     return [o.strip() for value in values for o in value.split(",") if o.strip()]
 
 
+#: The value of a "token" or "password" field in a logged packet (JSON) or dict (repr).
+_SECRET_FIELD = re.compile(
+    r"""(["']?(?:token|password)["']?\s*:\s*)"""
+    r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^\s,}\]]+)""", re.IGNORECASE)
+
+
 class RedactSecret(logging.Filter):
     """Masks the token wherever it would appear in a log line. Our own code never logs
-    it, but at debug level python-socketio/engineio log raw packets, auth included."""
+    it, but at debug level python-socketio/engineio log raw packets, auth included.
 
-    def __init__(self, secret: str) -> None:
+    Every auth `token` / `password` value is masked too, not just the right one: a
+    mistyped token (one character off, wrong case) would otherwise reveal the real one.
+    """
+
+    def __init__(self, secret: str | None) -> None:
         super().__init__()
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.secret in message:
-            record.msg = message.replace(self.secret, "***")
+        masked = _SECRET_FIELD.sub(r"\1'***'", message)
+        if self.secret:
+            masked = masked.replace(self.secret, "***")
+        if masked != message:
+            record.msg = masked
             record.args = None
         return True
 
@@ -136,8 +150,7 @@ class LogSetup:
         self.stream = logging.StreamHandler(sys.stderr)
         self.stream.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        if token:
-            self.stream.addFilter(RedactSecret(token))
+        self.stream.addFilter(RedactSecret(token))
         self.held: logging.handlers.MemoryHandler | None = logging.handlers.MemoryHandler(
             capacity=100_000, flushLevel=logging.CRITICAL + 1, target=self.stream)
         root = logging.getLogger()

@@ -197,7 +197,10 @@ class SockDeskServer:
             except StorageError as exc:
                 sock.close()
                 raise StartupError(str(exc)) from exc
-            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            # aiohttp would wait up to 60 s for each open websocket handler to end, i.e.
+            # for every client to close its socket after our CLOSE packet; don't.
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                         shutdown_timeout=CLOSE_GRACE_SECONDS)
             await self._runner.setup()
             await web.SockSite(self._runner, sock).start()
         except BaseException:
