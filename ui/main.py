@@ -184,6 +184,7 @@ class App:
             bundled = url if self.server is not None and not error else None
             w = MainWindow(opts, data_dir, settings, key=user if many else "main",
                            title_suffix=f"{user} @ {url}", bundled_url=bundled)
+            w.embedded_server = self.server if bundled else None  # Learn tab: stop/start
             if many:
                 w.move(60 + 40 * i, 60 + 40 * i)
             if self.args.screenshot:

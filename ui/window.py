@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.bridge import SessionBridge
+from ui.inspector import QueuesTab
+from ui.learn import LearnTab
 from ui.models.chat import ChatMessageModel
 from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
@@ -166,6 +168,10 @@ class MainWindow(QMainWindow):
         self.add_tab(self.chat, "chat", "Chat")
         self.add_tab(self.events, "activity", "Events")
         self.add_tab(self.compose, "terminal", "Compose")
+        self.queues = QueuesTab(self)
+        self.add_tab(self.queues, "queues", "Queues")
+        self.learn = LearnTab(self)
+        self.add_tab(self.learn, "learn", "Learn")
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -802,6 +808,7 @@ class MainWindow(QMainWindow):
 
     async def _finish_close(self) -> None:
         try:
+            await self.learn.shutdown()  # the Learn tab's simulated users
             await self.close_session()
         finally:
             self.notifier.hide()

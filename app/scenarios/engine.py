@@ -1,0 +1,406 @@
+"""The scenario engine: simulated users (core Sessions in this process) acting out a
+lesson step by step against a server, with an explicit check of the end state.
+
+A `Scenario` describes a lesson: its users, its steps in plain words, `play` (what the
+users do) and `check` (what must be true afterwards, computed from the data the users'
+stores, outboxes and packet logs hold, and from the server's own answers). A
+`ScenarioRun` is one performance of it: it makes the sessions, tells observers which
+step is current and which packets went by, and ends with an `EndState`.
+
+Qt-free on purpose (plain asyncio and `app.signals.Signal`): the Learn tab only shows
+a run, and tests drive the same runs without a GUI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import secrets
+import shutil
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from app.config import ConnectionConfig, ReconnectPolicy
+from app.packets import Packet
+from app.session import ConnectionState, Session
+from app.signals import Signal
+
+log = logging.getLogger(__name__)
+
+#: How long one wait inside a scenario may take before the run fails (seconds).
+DEFAULT_WAIT = 20.0
+#: Packets a run keeps for inspection (the UI keeps its own, smaller window).
+KEEP_PACKETS = 5000
+
+
+class ScenarioError(Exception):
+    """Something the scenario needed did not happen; the message is for a student."""
+
+
+class RunState(enum.StrEnum):
+    """Where a run is."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a lesson: a short title and a sentence or two in plain words."""
+
+    title: str
+    text: str
+
+
+@dataclass(slots=True)
+class EndState:
+    """The verdict of a run: `ok`, a one-line headline ("✓ every message exactly
+    once"), the individual findings, and the numbers behind them (`facts`)."""
+
+    ok: bool
+    headline: str
+    details: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A remark on a lane that is not a packet (went offline, crashed, ...)."""
+
+    lane: str
+    text: str
+    ts: float
+    kind: str = "info"          # "info" | "offline" | "online" | "crash"
+
+
+class Checks:
+    """Collects findings for an EndState: each `expect` is one line, ✓ or ✗."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.failed: list[str] = []
+        self.facts: dict[str, Any] = {}
+
+    def expect(self, ok: bool, text: str) -> bool:
+        self.lines.append(("✓ " if ok else "✗ ") + text)
+        if not ok:
+            self.failed.append(text)
+        return ok
+
+    def end(self, headline: str) -> EndState:
+        if self.failed:
+            return EndState(False, "✗ " + self.failed[0], self.lines, self.facts)
+        return EndState(True, "✓ " + headline, self.lines, self.facts)
+
+
+class Scenario:
+    """A lesson. Subclasses set the class attributes and write `play` and `check`."""
+
+    key: ClassVar[str] = ""
+    number: ClassVar[int] = 0
+    title: ClassVar[str] = ""
+    short: ClassVar[str] = ""          # for a narrow list
+    summary: ClassVar[str] = ""
+    explanation: ClassVar[str] = ""
+    users: ClassVar[tuple[str, ...]] = ()
+    steps: ClassVar[tuple[Step, ...]] = ()
+
+    async def play(self, run: ScenarioRun) -> None:
+        """Act the lesson out (call `run.step(i)` as it advances)."""
+        raise NotImplementedError
+
+    async def check(self, run: ScenarioRun) -> EndState:
+        """Look at the data and say whether the lesson's promise held."""
+        raise NotImplementedError
+
+
+class ScenarioRun:
+    """One run of a scenario against `url`, its users' data under `data_dir`.
+
+    Signals (all called on the loop thread):
+      `state_changed(RunState, sentence)`, `step_changed(index)` (index == number of
+      steps once finished), `lane_added(name)`, `packet(lane, Packet)`, `note(Note)`,
+      `said(text)` (narration for a log), `finished(EndState)`, `outbox_depth(lane, n)`
+      (a user's outbox changed), `lane_state(lane, "connected"|"offline"|...)`.
+    """
+
+    def __init__(self, scenario: Scenario, url: str, data_dir: Path | str, *,
+                 pace: float = 0.0, token: str | None = None, run_id: str | None = None,
+                 wait: float = DEFAULT_WAIT) -> None:
+        self.scenario = scenario
+        self.url = url
+        self.token = token or None
+        self.run_id = run_id or secrets.token_hex(3)
+        self.data_dir = Path(data_dir) / f"{scenario.key}-{self.run_id}"
+        self.pace = max(0.0, pace)
+        self.wait = wait
+        self.state = RunState.IDLE
+        self.current = -1
+        self.end: EndState | None = None
+        self.sessions: dict[str, Session] = {}
+        self.lanes: list[str] = []
+        self.packets: deque[tuple[str, Packet]] = deque(maxlen=KEEP_PACKETS)
+        self.notes: list[Note] = []
+        self.narration: list[str] = []
+        self.memo: dict[str, Any] = {}          # what play() wants check() to know
+        self.state_changed: Signal[Any] = Signal("state_changed")
+        self.step_changed: Signal[int] = Signal("step_changed")
+        self.lane_added: Signal[str] = Signal("lane_added")
+        self.packet: Signal[Any] = Signal("packet")
+        self.note: Signal[Note] = Signal("note")
+        self.said: Signal[str] = Signal("said")
+        self.finished: Signal[EndState] = Signal("finished")
+        self.outbox_depth: Signal[Any] = Signal("outbox_depth")   # (lane, depth)
+        self.lane_state: Signal[Any] = Signal("lane_state")       # (lane, state value)
+        self._task: asyncio.Task[EndState] | None = None
+        self._links: list[tuple[Signal[Any], Callable[..., Any]]] = []
+        self._closed = False
+
+    # ---- names -----------------------------------------------------------------------
+
+    def name(self, base: str) -> str:
+        """A room or queue name unique to this run, so a lesson can be re-run."""
+        return f"{base}-{self.run_id}"
+
+    def namespace(self, base: str) -> str:
+        """A sandbox namespace unique to this run (no other socket is on it)."""
+        return f"/{base}-{self.run_id}"
+
+    # ---- users -----------------------------------------------------------------------
+
+    def add_lane(self, name: str) -> None:
+        if name not in self.lanes:
+            self.lanes.append(name)
+            self.lane_added.emit(name)
+
+    def make_user(self, name: str, namespaces: list[str], *, user: str | None = None
+                  ) -> Session:
+        """A simulated user's session (not connected yet); its packets feed the run."""
+        if name in self.sessions:
+            raise ScenarioError(f"{name} is already in this lesson")
+        cfg = ConnectionConfig(
+            url=self.url, user=user or name, token=self.token, namespaces=list(namespaces),
+            transports=["websocket"],
+            # slow enough that a deliberate drop is over before any retry starts
+            reconnect=ReconnectPolicy(delay=0.5, delay_max=2.0, jitter=0.1),
+            ack_timeout=10.0, connect_timeout=10.0)
+        session = Session(cfg, self.data_dir / name)
+        self.sessions[name] = session
+        self.add_lane(name)
+
+        def on_packet(pkt: Packet, lane: str = name) -> None:
+            self.packets.append((lane, pkt))
+            self.packet.emit(lane, pkt)
+
+        def on_outbox(_msg: Any, lane: str = name, s: Session = session) -> None:
+            with contextlib.suppress(Exception):  # a closed store has no depth
+                self.outbox_depth.emit(lane, s.outbox.depth())
+
+        def on_state(change: Any, lane: str = name) -> None:
+            self.lane_state.emit(lane, change.state.value)
+
+        self._link(session.packet_log.packet_logged, on_packet)
+        self._link(session.outbox.changed, on_outbox)
+        self._link(session.state_changed, on_state)
+        return session
+
+    async def user(self, name: str, namespaces: list[str]) -> Session:
+        """Make a user, connect it and wait until every namespace is ready."""
+        session = self.make_user(name, namespaces)
+        await self.connect(name)
+        return session
+
+    async def connect(self, name: str) -> None:
+        """(Re)connect a user and wait for all its namespaces to be ready."""
+        session = self.sessions[name]
+        ok = await asyncio.wait_for(session.connect(), self.wait)
+        if not ok:
+            raise ScenarioError(f"{name} could not connect to {self.url}: "
+                                f"{session.last_error or 'no reason given'}")
+        for ns in session.namespaces:
+            if not await session.wait_ready(ns, self.wait):
+                raise ScenarioError(f"{name}'s {ns} did not become ready in time")
+
+    async def go_offline(self, name: str, why: str = "went offline") -> None:
+        """A polite disconnect: the user's outbox keeps what it writes meanwhile."""
+        await self.sessions[name].disconnect(reason=why)
+        self.remark(name, why, "offline")
+
+    async def drop_abruptly(self, name: str) -> None:
+        """Kill a user's connection as a crash would: the TCP connection is cut, no
+        Socket.IO or Engine.IO goodbye is sent, and the user does not come back."""
+        session = self.sessions[name]
+        self.remark(name, "crashed", "crash")
+        client = session._client
+        cut = False
+        ws = getattr(getattr(client, "eio", None), "ws", None)
+        with contextlib.suppress(AttributeError):
+            transport = ws._response.connection.transport  # type: ignore[union-attr]
+            if transport is not None:
+                transport.abort()
+                cut = True
+        if not cut and client is not None:  # long-polling: no socket of our own to cut
+            await client.eio.disconnect(abort=True)
+        await self.until(lambda: session.state != ConnectionState.CONNECTED,
+                         f"{name}'s connection to drop")
+        await session.disconnect(reason="crashed")
+
+    def reconnect_now(self) -> None:
+        """Skip every user's back-off wait (the server is back)."""
+        for s in self.sessions.values():
+            if s.state == ConnectionState.RECONNECTING:
+                s.reconnect_now()
+
+    # ---- narration -------------------------------------------------------------------
+
+    async def step(self, index: int) -> None:
+        """Make step `index` the current one (and give the class a moment to read)."""
+        if self.current >= 0:
+            await self.beat()
+        self.current = index
+        self.say(f"Step {index + 1}: {self.scenario.steps[index].title}")
+        self.step_changed.emit(index)
+        await self.beat(0.5)
+
+    def say(self, text: str) -> None:
+        self.narration.append(text)
+        self.said.emit(text)
+
+    def remark(self, lane: str, text: str, kind: str = "info") -> None:
+        note = Note(lane, text, time.time(), kind)
+        self.notes.append(note)
+        self.note.emit(note)
+
+    async def beat(self, factor: float = 1.0) -> None:
+        """A pause for the audience in live runs (no pause at all with pace 0)."""
+        if self.pace > 0:
+            await asyncio.sleep(self.pace * factor)
+
+    async def until(self, check: Callable[[], Any], what: str,
+                    timeout: float | None = None) -> Any:
+        """Wait for a condition (re-checked every 20 ms); ScenarioError after timeout."""
+        limit = self.wait if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            value = check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"waited {limit:g} s for {what}")
+            await asyncio.sleep(0.02)
+
+    # ---- running ---------------------------------------------------------------------
+
+    def _set_state(self, state: RunState, sentence: str) -> None:
+        self.state = state
+        self.state_changed.emit(state, sentence)
+
+    def start(self) -> asyncio.Task[EndState]:
+        """Run in the background; the task's result is the EndState."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self.run())
+        return self._task
+
+    async def run(self) -> EndState:
+        """Play the lesson, then check the end state (never raises, except cancel)."""
+        if self.state != RunState.IDLE:
+            raise ScenarioError("a run can be played once; start a new run")
+        self._set_state(RunState.RUNNING, f"{self.scenario.title}: running")
+        for name in self.scenario.users:
+            self.add_lane(name)
+        try:
+            await self.scenario.play(self)
+            self.remark("server", "checking the result", "info")
+            for s in self.sessions.values():
+                s.store.flush()
+            end = await self.scenario.check(self)
+        except asyncio.CancelledError:
+            self.end = EndState(False, "Stopped before the end.")
+            self._set_state(RunState.STOPPED, "stopped")
+            raise
+        except ScenarioError as exc:
+            end = EndState(False, f"✗ {exc}")
+        except Exception as exc:  # a bug or an odd server: say it, never crash the UI
+            log.exception("scenario %s failed", self.scenario.key)
+            end = EndState(False, f"✗ {type(exc).__name__}: {exc}")
+        self.end = end
+        self.current = len(self.scenario.steps) if end.ok else self.current
+        if end.ok:
+            self.step_changed.emit(self.current)
+        self._set_state(RunState.PASSED if end.ok else RunState.FAILED, end.headline)
+        self.say(end.headline)
+        self.finished.emit(end)
+        return end
+
+    async def stop(self) -> None:
+        """Stop a run that is still playing (its sessions stay until `close`)."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        elif self.state == RunState.RUNNING:
+            self._set_state(RunState.STOPPED, "stopped")
+
+    async def close(self, remove: bool = True) -> None:
+        """Stop, close every user's session, and remove the run's data (by default)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.stop()
+        for sig, cb in self._links:
+            sig.disconnect(cb)
+        self._links.clear()
+        for name, s in list(self.sessions.items()):
+            try:
+                await s.close()
+            except Exception as exc:  # closing must go on for the others
+                log.debug("closing %s failed: %s", name, exc)
+        if remove:
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: shutil.rmtree(self.data_dir, ignore_errors=True))
+
+    def _link(self, sig: Signal[Any], cb: Callable[..., Any]) -> None:
+        sig.connect(cb)
+        self._links.append((sig, cb))
+
+
+# ---- helpers the scenarios share ---------------------------------------------------------
+
+def received(session: Session, namespace: str, event: str) -> list[list[Any]]:
+    """The argument lists of every `event` this user's store holds from `namespace`."""
+    session.store.flush()
+    queue = f"event:{namespace}:{event}"
+    return [m.args for m in session.store.page(queue, limit=10_000)]
+
+
+def first_arg(args: list[Any]) -> dict[str, Any]:
+    return args[0] if args and isinstance(args[0], dict) else {}
+
+
+def packets_of(run: ScenarioRun, lane: str) -> list[Packet]:
+    return [p for name, p in run.packets if name == lane]
+
+
+def names(items: list[str] | set[str]) -> str:
+    """alice, bob and carol"""
+    seq = sorted(items)
+    if not seq:
+        return "nobody"
+    return seq[0] if len(seq) == 1 else ", ".join(seq[:-1]) + " and " + seq[-1]
+
+
+def room_messages(session: Session, room: str, direction: str | None = None) -> list[Any]:
+    """The StoredMessages of a /chat room this user holds (oldest first)."""
+    session.store.flush()
+    rows = session.store.page(f"room:/chat:{room}", limit=100_000)
+    return [m for m in rows if direction is None or m.direction == direction]

@@ -1,0 +1,539 @@
+"""A live sequence diagram: one lifeline per client, one for the server, and an arrow per
+packet (CONNECT, EVENT, ACK, DISCONNECT, CONNECT_ERROR) with the event name on it.
+
+Packets come from the core's packet logs (``app.packets.Packet``): a packet a client sent
+("out") is an arrow from its lane to the server, one it received ("in") an arrow back.
+Only the last ``capacity`` items are kept. The view follows the newest packet until it is
+paused; while paused, new packets are still recorded, and the slider (or a click, or the
+mouse wheel) moves through the history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPolygonF,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.scenarios.captions import packet_caption
+from ui import theme
+from ui.text import escape_controls, format_time_precise, one_line, to_json
+
+SERVER = "server"
+CAPACITY = 200
+ROW = 26
+HEAD = 54
+TIME_COL = 58
+KIND_COLORS = {"CONNECT": "#2fb36b", "CONNECT_ERROR": "#e5484d", "DISCONNECT": "#8a8f98",
+               "ACK": "#8e6bd8", "EVENT": "#3e8ef7", "BINARY_EVENT": "#3e8ef7",
+               "BINARY_ACK": "#8e6bd8"}
+NOTE_COLORS = {"offline": "#8a8f98", "online": "#2fb36b", "crash": "#e5484d",
+               "info": "#e0a526"}
+
+
+@dataclass(slots=True)
+class DiagramItem:
+    """One row: a packet arrow (kind is the packet kind) or a note on a lane."""
+
+    n: int
+    lane: str
+    ts: float
+    kind: str                 # packet kind, or "NOTE"
+    direction: str            # "out" (client → server), "in", or "" for notes
+    namespace: str
+    caption: str
+    detail: str
+    note_kind: str = ""
+
+
+def item_from_packet(n: int, lane: str, pkt: Any,
+                     shorten: Callable[[str], str] = lambda s: s) -> DiagramItem:
+    args = list(getattr(pkt, "args", []) or [])
+    payload = ([pkt.event] if getattr(pkt, "event", None) else []) + args
+    detail = f"{pkt.kind}"
+    if getattr(pkt, "ack_id", None) is not None:
+        detail += f" #{pkt.ack_id}"
+    if getattr(pkt, "latency_ms", None) is not None:
+        detail += f" · {pkt.latency_ms:.0f} ms"
+    if payload:
+        detail += "  " + one_line(to_json(payload), 400)
+    caption = packet_caption(pkt)
+    if pkt.kind in ("ACK", "BINARY_ACK") and getattr(pkt, "latency_ms", None) is not None:
+        caption += f"  ({pkt.latency_ms:.0f} ms)"
+    return DiagramItem(n, lane, float(pkt.ts), str(pkt.kind), str(pkt.direction),
+                       shorten(str(pkt.namespace)), shorten(caption), shorten(detail))
+
+
+class SequenceCanvas(QWidget):
+    """The painted diagram. `position` is the index of the last row shown."""
+
+    position_changed = Signal(int)
+    history_changed = Signal()
+    paused_changed = Signal(bool)
+
+    def __init__(self, capacity: int = CAPACITY, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sequenceCanvas")
+        self.items: deque[DiagramItem] = deque(maxlen=capacity)
+        self.capacity = capacity
+        self.lanes: list[str] = []
+        self.paused = False
+        self.total = 0             # items ever added (numbers each item)
+        self._pos_n = -1           # the item number the view ends at while paused
+        self.shorten: Callable[[str], str] = lambda s: s
+        self.outbox: dict[str, int] = {}        # lane -> messages waiting in its outbox
+        self.states: dict[str, str] = {}        # lane -> connection state
+        self.setMinimumSize(360, 220)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(False)
+
+    # -- data --------------------------------------------------------------------------------
+    def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None) -> None:
+        self.items.clear()
+        self.outbox.clear()
+        self.states.clear()
+        self.lanes = list(lanes)
+        self.total = 0
+        self._pos_n = -1
+        self.shorten = shorten or (lambda s: s)
+        self.history_changed.emit()
+        self.position_changed.emit(self.position)
+        self.update()
+
+    def add_lane(self, lane: str) -> None:
+        if lane not in self.lanes and lane != SERVER:
+            self.lanes.append(lane)
+            self.update()
+
+    def set_outbox(self, lane: str, depth: int) -> None:
+        """The badge under a lane's name: how many messages wait in its outbox."""
+        if self.outbox.get(lane, 0) != depth:
+            self.outbox[lane] = depth
+            self.update()
+
+    def set_state(self, lane: str, state: str) -> None:
+        """A lane that is not connected is drawn faded."""
+        if self.states.get(lane) != state:
+            self.states[lane] = state
+            self.update()
+
+    def add_packet(self, lane: str, pkt: Any) -> DiagramItem:
+        self.add_lane(lane)
+        return self._append(item_from_packet(self.total, lane, pkt, self.shorten))
+
+    def add_note(self, lane: str, text: str, kind: str = "info",
+                 ts: float | None = None) -> DiagramItem:
+        self.add_lane(lane)
+        return self._append(DiagramItem(self.total, lane, ts or time.time(), "NOTE", "", "",
+                                        text, f"{lane}: {text}", kind))
+
+    def _append(self, item: DiagramItem) -> DiagramItem:
+        self.items.append(item)
+        self.total += 1
+        self.history_changed.emit()
+        if not self.paused:
+            self.position_changed.emit(self.position)
+            self.update()
+        return item
+
+    # -- position ----------------------------------------------------------------------------
+    @property
+    def position(self) -> int:
+        """Index (into `items`) of the newest row in view; -1 when empty."""
+        if not self.items:
+            return -1
+        if not self.paused or self._pos_n < 0:
+            return len(self.items) - 1
+        first = self.items[0].n
+        return max(0, min(len(self.items) - 1, self._pos_n - first))
+
+    def current(self) -> DiagramItem | None:
+        pos = self.position
+        return self.items[pos] if pos >= 0 else None
+
+    def set_paused(self, paused: bool) -> None:
+        if paused == self.paused:
+            return
+        if paused and self.items:
+            self._pos_n = self.items[-1].n
+        self.paused = paused
+        self.paused_changed.emit(paused)
+        self.position_changed.emit(self.position)
+        self.update()
+
+    def set_position(self, index: int) -> None:
+        """Scrub to row `index` (pauses the live view unless it is the newest row)."""
+        if not self.items:
+            return
+        index = max(0, min(index, len(self.items) - 1))
+        if index == len(self.items) - 1 and not self.paused:
+            return
+        if not self.paused:
+            self.paused = True
+            self.paused_changed.emit(True)
+        self._pos_n = self.items[index].n
+        self.position_changed.emit(self.position)
+        self.update()
+
+    def visible_rows(self) -> int:
+        return max(1, (self.height() - HEAD - 8) // ROW)
+
+    def visible_items(self) -> list[DiagramItem]:
+        pos = self.position
+        if pos < 0:
+            return []
+        start = max(0, pos - self.visible_rows() + 1)
+        return [self.items[i] for i in range(start, pos + 1)]
+
+    # -- geometry ----------------------------------------------------------------------------
+    def columns(self) -> list[str]:
+        """Lanes left to right: half the clients, the server, the other half."""
+        half = (len(self.lanes) + 1) // 2
+        return [*self.lanes[:half], SERVER, *self.lanes[half:]]
+
+    def head_width(self, lane: str) -> float:
+        bold = QFont(self.font())
+        bold.setBold(True)
+        label = "server" if lane == SERVER else lane
+        return QFontMetrics(bold).horizontalAdvance(label) + (24 if lane == SERVER else 40)
+
+    def lane_x(self) -> dict[str, float]:
+        cols = self.columns()
+        widest = max([self.head_width(c) for c in cols] + [90.0])
+        left = TIME_COL + 8 + widest / 2
+        right = self.width() - 10 - widest / 2
+        if len(cols) == 1:
+            return {cols[0]: (left + right) / 2}
+        if len(cols) == 2:  # two lanes look best not glued to the edges
+            inset = (right - left) * 0.15
+            left, right = left + inset, right - inset
+        step = (right - left) / (len(cols) - 1)
+        return {c: left + i * step for i, c in enumerate(cols)}
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 420)
+
+    # -- input -------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        rows = self.visible_items()
+        if not rows or event.position().y() < HEAD:
+            return
+        i = int((event.position().y() - HEAD) // ROW)
+        if 0 <= i < len(rows):
+            self.set_position(self.position - (len(rows) - 1 - i))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() // 40
+        if steps and self.items:
+            self.set_position(self.position - steps)
+        event.accept()
+
+    # -- painting ----------------------------------------------------------------------------
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        xs = self.lane_x()
+        base = QFont(self.font())
+        small = QFont(base)
+        small.setPointSizeF(max(7.0, base.pointSizeF() * 0.86))
+        muted = theme.muted(pal)
+        text_col = pal.color(QPalette.ColorRole.Text)
+        rows = self.visible_items()
+        bottom = HEAD + max(len(rows), 1) * ROW + 6
+        bottom = max(bottom, self.height() - 4)
+        # lifelines
+        for lane, x in xs.items():
+            pen = QPen(theme.mix(text_col, pal.color(QPalette.ColorRole.Base),
+                                 0.35 if lane == SERVER else 0.18), 2 if lane == SERVER else 1)
+            pen.setStyle(Qt.PenStyle.SolidLine if lane == SERVER else Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.drawLine(QPointF(x, HEAD - 6), QPointF(x, bottom))
+        # the selected row while scrubbing
+        if self.paused and rows:
+            band = QColor(pal.color(QPalette.ColorRole.Highlight))
+            band.setAlphaF(0.14)
+            y = HEAD + (len(rows) - 1) * ROW
+            p.fillRect(QRectF(0, y, self.width(), ROW), band)
+        for i, item in enumerate(rows):
+            self._paint_row(p, item, HEAD + i * ROW, xs, small, muted)
+        self._paint_heads(p, xs, base, small)
+        if not rows:
+            p.setFont(base)
+            p.setPen(muted)
+            p.drawText(QRectF(0, HEAD, self.width(), self.height() - HEAD),
+                       Qt.AlignmentFlag.AlignCenter,
+                       "No packets yet.\nRun a lesson, or go offline and back online.")
+        p.end()
+
+    def _paint_heads(self, p: QPainter, xs: dict[str, float], base: QFont,
+                     small: QFont) -> None:
+        pal = self.palette()
+        bg = pal.color(QPalette.ColorRole.Base)
+        p.fillRect(QRectF(0, 0, self.width(), HEAD - 8), bg)
+        bold = QFont(base)
+        bold.setBold(True)
+        for lane, x in xs.items():
+            server = lane == SERVER
+            label = "server" if server else lane
+            w = self.head_width(lane)
+            rect = QRectF(x - w / 2, 8, w, 30)
+            if server:
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(theme.mix(pal.color(QPalette.ColorRole.Text), bg, 0.82))
+                p.drawRoundedRect(rect, 8, 8)
+                p.setPen(bg)
+                p.setFont(bold)
+                p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+                continue
+            col = theme.author_color(lane, pal)
+            away = self.states.get(lane, "connected") != "connected"
+            if away:  # offline, crashed, reconnecting: a faded, dashed head
+                col = theme.mix(col, bg, 0.45)
+            pen = QPen(theme.mix(col, bg, 0.45), 1)
+            if away:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.setBrush(theme.mix(col, bg, 0.10))
+            p.drawRoundedRect(rect, 15, 15)
+            depth = self.outbox.get(lane, 0)
+            if depth:
+                badge = f"{depth} in outbox"
+                sfm = QFontMetrics(small)
+                bw = sfm.horizontalAdvance(badge) + 12
+                brect = QRectF(x - bw / 2, rect.bottom() - 3, bw, sfm.height() + 2)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor("#ef7d32"))
+                p.drawRoundedRect(brect, brect.height() / 2, brect.height() / 2)
+                p.setPen(QColor("white"))
+                p.setFont(small)
+                p.drawText(brect, Qt.AlignmentFlag.AlignCenter, badge)
+            dot = QRectF(rect.left() + 6, rect.center().y() - 9, 18, 18)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(col)
+            p.drawEllipse(dot)
+            p.setPen(QColor("white"))
+            p.setFont(small)
+            p.drawText(dot, Qt.AlignmentFlag.AlignCenter, lane[:1].upper())
+            p.setPen(col)
+            p.setFont(bold)
+            p.drawText(rect.adjusted(29, 0, -4, 0),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
+
+    def _paint_row(self, p: QPainter, item: DiagramItem, y: float, xs: dict[str, float],
+                   small: QFont, muted: QColor) -> None:
+        pal = self.palette()
+        first = self.items[0].ts if self.items else item.ts
+        p.setFont(small)
+        p.setPen(muted)
+        p.drawText(QRectF(4, y, TIME_COL - 8, ROW),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                   f"+{item.ts - first:.2f}s")
+        lane_x = xs.get(item.lane)
+        server_x = xs[SERVER]
+        if lane_x is None:
+            return
+        mid = y + ROW / 2
+        if item.kind == "NOTE":
+            col = QColor(NOTE_COLORS.get(item.note_kind, NOTE_COLORS["info"]))
+            fm = QFontMetrics(small)
+            text = ("✕ " if item.note_kind == "crash" else "") + item.caption
+            w = fm.horizontalAdvance(text) + 16
+            rect = QRectF(lane_x - w / 2, mid - 9, w, 18)
+            p.setPen(QPen(col, 1))
+            fill = QColor(col)
+            fill.setAlphaF(0.16)
+            p.setBrush(fill)
+            p.drawRoundedRect(rect, 9, 9)
+            p.setPen(col if item.note_kind != "info" else pal.color(QPalette.ColorRole.Text))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+            return
+        col = QColor(KIND_COLORS.get(item.kind, "#8a8f98"))
+        start, end = (lane_x, server_x) if item.direction == "out" else (server_x, lane_x)
+        line_y = mid + 5
+        pen = QPen(col, 1.6)
+        if item.kind in ("ACK", "BINARY_ACK"):
+            pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        sign = 1 if end > start else -1
+        p.drawLine(QPointF(start, line_y), QPointF(end - sign * 7, line_y))
+        head = QPolygonF([QPointF(end, line_y), QPointF(end - sign * 8, line_y - 4.5),
+                          QPointF(end - sign * 8, line_y + 4.5)])
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(col)
+        p.drawPolygon(head)
+        p.drawEllipse(QPointF(start, line_y), 2.5, 2.5)
+        # caption: namespace (muted) then the packet's words, above the arrow; it may run
+        # past a short arrow (on a backing plate over the lifelines) but not off the canvas
+        fm = QFontMetrics(small)
+        span = abs(end - start) - 12
+        ns = item.namespace if item.namespace not in ("", "/") else "/"
+        ns_w = fm.horizontalAdvance(ns) + 6
+        room = max(span, min(span + 120, self.width() - TIME_COL - 16))
+        words = fm.elidedText(item.caption, Qt.TextElideMode.ElideRight,
+                              max(10, int(room - ns_w)))
+        total = ns_w + fm.horizontalAdvance(words)
+        x0 = (start + end) / 2 - total / 2
+        x0 = max(TIME_COL + 4, min(x0, self.width() - 6 - total))
+        text_h = fm.height()
+        text_rect = QRectF(x0, line_y - 3 - text_h, total, text_h)
+        if total > span:
+            plate = QColor(pal.color(QPalette.ColorRole.Base))
+            plate.setAlphaF(0.88)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(plate)
+            p.drawRoundedRect(text_rect.adjusted(-3, 0, 3, 0), 3, 3)
+        p.setPen(muted)
+        p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, ns)
+        strong = QColor(col) if item.kind in ("CONNECT_ERROR",) else \
+            pal.color(QPalette.ColorRole.Text)
+        p.setPen(strong)
+        p.drawText(text_rect.adjusted(ns_w, 0, 0, 0),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, words)
+
+
+class SequenceDiagram(QFrame):
+    """The canvas with its controls: pause / live, a slider over the history, details."""
+
+    def __init__(self, capacity: int = CAPACITY, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.canvas = SequenceCanvas(capacity)
+        title = QLabel("Sequence diagram")
+        title.setObjectName("sectionTitle")
+        self.legend = QLabel()
+        self.legend.setObjectName("hint")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setText(self._legend_html())
+        self.pause_button = QToolButton()
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.pause_button.toggled.connect(self.canvas.set_paused)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("historySlider")
+        self.slider.setRange(0, 0)
+        self.slider.setEnabled(False)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.position_label = QLabel("")
+        self.position_label.setObjectName("hint")
+        self.position_label.setMinimumWidth(120)
+        self.detail = QLabel("")
+        self.detail.setObjectName("hint")
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setMinimumWidth(100)
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        head = QHBoxLayout()
+        head.setContentsMargins(12, 8, 8, 0)
+        head.addWidget(title)
+        head.addSpacing(12)
+        head.addWidget(self.legend, 1)
+        head.addWidget(self.pause_button)
+        foot = QHBoxLayout()
+        foot.setContentsMargins(12, 0, 12, 0)
+        foot.addWidget(self.slider, 1)
+        foot.addWidget(self.position_label)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(1, 1, 1, 8)
+        lay.setSpacing(6)
+        lay.addLayout(head)
+        lay.addWidget(self.canvas, 1)
+        lay.addLayout(foot)
+        detail_row = QHBoxLayout()
+        detail_row.setContentsMargins(12, 0, 12, 0)
+        detail_row.addWidget(self.detail, 1)
+        lay.addLayout(detail_row)
+
+        self.canvas.history_changed.connect(self._sync)
+        self.canvas.position_changed.connect(self._sync)
+        self.canvas.paused_changed.connect(self._paused)
+        self._paused(False)
+        self._sync()
+
+    @staticmethod
+    def _legend_html() -> str:
+        parts = []
+        for name, kind in (("connect", "CONNECT"), ("event", "EVENT"), ("ack", "ACK"),
+                           ("disconnect", "DISCONNECT"), ("refused", "CONNECT_ERROR")):
+            parts.append(f'<span style="color:{KIND_COLORS[kind]}">&#9632;</span>&nbsp;{name}')
+        return "&nbsp;&nbsp; ".join(parts)
+
+    # -- pass-throughs -------------------------------------------------------------------------
+    def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None) -> None:
+        self.pause_button.setChecked(False)
+        self.canvas.reset(lanes, shorten)
+
+    def add_packet(self, lane: str, pkt: Any) -> None:
+        self.canvas.add_packet(lane, pkt)
+
+    def add_note(self, lane: str, text: str, kind: str = "info") -> None:
+        self.canvas.add_note(lane, text, kind)
+
+    @property
+    def paused(self) -> bool:
+        return self.canvas.paused
+
+    # -- sync ----------------------------------------------------------------------------------
+    def _paused(self, paused: bool) -> None:
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.blockSignals(False)
+        self.pause_button.setText("Live" if paused else "Pause")
+        self.pause_button.setIcon(theme.icon("play" if paused else "pause"))
+        self.pause_button.setToolTip("Follow new packets again" if paused else
+                                     "Freeze the diagram; then scrub with the slider")
+        self._sync()
+
+    def _slider_moved(self, value: int) -> None:
+        if value != self.canvas.position:
+            self.canvas.set_position(value)
+
+    def _sync(self) -> None:
+        n = len(self.canvas.items)
+        pos = self.canvas.position
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.setValue(max(0, pos))
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(n > 1)
+        item = self.canvas.current()
+        if item is None:
+            self.position_label.setText("")
+            self.detail.setText("")
+            return
+        state = "paused" if self.canvas.paused else "live"
+        self.position_label.setText(f"{pos + 1} of {n} · {state}")
+        who = (f"{item.lane} → server" if item.direction == "out" else
+               f"server → {item.lane}") if item.kind != "NOTE" else item.lane
+        where = f"  {item.namespace}" if item.namespace else ""
+        self.detail.setText(escape_controls(
+            f"{format_time_precise(item.ts)}  {who}{where}  "
+            f"{item.detail if item.kind != 'NOTE' else item.caption}"))

@@ -1,0 +1,475 @@
+"""The Learn tab (teaching mode): guided lessons played live by simulated users, a
+sequence diagram of their packets, plain-words explanations with the current step lit
+up, and classroom controls (go offline, the outbox counter, the bundled server).
+
+The lessons themselves are ``app.scenarios`` (Qt-free); this tab only shows a
+``ScenarioRun`` through ``ui.learn.bridge.RunBridge``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.scenarios import EndState, ScenarioRun
+from ui import theme
+from ui.learn.bridge import RunBridge
+from ui.learn.classroom import ClassroomBar
+from ui.learn.diagram import SequenceDiagram
+from ui.learn.models import ScenarioListModel, StepListModel
+from ui.learn.widgets import ScenarioDelegate, StepList
+
+log = logging.getLogger(__name__)
+
+#: seconds between the steps of a lesson, by the speed chosen
+PACES = (("Slow", 1.6), ("Normal", 0.9), ("Fast", 0.35))
+YOU = "you"
+
+LOCAL_STYLE = """
+QFrame#learnBar { border: none; border-bottom: 1px solid palette(midlight); }
+QFrame#learnSeparator { color: palette(midlight); }
+QLabel#learnCounter {
+    font-size: 22px; font-weight: 700; border-radius: 10px; padding: 2px 10px;
+    background: palette(midlight);
+}
+QLabel#learnCounter[busy="true"] { background: #ef7d32; color: white; }
+QLabel#learnResult {
+    border-radius: 8px; padding: 8px 12px; font-weight: 600;
+    background: @subtle;
+}
+QLabel#learnResult[state="running"] { background: @running; }
+QLabel#learnResult[state="passed"] { background: @passed; color: @passedText; }
+QLabel#learnResult[state="failed"] { background: @failed; color: @failedText; }
+QLabel#learnTitle { font-weight: 700; font-size: 16px; }
+QLabel#learnExplanation { line-height: 130%; }
+QListView#lessonList, QListView#stepList { border: none; background: palette(window); outline: 0; }
+QScrollArea#learnRight, QWidget#learnColumn { background: palette(window); }
+QLabel#learnChecks { color: @muted; }
+"""
+
+
+def _tint(color: str, alpha: float) -> str:
+    from PySide6.QtGui import QColor
+
+    c = QColor(color)
+    return f"rgba({c.red()}, {c.green()}, {c.blue()}, {int(alpha * 255)})"
+
+
+class LearnTab(QWidget):
+    """Teaching mode. `host` is the main window (see ClassroomBar for what it needs)."""
+
+    def __init__(self, host: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("learnTab")
+        self.host = host
+        self.run: ScenarioRun | None = None
+        self.pace = PACES[1][1]
+        self._task: asyncio.Task[Any] | None = None
+        self._closing = False
+        self.bridge = RunBridge(self)
+
+        # -- top: classroom controls ---------------------------------------------------------
+        self.classroom = ClassroomBar(host)
+        self.classroom.went_offline.connect(lambda: self._own_note("went offline", "offline"))
+        self.classroom.came_online.connect(lambda: self._own_note("back online", "online"))
+        self.classroom.server_changed.connect(self._server_changed)
+
+        # -- left: the lessons -----------------------------------------------------------------
+        self.lessons = ScenarioListModel(parent=self)
+        self.lesson_list = QListView()
+        self.lesson_list.setObjectName("lessonList")
+        self.lesson_list.setModel(self.lessons)
+        self.lesson_list.setItemDelegate(ScenarioDelegate(self.lesson_list))
+        self.lesson_list.setMouseTracking(True)
+        self.lesson_list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.lesson_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.lesson_list.selectionModel().currentChanged.connect(self._current_changed)
+        lessons_title = QLabel("LESSONS")
+        lessons_title.setObjectName("hint")
+        f = lessons_title.font()
+        f.setBold(True)
+        lessons_title.setFont(f)
+        left = QWidget()
+        left.setMinimumWidth(220)
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(8, 12, 4, 8)
+        left_lay.addWidget(lessons_title)
+        left_lay.addWidget(self.lesson_list, 1)
+        self.lesson_hint = QLabel("Each lesson runs live with simulated users in this app, "
+                                  "against the server you are connected to.")
+        self.lesson_hint.setObjectName("hint")
+        self.lesson_hint.setWordWrap(True)
+        left_lay.addWidget(self.lesson_hint)
+
+        # -- centre: title, buttons, verdict, diagram ------------------------------------------
+        self.title = QLabel("")
+        self.title.setObjectName("learnTitle")
+        self.subtitle = QLabel("")
+        self.subtitle.setObjectName("hint")
+        self.subtitle.setWordWrap(True)
+        self.title.setWordWrap(True)
+        self.run_button = QPushButton(theme.icon("play"), "Run")
+        self.run_button.setObjectName("runButton")
+        self.run_button.setProperty("accent", True)
+        self.run_button.clicked.connect(self.run_clicked)
+        self.stop_button = QPushButton(theme.icon("stop"), "Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.clicked.connect(self.stop_clicked)
+        self.speed = QComboBox()
+        self.speed.setObjectName("speed")
+        for label, pace in PACES:
+            self.speed.addItem(label, pace)
+        self.speed.setCurrentIndex(1)
+        self.speed.setToolTip("How long each step stays on screen")
+        self.speed.currentIndexChanged.connect(
+            lambda i: setattr(self, "pace", float(self.speed.itemData(i))))
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        head.addLayout(titles, 1)
+        head.addWidget(QLabel("Speed"))
+        head.addWidget(self.speed)
+        head.addWidget(self.run_button)
+        head.addWidget(self.stop_button)
+        self.result = QLabel("")
+        self.result.setObjectName("learnResult")
+        self.result.setWordWrap(True)
+        self.result.setTextFormat(Qt.TextFormat.PlainText)
+        self.diagram = SequenceDiagram()
+        centre = QWidget()
+        c_lay = QVBoxLayout(centre)
+        c_lay.setContentsMargins(14, 12, 14, 10)
+        c_lay.setSpacing(10)
+        c_lay.addLayout(head)
+        c_lay.addWidget(self.result)
+        c_lay.addWidget(self.diagram, 1)
+
+        # -- right: explanation and steps --------------------------------------------------------
+        what = QLabel("WHAT IS GOING ON")
+        what.setObjectName("hint")
+        what.setFont(f)
+        self.explanation = QLabel("")
+        self.explanation.setObjectName("learnExplanation")
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextFormat(Qt.TextFormat.PlainText)
+        steps_title = QLabel("STEPS")
+        steps_title.setObjectName("hint")
+        steps_title.setFont(f)
+        self.steps = StepListModel(self)
+        self.step_list = StepList()
+        self.step_list.setObjectName("stepList")
+        self.step_list.setModel(self.steps)
+        self.checks = QLabel("")
+        self.checks.setObjectName("learnChecks")
+        self.checks.setWordWrap(True)
+        self.checks.setTextFormat(Qt.TextFormat.PlainText)
+        self.checks.setVisible(False)
+        column = QWidget()
+        column.setObjectName("learnColumn")
+        r_lay = QVBoxLayout(column)
+        r_lay.setContentsMargins(10, 12, 12, 8)
+        r_lay.setSpacing(6)
+        r_lay.addWidget(what)
+        r_lay.addWidget(self.explanation)
+        r_lay.addSpacing(6)
+        r_lay.addWidget(steps_title)
+        r_lay.addWidget(self.step_list)
+        r_lay.addWidget(self.checks)
+        r_lay.addStretch(1)
+        right = QScrollArea()
+        right.setObjectName("learnRight")
+        right.setWidget(column)
+        right.setWidgetResizable(True)
+        right.setFrameShape(QFrame.Shape.NoFrame)
+        right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right.setMinimumWidth(280)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("learnSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(centre)
+        self.right = right
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([250, 620, 330])
+        self.splitter.setChildrenCollapsible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.classroom)
+        lay.addWidget(self.splitter, 1)
+
+        # -- wiring ------------------------------------------------------------------------------
+        b = self.bridge
+        b.state_changed.connect(self._on_run_state)
+        b.step_changed.connect(self._on_step)
+        b.lane_added.connect(self.diagram.canvas.add_lane)
+        b.packet.connect(self.diagram.add_packet)
+        b.note.connect(lambda n: self.diagram.add_note(n.lane, n.text, n.kind))
+        b.finished.connect(self._on_finished)
+        b.outbox_depth.connect(self.diagram.canvas.set_outbox)
+        b.lane_state.connect(self.diagram.canvas.set_state)
+        host.bridge.packet_logged.connect(self._own_packet)
+        host.bridge.state_changed.connect(self._own_state)
+        host.bridge.outbox_changed.connect(self._own_outbox)
+        self._restyle()
+        self._show_you()
+        self.lesson_list.selectionModel().setCurrentIndex(
+            self.lessons.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._refresh_buttons()
+
+    # -- look ----------------------------------------------------------------------------------
+    def _restyle(self) -> None:
+        pal = self.palette()
+        dark = theme.is_dark(pal)
+        css = LOCAL_STYLE
+        for token, value in (
+                ("@subtle", theme.subtle_bg(pal, 0.07).name()),
+                ("@running", _tint("#3e8ef7", 0.16)),
+                ("@passedText", "#7be0a6" if dark else "#15703f"),
+                ("@passed", _tint("#2fb36b", 0.18)),
+                ("@failedText", "#ff8a8d" if dark else "#b4232a"),
+                ("@failed", _tint("#e5484d", 0.16)),
+                ("@muted", theme.muted(pal).name())):
+            css = css.replace(token, value)
+        if css != self.styleSheet():
+            self.setStyleSheet(css)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the system went light / dark
+            self._restyle()
+
+    def sizeHint(self) -> QSize:
+        return QSize(1200, 760)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.classroom.refresh_server()
+
+    # -- lessons -------------------------------------------------------------------------------
+    @property
+    def selected(self) -> type:
+        row = max(0, self.lesson_list.currentIndex().row())
+        return self.lessons.scenario(row)
+
+    def select(self, key: str) -> None:
+        row = self.lessons.row_of(key)
+        if row >= 0:
+            self.lesson_list.setCurrentIndex(self.lessons.index(row, 0))
+
+    def _current_changed(self, current: Any, _previous: Any) -> None:
+        self.show_lesson(current.row())
+
+    def show_lesson(self, row: int) -> None:
+        if row < 0:
+            return
+        cls = self.lessons.scenario(row)
+        if self.run is not None:
+            if self.run.scenario.__class__ is cls:
+                return
+            # another lesson: the finished one's users leave, the diagram starts over
+            old = self._drop_run()
+            if old is not None:
+                self.host.spawn(old.close())
+            self._show_you()
+            self._refresh_buttons()
+        self.title.setText(f"{cls.number}. {cls.title}")
+        self.subtitle.setText(cls.summary)
+        self.explanation.setText(cls.explanation)
+        self.steps.set_steps(cls.steps)
+        self.checks.setVisible(False)
+        self._set_result("idle", "Press Run: the users connect and play it out, step by step. "
+                         "Watch the diagram below.")
+
+    def _set_result(self, state: str, text: str) -> None:
+        self.result.setText(text)
+        self.result.setProperty("state", state)
+        self.result.style().unpolish(self.result)
+        self.result.style().polish(self.result)
+
+    # -- running -------------------------------------------------------------------------------
+    def run_clicked(self) -> None:
+        self._task = self.host.spawn(self.start(self.selected))
+
+    def stop_clicked(self) -> None:
+        if self.running:
+            self.host.spawn(self.stop())
+        else:
+            self.host.spawn(self.reset())
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None and self.run.state.value == "running"
+
+    def _scenario_url(self) -> tuple[str, str | None]:
+        opts = getattr(self.host, "options", {}) or {}
+        return str(opts.get("url") or ""), (opts.get("token") or None)
+
+    async def start(self, cls: type) -> ScenarioRun | None:
+        """Close any previous run, then play `cls` with fresh simulated users."""
+        await self.close_run()
+        url, token = self._scenario_url()
+        if not url:
+            self._set_result("failed", "✗ No server address: connect first.")
+            return None
+        data = Path(getattr(self.host, "data_root", Path.home() / ".sockdesk")) / "learn"
+        run = ScenarioRun(cls(), url, data, pace=self.pace, token=token)
+        self.run = run
+        self.select(cls.key)
+        self.steps.set_steps(cls.steps)
+        self.checks.setVisible(False)
+        suffix = f"-{run.run_id}"
+        self.diagram.reset(list(cls.users), shorten=lambda s: s.replace(suffix, ""))
+        self.bridge.attach(run)
+        self.lessons.set_result(cls.key, "running")
+        run.start()
+        self._refresh_buttons()
+        return run
+
+    async def stop(self) -> None:
+        if self.run is not None:
+            await self.run.stop()
+        self._refresh_buttons()
+
+    async def reset(self) -> None:
+        """Forget the run: clear the diagram and the steps at once, then close its users."""
+        run = self._drop_run()
+        self._show_you()
+        cls = self.selected
+        self.steps.set_steps(cls.steps)
+        self.checks.setVisible(False)
+        self._set_result("idle", "Press Run: the users connect and play it out, step by step. "
+                         "Watch the diagram below.")
+        self._refresh_buttons()
+        if run is not None:
+            try:
+                await run.close()
+            except Exception as exc:  # closing must not break the tab
+                log.debug("closing the run failed: %s", exc)
+
+    def _drop_run(self) -> ScenarioRun | None:
+        """Stop showing the current run (it still has to be closed)."""
+        run, self.run = self.run, None
+        if run is not None:
+            self.bridge.detach()
+            if run.state.value == "running":
+                self.lessons.set_result(run.scenario.key, "stopped")
+        return run
+
+    async def close_run(self) -> None:
+        run = self._drop_run()
+        if run is None:
+            return
+        try:
+            await run.close()
+        except Exception as exc:  # closing must not stop the next run
+            log.debug("closing the run failed: %s", exc)
+
+    async def shutdown(self) -> None:
+        """The window closes: close the simulated users too."""
+        self._closing = True
+        await self.close_run()
+
+    def _refresh_buttons(self) -> None:
+        if not shiboken6.isValid(self.run_button):
+            return
+        running = self.running
+        has_run = self.run is not None
+        self.run_button.setEnabled(not running)
+        self.run_button.setText("Run again" if has_run and not running else "Run")
+        self.stop_button.setText("Stop" if running or not has_run else "Reset")
+        self.stop_button.setIcon(theme.icon("stop" if running or not has_run else "retry"))
+        self.stop_button.setEnabled(has_run)
+        self.lesson_list.setEnabled(not running)
+        self.speed.setEnabled(not running)
+
+    def _on_run_state(self, state: str, sentence: str) -> None:
+        run = self.run
+        if run is None:
+            return
+        if state == "running":
+            self._set_result("running", f"Running: {run.scenario.title}…")
+        elif state == "stopped":
+            self._set_result("idle", "Stopped. Press Reset to clear, or Run again.")
+            self.lessons.set_result(run.scenario.key, "stopped")
+        self._refresh_buttons()
+
+    def _on_step(self, index: int) -> None:
+        self.steps.set_current(index)
+        run = self.run
+        if run is None:
+            return
+        n = len(run.scenario.steps)
+        if 0 <= index < n:
+            self._set_result("running", f"Step {index + 1} of {n}: "
+                             f"{run.scenario.steps[index].title}")
+            rect = self.step_list.visualRect(self.steps.index(index, 0))
+            top = self.step_list.mapTo(self.step_list.parentWidget(), rect.topLeft())
+            self.right.ensureVisible(0, top.y() + rect.height(), 0, 40)
+
+    def _on_finished(self, end: EndState) -> None:
+        run = self.run
+        if run is None:
+            return
+        self.lessons.set_result(run.scenario.key, "passed" if end.ok else "failed")
+        self._set_result("passed" if end.ok else "failed", end.headline)
+        if end.details:
+            self.checks.setText("What we checked:\n" + "\n".join(end.details))
+            self.checks.setVisible(True)
+        self._refresh_buttons()
+
+    # -- your own connection on the diagram --------------------------------------------------
+    def _own_packet(self, pkt: Any) -> None:
+        if self.run is None:
+            self.diagram.add_packet(YOU, pkt)
+
+    def _own_state(self, state: str, _reason: str = "") -> None:
+        if self.run is None:
+            self.diagram.canvas.set_state(YOU, state)
+
+    def _own_outbox(self, *_args: Any) -> None:
+        if self.run is None:
+            self.diagram.canvas.set_outbox(YOU, self.classroom.depth())
+
+    def _show_you(self) -> None:
+        """The diagram follows your own connection (no lesson on screen)."""
+        self.diagram.reset([YOU])
+        s = getattr(self.host, "session", None)
+        self._own_state(getattr(getattr(s, "state", None), "value", None) or "offline")
+        self._own_outbox()
+
+    def _own_note(self, text: str, kind: str) -> None:
+        if self.run is None:
+            self.diagram.add_note(YOU, text, kind)
+
+    def _server_changed(self, running: bool) -> None:
+        if self.run is not None:
+            self.diagram.add_note(self.run.lanes[0] if self.run.lanes else YOU,
+                                  "server started" if running else "server stopped", "info")
+            if running:
+                self.run.reconnect_now()
+        else:
+            self._own_note("server started" if running else "server stopped", "info")
+
