@@ -494,6 +494,19 @@ class MessageStore:
     def page(self, queue: str, after: int = 0, limit: int = 500, search: str | None = None,
              before: int | None = None) -> list[StoredMessage]:
         """Up to `limit` messages with rowid > `after` (and < `before`), oldest first."""
+        return self._select(queue, after, before, search, limit, newest_first=False)
+
+    def page_end(self, queue: str, limit: int = 500, search: str | None = None,
+                 before: int | None = None) -> list[StoredMessage]:
+        """The last `limit` messages (before rowid `before`), oldest first: jump-to-end."""
+        rows = self._select(queue, 0, before, search, limit, newest_first=True)
+        rows.reverse()
+        return rows
+
+    def _select(self, queue: str, after: int, before: int | None, search: str | None,
+                limit: int, *, newest_first: bool) -> list[StoredMessage]:
+        """Keyset paging over one queue: rowid bounds and an optional FTS filter, so both
+        ends of a million-row queue are an index range scan, never an OFFSET."""
         self.flush()
         sql = f"SELECT {_COLUMNS} FROM messages WHERE queue = ? AND id > ?"
         params: list[Any] = [queue, after]
@@ -504,28 +517,9 @@ class MessageStore:
         if q:
             sql += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
             params.append(q)
-        sql += " ORDER BY id LIMIT ?"
+        sql += " ORDER BY id DESC LIMIT ?" if newest_first else " ORDER BY id LIMIT ?"
         params.append(limit)
         return [_row(r) for r in self.conn.execute(sql, params)]
-
-    def page_end(self, queue: str, limit: int = 500, search: str | None = None,
-                 before: int | None = None) -> list[StoredMessage]:
-        """The last `limit` messages (before rowid `before`), oldest first: jump-to-end."""
-        self.flush()
-        sql = f"SELECT {_COLUMNS} FROM messages WHERE queue = ?"
-        params: list[Any] = [queue]
-        if before is not None:
-            sql += " AND id < ?"
-            params.append(before)
-        q = fts_query(search) if search else None
-        if q:
-            sql += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
-            params.append(q)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        rows = [_row(r) for r in self.conn.execute(sql, params)]
-        rows.reverse()
-        return rows
 
     def get(self, rowid: int) -> StoredMessage | None:
         """One message by rowid."""
