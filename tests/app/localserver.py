@@ -5,13 +5,35 @@ acks, and inspection of the headers, query and auth we send."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Self
 
 import socketio
 from aiohttp import web
 
 
-class LocalServer:
+class LoopbackSioServer:
+    """A python-socketio server on aiohttp at 127.0.0.1 on a free port, in this process."""
+
+    sio: socketio.AsyncServer
+    app: web.Application
+    runner: web.AppRunner | None = None
+    url = ""
+
+    async def start(self) -> Self:
+        self.runner = web.AppRunner(self.app, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+class LocalServer(LoopbackSioServer):
     """Namespaces "/" and "/strict" only; records what it receives."""
 
     def __init__(self, never_ack: bool = False) -> None:
@@ -41,19 +63,6 @@ class LocalServer:
             if self.never_ack:
                 return None
             return {"ok": True, "n": len(args)}
-
-    async def start(self) -> LocalServer:
-        self.runner = web.AppRunner(self.app, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
 
     async def ask(self, sid: str, event: str, *args: Any, namespace: str = "/",
                   timeout: float = 5) -> Any:

@@ -28,11 +28,12 @@ from aiohttp import web
 from app.session import MALFORMED_EVENT, ConnectionState, Session
 from app.store import TEXT_COLUMN_LIMIT, StoredMessage
 from tests.app.helpers import until
+from tests.app.localserver import LoopbackSioServer
 
 MB = 1024 * 1024
 
 
-class AnyServer:
+class AnyServer(LoopbackSioServer):
     """python-socketio on aiohttp accepting every namespace, recording connections."""
 
     def __init__(self) -> None:
@@ -48,19 +49,6 @@ class AnyServer:
         async def connect(ns: str, sid: str, environ: Any, auth: Any = None) -> bool:
             self.sids[ns] = sid
             return True
-
-    async def start(self) -> AnyServer:
-        self.runner = web.AppRunner(self.app, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
 
     async def raw(self, text: str | bytes, ns: str = "/") -> None:
         """Send one Engine.IO message as is (a Socket.IO packet we wrote by hand)."""
