@@ -22,6 +22,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import server_stub
+from server_stub.eventloop import CHOICES as LOOP_CHOICES
+from server_stub.eventloop import EventLoopError, loop_factory
 from server_stub.paths import default_db_path, ensure_private_dir
 from server_stub.redislink import redacted
 from server_stub.server import ServerConfig, SockDeskServer, StartupError, is_loopback
@@ -86,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="warning",
                         choices=["debug", "info", "warning", "error", "critical"],
                         help="logging detail on stderr (default warning)")
+    parser.add_argument("--event-loop", choices=LOOP_CHOICES, default="auto",
+                        help="asyncio event loop: uvloop is faster, auto uses it when it is "
+                             "installed (default auto)")
     parser.add_argument("--redis", metavar="URL", type=_redis_url, default=None,
                         help="keep all state in Redis (redis://HOST:PORT/DB) instead of "
                              "SQLite, so several server processes on that database can "
@@ -196,8 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts,
         redis_url=args.redis, node_timeout=args.node_timeout)
     try:
-        asyncio.run(serve(config, on_listening=logs.release))
-    except StartupError as exc:
+        loop_name, new_loop = loop_factory(args.event_loop)
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            runner.run(serve(config, on_listening=logs.release, loop_name=loop_name))
+    except (StartupError, EventLoopError) as exc:
         logs.release()
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
@@ -208,8 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def serve(config: ServerConfig,
-                on_listening: Callable[[], None] | None = None) -> None:
+async def serve(config: ServerConfig, on_listening: Callable[[], None] | None = None,
+                loop_name: str = "asyncio") -> None:
     """Run until SIGTERM or Ctrl+C, then shut down cleanly (storage flushed)."""
     # Signal handlers first: a SIGTERM right after the "Listening" line must be clean.
     stop = asyncio.Event()
@@ -231,6 +238,7 @@ async def serve(config: ServerConfig,
             log.info("state in Redis %s", redacted(config.redis_url))
         else:
             log.info("database %s", config.db)
+        log.info("event loop: %s", loop_name)
         await stop.wait()
     finally:
         await server.stop()

@@ -41,6 +41,8 @@ from typing import Any
 
 import socketio
 
+from server_stub.fanout import DirectFanOut
+
 log = logging.getLogger(__name__)
 
 #: "Was this payload already sent from storage?" for one socket.
@@ -144,7 +146,7 @@ def _pop(table: dict[str, dict[str, Any]], room: str, sid: str) -> Any:
     return value
 
 
-class GatedManager(socketio.AsyncManager):
+class GatedManager(DirectFanOut):
     """The in-process client manager, with the :class:`LiveGate`."""
 
     def __init__(self, gate: LiveGate) -> None:
@@ -163,9 +165,11 @@ class GatedManager(socketio.AsyncManager):
         return result
 
 
-class GatedRedisManager(socketio.AsyncRedisManager):
+class GatedRedisManager(socketio.AsyncRedisManager, DirectFanOut):
     """python-socketio's Redis pub/sub client manager, with the :class:`LiveGate`, an
-    eager start and a way to know the subscription is live.
+    eager start and a way to know the subscription is live. :class:`DirectFanOut` comes
+    after the pub/sub manager in the method order, so it is what delivers each broadcast
+    to this process's sockets once the message came back from Redis.
 
     python-socketio subscribes lazily, when the first client connects; a broadcast from
     another process in the first milliseconds after that would be missed. We start the

@@ -29,6 +29,7 @@ from server_stub.auth import Authenticator
 from server_stub.backend import Backend, make_backend
 from server_stub.chat import ChatNamespace
 from server_stub.connections import Context
+from server_stub.fanout import use_plain_websockets
 from server_stub.ratelimit import RateLimiter
 from server_stub.sandbox import SandboxNamespace
 from server_stub.storage import StorageError
@@ -145,6 +146,7 @@ class SockDeskServer:
             # own, so their lines go through ours (format, level, token redaction).
             logger=logging.getLogger("socketio.server"),
             engineio_logger=logging.getLogger("engineio.server"))
+        use_plain_websockets(self.sio)
         ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token),
                       limiter=RateLimiter(config.rate_limit))

@@ -180,3 +180,27 @@ def test_bad_option_values_are_rejected(args: tuple[str, ...],
         build_parser().parse_args(list(args))
     assert exit_info.value.code == 2
     assert args[0] in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "expected"), [
+    ((), "uvloop"), (("--event-loop", "asyncio"), "asyncio"),
+    (("--event-loop", "uvloop"), "uvloop")])
+def test_event_loop_choice(tmp_path: Path, option: tuple[str, ...], expected: str) -> None:
+    srv = Started("--port", "0", "--db", str(tmp_path / "a.db"), "--log-level", "info",
+                  *option)
+    try:
+        assert LISTENING.match(srv.first)
+    finally:
+        code, _, err = srv.terminate()
+    assert code == 0, err
+    assert f"event loop: {expected}" in err
+
+
+def test_missing_uvloop_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from server_stub import eventloop
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # makes "import uvloop" fail
+    with pytest.raises(eventloop.EventLoopError, match="pip install uvloop"):
+        eventloop.loop_factory("uvloop")
+    monkeypatch.setattr(eventloop, "uvloop_available", lambda: False)
+    assert eventloop.loop_factory("auto")[0] == "asyncio"

@@ -1,0 +1,78 @@
+"""Broadcasts without a task per recipient, and websockets without compression.
+
+Fan-out is where the server spends its time: one room message to 20 members is 20
+Engine.IO packets. Stock python-socketio (:meth:`socketio.AsyncManager.emit`) encodes the
+packet once but then creates one asyncio task per recipient, each of which only checks
+the socket and puts the packet on that socket's send queue. Profiles of the B1
+benchmark (docs/DESIGN.md, "Performance") showed the task machinery costing more than
+the sends. :class:`DirectFanOut` does the same thing inline: encode once, put the same
+packet object on every recipient's queue, no task, no await. What it skips per packet is
+the ping-timeout check, which engine.io's service task also runs for every socket, and
+an INFO log line. Emits with a callback (an ack per recipient) keep the stock path.
+
+The queue is engine.io's own per-socket ``queue`` (an ``asyncio.Queue`` in every 4.x
+release); its writer task drains it into the websocket exactly as before, so order per
+socket is kept. A socket that closed meanwhile is skipped, as the stock path does.
+
+:class:`PlainWebSocket`: the aiohttp driver of engine.io builds its ``WebSocketResponse``
+with aiohttp's default ``compress=True``, so every frame to a client that offers
+permessage-deflate (the official JS client does) is deflated on the event loop: ~10 %
+of the server's CPU in B1 for chat lines of a few hundred bytes. The Node socket.io
+server has had ``perMessageDeflate: false`` as its default since v3 for the same reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from aiohttp import web
+from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as eio_aiohttp
+from socketio import packet
+
+
+class DirectFanOut(socketio.AsyncManager):
+    """A client manager whose broadcasts put one shared packet on each socket's queue."""
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        room = to or room
+        if callback is not None or namespace not in self.rooms:
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                               callback=callback, **kwargs)
+            return
+        # a tuple is several arguments, None none, anything else one
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
+                                           data=[event, *args]).encode()
+        frames = [eio_packet.Packet(eio_packet.MESSAGE, part)
+                  for part in (encoded if isinstance(encoded, list) else [encoded])]
+        sockets = self.server.eio.sockets
+        for sid, eio_sid in self.get_participants(namespace, room):
+            sock = sockets.get(eio_sid)
+            if sid in skip or sock is None or sock.closed:
+                continue
+            for frame in frames:
+                sock.queue.put_nowait(frame)
+
+
+class PlainWebSocket(eio_aiohttp.WebSocket):
+    """engine.io's aiohttp websocket wrapper, without permessage-deflate."""
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size,
+                                           compress=False)
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+
+def use_plain_websockets(sio: socketio.AsyncServer) -> None:
+    """Make this server's engine.io build :class:`PlainWebSocket` (this instance only:
+    ``_async`` is the driver table engine.io looked up for it)."""
+    sio.eio._async = {**sio.eio._async, "websocket": PlainWebSocket}
