@@ -40,6 +40,10 @@ from app.store import MessageStore, StoredMessage, describe
 
 log = logging.getLogger(__name__)
 
+#: Acks are written in batches: after this many seconds, or at once when this many wait.
+ACK_BATCH_DELAY = 0.005
+ACK_BATCH_MAX = 64
+
 #: (namespace, event) pairs of the bundled server that dedupe on a payload `id`.
 ID_FIELD_EVENTS = {("/chat", "message"), ("/chat", "dm"), ("/queue", "publish")}
 
@@ -136,7 +140,7 @@ class Outbox:
         self.wakeup: Signal[str] = Signal("outbox.wakeup")
         self._expiry_handle: asyncio.TimerHandle | None = None
         self._acks: list[tuple[OutboxMessage, OutboxState, Any, str | None]] = []
-        self._acks_handle: asyncio.Handle | None = None
+        self._acks_handle: asyncio.TimerHandle | None = None
         self.requeue_sent(None)
 
     # ---- accepting -----------------------------------------------------------------
@@ -274,16 +278,21 @@ class Outbox:
 
     def settle(self, m: OutboxMessage, state: OutboxState, reply: Any = None,
                error: str | None = None) -> None:
-        """Record an ack / failure. Batched: one transaction per loop tick for many acks.
+        """Record an ack / failure. Batched: acks arriving within ACK_BATCH_DELAY share
+        one transaction (python-socketio runs each ack in a task of its own, so "the same
+        loop tick" would mostly batch one); a full batch is written at once.
 
         Losing this write in a crash is harmless: the row is still `sent`, so it is
         resent on the next start and the bundled server answers the duplicate with the
-        original ack.
+        original ack. Readers (`get`, `list`) write pending acks first.
         """
         self._acks.append((m, state, reply, error))
-        if self._acks_handle is None:
+        if len(self._acks) >= ACK_BATCH_MAX:
+            self._flush_acks()
+        elif self._acks_handle is None:
             try:
-                self._acks_handle = asyncio.get_running_loop().call_soon(self._flush_acks)
+                self._acks_handle = asyncio.get_running_loop().call_later(
+                    ACK_BATCH_DELAY, self._flush_acks)
             except RuntimeError:
                 self._flush_acks()
 
@@ -459,6 +468,7 @@ class NamespaceFlusher:
         self.namespace = namespace
         self.transport = transport
         self.window = max(1, window)
+        self.refill_at = max(1, self.window // 2)
         self.ack_timeout = ack_timeout
         self.no_ack = no_ack
         self.max_attempts = max(1, max_attempts)
@@ -514,7 +524,10 @@ class NamespaceFlusher:
         while True:
             await self._ready.wait()
             room = self.window - len(self._inflight)
-            batch = self.outbox.next_queued(self.namespace, room) if room > 0 else []
+            # Refill in halves of the window, not one message per ack: one `mark_sent`
+            # transaction then covers many messages, while half a window stays in flight.
+            wanted = room > 0 and (not self._inflight or room >= self.refill_at)
+            batch = self.outbox.next_queued(self.namespace, room) if wanted else []
             if not batch:
                 if not self._inflight:
                     self.idle.emit(self.namespace)

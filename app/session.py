@@ -635,7 +635,8 @@ class Session:
         nss = [_ns(n) for n in namespaces] if namespaces else None
 
         def done() -> bool:
-            self.outbox._flush_acks()
+            # Depth counts what is written: a pending ack batch fires `changed` once it
+            # is, so this is checked again then.
             if nss is None:
                 return self.outbox.depth() == 0
             return all(self.outbox.depth(n) == 0 for n in nss)

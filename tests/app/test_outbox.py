@@ -172,6 +172,50 @@ async def test_flusher_window_order_and_ack_outcomes(tmp_path):
     ob.store.close()
 
 
+async def test_flusher_refills_by_half_windows_and_writes_acks_in_batches(tmp_path):
+    ob = open_outbox(tmp_path)
+    t = FakeTransport()
+    fl = NamespaceFlusher(ob, "/", t, window=8, ack_timeout=30)
+    ob.enqueue_many([("/", "e", [i]) for i in range(16)])
+    commits: list[str] = []
+    ob.conn.set_trace_callback(lambda s: commits.append(s) if s == "COMMIT" else None)
+    fl.start()
+    fl.set_ready(True)
+    await until(lambda: len(t.writes) == 8, what="the first window")
+    assert len(commits) == 1  # the whole window marked sent in one transaction
+    for cb in t.callbacks[:3]:
+        cb({"ok": True})
+    await until(lambda: ob.store.queue_info("outbox:/").acked == 3, what="3 acks written")
+    assert len(t.writes) == 8  # 3 free slots: less than half the window, keep waiting
+    t.callbacks[3]({"ok": True})
+    await until(lambda: len(t.writes) == 12, what="a refill of half the window")
+    commits.clear()
+    for cb in t.callbacks[4:12]:
+        cb({"ok": True})
+    await until(lambda: ob.store.queue_info("outbox:/").acked == 12, what="8 more acks")
+    await until(lambda: len(t.writes) == 16, what="the rest sent")
+    assert len(commits) <= 2  # one for the 8 acks, one marking the last 4 sent
+    assert [w[1][0] for w in t.writes] == list(range(16))
+    await fl.stop()
+    ob.store.close()
+
+
+async def test_a_full_batch_of_acks_is_written_at_once(tmp_path):
+    ob = open_outbox(tmp_path)
+    msgs = ob.enqueue_many([("/", "e", [i]) for i in range(64)])
+    ob.mark_sent(msgs)
+    for m in msgs[:-1]:
+        ob.settle(m, OutboxState.ACKED)
+    assert ob.store.queue_info("outbox:/").acked == 0  # waiting for more, briefly
+    ob.settle(msgs[-1], OutboxState.ACKED)
+    assert ob.store.queue_info("outbox:/").acked == 64  # the batch filled: written
+    late = ob.enqueue("/", "e", "late")
+    ob.mark_sent([late])
+    ob.settle(late, OutboxState.ACKED)
+    assert ob.get(late.id).state == OutboxState.ACKED  # readers write pending acks first
+    ob.store.close()
+
+
 async def test_disconnect_requeues_in_order_and_stale_acks_are_ignored(tmp_path):
     ob = open_outbox(tmp_path)
     t = FakeTransport()
