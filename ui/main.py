@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import re
@@ -126,16 +127,28 @@ class App:
         data_dir.mkdir(parents=True, exist_ok=True)
         namespaces = [n.strip() for n in self.args.namespaces.split(",") if n.strip()]
 
-        users = await self._users(settings)
-        if users is None:
-            return 0  # first-run dialog cancelled
-        url, error = await self._server_url(data_dir, settings)
+        # The bundled server child needs about a second to listen: start it first and
+        # build the windows meanwhile. One loop turn runs the task up to the child's
+        # start, before building the windows keeps the loop busy.
+        starting = asyncio.ensure_future(self._server_url(data_dir, settings))
+        await asyncio.sleep(0)
+        attaching: asyncio.Task[None] | None = None
         try:
-            self._open_windows(users, url, error, data_dir, settings, namespaces)
+            users = await self._users(settings)
+            if users is None:
+                return 0  # first-run dialog cancelled
+            if starting.done():  # --url: nothing to wait for
+                self._open_windows(users, *starting.result(), data_dir, settings, namespaces)
+            else:
+                self._open_windows(users, "", "", data_dir, settings, namespaces)
+                attaching = asyncio.ensure_future(self._attach_server(starting))
             if self.args.screenshot:
                 return await self._screenshot(self.windows[0], data_dir)
             return await self.done
         finally:
+            for task in (starting, attaching):
+                if task is not None:
+                    task.cancel()
             await self._shutdown()
 
     # -- who and where ------------------------------------------------------------------------
@@ -175,16 +188,16 @@ class App:
 
     def _open_windows(self, users: list[str], url: str, error: str, data_dir: Path,
                       settings: Any, namespaces: list[str]) -> None:
+        """One window per user; with neither ``url`` nor ``error`` yet the bundled server
+        is still starting, and ``_use_server`` connects the windows once it listens."""
         from ui.window import MainWindow
 
         many = len(users) > 1
         for i, user in enumerate(users):
             opts = {"url": url, "user": user, "token": self.args.token or "",
                     "namespaces": namespaces}
-            bundled = url if self.server is not None and not error else None
             w = MainWindow(opts, data_dir, settings, key=user if many else "main",
-                           title_suffix=f"{user} @ {url}", bundled_url=bundled)
-            w.embedded_server = self.server if bundled else None  # Learn tab: stop/start
+                           title_suffix=f"{user} @ {url or 'the bundled server'}")
             if many:
                 w.move(60 + 40 * i, 60 + 40 * i)
             if self.args.screenshot:
@@ -192,6 +205,34 @@ class App:
             w.closed.connect(self._window_closed)
             w.show()
             self.windows.append(w)
+            if not (url or error):
+                w.server_starting()
+        if url or error:
+            self._use_server(url, error)
+
+    async def _attach_server(self, starting: asyncio.Future[tuple[str, str]]) -> None:
+        """Connect the windows (already shown) once the bundled server listens.
+
+        Meanwhile, once the window has painted, the core session (the Socket.IO client:
+        half a second of imports) is imported on a worker thread, so connecting does not
+        wait for it afterwards and the window stays responsive while it is imported.
+        """
+        painted = first_paint(self.windows[0])
+        try:
+            await asyncio.wait({starting, painted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            painted.cancel()
+        if not starting.done():
+            await asyncio.get_running_loop().run_in_executor(
+                None, importlib.import_module, "app.session")
+        self._use_server(*await starting)
+
+    def _use_server(self, url: str, error: str) -> None:
+        """Point every window at ``url`` and connect; on ``error`` (the bundled server did
+        not start) show it and leave the windows offline."""
+        embedded = self.server if self.server is not None and not error else None
+        for w in self.windows:
+            w.use_server(url, embedded)  # the Learn tab can stop/start the bundled server
             if error:
                 w.show_error(error)
             else:
@@ -303,6 +344,26 @@ class App:
     def kill_leftovers(self) -> None:
         if self.server is not None:
             self.server.kill_now()
+
+
+def first_paint(widget: Any) -> asyncio.Future[None]:
+    """Done on the loop turn after ``widget`` first receives a paint event (so work
+    started then runs after the first frame, not before it)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+
+    class Watch(QObject):
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not fut.done():
+                loop.call_soon(lambda: fut.done() or fut.set_result(None))
+            return False
+
+    watch = Watch(widget)
+    widget.installEventFilter(watch)
+    fut.add_done_callback(lambda _f: watch.deleteLater())
+    return fut
 
 
 async def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.03) -> None:

@@ -9,8 +9,16 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QIconEngine,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
@@ -56,13 +64,64 @@ def _render(svg: str, size: int, ratio: float) -> QPixmap:
     return px
 
 
+class _TintedSvgEngine(QIconEngine):
+    """Renders a tinted SVG at the size, scale and mode a painter asks for, once each.
+
+    Rendering every size at 1x and 2x in both modes up front (20 pixmaps an icon) cost a
+    quarter of the start-up; a window paints one or two of them per icon.
+    """
+
+    def __init__(self, svgs: dict[QIcon.Mode, str]) -> None:
+        super().__init__()
+        self.svgs = svgs
+        self.rendered: dict[tuple[int, int, float, QIcon.Mode], QPixmap] = {}
+
+    def _svg(self, mode: QIcon.Mode) -> str:
+        return self.svgs.get(mode, self.svgs[QIcon.Mode.Normal])  # Active, Selected
+
+    def scaledPixmap(self, size: QSize, mode: QIcon.Mode, _state: QIcon.State,
+                     scale: float) -> QPixmap:
+        scale = max(1.0, scale)
+        key = (size.width(), size.height(), scale, mode)
+        px = self.rendered.get(key)
+        if px is None:
+            px = _render(self._svg(mode), min(size.width(), size.height()), scale)
+            self.rendered[key] = px
+        return px
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode,
+              state: QIcon.State) -> None:
+        scale = painter.device().devicePixelRatioF()
+        painter.drawPixmap(rect, self.scaledPixmap(rect.size(), mode, state, scale))
+
+    def availableSizes(self, _mode: QIcon.Mode = QIcon.Mode.Normal,
+                       _state: QIcon.State = QIcon.State.Off) -> list[QSize]:
+        return [QSize(s, s) for s in ICON_SIZES]
+
+    def clone(self) -> QIconEngine:
+        # Qt calls this when a copy of the icon is changed (e.g. addPixmap) and owns
+        # the result, but PySide6 lets Python free it on return (a segfault later):
+        # keep a reference. It only happens for icons modified after creation.
+        engine = _TintedSvgEngine(self.svgs)
+        _CLONES.append(engine)
+        return engine
+
+
+#: engines handed to Qt by clone(), kept alive (see there)
+_CLONES: list[_TintedSvgEngine] = []
+
+
 _icon_cache: dict[tuple[str, str, str], QIcon] = {}
 
 
 def icon(name: str, color: QColor | str | None = None) -> QIcon:
     """An SVG icon tinted with ``color`` (default: the palette's text colour).
 
-    Rendered at several sizes and at 1x and 2x so it stays sharp on high-DPI screens.
+    Rendered when painted, at the size and device pixel ratio asked for, so it stays
+    sharp on high-DPI screens.
     """
     pal = palette()
     base = QColor(color) if color is not None else pal.color(QPalette.ColorRole.ButtonText)
@@ -72,12 +131,9 @@ def icon(name: str, color: QColor | str | None = None) -> QIcon:
     if cached is not None:
         return cached
     src = svg_source(name)
-    ic = QIcon()
-    for mode, col in ((QIcon.Mode.Normal, base), (QIcon.Mode.Disabled, disabled)):
-        svg = src.replace("currentColor", col.name())
-        for size in ICON_SIZES:
-            for ratio in (1.0, 2.0):
-                ic.addPixmap(_render(svg, size, ratio), mode)
+    ic = QIcon(_TintedSvgEngine({mode: src.replace("currentColor", col.name())
+                                 for mode, col in ((QIcon.Mode.Normal, base),
+                                                   (QIcon.Mode.Disabled, disabled))}))
     _icon_cache[key] = ic
     return ic
 
@@ -129,6 +185,7 @@ mix = _mix
 STATE_COLORS = {
     "offline": "#8a8f98",
     "connecting": "#e0a526",
+    "starting": "#e0a526",
     "connected": "#2fb36b",
     "reconnecting": "#ef7d32",
     "failed": "#e5484d",

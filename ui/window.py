@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import shiboken6
@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.bridge import SessionBridge
 from ui.inspector import QueuesTab
-from ui.learn import LearnTab
 from ui.models.chat import ChatMessageModel
 from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
@@ -43,6 +42,9 @@ from ui.widgets.compose import ComposeTab
 from ui.widgets.connection import DEFAULT_OPTIONS, ConnectionBar, ConnectionDialog
 from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
+
+if TYPE_CHECKING:
+    from ui.learn import LearnTab
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
         self.options: dict[str, Any] = {**DEFAULT_OPTIONS, **options}
         self.data_root = Path(data_dir)
         self.bundled_url = bundled_url
+        self.embedded_server: Any = None  # the bundled server, when this window uses it
         self.key = key
         self.session: Any = None
         self.bridge = SessionBridge(self)
@@ -170,8 +173,12 @@ class MainWindow(QMainWindow):
         self.add_tab(self.compose, "terminal", "Compose")
         self.queues = QueuesTab(self)
         self.add_tab(self.queues, "queues", "Queues")
-        self.learn = LearnTab(self)
-        self.add_tab(self.learn, "learn", "Learn")
+        # the Learn tab imports every lesson (and so the whole Socket.IO client): it is
+        # built when first needed, not on the way to the first paint
+        self._learn: LearnTab | None = None
+        self._learn_slot = QWidget()
+        self.add_tab(self._learn_slot, "learn", "Learn")
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -222,6 +229,31 @@ class MainWindow(QMainWindow):
         join.setShortcut(QKeySequence("Ctrl+J"))
         join.triggered.connect(self.sidebar.focus_entry)
         self.addAction(join)
+
+    @property
+    def learn(self) -> LearnTab:
+        """The Learn tab, built on first use."""
+        return self._learn if self._learn is not None else self._build_learn()
+
+    def _build_learn(self) -> LearnTab:
+        """Put the real Learn tab in place of its placeholder page (same index, same
+        icon), keeping it the current tab when the user was opening it."""
+        from ui.learn import LearnTab
+
+        self._learn = tab = LearnTab(self)
+        slot = self._learn_slot
+        showing = self.tabs.currentWidget() is slot
+        i = self.tabs.indexOf(slot)
+        self.tabs.insertTab(i, tab, theme.icon("learn"), "Learn")
+        self.tabs.removeTab(i + 1)
+        slot.deleteLater()
+        if showing:
+            self.tabs.setCurrentWidget(tab)
+        return tab
+
+    def _tab_changed(self, index: int) -> None:
+        if self._learn is None and self.tabs.widget(index) is self._learn_slot:
+            self._build_learn()
 
     def _go_tab(self, i: int) -> None:
         if 0 <= i < self.tabs.count():
@@ -322,6 +354,26 @@ class MainWindow(QMainWindow):
             where = f"{parts.hostname or 'server'}_{parts.port or 0}"
         name = f"{o.get('user') or 'anonymous'}@{where}"
         return self.data_root / "profiles" / re.sub(r"[^A-Za-z0-9._@-]", "_", name)
+
+    def server_starting(self) -> None:
+        """The bundled server is still starting: the window is up, saying so, and
+        connects once ``use_server`` gives it the address."""
+        self._state = "starting"
+        self.bar.set_state("starting", "Starting the bundled server…")
+        self.summary_label.setText(f"{self.user or '?'}  ·  starting the bundled server…")
+
+    def use_server(self, url: str, embedded: Any = None) -> None:
+        """Connect to ``url`` from now on; ``embedded`` is the bundled server when ``url``
+        is its address (the Learn tab can then stop and start it)."""
+        self.options["url"] = url
+        self.bundled_url = url if embedded is not None else None
+        self.embedded_server = embedded
+        self.setWindowTitle(f"SockDesk — {self.user} @ {url}")
+        self._fill_bar()
+        if self._state == "starting":
+            self._on_state("offline", "")
+        if self._learn is not None:
+            self._learn.classroom.refresh_server()
 
     async def open_session(self, options: dict[str, Any] | None = None) -> None:
         """(Re)create the core session for ``options`` and connect."""
@@ -808,7 +860,8 @@ class MainWindow(QMainWindow):
 
     async def _finish_close(self) -> None:
         try:
-            await self.learn.shutdown()  # the Learn tab's simulated users
+            if self._learn is not None:
+                await self._learn.shutdown()  # the Learn tab's simulated users
             await self.close_session()
         finally:
             self.notifier.hide()

@@ -35,3 +35,31 @@ def test_many_signal_emits_do_not_abort() -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "5000"
+
+
+ICON_SCRIPT = textwrap.dedent(
+    """
+    import gc
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QIcon, QPixmap
+    from PySide6.QtWidgets import QApplication
+    app = QApplication([])
+    from ui import theme
+
+    icon = theme.icon("learn")
+    sizes = [icon.pixmap(QSize(s, s), 2.0).size().width() for s in (16, 24)]
+    copy = QIcon(icon)
+    copy.addPixmap(QPixmap(8, 8))  # Qt clones our Python icon engine here
+    gc.collect()
+    print(sizes, copy.pixmap(QSize(16, 16)).isNull())
+    """
+)
+
+
+def test_themed_icons_render_on_demand_and_survive_being_copied() -> None:
+    """ui.theme draws icons with a Python QIconEngine; a clone Qt takes over must stay
+    alive (PySide6 would free it: a segfault, hence the child process)."""
+    result = subprocess.run([sys.executable, "-c", ICON_SCRIPT], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[32, 48] False"

@@ -29,7 +29,7 @@ from ui.text import escape_controls, tooltip_text
 from ui.widgets.jsonedit import JsonEdit
 
 STATE_TITLES = {"offline": "Offline", "connecting": "Connecting…", "connected": "Connected",
-                "reconnecting": "Reconnecting…"}
+                "reconnecting": "Reconnecting…", "starting": "Starting server…"}
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "url": "http://127.0.0.1:5000", "user": "", "token": "",
@@ -134,7 +134,8 @@ class ConnectionBar(QToolBar):
     def set_state(self, state: str, reason: str = "") -> None:
         self.light.set_state(state, reason)
         online = state in ("connected", "connecting", "reconnecting")
-        self.connect_action.setEnabled(not online)
+        # while the bundled server starts there is no address to connect to yet
+        self.connect_action.setEnabled(not online and state != "starting")
         self.disconnect_action.setEnabled(online)
 
     def set_depth(self, depth: int) -> None:
