@@ -101,7 +101,12 @@ COUNTED_STATES = ("queued", "sent", "acked", "failed")
 #: Longest `text` column value (characters); the bundled server allows 4000 per message.
 TEXT_COLUMN_LIMIT = 16_384
 FLUSH_DELAY = 0.01
+#: Buffered messages at which the loop drains the buffer right away, not after FLUSH_DELAY.
 FLUSH_AT = 2000
+#: Most rows one loop tick commits in the background (~12 ms with FTS indexing): a
+#: bigger backlog is committed over consecutive ticks, so the loop (the GUI) never
+#: stalls for a whole backlog at once.
+FLUSH_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -271,7 +276,8 @@ class MessageStore:
         conn.executescript(SCHEMA)
         self.stored: Signal[list[StoredMessage]] = Signal("stored")
         self._pending: list[StoredMessage] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.Handle | None = None
+        self._draining = False  # _flush_handle is a next-turn chunk, not the delayed flush
         self._dirty = False
         #: called inside the batch transaction; chat rooms persist their offsets here so
         #: an offset is never on disk ahead of the messages it covers
@@ -303,7 +309,7 @@ class MessageStore:
         """Buffer one inbound message; it is committed with others within ~10 ms."""
         self._pending.append(msg)
         if len(self._pending) >= FLUSH_AT:
-            self.flush()
+            self._drain_soon()
             return
         self._schedule()
 
@@ -319,19 +325,56 @@ class MessageStore:
             except RuntimeError:
                 self.flush()
                 return
-            self._flush_handle = loop.call_later(FLUSH_DELAY, self.flush)
+            self._flush_handle = loop.call_later(FLUSH_DELAY, self._flush_chunk)
 
-    def flush(self) -> list[StoredMessage]:
-        """Commit the buffer now in one transaction; returns what was actually inserted."""
+    def _drain_soon(self) -> None:
+        """Commit the buffer on the next loop turns (a chunk a turn), without the delay."""
+        if self._draining:
+            return  # a chunk is already due on the next turn
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_handle = loop.call_soon(self._flush_chunk)
+        self._draining = True
+
+    def _flush_chunk(self) -> None:
+        """The loop's own flush: at most FLUSH_CHUNK rows, the rest on the next turn."""
+        self._flush_handle = None
+        self._draining = False
+        self._commit(FLUSH_CHUNK)
+        if self._pending:
+            self._drain_soon()
+
+    def flush(self) -> list[StoredMessage]:
+        """Commit the whole buffer now in one transaction; returns what was actually
+        inserted. Readers call this first, so they always see every received row."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+            self._draining = False
+        return self._commit(None)
+
+    def _commit(self, limit: int | None) -> list[StoredMessage]:
+        """Commit the oldest ``limit`` buffered messages (all if None) in one transaction.
+
+        The before_commit hooks run only in the transaction that empties the buffer: a
+        room offset they persist may cover messages still waiting in the buffer.
+        """
         if not self._pending and not self._dirty:
             return []
-        self._dirty = False
-        batch, self._pending = self._pending, []
+        n = len(self._pending) if limit is None else min(limit, len(self._pending))
+        batch = self._pending[:n]
+        del self._pending[:n]
+        last = not self._pending
+        if last:
+            self._dirty = False
         try:
-            inserted = self.insert(batch, hooks=True)
+            inserted = self.insert(batch, hooks=last)
         except sqlite3.OperationalError:
             # disk full, locked, I/O error: nothing was committed; keep the batch for the
             # next flush instead of dropping what was received

@@ -14,7 +14,13 @@ from ui.models.chat import (
     RecoveredRole,
     StateRole,
 )
-from ui.models.packets import COL_LATENCY, PacketFilterModel, PacketTableModel
+from ui.models.packets import (
+    COL_LATENCY,
+    FLOOD_INTERVAL_MS,
+    FLOOD_ROWS,
+    PacketFilterModel,
+    PacketTableModel,
+)
 from ui.models.sidebar import (
     OnlineRole,
     ReadyRole,
@@ -53,6 +59,21 @@ def test_packet_inserts_are_batched_per_tick(qtbot):
     assert model.rowCount() == 0  # nothing until the timer ticks
     qtbot.waitUntil(lambda: model.rowCount() == 300, timeout=2000)
     assert inserts == [(0, 299)]
+
+
+def test_a_flood_is_inserted_less_often_then_the_normal_pace_returns(qtbot):
+    model = PacketTableModel(capacity=10_000, interval_ms=20)
+    inserts: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserts.append((first, last)))
+    for i in range(FLOOD_ROWS):
+        model.add(packet(i))
+    qtbot.waitUntil(lambda: model.rowCount() == FLOOD_ROWS, timeout=2000)
+    assert model._timer.interval() == FLOOD_INTERVAL_MS      # a flood: fewer inserts
+    for i in range(FLOOD_ROWS, FLOOD_ROWS + 5):
+        model.add(packet(i))
+    qtbot.waitUntil(lambda: model.rowCount() == FLOOD_ROWS + 5, timeout=2000)
+    assert model._timer.interval() == 20                     # a trickle: the usual pace
+    assert inserts == [(0, FLOOD_ROWS - 1), (FLOOD_ROWS, FLOOD_ROWS + 4)]
 
 
 def test_packet_model_is_bounded_and_fast_at_100k(qtbot):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,8 @@ class LearnTab(QWidget):
         self.result.setWordWrap(True)
         self.result.setTextFormat(Qt.TextFormat.PlainText)
         self.diagram = SequenceDiagram()
+        #: your own packets that came while the tab was hidden (drawn when it is shown)
+        self._own_backlog: deque[Any] = deque(maxlen=self.diagram.canvas.capacity)
         centre = QWidget()
         c_lay = QVBoxLayout(centre)
         c_lay.setContentsMargins(14, 12, 14, 10)
@@ -235,6 +238,9 @@ class LearnTab(QWidget):
         host.bridge.outbox_changed.connect(self._own_outbox)
         self._restyle()
         self._show_you()
+        # built on first use (see MainWindow.learn): what your connection did before
+        log_so_far = getattr(getattr(host, "session", None), "packet_log", None)
+        self._own_backlog.extend(log_so_far or ())
         self.lesson_list.selectionModel().setCurrentIndex(
             self.lessons.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self._refresh_buttons()
@@ -267,6 +273,7 @@ class LearnTab(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.classroom.refresh_server()
+        self._catch_up()
 
     # -- lessons -------------------------------------------------------------------------------
     @property
@@ -442,8 +449,22 @@ class LearnTab(QWidget):
 
     # -- your own connection on the diagram --------------------------------------------------
     def _own_packet(self, pkt: Any) -> None:
-        if self.run is None:
+        """Draw a packet of your connection; while the tab is hidden only keep it: under
+        load, drawing every packet nobody sees held the GUI up."""
+        if self.run is not None:
+            return
+        if self.isVisible():
             self.diagram.add_packet(YOU, pkt)
+        else:
+            self._own_backlog.append(pkt)
+
+    def _catch_up(self) -> None:
+        """Draw the packets kept while the tab was hidden, oldest first."""
+        backlog = self._own_backlog
+        if self.run is not None:  # a lesson has the diagram
+            backlog.clear()
+        while backlog:
+            self.diagram.add_packet(YOU, backlog.popleft())
 
     def _own_state(self, state: str, _reason: str = "") -> None:
         if self.run is None:
@@ -455,6 +476,7 @@ class LearnTab(QWidget):
 
     def _show_you(self) -> None:
         """The diagram follows your own connection (no lesson on screen)."""
+        self._own_backlog.clear()
         self.diagram.reset([YOU])
         s = getattr(self.host, "session", None)
         self._own_state(getattr(getattr(s, "state", None), "value", None) or "offline")
@@ -462,6 +484,7 @@ class LearnTab(QWidget):
 
     def _own_note(self, text: str, kind: str) -> None:
         if self.run is None:
+            self._catch_up()  # the packets before the note come first
             self.diagram.add_note(YOU, text, kind)
 
     def _server_changed(self, running: bool) -> None:

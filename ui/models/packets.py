@@ -30,6 +30,13 @@ COL_TIME, COL_DIR, COL_NS, COL_EVENT, COL_ARGS, COL_ACK, COL_LATENCY, COL_SIZE =
 PacketRole = Qt.ItemDataRole.UserRole + 1
 DirectionRole = Qt.ItemDataRole.UserRole + 2
 SearchRole = Qt.ItemDataRole.UserRole + 3
+#: A batch this big means a flood (~3,000 packets/s at the normal interval): the table
+#: then takes new rows every FLOOD_INTERVAL_MS, as each insert repaints the whole view.
+FLOOD_ROWS = 100
+FLOOD_INTERVAL_MS = 100
+#: flags() is called for every painted cell: computed once
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+    Qt.ItemFlag.ItemNeverHasChildren
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -113,6 +120,7 @@ class PacketTableModel(QAbstractTableModel):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
+        self._interval_ms = interval_ms
         self._timer.timeout.connect(self.flush)
         self.dir_colors = {"in": QColor("#2fb36b"), "out": QColor("#3e8ef7")}
 
@@ -153,6 +161,10 @@ class PacketTableModel(QAbstractTableModel):
         self.endInsertRows()
         self._link_acks(first)
         self.pending_changed.emit(0)
+        # following the bottom of a flood repaints the view on every insert: fewer, bigger
+        # inserts keep the GUI responsive, and nobody reads thousands of rows a second
+        self._timer.setInterval(FLOOD_INTERVAL_MS if len(new_rows) >= FLOOD_ROWS
+                                else self._interval_ms)
 
     def _link_acks(self, first: int) -> None:
         """Show the latency of an answered emit on the emit's row too."""
@@ -267,8 +279,7 @@ class PacketTableModel(QAbstractTableModel):
     def flags(self, index: _IDX) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
-            Qt.ItemFlag.ItemNeverHasChildren
+        return _FLAGS
 
 
 class PacketFilterModel(QAbstractTableModel):
@@ -432,5 +443,4 @@ class PacketFilterModel(QAbstractTableModel):
     def flags(self, index: _IDX) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
-            Qt.ItemFlag.ItemNeverHasChildren
+        return _FLAGS
