@@ -67,23 +67,7 @@ def startup(out: str, data_dir: str) -> int:
     return rc
 
 
-def pin_true() -> None:
-    """Work around a PySide6 6.12.0 refcount bug so the load run lives long enough.
-
-    ``SignalInstance.emit`` returns ``True`` without a new reference, so every emit drops
-    one reference to ``True``; after ~600 emits CPython aborts with "bool_dealloc:
-    deallocating True or False" (and, under the load, "none_dealloc" for ``None`` too:
-    slot return values are dropped the same way). The app's bridge emits once per
-    packet and per event, so without this the GUI dies within a second of B5's load.
-    We add 2**40 references to the singletons (test-only; never done in the app).
-    """
-    import ctypes
-
-    for singleton in (True, False, None):
-        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
-
-
-def load(data_dir: str, seconds: float, rate: int, shim: bool = True) -> int:
+def load(data_dir: str, seconds: float, rate: int) -> int:
     import ui.main as uimain
     from tests.support import REPO, ensure_node_packages
 
@@ -147,9 +131,6 @@ def load(data_dir: str, seconds: float, rate: int, shim: bool = True) -> int:
                       inspector_tab=inspector_tab >= 0)
         return 0
 
-    if shim:
-        pin_true()
-    result["pyside_true_shim"] = shim
     uimain.App._server_url = server_url  # type: ignore[method-assign]
     uimain.App._screenshot = measure  # type: ignore[method-assign]
     rc = uimain.main(["--screenshot", str(Path(data_dir) / "unused.png"),
@@ -164,5 +145,4 @@ if __name__ == "__main__":
         raise SystemExit(bare(sys.argv[2]))
     if mode == "startup":
         raise SystemExit(startup(sys.argv[2], sys.argv[3]))
-    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]),
-                          shim="--no-shim" not in sys.argv))
+    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4])))
