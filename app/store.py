@@ -392,27 +392,51 @@ class MessageStore:
         Returns the inserted ones with their rowid set. `outbox` adds outbox columns
         (want_ack, expires) to every row; used by the outbox for its enqueues.
         """
-        out: list[StoredMessage] = []
+        batch = list(msgs)
         now = time.time()
         ob = outbox or {}
         with dbmod.transaction(self.conn) as c:
             start = self._max_id(c)
-            for m in msgs:
-                cur = c.execute(_INSERT, (
-                    _storable(m.queue), m.direction, _storable(m.namespace),
-                    _storable(m.event), encode_args(m.args), m.ts, _storable(m.msg_id),
-                    _storable(m.room), m.offset, _storable(m.user),
-                    _storable(clip_text(m.text)), int(m.recovered), m.state,
-                    ob.get("want_ack"), 0 if m.state else None, _storable(m.error),
-                    ob.get("expires"), now))
-                if cur.rowcount:
-                    m.rowid = cur.lastrowid or 0
-                    out.append(m)
+            # executemany, then one read of what went in: far fewer Python->SQLite calls
+            # than a statement per row when thousands of events arrive per second
+            c.executemany(_INSERT, [(
+                _storable(m.queue), m.direction, _storable(m.namespace),
+                _storable(m.event), encode_args(m.args), m.ts, _storable(m.msg_id),
+                _storable(m.room), m.offset, _storable(m.user),
+                _storable(clip_text(m.text)), int(m.recovered), m.state,
+                ob.get("want_ack"), 0 if m.state else None, _storable(m.error),
+                ob.get("expires"), now) for m in batch])
+            out = self._inserted(c, batch, start)
             if out:
                 self._index_new(c, start)
             if hooks:
                 for hook in list(self.before_commit):
                     hook(c)
+        return out
+
+    @staticmethod
+    def _inserted(c: sqlite3.Connection, batch: list[StoredMessage],
+                  start: int) -> list[StoredMessage]:
+        """The messages of ``batch`` that were inserted (not ignored as a duplicate of
+        (queue, room_offset)), with their rowids set.
+
+        Rows are inserted in batch order, so the new rows (id > start, in id order) are
+        the batch minus the ignored ones: a message without an offset is always
+        inserted; one with an offset is inserted iff the next new row has its (queue,
+        offset) (a repeat within the batch finds that row taken by its first copy).
+        """
+        rows = c.execute("SELECT id, queue, room_offset FROM messages WHERE id > ? "
+                         "ORDER BY id", (start,)).fetchall()
+        out: list[StoredMessage] = []
+        i = 0
+        for m in batch:
+            if i == len(rows):
+                break
+            rid, queue, offset = rows[i]
+            if m.offset is None or (offset == m.offset and queue == _storable(m.queue)):
+                m.rowid = rid
+                out.append(m)
+                i += 1
         return out
 
     def bulk_insert(self, msgs: Iterable[StoredMessage | tuple[Any, ...]]) -> int:
