@@ -49,6 +49,25 @@ def test_duplicate_room_offsets_are_dropped(tmp_path):
     store.close()
 
 
+def test_rowids_match_the_inserted_rows_when_some_are_repeats(tmp_path):
+    store = MessageStore.open(tmp_path)
+    store.insert([msg("room:/chat:a", "one", 1)])
+    batch = [msg("room:/chat:a", "one again", 1),   # stored before: ignored
+             msg("event:/:tick", "no offset", None),
+             msg("room:/chat:a", "two", 2),
+             msg("room:/chat:a", "two again", 2),   # repeat within the batch: ignored
+             msg("room:/chat:b", "b one", 1),
+             msg("event:/:tick", "no offset either", None)]
+    inserted = store.insert(batch)
+    assert [m.text for m in inserted] == ["no offset", "two", "b one", "no offset either"]
+    for m in inserted:
+        row = store.conn.execute("SELECT text FROM messages WHERE id = ?",
+                                 (m.rowid,)).fetchone()
+        assert row == (m.text,)
+    assert batch[0].rowid == 0 and batch[3].rowid == 0  # the ignored ones got none
+    store.close()
+
+
 def test_queue_keys():
     assert queue_key("/chat", "message", [{"room": "r", "text": "x"}]) == "room:/chat:r"
     assert queue_key("/chat", "dm", [{"user": "bob", "to": "me"}], "in", me="me") == \
