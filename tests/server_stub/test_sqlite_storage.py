@@ -1,0 +1,62 @@
+"""The SQLite storage on its own: background checkpoints keep the WAL bounded, and one
+server per database file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from server_stub.storage import StorageError, sqlite
+from server_stub.storage.sqlite import SqliteStorage
+
+
+async def until(check: object, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_wal_is_checkpointed_in_the_background_and_stays_bounded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite, "CHECKPOINT_EVERY", 100)
+    db = tmp_path / "s.db"
+    storage = SqliteStorage(db)
+    await storage.open()
+    sizes = []
+    try:
+        for n in range(10):
+            await asyncio.gather(*(
+                storage.append_chat_message("r", "u", f"{n}-{i}", "x" * 300, "ts")
+                for i in range(100)))
+            await until(lambda n=n: storage.checkpoints >= n + 1)
+            sizes.append((tmp_path / "s.db-wal").stat().st_size)
+    finally:
+        await storage.close()
+    # a checkpointed WAL is reused from its start: it does not grow with every write
+    assert sizes[-1] <= 2 * sizes[1], sizes
+    reopened = SqliteStorage(db)
+    await reopened.open()
+    try:
+        page = await reopened.chat_history("r", 0, 500)
+        assert page.last_offset == 1000
+    finally:
+        await reopened.close()
+
+
+async def test_one_server_per_database_file(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    lock = tmp_path / "s.db.lock"
+    first = SqliteStorage(db)
+    await first.open()
+    assert lock.exists()
+    second = SqliteStorage(db)
+    with pytest.raises(StorageError, match="locked by another process"):
+        await second.open()
+    await first.close()
+    assert not lock.exists()  # a clean stop leaves the folder as it found it
+    third = SqliteStorage(db)
+    await third.open()
+    await third.close()
