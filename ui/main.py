@@ -67,17 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ui import settings as settings_mod
-    from ui import theme
 
     install_qt_message_handler()
     settings_mod.init_application_names()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings_mod.init_application_names()
     app.setQuitOnLastWindowClosed(False)
-    theme.apply(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     runner = App(args)
+    runner.launch_server(loop)  # before our own imports: see App.launch_server
+
+    from ui import theme
+
+    theme.apply(app)
     try:
         with loop:
             return loop.run_until_complete(runner.run())
@@ -116,15 +119,13 @@ class App:
         self.rc = 0
 
     async def run(self) -> int:
-        from ui.settings import Settings, default_data_dir
+        from ui.settings import Settings
 
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         self._install_signal_handlers()
         settings = Settings()
-        data_dir = Path(self.args.data_dir or os.environ.get("SOCKDESK_DATA_DIR")
-                        or default_data_dir()).expanduser()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = self._data_dir()
         namespaces = [n.strip() for n in self.args.namespaces.split(",") if n.strip()]
 
         # The bundled server child needs about a second to listen: start it first and
@@ -174,12 +175,35 @@ class App:
 
         return QGuiApplication.platformName() not in ("offscreen", "minimal")
 
+    def _data_dir(self) -> Path:
+        from ui.settings import default_data_dir
+
+        data_dir = Path(self.args.data_dir or os.environ.get("SOCKDESK_DATA_DIR")
+                        or default_data_dir()).expanduser()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return data_dir
+
+    def launch_server(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the bundled server's process right away: it needs about 0.6 s to listen,
+        and the GUI still has its windows to import and build meanwhile."""
+        if self.args.url:
+            return
+        from ui.server import EmbeddedServer
+
+        try:
+            server = EmbeddedServer(self._data_dir() / "server.db")
+            server.launch(loop)
+        except OSError:
+            return  # run() meets the same problem and reports it
+        self.server = server
+
     async def _server_url(self, data_dir: Path, settings: Any) -> tuple[str, str]:
         if self.args.url:
             return self.args.url, ""
         from ui.server import EmbeddedServer
 
-        self.server = EmbeddedServer(data_dir / "server.db")
+        if self.server is None:
+            self.server = EmbeddedServer(data_dir / "server.db")
         try:
             return await self.server.start(), ""
         except Exception as exc:
