@@ -3,9 +3,9 @@
 Fan-out is where the server spends its time: one room message to 20 members is 20
 Engine.IO packets. Stock python-socketio (:meth:`socketio.AsyncManager.emit`) encodes the
 packet once but then creates one asyncio task per recipient, each of which only checks
-the socket and puts the packet on that socket's send queue. Profiles of the B1
-benchmark (docs/DESIGN.md, "Performance") showed the task machinery costing more than
-the sends. :class:`DirectFanOut` does the same thing inline: encode once, put the same
+the socket and puts the packet on that socket's send queue. Profiles of the B1 benchmark
+(docs/DESIGN.md, "Where the time goes") showed the task machinery costing more than the
+sends. :class:`DirectFanOut` does the same thing inline: encode once, put the same
 packet object on every recipient's queue, no task, no await. What it skips per packet is
 the ping-timeout check, which engine.io's service task also runs for every socket, and
 an INFO log line. Emits with a callback (an ack per recipient) keep the stock path.
