@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -143,6 +144,10 @@ class App:
             else:
                 self._open_windows(users, "", "", data_dir, settings, namespaces)
                 attaching = asyncio.ensure_future(self._attach_server(starting))
+            # Everything built so far lives as long as the app: keep the cyclic garbage
+            # collector from walking it again on every full collection (under a flood of
+            # events those walks were the longest GUI stalls).
+            gc.freeze()
             if self.args.screenshot:
                 return await self._screenshot(self.windows[0], data_dir)
             return await self.done
