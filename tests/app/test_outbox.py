@@ -3,7 +3,6 @@ and the flusher's window, order, ack outcomes and requeue on disconnect."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -151,8 +150,9 @@ async def test_flusher_window_order_and_ack_outcomes(tmp_path):
     fl.set_ready(True)
     await until(lambda: len(t.writes) == 4, what="the first window")
     assert fl.inflight == 4
-    await asyncio.sleep(0)  # the window is full: nothing more goes out
-    assert len(t.writes) == 4
+    ob.wakeup.emit("/")           # as new work does: the flusher looks and finds no room
+    await until(lambda: not fl._wake.is_set(), what="the flusher to look")
+    assert len(t.writes) == 4     # the window is full: nothing more goes out
     t.callbacks[0]({"ok": True, "n": 0})
     t.callbacks[1]({"ok": False, "error": "nope", "code": "invalid"})
     await until(lambda: len(t.writes) == 6, what="two more sends")

@@ -10,13 +10,7 @@ import pytest
 
 from server_stub.storage import StorageError, sqlite
 from server_stub.storage.sqlite import SqliteStorage
-
-
-async def until(check: object, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+from tests.app.helpers import until
 
 
 async def test_the_wal_is_checkpointed_in_the_background_and_stays_bounded(
@@ -31,7 +25,7 @@ async def test_the_wal_is_checkpointed_in_the_background_and_stays_bounded(
             await asyncio.gather(*(
                 storage.append_chat_message("r", "u", f"{n}-{i}", "x" * 300, "ts")
                 for i in range(100)))
-            await until(lambda n=n: storage.checkpoints >= n + 1)
+            await until(lambda n=n: storage.checkpoints >= n + 1, what="a checkpoint")
             sizes.append((tmp_path / "s.db-wal").stat().st_size)
     finally:
         await storage.close()

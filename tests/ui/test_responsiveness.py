@@ -117,13 +117,19 @@ def test_a_backlog_is_committed_a_chunk_per_loop_turn_and_all_of_it_is_readable(
         assert [m.args[0]["n"] for m in store.page(queue, limit=n)] == list(range(n))
 
         # a reader in the middle of a drain still sees every row received so far
-        async def read_mid_drain() -> int:
+        async def read_mid_drain() -> tuple[int, int]:
+            first_chunk: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            store.stored.connect(lambda _m: first_chunk.done() or first_chunk.set_result(None))
             for i in range(n, n + FLUSH_AT):
                 store.add(tick(i))
-            await asyncio.sleep(0)
-            return store.count(queue)
+            # resumed before the drain's next chunk (both are queued on the loop in order)
+            await first_chunk
+            waiting = len(store._pending)
+            return waiting, store.count(queue)
 
-        assert run(read_mid_drain()) == n + FLUSH_AT
+        waiting, counted = run(read_mid_drain())
+        assert waiting > 0                      # the drain was still going on
+        assert counted == n + FLUSH_AT
         assert [m.args[0]["n"] for m in store.page(queue, limit=2 * n)] == \
             list(range(n + FLUSH_AT))
     finally:
