@@ -171,7 +171,7 @@ async def send_frames(ws: aiohttp.ClientWebSocketResponse,
                 await ws.send_bytes(frame)
             else:
                 await ws.send_str(frame)
-    except (ConnectionResetError, aiohttp.ClientConnectionError):
+    except (ConnectionError, aiohttp.ClientConnectionError):  # reset, broken pipe, lost
         return False
     return True
 
