@@ -64,17 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from ui import settings as settings_mod
+    from ui.eventloop import GuiEventLoop
 
     install_qt_message_handler()
     settings_mod.init_application_names()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings_mod.init_application_names()
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = GuiEventLoop(app)
     asyncio.set_event_loop(loop)
     runner = App(args)
     runner.launch_server(loop)  # before our own imports: see App.launch_server

@@ -1,4 +1,4 @@
-"""UI test setup: isolated settings, a qasync loop around the QApplication, windows."""
+"""UI test setup: isolated settings, the GUI event loop around the QApplication."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
+
+from ui.eventloop import GuiEventLoop
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +34,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp) -> 
 
 
 class Runner:
-    """Runs coroutines on a qasync loop (the real Qt event loop spins meanwhile)."""
+    """Runs coroutines on the GUI event loop (the real Qt event loop spins meanwhile)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -57,7 +58,7 @@ async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @pytest.fixture
 def run(qapp) -> Iterator[Runner]:
-    loop = qasync.QEventLoop(qapp)
+    loop = GuiEventLoop(qapp)
     asyncio.set_event_loop(loop)
     runner = Runner(loop)
     try:
