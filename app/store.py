@@ -103,10 +103,23 @@ TEXT_COLUMN_LIMIT = 16_384
 FLUSH_DELAY = 0.01
 #: Buffered messages at which the loop drains the buffer right away, not after FLUSH_DELAY.
 FLUSH_AT = 2000
-#: Most rows one loop tick commits in the background (~12 ms with FTS indexing): a
-#: bigger backlog is committed over consecutive ticks, so the loop (the GUI) never
-#: stalls for a whole backlog at once.
+#: Most rows one loop tick commits in the background: a bigger backlog is committed
+#: over consecutive ticks, so the loop (the GUI) never stalls for a whole backlog at once.
 FLUSH_CHUNK = 500
+#: Fewest rows per background commit (below this, per-transaction costs dominate).
+FLUSH_CHUNK_MIN = 50
+#: What one background commit, with the `stored` listeners it runs, may take. The chunk
+#: follows the measured cost per row: 500 rows were 3-25 ms under load depending on
+#: FTS, contention and what listens (B5), and a 25 ms commit next to a 25 ms repaint is
+#: a visible stall.
+FLUSH_BUDGET_S = 0.006
+
+
+def chunk_for(seconds: float, rows: int) -> int:
+    """The chunk size that fits FLUSH_BUDGET_S, given that ``rows`` took ``seconds``."""
+    if rows <= 0 or seconds <= 0:
+        return FLUSH_CHUNK
+    return max(FLUSH_CHUNK_MIN, min(FLUSH_CHUNK, int(FLUSH_BUDGET_S * rows / seconds)))
 
 
 @dataclass(slots=True)
@@ -279,6 +292,7 @@ class MessageStore:
         self._flush_handle: asyncio.Handle | None = None
         self._draining = False  # _flush_handle is a next-turn chunk, not the delayed flush
         self._dirty = False
+        self._chunk = FLUSH_CHUNK  # rows per background commit, see chunk_for
         #: called inside the batch transaction; chat rooms persist their offsets here so
         #: an offset is never on disk ahead of the messages it covers
         self.before_commit: list[Callable[[sqlite3.Connection], None]] = []
@@ -343,10 +357,15 @@ class MessageStore:
         self._draining = True
 
     def _flush_chunk(self) -> None:
-        """The loop's own flush: at most FLUSH_CHUNK rows, the rest on the next turn."""
+        """The loop's own flush: one chunk of rows, the rest on the next turn."""
         self._flush_handle = None
         self._draining = False
-        self._commit(FLUSH_CHUNK)
+        before = len(self._pending)
+        started = time.perf_counter()
+        self._commit(self._chunk)
+        rows = before - len(self._pending)
+        if rows >= FLUSH_CHUNK_MIN:  # small batches say little about the cost per row
+            self._chunk = chunk_for(time.perf_counter() - started, rows)
         if self._pending:
             self._drain_soon()
 

@@ -4,6 +4,7 @@ commits a backlog a chunk per loop turn, and the hidden Learn tab draws nothing 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def test_a_server_that_fails_to_start_is_shown_in_the_open_window(
 
 def test_a_backlog_is_committed_a_chunk_per_loop_turn_and_all_of_it_is_readable(
         run: Runner, tmp_path: Path) -> None:
-    from app.store import FLUSH_AT, FLUSH_CHUNK, MessageStore, StoredMessage
+    from app.store import FLUSH_AT, FLUSH_CHUNK, FLUSH_CHUNK_MIN, MessageStore, StoredMessage
 
     store = MessageStore.open(tmp_path / "store")
     queue = "event:/:tick"
@@ -109,7 +110,8 @@ def test_a_backlog_is_committed_a_chunk_per_loop_turn_and_all_of_it_is_readable(
 
     try:
         run(receive())
-        assert max(map(len, batches)) == FLUSH_CHUNK and len(batches) >= n // FLUSH_CHUNK
+        assert len(batches[0]) == FLUSH_CHUNK and len(batches) >= n // FLUSH_CHUNK
+        assert all(FLUSH_CHUNK_MIN <= len(b) <= FLUSH_CHUNK for b in batches[:-1])
         assert [i for b in batches for i in b] == list(range(n))    # in order, none lost
         # room offsets (before_commit) only go to disk with every message they cover
         assert on_disk_at_hook and on_disk_at_hook[-1] == n
@@ -132,6 +134,39 @@ def test_a_backlog_is_committed_a_chunk_per_loop_turn_and_all_of_it_is_readable(
         assert counted == n + FLUSH_AT
         assert [m.args[0]["n"] for m in store.page(queue, limit=2 * n)] == \
             list(range(n + FLUSH_AT))
+    finally:
+        store.close()
+
+
+
+def test_the_chunk_shrinks_when_committing_and_listening_is_slow(
+        run: Runner, tmp_path: Path) -> None:
+    """A listener that costs 100 µs per row (a busy GUI) makes 500-row turns last 50 ms;
+    the store then commits chunks that fit its time budget, and still loses nothing."""
+    from app.store import FLUSH_AT, FLUSH_BUDGET_S, FLUSH_CHUNK, MessageStore, StoredMessage
+
+    store = MessageStore.open(tmp_path / "store")
+    sizes: list[int] = []
+
+    def slow_listener(msgs: list[StoredMessage]) -> None:
+        sizes.append(len(msgs))
+        end = time.perf_counter() + 100e-6 * len(msgs)
+        while time.perf_counter() < end:
+            pass
+
+    store.stored.connect(slow_listener)
+
+    async def receive() -> None:
+        for i in range(FLUSH_AT):
+            store.add(StoredMessage(queue="event:/:tick", direction="in", namespace="/",
+                                    event="tick", args=[i]))
+        await until(lambda: sum(sizes) == FLUSH_AT)
+
+    try:
+        run(receive())
+        assert sizes[0] == FLUSH_CHUNK                       # before anything was measured
+        assert max(sizes[1:]) <= FLUSH_BUDGET_S / 100e-6     # then within the budget
+        assert store.count("event:/:tick") == FLUSH_AT
     finally:
         store.close()
 
