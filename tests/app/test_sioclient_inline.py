@@ -1,0 +1,107 @@
+"""Inbound messages taken without a task of their own stay in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app.sioclient import InlineEngineIO, SioClient
+
+
+async def settle(eio: InlineEngineIO) -> None:
+    """Until every message task has started and finished."""
+    while eio._waiting:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+async def test_an_inline_message_never_overtakes_one_waiting_for_its_task() -> None:
+    eio = InlineEngineIO()
+    seen: list[tuple[str, str]] = []
+
+    async def handler(data: str) -> None:
+        seen.append(("task", data))
+
+    def inline(data: str) -> bool:
+        if not data.startswith("fast"):
+            return False
+        seen.append(("inline", data))
+        return True
+
+    eio.on("message", handler)
+    eio.inline = inline
+    await eio._trigger_event("message", "slow 1", run_async=True)
+    await eio._trigger_event("message", "fast 1", run_async=True)  # "slow 1" not started
+    await settle(eio)
+    await eio._trigger_event("message", "fast 2", run_async=True)  # nothing waits now
+    await eio._trigger_event("message", "slow 2", run_async=True)
+    await settle(eio)
+    assert seen == [("task", "slow 1"), ("task", "fast 1"), ("inline", "fast 2"),
+                    ("task", "slow 2")]
+
+
+async def test_other_engineio_events_are_untouched() -> None:
+    eio = InlineEngineIO()
+    got: list[Any] = []
+
+    async def on_disconnect(reason: Any) -> None:
+        got.append(reason)
+
+    eio.on("disconnect", on_disconnect)
+    eio.inline = lambda _data: pytest.fail("only messages are offered inline")
+    await eio._trigger_event("disconnect", "bye", run_async=False)
+    assert got == ["bye"]
+
+
+class Hooks:
+    def __init__(self, fail: bool = False) -> None:
+        self.packets: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.fail = fail
+
+    def packet(self, *args: Any) -> None:
+        self.packets.append(args)
+
+    def event(self, *args: Any) -> None:
+        if self.fail:
+            raise RuntimeError("a broken listener")
+        self.events.append(args)
+
+    def lifecycle(self, *args: Any) -> None: ...
+
+    def transport_closed(self, reason: str) -> None: ...
+
+    def malformed(self, *args: Any) -> None: ...
+
+
+@pytest.mark.parametrize(("raw", "inline"), [
+    ('2/chat,["message",{"text":"hi"}]', True),
+    ('2["tick",1,2]', True),
+    ('2/chat,7["message",{"text":"hi"}]', False),       # wants an ack: sent from a task
+    ('3/chat,7[{"ok":true}]', False),                   # an ACK
+    ('0/chat,{"sid":"x"}', False),                      # a CONNECT
+    ('51-["file",{"_placeholder":true,"num":0}]', False),  # binary: attachments follow
+    ('2/chat,["message"', False),                       # broken: reported on the task path
+    ("2[]", False),                                     # no event name: reported there too
+    (b"\x00\x01", False),                               # an attachment
+])
+def test_which_messages_are_taken_inline(raw: Any, inline: bool) -> None:
+    hooks = Hooks()
+    client = SioClient(hooks)
+    assert client._inline_message(raw) is inline
+    if inline:
+        assert len(hooks.packets) == 1 and hooks.packets[0][:3] == (
+            "in", "/chat" if "/chat" in raw else "/", "EVENT")
+        assert hooks.packets[0][5] == len(raw)
+        assert len(hooks.events) == 1 and hooks.events[0][3] is False
+    else:
+        assert hooks.packets == [] and hooks.events == []
+
+
+def test_a_failing_listener_does_not_escape_into_the_read_loop(
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = SioClient(Hooks(fail=True))
+    assert client._inline_message('2["tick",1]') is True
+    assert "handling an inbound event failed" in caplog.text
