@@ -10,9 +10,9 @@ reason and to run its own readiness steps (room re-join) before flushing.
 
 Inbound messages are processed synchronously up to the point of sending our ack, because
 engine.io runs each message in its own task: finishing the work before the first await
-keeps events in arrival order. The common case, a text EVENT that wants no ack, skips
-that task altogether (see `InlineEngineIO`): a task per packet was a tenth of the GUI
-thread at 5,000 events/s.
+keeps events in arrival order. The common cases, a text EVENT that wants no ack and the
+ACK of an emit, skip that task altogether (see `InlineEngineIO`): a task per packet was
+a tenth of the GUI thread at 5,000 events/s.
 
 A packet that cannot be decoded (invalid JSON, nesting too deep to parse, an unknown
 packet type, an EVENT without a name) is reported through `hooks.malformed` instead of
@@ -25,6 +25,7 @@ polling transport has no such limit.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -144,25 +145,40 @@ class SioClient(socketio.AsyncClient):
         return InlineEngineIO
 
     def _inline_message(self, data: Any) -> bool:
-        """Take a text EVENT that wants no ack without a task; False for anything else
-        (acks to send, binary packets, connects, malformed input: the task path)."""
-        if self._binary_packet is not None or not isinstance(data, str) or data[:1] != "2":
+        """Take a text EVENT that wants no ack, or an ACK for a plain callback, without
+        a task; False for anything else (acks to send, binary packets, connects,
+        malformed input, unknown ack ids: the task path)."""
+        if self._binary_packet is not None or not isinstance(data, str) \
+                or data[:1] not in ("2", "3"):
             return False
         try:
             pkt = self.packet_class(encoded_packet=data)
         except Exception:  # decoded again on the task path, which reports it
             return False
         args = pkt.data
-        if pkt.packet_type != sio_packet.EVENT or pkt.id is not None \
-                or not isinstance(args, list) or not args:
-            return False
         namespace = pkt.namespace or "/"
-        try:
-            self.hooks.packet("in", namespace, "EVENT", args, None, _size(data))
-            self.hooks.event(namespace, str(args[0]), list(args[1:]), False)
-        except Exception:  # as in a task of its own: never let it end the read loop
-            log.exception("handling an inbound event failed")
-        return True
+        if not isinstance(args, list):
+            return False
+        if pkt.packet_type == sio_packet.EVENT and pkt.id is None and args:
+            try:
+                self.hooks.packet("in", namespace, "EVENT", args, None, _size(data))
+                self.hooks.event(namespace, str(args[0]), list(args[1:]), False)
+            except Exception:  # as in a task of its own: never let it end the read loop
+                log.exception("handling an inbound event failed")
+            return True
+        if pkt.packet_type == sio_packet.ACK:
+            waiting = self.callbacks.get(namespace, {})
+            callback = waiting.get(pkt.id)
+            if callback is None or inspect.iscoroutinefunction(callback):
+                return False
+            del waiting[pkt.id]
+            try:
+                self.hooks.packet("in", namespace, "ACK", args, pkt.id, _size(data))
+                callback(*args)
+            except Exception:
+                log.exception("handling an inbound ack failed")
+            return True
+        return False
 
     async def _send_packet(self, pkt: Any) -> None:
         encoded = pkt.encode()

@@ -80,7 +80,7 @@ class Hooks:
     ('2/chat,["message",{"text":"hi"}]', True),
     ('2["tick",1,2]', True),
     ('2/chat,7["message",{"text":"hi"}]', False),       # wants an ack: sent from a task
-    ('3/chat,7[{"ok":true}]', False),                   # an ACK
+    ('3/chat,7[{"ok":true}]', False),                   # an ACK nobody waits for
     ('0/chat,{"sid":"x"}', False),                      # a CONNECT
     ('51-["file",{"_placeholder":true,"num":0}]', False),  # binary: attachments follow
     ('2/chat,["message"', False),                       # broken: reported on the task path
@@ -105,3 +105,25 @@ def test_a_failing_listener_does_not_escape_into_the_read_loop(
     client = SioClient(Hooks(fail=True))
     assert client._inline_message('2["tick",1]') is True
     assert "handling an inbound event failed" in caplog.text
+
+
+def test_an_ack_for_a_plain_callback_is_taken_inline_once() -> None:
+    hooks = Hooks()
+    client = SioClient(hooks)
+    got: list[Any] = []
+    client.callbacks["/chat"] = {7: lambda *args: got.append(args)}
+    assert client._inline_message('3/chat,7[{"ok":true},2]') is True
+    assert got == [({"ok": True}, 2)]
+    assert hooks.packets == [("in", "/chat", "ACK", [{"ok": True}, 2], 7, 23)]
+    assert client.callbacks["/chat"] == {}
+    assert client._inline_message('3/chat,7[{"ok":true},2]') is False  # a repeat: task path
+
+
+def test_an_ack_for_a_coroutine_callback_takes_the_task_path() -> None:
+    client = SioClient(Hooks())
+
+    async def callback(*_args: Any) -> None: ...
+
+    client.callbacks["/"] = {3: callback}
+    assert client._inline_message("33[1]") is False
+    assert 3 in client.callbacks["/"]
