@@ -619,22 +619,35 @@ class NamespaceFlusher:
 
 async def wait_until(predicate: Callable[[], bool], signal: Signal[Any],
                      timeout: float | None) -> bool:
-    """Wait until `predicate()` holds, re-checking whenever `signal` fires."""
+    """Wait until `predicate()` holds, re-checking after `signal` fires.
+
+    The check runs once per loop turn however often the signal fired in it: an outbox
+    flush fires `changed` for every message, and the predicate may be an SQL query.
+    """
     if predicate():
         return True
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[None] = loop.create_future()
+    due = False
 
-    def check(*_: Any) -> None:
+    def check() -> None:
+        nonlocal due
+        due = False
         if not fut.done() and predicate():
             fut.set_result(None)
 
-    signal.connect(check)
+    def soon(*_: Any) -> None:
+        nonlocal due
+        if not due and not fut.done():
+            due = True
+            loop.call_soon(check)
+
+    signal.connect(soon)
     try:
         await asyncio.wait_for(fut, timeout)
         return True
     except TimeoutError:
         return predicate()
     finally:
-        signal.disconnect(check)
+        signal.disconnect(soon)
 

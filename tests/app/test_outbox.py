@@ -3,6 +3,7 @@ and the flusher's window, order, ack outcomes and requeue on disconnect."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -282,3 +283,28 @@ def test_enqueue_many_is_one_transaction(tmp_path):
     assert len(commits) == 1
     assert ob.depth("/") == 10_000
     ob.store.close()
+
+
+async def test_wait_until_checks_once_per_loop_turn_however_often_the_signal_fires() -> None:
+    from app.outbox import wait_until
+    from app.signals import Signal
+
+    changed: Signal[int] = Signal("changed")
+    state = {"left": 3, "checks": 0}
+
+    def drained() -> bool:
+        state["checks"] += 1
+        return state["left"] == 0
+
+    async def work() -> None:
+        while state["left"]:
+            await asyncio.sleep(0)
+            state["left"] -= 1
+            for i in range(100):  # a flush fires once per message
+                changed.emit(i)
+
+    worker = asyncio.ensure_future(work())
+    assert await wait_until(drained, changed, timeout=5)
+    await worker
+    assert state["checks"] <= 1 + 3                # the first check, then one per turn
+    assert not await wait_until(lambda: False, changed, timeout=0.05)   # a timeout
