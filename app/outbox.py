@@ -279,8 +279,8 @@ class Outbox:
     def settle(self, m: OutboxMessage, state: OutboxState, reply: Any = None,
                error: str | None = None) -> None:
         """Record an ack / failure. Batched: acks arriving within ACK_BATCH_DELAY share
-        one transaction (python-socketio runs each ack in a task of its own, so "the same
-        loop tick" would mostly batch one); a full batch is written at once.
+        one transaction (acks are handled one by one as they are read, so "the same loop
+        tick" would mostly batch one); a full batch is written at once.
 
         Losing this write in a crash is harmless: the row is still `sent`, so it is
         resent on the next start and the bundled server answers the duplicate with the

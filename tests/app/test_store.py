@@ -131,3 +131,40 @@ def test_two_hundred_thousand_rows_count_page_search(tmp_path):
     info = {i.queue: i for i in store.queues()}[q]
     assert info.total == n
     store.close()
+
+
+def test_no_write_path_statement_walks_the_whole_messages_table(tmp_path):
+    """Every statement run while storing, enqueueing, sending, acking, requeueing and
+    cancelling is planned as a rowid or index search, never a scan of messages (or of
+    one of its indexes): with a million rows stored, one such scan per commit made each
+    commit take ~80 ms instead of ~1 ms."""
+    from app.outbox import Outbox, OutboxState
+
+    store = MessageStore.open(tmp_path)
+    outbox = Outbox(store)
+    store.insert([msg("room:/chat:a", "first", 1)])
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        store.insert([msg("room:/chat:a", "second", 2), msg("room:/chat:a", "again", 2)])
+        store.add(msg("room:/chat:b", "buffered", 1))
+        store.flush()
+        queued = [outbox.enqueue("/chat", "message", {"room": "a", "text": str(i)})
+                  for i in range(4)]
+        batch = outbox.next_queued("/chat", 3)
+        outbox.mark_sent(batch)
+        outbox.settle(batch[0], OutboxState.ACKED, reply={"ok": True})
+        outbox.requeue(batch[1])
+        outbox.cancel(queued[3].id)
+        outbox.depth("/chat")
+    finally:
+        store.conn.set_trace_callback(None)
+    planned = [s for s in statements
+               if s.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))]
+    assert len(planned) > 10
+    for sql in planned:
+        for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql):
+            detail = row[3]
+            assert not (detail.startswith("SCAN messages")
+                        and not detail.startswith("SCAN messages_fts")), (sql, detail)
+    store.close()
