@@ -322,7 +322,10 @@ class Outbox:
         """Every `sent` row (of a namespace, or all) back to `queued`: after a disconnect
         or a crash nobody will deliver their acks any more."""
         self._flush_acks()
-        sql = "SELECT id, queue FROM messages WHERE state = 'sent'"
+        # messages_pending holds only queued and sent rows; SQLite would otherwise walk
+        # messages_outbox_id, every outbox message ever acked included
+        sql = ("SELECT id, queue FROM messages INDEXED BY messages_pending "
+               "WHERE state IN ('queued', 'sent') AND state = 'sent'")
         params: tuple[Any, ...] = ()
         if namespace is not None:
             sql = ("SELECT id, queue FROM messages WHERE queue = ? AND state IN "
@@ -393,8 +396,8 @@ class Outbox:
         """Mark queued messages past their ttl as failed("expired"): never dropped silently."""
         now = time.time() if now is None else now
         rows = self.conn.execute(
-            f"{_SELECT} WHERE state = 'queued' AND expires IS NOT NULL AND expires <= ?",
-            (now,)).fetchall()
+            f"{_SELECT} INDEXED BY messages_pending WHERE state IN ('queued', 'sent') "
+            "AND state = 'queued' AND expires IS NOT NULL AND expires <= ?", (now,)).fetchall()
         msgs = [_msg(r) for r in rows]
         if msgs:
             with dbmod.transaction(self.conn) as c:
@@ -402,7 +405,8 @@ class Outbox:
                     self._set_state(c, m, OutboxState.FAILED, error="expired")
             for m in msgs:
                 self.changed.emit(m)
-        nxt = self.conn.execute("SELECT min(expires) FROM messages WHERE state = 'queued' "
+        nxt = self.conn.execute("SELECT min(expires) FROM messages INDEXED BY messages_pending "
+                                "WHERE state IN ('queued', 'sent') AND state = 'queued' "
                                 "AND expires IS NOT NULL").fetchone()[0]
         if nxt:
             self._schedule_expiry(nxt)
