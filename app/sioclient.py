@@ -119,14 +119,22 @@ class InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
         if self._waiting == 0 and self.inline is not None and self.inline(*args):
             return None
         self._waiting += 1
+        started = False
 
         async def in_arrival_order() -> None:
+            nonlocal started
+            started = True
             self._waiting -= 1
             await handler(*args)
 
+        def done(task: asyncio.Task[Any]) -> None:
+            _message_tasks.discard(task)
+            if not started:  # cancelled before it ran (a disconnect): no longer waiting
+                self._waiting -= 1
+
         task = self.start_background_task(in_arrival_order)
         _message_tasks.add(task)
-        task.add_done_callback(_message_tasks.discard)
+        task.add_done_callback(done)
         return task
 
 

@@ -127,3 +127,20 @@ def test_an_ack_for_a_coroutine_callback_takes_the_task_path() -> None:
     client.callbacks["/"] = {3: callback}
     assert client._inline_message("33[1]") is False
     assert 3 in client.callbacks["/"]
+
+
+async def test_a_message_task_cancelled_before_it_ran_is_no_longer_waited_for() -> None:
+    eio = InlineEngineIO()
+    seen: list[str] = []
+
+    async def handler(data: str) -> None:
+        seen.append(data)
+
+    eio.on("message", handler)
+    eio.inline = lambda data: data == "fast" and not seen.append("inline " + data)
+    task = await eio._trigger_event("message", "slow", run_async=True)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert eio._waiting == 0
+    await eio._trigger_event("message", "fast", run_async=True)
+    assert seen == ["inline fast"]
