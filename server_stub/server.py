@@ -30,6 +30,7 @@ from server_stub.backend import Backend, make_backend
 from server_stub.chat import ChatNamespace
 from server_stub.connections import Context
 from server_stub.fanout import use_plain_websockets
+from server_stub.longpoll import release_polls_on_close
 from server_stub.ratelimit import RateLimiter
 from server_stub.sandbox import SandboxNamespace
 from server_stub.storage import StorageError
@@ -147,6 +148,7 @@ class SockDeskServer:
             logger=logging.getLogger("socketio.server"),
             engineio_logger=logging.getLogger("engineio.server"))
         use_plain_websockets(self.sio)
+        release_polls_on_close(self.sio)
         ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token),
                       limiter=RateLimiter(config.rate_limit))
