@@ -52,11 +52,21 @@ class GuiEventLoop(qasync.QEventLoop):  # type: ignore[misc, valid-type]
             self._drain_timer.start()
         return handle
 
+    def run_forever(self) -> Any:
+        if self._ready and not self._armed:  # left over from a stop: run them now
+            self._armed = True
+            self._drain_timer.start()
+        return super().run_forever()
+
     def _drain(self) -> None:
         """Run the callbacks that were ready when this slice began (those they schedule
         wait for the next slice, like one iteration of asyncio's loop), until the
-        slice's time is up."""
+        slice's time is up. Nothing runs while the loop is stopped (qasync processes Qt
+        events once more after a stop, when asyncio has no running loop): they wait
+        for the next run_forever."""
         self._armed = False
+        if not self.is_running():
+            return
         ready = self._ready
         deadline = time.monotonic() + SLICE_S
         for _ in range(len(ready)):

@@ -142,3 +142,20 @@ def test_closing_drops_what_was_still_waiting(qapp: Any) -> None:
     assert loop.is_closed()
     with pytest.raises(RuntimeError):
         loop.call_soon(ran.append, 2)
+
+
+def test_callbacks_left_at_a_stop_wait_for_the_next_run(run: Runner, qapp: Any) -> None:
+    """asyncio runs callbacks only while its loop runs; qasync processes Qt events once
+    more after stopping, which must not run them without a running loop."""
+    loop = run.loop
+    ran: list[bool] = []
+
+    def note() -> None:
+        ran.append(asyncio.get_running_loop() is loop)
+
+    loop.call_soon(note)             # scheduled while the loop is not running
+    qapp.processEvents()             # Qt events outside run_forever, as after a stop
+    qapp.processEvents()
+    assert ran == []
+    run(asyncio.sleep(0))
+    assert ran == [True]
