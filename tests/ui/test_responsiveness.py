@@ -138,7 +138,6 @@ def test_a_backlog_is_committed_a_chunk_per_loop_turn_and_all_of_it_is_readable(
         store.close()
 
 
-
 def test_the_chunk_shrinks_when_committing_and_listening_is_slow(
         run: Runner, tmp_path: Path) -> None:
     """A listener that costs 100 µs per row (a busy GUI) makes 500-row turns last 50 ms;
