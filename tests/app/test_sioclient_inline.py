@@ -7,22 +7,28 @@ from typing import Any
 
 import pytest
 
-from app.sioclient import InlineEngineIO, SioClient
+from app.sioclient import InlineEngineIO, SioClient, _message_tasks
 
 
-async def settle(eio: InlineEngineIO) -> None:
-    """Until every message task has started and finished."""
-    while eio._waiting:
-        await asyncio.sleep(0)
-    await asyncio.sleep(0)
+async def settle() -> None:
+    """Until every message task started so far has finished."""
+    await asyncio.gather(*_message_tasks)
 
 
-async def test_an_inline_message_never_overtakes_one_waiting_for_its_task() -> None:
+def recording() -> tuple[InlineEngineIO, list[Any]]:
+    """An engine.io client whose message handler (the task path) records what it got."""
     eio = InlineEngineIO()
-    seen: list[tuple[str, str]] = []
+    seen: list[Any] = []
 
     async def handler(data: str) -> None:
         seen.append(("task", data))
+
+    eio.on("message", handler)
+    return eio, seen
+
+
+async def test_an_inline_message_never_overtakes_one_waiting_for_its_task() -> None:
+    eio, seen = recording()
 
     def inline(data: str) -> bool:
         if not data.startswith("fast"):
@@ -30,14 +36,13 @@ async def test_an_inline_message_never_overtakes_one_waiting_for_its_task() -> N
         seen.append(("inline", data))
         return True
 
-    eio.on("message", handler)
     eio.inline = inline
     await eio._trigger_event("message", "slow 1", run_async=True)
     await eio._trigger_event("message", "fast 1", run_async=True)  # "slow 1" not started
-    await settle(eio)
+    await settle()
     await eio._trigger_event("message", "fast 2", run_async=True)  # nothing waits now
     await eio._trigger_event("message", "slow 2", run_async=True)
-    await settle(eio)
+    await settle()
     assert seen == [("task", "slow 1"), ("task", "fast 1"), ("inline", "fast 2"),
                     ("task", "slow 2")]
 
@@ -130,17 +135,11 @@ def test_an_ack_for_a_coroutine_callback_takes_the_task_path() -> None:
 
 
 async def test_a_message_task_cancelled_before_it_ran_is_no_longer_waited_for() -> None:
-    eio = InlineEngineIO()
-    seen: list[str] = []
-
-    async def handler(data: str) -> None:
-        seen.append(data)
-
-    eio.on("message", handler)
-    eio.inline = lambda data: data == "fast" and not seen.append("inline " + data)
+    eio, seen = recording()
+    eio.inline = lambda data: data == "fast" and not seen.append(("inline", data))
     task = await eio._trigger_event("message", "slow", run_async=True)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert eio._waiting == 0
     await eio._trigger_event("message", "fast", run_async=True)
-    assert seen == ["inline fast"]
+    assert seen == [("inline", "fast")]

@@ -52,10 +52,10 @@ class Peer:
     def _refused(self, ns: str, data: Any = None) -> None:
         self.connect_errors[ns] = data
 
-    async def connect(self) -> Peer:
+    async def connect(self, transport: str = "websocket") -> Peer:
         """Connect every namespace and wait for each ``welcome``."""
         await self.client.connect(self.url, namespaces=self.namespaces, auth=self.auth,
-                                  transports=["websocket"], wait_timeout=TIMEOUT)
+                                  transports=[transport], wait_timeout=TIMEOUT)
         for ns in self.namespaces:
             welcome = await self.next("welcome", ns)
             assert welcome["user"] == self.user and welcome["namespace"] == ns
@@ -78,8 +78,9 @@ class Peer:
         await asyncio.sleep(0)
 
 
-async def connected(url: str, user: str, *namespaces: str, **kwargs: Any) -> Peer:
-    return await Peer(url, user, *namespaces, **kwargs).connect()
+async def connected(url: str, user: str, *namespaces: str, transport: str = "websocket",
+                    **kwargs: Any) -> Peer:
+    return await Peer(url, user, *namespaces, **kwargs).connect(transport)
 
 
 async def refused(url: str, ns: str, auth: Any) -> Any:

@@ -48,12 +48,9 @@ async def test_broadcast_reaches_each_member_once_in_order(url: str) -> None:
 
 async def test_long_polling_member_gets_broadcasts(url: str) -> None:
     room = unique("poll")
-    poller = Peer(url, unique("p"))
-    await poller.client.connect(url, namespaces=["/chat"], auth=poller.auth,
-                                transports=["polling"], wait_timeout=TIMEOUT)
+    poller = await connected(url, unique("p"), transport="polling")
     sender = await connected(url, unique("s"))
     try:
-        await poller.next("welcome")
         assert poller.client.transport() == "polling"
         for peer in (poller, sender):
             assert (await peer.call("join", {"room": room}))["ok"] is True

@@ -8,7 +8,7 @@ import json
 
 import aiohttp
 
-from tests.server_stub.peers import TIMEOUT, Peer, connected, unique
+from tests.server_stub.peers import connected, unique
 
 #: Well under the server's ping_interval + ping_timeout, which the GET waited for before.
 ANSWERED_WITHIN = 10.0
@@ -34,9 +34,8 @@ async def test_a_client_close_completes_the_pending_poll(url: str) -> None:
 async def test_python_socketio_polling_client_disconnects_and_the_room_carries_on(
         url: str) -> None:
     room = unique("poll-close")
-    poller = Peer(url, unique("p"))
-    await poller.client.connect(url, namespaces=["/chat"], auth=poller.auth,
-                                transports=["polling"], wait_timeout=TIMEOUT)
+    poller = await connected(url, unique("p"), transport="polling")
+    assert poller.client.transport() == "polling"
     stays = await connected(url, unique("stays"))
     try:
         for peer in (poller, stays):

@@ -22,6 +22,13 @@ def busy(seconds: float) -> None:
         pass
 
 
+async def after_the_queued_callbacks(loop: asyncio.AbstractEventLoop) -> None:
+    """Resume once every callback queued so far has had its turn (the queue is FIFO)."""
+    done: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(done.set_result, None)
+    await done
+
+
 def test_it_is_the_loop_the_tests_run_on(run: Runner) -> None:
     assert isinstance(run.loop, GuiEventLoop)
 
@@ -49,8 +56,7 @@ def test_a_cancelled_callback_does_not_run(run: Runner) -> None:
         loop = asyncio.get_running_loop()
         loop.call_soon(ran.append, 1).cancel()
         loop.call_soon(ran.append, 2)
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        await after_the_queued_callbacks(loop)
 
     run(scenario())
     assert ran == [2]
@@ -66,8 +72,7 @@ def test_a_failing_callback_reaches_the_handler_and_the_rest_still_run(run: Runn
         try:
             loop.call_soon(lambda: 1 / 0)
             loop.call_soon(ran.append, 1)
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
+            await after_the_queued_callbacks(loop)
         finally:
             loop.set_exception_handler(None)
 
