@@ -41,10 +41,11 @@ class GuiEventLoop(qasync.QEventLoop):  # type: ignore[misc, valid-type]
     def call_soon(self, callback: Callable[..., Any], *args: Any,
                   context: contextvars.Context | None = None) -> asyncio.Handle:
         self._check_closed()
-        if asyncio.iscoroutinefunction(callback):
-            raise TypeError("coroutines cannot be used with call_soon")
-        if not callable(callback):
-            raise TypeError(f"callback must be callable: {type(callback).__name__}")
+        if self.get_debug():  # as asyncio's own loop: these checks cost on every call
+            if asyncio.iscoroutinefunction(callback):
+                raise TypeError("coroutines cannot be used with call_soon")
+            if not callable(callback):
+                raise TypeError(f"callback must be callable: {type(callback).__name__}")
         handle = asyncio.Handle(callback, args, self, context=context)
         self._ready.append(handle)
         if not self._armed:
