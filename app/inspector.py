@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.keys import Kind, outbox_key, parse_key, parse_ts
 from app.store import QueueInfo
 
 if TYPE_CHECKING:
@@ -98,33 +99,31 @@ def describe_key(key: str) -> tuple[str, str, str | None]:
     if key.startswith(SERVER_PREFIX):
         name = key[len(SERVER_PREFIX):]
         return ("dead" if name.endswith(DEAD_SUFFIX) else "work"), name, "/queue"
-    kind, _, rest = key.partition(":")
-    if kind == "outbox":
-        return "outbox", f"Outbox {rest}", rest or "/"
-    if kind == "work":
-        return "delivered", f"Delivered from {rest}", "/queue"
-    if kind in ("room", "dm", "event"):
-        ns, sep, name = rest.rpartition(":") if kind == "event" else rest.partition(":")
-        if not sep:
-            return kind, key, None
-        if kind == "room":
-            return "room", f"#{name}", ns
-        if kind == "dm":
-            return "dm", f"@{name}", ns
-        return "event", f"{name}  ·  {ns}", ns
-    return "event", key, None
+    parsed = parse_key(key)
+    if parsed is None:
+        return "event", key, None
+    ns, name = parsed.namespace, parsed.name
+    if parsed.kind is Kind.OUTBOX:
+        return "outbox", f"Outbox {ns}", ns or "/"
+    if parsed.kind is Kind.WORK:
+        return "delivered", f"Delivered from {name}", ns
+    if parsed.kind is Kind.ROOM:
+        return "room", f"#{name}", ns
+    if parsed.kind is Kind.DM:
+        return "dm", f"@{name}", ns
+    return "event", f"{name}  ·  {ns}", ns
 
 
 def local_rows(infos: Iterable[QueueInfo], namespaces: Iterable[str] = ()) -> list[QueueRow]:
     """Rows for the store's queues; every namespace in `namespaces` gets an outbox row."""
     rows: dict[str, QueueRow] = {}
     for ns in namespaces:
-        key = f"outbox:{ns}"
+        key = outbox_key(ns)
         kind, label, nsname = describe_key(key)
         rows[key] = QueueRow(key, kind, label, nsname)
     for info in infos:
-        kind, label, ns = describe_key(info.queue)
-        row = QueueRow(info.queue, kind, label, ns, total=info.total, last_ts=info.last_ts)
+        kind, label, info_ns = describe_key(info.queue)
+        row = QueueRow(info.queue, kind, label, info_ns, total=info.total, last_ts=info.last_ts)
         if kind == "outbox":
             row.depth, row.inflight = info.queued, info.sent
             row.acked, row.failed = info.acked, info.failed
@@ -312,20 +311,7 @@ def peek_item(queue: str, message: Mapping[str, Any]) -> ReplayItem:
 
     return ReplayItem("/queue", "publish",
                       [{"queue": base_queue(queue), "payload": message.get("payload")}],
-                      _ts(message.get("ts")))
-
-
-def _ts(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        import datetime as dt
-
-        try:
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return 0.0
-    return 0.0
+                      parse_ts(message.get("ts")) or 0.0)
 
 
 # ---- replay into another server ----------------------------------------------------------

@@ -7,7 +7,8 @@ import stat
 
 import pytest
 
-from app.store import MessageStore, fts_query, queue_key
+from app.keys import queue_key
+from app.store import MessageStore, fts_query
 from tests.app.helpers import msg, room_rows, until
 
 
