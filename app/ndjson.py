@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from app import jsonmod
-from app.store import MessageStore, StoredMessage, describe, queue_key
+from app.keys import queue_key
+from app.store import MessageStore, StoredMessage, describe
 
 #: outbox states that an import keeps; queued/sent are not re-sent by an import
 #: (use replay for that), so they are imported without a state.
@@ -328,9 +329,7 @@ async def export_ndjson_async(store: MessageStore, path: Path | str,
 
 def _page_all(store: MessageStore, after: int, limit: int) -> list[StoredMessage]:
     """The next `limit` messages of all queues after rowid `after` (keyset, oldest first)."""
-    rows = store.conn.execute("SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?",
-                              (after, limit)).fetchall()
-    return store.get_many(r[0] for r in rows)
+    return store.get_many(store.rowids_after(after, limit))
 
 
 __all__ += ["ExportResult", "ImportResult", "export_ndjson_async",

@@ -10,9 +10,13 @@ Watermarks are written in the same transaction as the messages they cover.
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from app.store import MessageStore
 
 
 @dataclass
@@ -47,33 +51,28 @@ class Watermark:
 
 
 class RoomMemory:
-    """Remembered rooms of one namespace and their watermarks, persisted in `rooms`."""
+    """Remembered rooms of one namespace and their watermarks, kept by the store."""
 
-    def __init__(self, conn: sqlite3.Connection, namespace: str) -> None:
-        self.conn = conn
+    def __init__(self, store: MessageStore, namespace: str) -> None:
+        self.store = store
         self.namespace = namespace
         self.marks: dict[str, Watermark] = {}
         self._dirty: set[str] = set()
-        for room, last in conn.execute(
-                "SELECT room, last_offset FROM rooms WHERE namespace = ? ORDER BY joined_at",
-                (namespace,)):
+        for room, last in store.rooms(namespace):
             self.marks[room] = Watermark(last)
 
     def remember(self, room: str) -> Watermark:
         """Add a room (committed at once: a room joined must be re-joined after a crash)."""
         if room not in self.marks:
             self.marks[room] = Watermark(None)
-            self.conn.execute(
-                "INSERT OR IGNORE INTO rooms(namespace, room, last_offset, joined_at) "
-                "VALUES (?, ?, NULL, ?)", (self.namespace, room, time.time()))
+            self.store.remember_room(self.namespace, room)
         return self.marks[room]
 
     def forget(self, room: str) -> None:
         """Drop a room and its watermark (after leave)."""
         self.marks.pop(room, None)
         self._dirty.discard(room)
-        self.conn.execute("DELETE FROM rooms WHERE namespace = ? AND room = ?",
-                          (self.namespace, room))
+        self.store.forget_room(self.namespace, room)
 
     def touch(self, room: str) -> None:
         """The room's watermark changed; write it with the next batch."""
@@ -84,6 +83,5 @@ class RoomMemory:
         for room in list(self._dirty):
             mark = self.marks.get(room)
             if mark is not None:
-                c.execute("UPDATE rooms SET last_offset = ? WHERE namespace = ? AND room = ?",
-                          (mark.last, self.namespace, room))
+                self.store.save_watermark(c, self.namespace, room, mark.last)
         self._dirty.clear()

@@ -6,6 +6,7 @@ needs its own minimal, synchronous, exception-isolating observer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -50,3 +51,38 @@ class Signal(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._callbacks)
+
+
+async def wait_until(predicate: Callable[[], bool], signal: Signal[Any],
+                     timeout: float | None) -> bool:
+    """Wait until `predicate()` holds, re-checking after `signal` fires.
+
+    The check runs once per loop turn however often the signal fired in it: an outbox
+    flush fires `changed` for every message, and the predicate may be an SQL query.
+    """
+    if predicate():
+        return True
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+    due = False
+
+    def check() -> None:
+        nonlocal due
+        due = False
+        if not fut.done() and predicate():
+            fut.set_result(None)
+
+    def soon(*_: Any) -> None:
+        nonlocal due
+        if not due and not fut.done():
+            due = True
+            loop.call_soon(check)
+
+    signal.connect(soon)
+    try:
+        await asyncio.wait_for(fut, timeout)
+        return True
+    except TimeoutError:
+        return predicate()
+    finally:
+        signal.disconnect(soon)

@@ -38,6 +38,7 @@ from typing import Any
 
 from app import db as dbmod
 from app import jsonmod
+from app.keys import Kind, first_object, is_kind
 from app.signals import Signal
 
 SCHEMA = """
@@ -172,27 +173,9 @@ class QueueInfo:
     @property
     def depth(self) -> int:
         """Outbox: messages not yet done (queued + sent). Other queues: all messages."""
-        if self.queue.startswith("outbox:"):
+        if is_kind(self.queue, Kind.OUTBOX):
             return self.queued + self.sent
         return self.total
-
-
-def queue_key(namespace: str, event: str, args: list[Any], direction: str = "in",
-              me: str | None = None) -> str:
-    """Which queue an event belongs to (keys are documented in docs/DESIGN.md)."""
-    first = args[0] if args and isinstance(args[0], dict) else None
-    if first is not None:
-        if event == "message" and isinstance(first.get("room"), str):
-            return f"room:{namespace}:{first['room']}"
-        if event == "dm":
-            other = first.get("to") if direction == "out" else first.get("user")
-            if direction == "in" and me is not None and other == me:
-                other = first.get("to", other)
-            if isinstance(other, str):
-                return f"dm:{namespace}:{other}"
-        if event == "deliver" and isinstance(first.get("queue"), str):
-            return f"work:{first['queue']}"
-    return f"event:{namespace}:{event}"
 
 
 def describe(namespace: str, event: str, args: list[Any], direction: str, queue: str,
@@ -201,13 +184,13 @@ def describe(namespace: str, event: str, args: list[Any], direction: str, queue:
 
     Those columns make room views and search work without parsing JSON per row.
     """
-    first = args[0] if args and isinstance(args[0], dict) else None
+    first = first_object(args)
     room = offset = user = text = msg_id = None
     if first is not None:
         room = first.get("room") if isinstance(first.get("room"), str) else None
         value = first.get("offset")
         # SQLite integers are 64-bit; true/false are not offsets
-        if queue.startswith("room:") and isinstance(value, int) \
+        if is_kind(queue, Kind.ROOM) and isinstance(value, int) \
                 and not isinstance(value, bool) and -(2**63) <= value < 2**63:
             offset = value
         user = first.get("user") if isinstance(first.get("user"), str) else None
@@ -267,6 +250,19 @@ def fts_query(search: str) -> str | None:
     if not terms:
         return None
     return " ".join(f'"{t}"*' for t in terms)
+
+
+def insert_row(m: StoredMessage, want_ack: int | None = None, expires: float | None = None,
+               updated: float | None = None) -> tuple[Any, ...]:
+    """One message as the parameters of `_INSERT` (shared by every way rows go in).
+
+    `want_ack` and `expires` are the outbox's columns; an outbox row starts with 0
+    attempts, any other row with none.
+    """
+    return (_storable(m.queue), m.direction, _storable(m.namespace), _storable(m.event),
+            encode_args(m.args), m.ts, _storable(m.msg_id), _storable(m.room), m.offset,
+            _storable(m.user), _storable(clip_text(m.text)), int(m.recovered), m.state,
+            want_ack, 0 if m.state else None, _storable(m.error), expires, updated)
 
 
 def _row(r: tuple[Any, ...]) -> StoredMessage:
@@ -418,13 +414,8 @@ class MessageStore:
             start = self._max_id(c)
             # executemany, then one read of what went in: far fewer Python->SQLite calls
             # than a statement per row when thousands of events arrive per second
-            c.executemany(_INSERT, [(
-                _storable(m.queue), m.direction, _storable(m.namespace),
-                _storable(m.event), encode_args(m.args), m.ts, _storable(m.msg_id),
-                _storable(m.room), m.offset, _storable(m.user),
-                _storable(clip_text(m.text)), int(m.recovered), m.state,
-                ob.get("want_ack"), 0 if m.state else None, _storable(m.error),
-                ob.get("expires"), now) for m in batch])
+            c.executemany(_INSERT, [insert_row(m, ob.get("want_ack"), ob.get("expires"), now)
+                                    for m in batch])
             out = self._inserted(c, batch, start)
             if out:
                 self._index_new(c, start)
@@ -464,21 +455,10 @@ class MessageStore:
         Accepts StoredMessage or ready tuples in `_INSERT` column order. No signal fires:
         callers that need one (import) refresh their views afterwards.
         """
-        def rows() -> Iterator[tuple[Any, ...]]:
-            for m in msgs:
-                if isinstance(m, tuple):
-                    yield m
-                else:
-                    yield (_storable(m.queue), m.direction, _storable(m.namespace),
-                           _storable(m.event), encode_args(m.args), m.ts,
-                           _storable(m.msg_id), _storable(m.room), m.offset,
-                           _storable(m.user), _storable(clip_text(m.text)),
-                           int(m.recovered), m.state, None, None, _storable(m.error),
-                           None, None)
-
+        rows = (m if isinstance(m, tuple) else insert_row(m) for m in msgs)
         with dbmod.transaction(self.conn) as c:
             start = self._max_id(c)
-            c.executemany(_INSERT, rows())
+            c.executemany(_INSERT, rows)
             end = self._max_id(c)
             self._index_new(c, start)
         return end - start
@@ -645,10 +625,43 @@ class MessageStore:
                 yield _row(r)
             after = rows[-1][0]
 
-    def max_offset(self, queue: str) -> int | None:
-        """The highest room offset stored in a room queue (uses the offset index)."""
+    def rowids_after(self, after: int, limit: int) -> list[int]:
+        """The next `limit` rowids of every queue after `after` (whole-store export)."""
         self.flush()
-        r = self.conn.execute("SELECT max(room_offset) FROM messages WHERE queue = ? "
-                              "AND room_offset IS NOT NULL",
-                              (queue,)).fetchone()
-        return r[0] if r else None
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?", (after, limit))]
+
+    # ---- small records: remembered rooms and facts about servers ------------------
+
+    def rooms(self, namespace: str) -> list[tuple[str, int | None]]:
+        """Remembered rooms of a namespace with their watermarks, oldest joined first."""
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT room, last_offset FROM rooms WHERE namespace = ? ORDER BY joined_at",
+            (namespace,))]
+
+    def remember_room(self, namespace: str, room: str) -> None:
+        """Add a room (committed at once: a room joined must be re-joined after a crash)."""
+        self.conn.execute("INSERT OR IGNORE INTO rooms(namespace, room, last_offset, "
+                          "joined_at) VALUES (?, ?, NULL, ?)", (namespace, room, time.time()))
+
+    def forget_room(self, namespace: str, room: str) -> None:
+        """Drop a room and its watermark."""
+        self.conn.execute("DELETE FROM rooms WHERE namespace = ? AND room = ?",
+                          (namespace, room))
+
+    @staticmethod
+    def save_watermark(c: sqlite3.Connection, namespace: str, room: str,
+                       last: int | None) -> None:
+        """Write one room's watermark inside the caller's (batch) transaction, so it is
+        never on disk ahead of the messages it covers."""
+        c.execute("UPDATE rooms SET last_offset = ? WHERE namespace = ? AND room = ?",
+                  (last, namespace, room))
+
+    def meta(self, key: str) -> str | None:
+        """A remembered fact (e.g. that a URL is a SockDesk server), or None."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a fact (committed at once)."""
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))

@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.outbox import (
-    NamespaceFlusher,
-    Outbox,
-    OutboxError,
-    OutboxFull,
-    OutboxState,
-    with_id,
-)
+from app.flusher import NamespaceFlusher
+from app.outbox import Outbox, OutboxError, OutboxFull, OutboxState
 from app.store import MessageStore
 from tests.app.helpers import until
 
@@ -33,19 +27,6 @@ def test_enqueue_is_committed_and_survives_reopen(tmp_path):
     other = open_outbox(tmp_path)
     assert [x.id for x in other.list()] == [m.id]
     other.store.close()
-    ob.store.close()
-
-
-def test_ids_only_for_bundled_server_payloads(tmp_path):
-    assert with_id("/queue", "publish", [{"queue": "q"}], "abc") == [{"queue": "q",
-                                                                        "id": "abc"}]
-    assert with_id("/chat", "dm", [{"to": "b"}, 2], "abc") == [{"to": "b", "id": "abc"}, 2]
-    assert with_id("/sandbox", "message", [{"room": "r"}], "abc") == [{"room": "r"}]
-    assert with_id("/chat", "message", ["plain text"], "abc") == ["plain text"]
-    assert with_id("/chat", "message", [{"id": "x"}], "abc") == [{"id": "x"}]
-    ob = open_outbox(tmp_path)
-    own = ob.enqueue("/chat", "dm", {"to": "bob", "text": "x", "id": "mine-1"})
-    assert own.id == "mine-1" and own.args[0]["id"] == "mine-1"
     ob.store.close()
 
 
@@ -91,7 +72,7 @@ def test_cancel_edit_retry(tmp_path):
     with pytest.raises(OutboxError, match="it is sent"):
         ob.edit(b.id, [{"room": "r", "text": "x"}])
     ob.settle(edited, OutboxState.FAILED, error="boom")
-    ob._flush_acks()
+    ob.write_pending_acks()
     assert ob.get(b.id).state == OutboxState.FAILED and ob.get(b.id).error == "boom"
     ob.retry(b.id)
     assert ob.get(b.id).state == OutboxState.QUEUED and ob.get(b.id).error is None
@@ -179,7 +160,7 @@ async def test_flusher_refills_by_half_windows_and_writes_acks_in_batches(tmp_pa
     fl = NamespaceFlusher(ob, "/", t, window=8, ack_timeout=30)
     ob.enqueue_many([("/", "e", [i]) for i in range(16)])
     commits: list[str] = []
-    ob.conn.set_trace_callback(lambda s: commits.append(s) if s == "COMMIT" else None)
+    ob.store.conn.set_trace_callback(lambda s: commits.append(s) if s == "COMMIT" else None)
     fl.start()
     fl.set_ready(True)
     await until(lambda: len(t.writes) == 8, what="the first window")
@@ -277,17 +258,16 @@ async def test_no_ack_mode_counts_written_as_done(tmp_path):
 def test_enqueue_many_is_one_transaction(tmp_path):
     ob = open_outbox(tmp_path)
     commits = []
-    ob.conn.set_trace_callback(lambda s: commits.append(s) if s == "COMMIT" else None)
+    ob.store.conn.set_trace_callback(lambda s: commits.append(s) if s == "COMMIT" else None)
     ob.enqueue_many([("/", "e", [i]) for i in range(10_000)])
-    ob.conn.set_trace_callback(None)
+    ob.store.conn.set_trace_callback(None)
     assert len(commits) == 1
     assert ob.depth("/") == 10_000
     ob.store.close()
 
 
 async def test_wait_until_checks_once_per_loop_turn_however_often_the_signal_fires() -> None:
-    from app.outbox import wait_until
-    from app.signals import Signal
+    from app.signals import Signal, wait_until
 
     changed: Signal[int] = Signal("changed")
     state = {"left": 3, "checks": 0}

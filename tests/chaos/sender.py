@@ -16,8 +16,9 @@ import random
 from pathlib import Path
 
 from app.config import ConnectionConfig, ReconnectPolicy
-from app.outbox import OutboxState, wait_until
+from app.outbox import OutboxState
 from app.session import Session
+from app.signals import wait_until
 
 BACKLOG = 64
 
