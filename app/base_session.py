@@ -1,10 +1,12 @@
-"""One connection to a Socket.IO server with several namespaces, and everything on it.
+"""A plain Socket.IO client session: one connection, several namespaces, nothing lost.
 
-The session owns the durable pieces (store, outbox, remembered rooms) and one
-python-socketio client. It drives reconnection itself, because the UI needs every
-state change with a reason and a time, and because a namespace only becomes *ready*
-after our own steps (in /chat: re-join remembered rooms and fetch what was missed);
-only then may the outbox flush into it.
+The session owns the durable pieces (store, outbox) and one python-socketio client. It
+drives reconnection itself, because the UI needs every state change with a reason and
+a time, and because a namespace only becomes *ready* after its extension's steps (see
+`app.extension`); only then may the outbox flush into it.
+
+It knows Socket.IO, not any particular server: no namespace name appears here. What the
+bundled server's /chat and /queue add is registered by `app.session.Session`.
 """
 
 from __future__ import annotations
@@ -19,42 +21,34 @@ import reprlib
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from socketio import exceptions as sio_exc
 
 from app import db as dbmod
 from app import errors, jsonmod
-from app.chat import ChatRooms
 from app.config import ConnectionConfig
-from app.consumer import QueueConsumer
 from app.errors import CallTimeout, NotConnected
-from app.outbox import (
-    NamespaceFlusher,
-    Outbox,
-    OutboxMessage,
-    OutboxState,
-    wait_until,
-    with_id,
-)
+from app.extension import NamespaceExtension
+from app.flusher import NamespaceFlusher
+from app.keys import MALFORMED_EVENT, event_key
+from app.outbox import Outbox, OutboxMessage, OutboxState
 from app.packets import PacketLog
-from app.signals import Signal
+from app.signals import Signal, wait_until
 from app.sioclient import SioClient
-from app.store import MessageStore, StoredMessage, describe, queue_key
+from app.store import MessageStore, StoredMessage, describe
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Any]
 
-#: namespaces whose messages carry our ids when the server is the bundled one; their
-#: readiness waits (briefly) for the server's `welcome`, which tells us which it is
-ID_NAMESPACES = ("/chat", "/queue")
-WELCOME_WAIT = 1.0
-#: Event name under which undecodable packets are stored (queue `event:<ns>:(malformed)`)
-MALFORMED_EVENT = "(malformed)"
+#: How long a namespace with an extension waits after CONNECT for the server to
+#: introduce itself (the bundled server's `welcome` comes right after CONNECT) before
+#: it takes the server as foreign and counts as ready without the extension.
+INTRODUCTION_WAIT = 1.0
 #: How much of an undecodable packet is kept (as text) for inspection.
 MALFORMED_KEEP = 64 * 1024
 
@@ -102,10 +96,11 @@ class AckRequest:
         return [] if self.reply is None else [self.reply]
 
 
-class Session:
+class BaseSession:
     """A client session: connect, listen, emit through the durable outbox, recover.
 
-    See docs/DESIGN.md ("The core API") for how the UI uses it.
+    See docs/DESIGN.md ("The core API") for how the UI uses it, and `app.extension` for
+    what a namespace can add.
     """
 
     def __init__(self, config: ConnectionConfig, data_dir: Path | str) -> None:
@@ -147,11 +142,58 @@ class Session:
         self._gen = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self._welcomed: dict[str, asyncio.Event] = {}
-        self.sockdesk_server = self._known_sockdesk()
+        self._introduced: dict[str, asyncio.Event] = {}
+        self._extensions: dict[str, NamespaceExtension] = {}
+        #: True: the server said it is one our extensions are for; False: it did not
+        #: (or the user switched extensions off); None: not known yet
+        self.extensions_on: bool | None = self._initial_extensions_on()
         self.store.stored.connect(self._on_stored)
-        self.chat = ChatRooms(self)
-        self.queue = QueueConsumer(self)
+
+    # ---- extensions ----------------------------------------------------------------
+
+    def register(self, extension: NamespaceExtension) -> None:
+        """Add the extension of one namespace (see `app.extension`)."""
+        self._extensions[extension.namespace] = extension
+
+    def extension(self, namespace: str) -> NamespaceExtension | None:
+        """The namespace's extension when it is on; None for a plain namespace."""
+        if not self.extensions_on:
+            return None
+        return self._extensions.get(_ns(namespace))
+
+    def _hopeful_extension(self, namespace: str) -> NamespaceExtension | None:
+        """The extension, unless the server is known not to want it: what outbound
+        bookkeeping uses while offline, before the server has introduced itself."""
+        if self.extensions_on is False:
+            return None
+        return self._extensions.get(_ns(namespace))
+
+    def _initial_extensions_on(self) -> bool | None:
+        mode = self.config.extensions
+        if mode == "on":
+            return True
+        if mode == "off":
+            return False
+        known = self.store.meta(self._server_meta_key())
+        return True if known == "1" else None
+
+    def _server_meta_key(self) -> str:
+        return f"sockdesk-server:{self.config.url}"
+
+    def introduction(self, namespace: str, event: str, args: list[Any]) -> bool | None:
+        """Is this event the server introducing itself? True: as a server our
+        extensions are for; False: as some other server; None: not an introduction.
+        A plain session recognises nobody; `app.session.Session` knows the bundled
+        server's `welcome`."""
+        return None
+
+    def _introduced_as(self, namespace: str, ours: bool) -> None:
+        if ours and not self.extensions_on and self.config.extensions == "auto":
+            self.extensions_on = True
+            self.store.set_meta(self._server_meta_key(), "1")
+        ev = self._introduced.get(namespace)
+        if ev is not None:
+            ev.set()
 
     # ---- observers -----------------------------------------------------------------
 
@@ -187,7 +229,8 @@ class Session:
         log.info("session %s: %s", state.value, reason)
         self.state_changed.emit(change)
 
-    def _error(self, sentence: str) -> None:
+    def report_error(self, sentence: str) -> None:
+        """Tell the user something went wrong (one sentence; repeats are not re-sent)."""
         if sentence != self.last_error:
             self.errors.emit(sentence)
         self.last_error = sentence
@@ -224,7 +267,7 @@ class Session:
             raise errors.SessionError("This session is closed.")
         bad = errors.check_url(self.config.url)
         if bad:
-            self._error(bad)
+            self.report_error(bad)
             self._set_state(ConnectionState.OFFLINE, bad)
             return False
         for ns in self.namespaces:
@@ -282,7 +325,7 @@ class Session:
                     reason = f"connection lost ({self._lost_reason})"
                     sentence = reason
                 else:
-                    self._error(sentence)
+                    self.report_error(sentence)
                     self._resolve_first(False)
                     if fatal or not policy.enabled:
                         self._set_state(ConnectionState.OFFLINE, sentence)
@@ -305,7 +348,7 @@ class Session:
             raise
         except Exception as exc:  # never let the manager die silently
             log.exception("connection manager failed")
-            self._error(f"Internal error in the connection manager: {exc}.")
+            self.report_error(f"Internal error in the connection manager: {exc}.")
             self._set_state(ConnectionState.OFFLINE, f"internal error: {exc}")
         finally:
             self._resolve_first(False)
@@ -359,8 +402,22 @@ class Session:
         if self._client is not None:
             await self._close_client(self._client)
         self._mark_all_not_ready()
-        self.chat.on_disconnected()
+        self._extensions_disconnected()
         self._set_state(ConnectionState.OFFLINE, f"disconnected ({reason})")
+
+    def _extensions_disconnected(self) -> None:
+        for ext in self._extensions.values():
+            ext.on_disconnected()
+
+    async def abort_transport(self) -> None:
+        """Cut the connection as a crash or a pulled cable would: no Socket.IO or
+        Engine.IO goodbye is sent (the lesson where a consumer dies uses this). The
+        session then reconnects as after any drop."""
+        client = self._client
+        if client is None:
+            return
+        if not client.abort_socket():  # long-polling: no socket of our own to cut
+            await client.eio.disconnect(abort=True)
 
     @staticmethod
     async def _close_client(client: SioClient) -> None:
@@ -395,7 +452,7 @@ class Session:
         self.outbox.close()
         self.store.close()
 
-    async def __aenter__(self) -> Session:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -412,15 +469,15 @@ class Session:
               ) -> list[Any] | None:
         """An inbound event: store it, run handlers, answer an ack request."""
         me = self.config.user
-        queue = queue_key(namespace, event, args, "in", me=me)
+        intro = self.introduction(namespace, event, args)
+        if intro is not None:
+            self._introduced_as(namespace, intro)
+        ext = self.extension(namespace)
+        queue = ext.classify(event, args, "in", me) if ext else event_key(namespace, event)
         sm = describe(namespace, event, args, "in", queue, me=me)
         try:
-            if event == "welcome":
-                self._on_welcome(namespace, args)
-            if namespace == ChatRooms.NAMESPACE:
-                self.chat.on_inbound(event, args, sm)
-            elif namespace == QueueConsumer.NAMESPACE and event == "deliver":
-                self.queue.on_deliver(args)
+            if ext is not None:
+                ext.on_inbound(event, args, sm)
         except Exception:  # an odd payload must not cost us the event itself
             log.exception("handling %r on %s failed; the event is stored anyway",
                           event, namespace)
@@ -453,7 +510,7 @@ class Session:
                   "truncated": max(size, len(text)) > MALFORMED_KEEP}
         log.warning("undecodable packet on %s (%d bytes): %s", namespace, size, why)
         self.packet_log.log("in", namespace, "MALFORMED", [record], None, size)
-        queue = f"event:{namespace}:{MALFORMED_EVENT}"
+        queue = event_key(namespace, MALFORMED_EVENT)
         self.store.add(StoredMessage(queue=queue, direction="in", namespace=namespace,
                                      event=MALFORMED_EVENT, args=[record], text=why))
 
@@ -470,64 +527,55 @@ class Session:
         """Namespace connect / disconnect / refusal from the client."""
         if event == "connect":
             gen = self._gen
-            self._welcomed[namespace] = asyncio.Event()
-            if namespace in ID_NAMESPACES:
+            self._introduced[namespace] = asyncio.Event()
+            if self._hopeful_extension(namespace) is not None:
                 self.spawn(self._make_ready(namespace, gen))
             else:
                 self._set_ready(namespace, True)
         elif event == "disconnect":
             self._set_ready(namespace, False)
             self._fail_calls(namespace)
-            if namespace == ChatRooms.NAMESPACE:
-                self.chat.on_disconnected()
+            ext = self._extensions.get(namespace)
+            if ext is not None:
+                ext.on_disconnected()
         elif event == "connect_refused":
             data = args[0] if args else None
             msg = data.get("message") if isinstance(data, dict) else data
             self._refusals[namespace] = str(msg) if msg is not None else None
 
     async def _make_ready(self, ns: str, gen: int) -> None:
-        """Readiness steps of /chat and /queue: learn whether this is the bundled server
-        (its `welcome`), re-join rooms with recovery, then let the outbox flush."""
-        if not self.sockdesk_server:
+        """Readiness of a namespace with an extension: wait (briefly) for the server to
+        introduce itself, run the extension's steps if it is on, then let the outbox
+        flush."""
+        if self.extensions_on is None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._welcomed[ns].wait(), WELCOME_WAIT)
-        if ns == ChatRooms.NAMESPACE:
+                await asyncio.wait_for(self._introduced[ns].wait(), INTRODUCTION_WAIT)
+            if self.extensions_on is None:  # silence: a foreign server
+                self.extensions_on = False
+        ext = self.extension(ns)
+        if ext is not None:
             try:
-                await self.chat.restore()
-            except Exception as exc:  # a failed re-join must not keep the outbox stuck
-                log.warning("re-joining rooms failed: %s", exc)
+                await ext.prepare()
+            except Exception as exc:  # a failed step must not keep the outbox stuck
+                log.warning("readiness steps of %s failed: %s", ns, exc)
         if gen == self._gen and self.is_connected(ns):
             self._set_ready(ns, True)
-            if ns == QueueConsumer.NAMESPACE:
-                self.spawn(self.queue.restore())
-
-    def _known_sockdesk(self) -> bool:
-        row = self.store.conn.execute("SELECT value FROM meta WHERE key = ?",
-                                      (f"sockdesk-server:{self.config.url}",)).fetchone()
-        return bool(row and row[0] == "1")
-
-    def _on_welcome(self, namespace: str, args: list[Any]) -> None:
-        first = args[0] if args and isinstance(args[0], dict) else {}
-        if first.get("server") == "sockdesk" and not self.sockdesk_server:
-            self.sockdesk_server = True
-            self.store.conn.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')",
-                (f"sockdesk-server:{self.config.url}",))
-        ev = self._welcomed.get(namespace)
-        if ev is not None:
-            ev.set()
+            if ext is not None:
+                ext.after_ready()
 
     def wire_args(self, msg: OutboxMessage) -> list[Any]:
-        """The arguments as sent: with our stable id only towards the bundled server."""
-        if self.sockdesk_server:
-            return with_id(msg.namespace, msg.event, msg.args, msg.id)
+        """The arguments as sent: with our stable id only where an extension that is on
+        says where it goes."""
+        ext = self.extension(msg.namespace)
+        if ext is not None:
+            return ext.with_dedupe_id(msg.event, msg.args, msg.id)
         return msg.args
 
     def transport_closed(self, reason: str) -> None:
         """The engine.io connection ended: nothing is ready, reconnect (manager)."""
         self._lost_reason = reason
         self._mark_all_not_ready()
-        self.chat.on_disconnected()
+        self._extensions_disconnected()
         self.packet_log.forget_acks()
         self._lost.set()
 
@@ -561,10 +609,10 @@ class Session:
             await c.emit(event, tuple(args), namespace=namespace, callback=callback)
 
     async def before_send(self, msg: OutboxMessage) -> None:
-        """In /chat a message needs its room joined first; join it (and remember it)."""
-        if msg.namespace == ChatRooms.NAMESPACE and msg.event == "message" and msg.args \
-                and isinstance(msg.args[0], dict) and isinstance(msg.args[0].get("room"), str):
-            await self.chat.ensure_joined(msg.args[0]["room"])
+        """The extension's prerequisites for a message (e.g. join its room first)."""
+        ext = self.extension(msg.namespace)
+        if ext is not None:
+            await ext.before_send(msg)
 
     def emit(self, namespace: str, event: str, *args: Any, ack: bool = True,
              volatile: bool = False, ttl: float | None = None) -> OutboxMessage:
@@ -584,8 +632,26 @@ class Session:
                 msg.state = OutboxState.FAILED
                 msg.error = "not connected (volatile events are not queued)"
             return msg
-        return self.outbox.enqueue(ns, event, *args, ack=ack and not self.config.no_ack,
-                                   ttl=ttl)
+        return self.emit_many([(ns, event, list(args))], ack=ack, ttl=ttl)[0]
+
+    def emit_many(self, items: Iterable[tuple[str, str, list[Any]]], *, ack: bool = True,
+                  ttl: float | None = None) -> list[OutboxMessage]:
+        """Send many events through the outbox in ONE transaction (a replay of 10,000 is
+        one commit). Each goes through its namespace's extension exactly as `emit`."""
+        prepared: list[tuple[str, str, list[Any]]] = []
+        ids: list[str | None] = []
+        for namespace, event, args in items:
+            ns = _ns(namespace)
+            ext = self._hopeful_extension(ns)
+            ids.append(ext.dedupe_id(event, args) if ext else None)
+            prepared.append((ns, event, list(args)))
+        msgs = self.outbox.enqueue_many(prepared, ack=ack and not self.config.no_ack,
+                                        ttl=ttl, ids=ids)
+        for m in msgs:
+            ext = self._hopeful_extension(m.namespace)
+            if ext is not None:
+                ext.on_emit(m.event, m.args)
+        return msgs
 
     async def _write_volatile(self, msg: OutboxMessage) -> None:
         try:

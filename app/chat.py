@@ -1,5 +1,10 @@
 """/chat on the bundled server: rooms, presence, typing, DMs, and recovery on re-join.
 
+An extension of the plain session (`app.extension`): it is on only for SockDesk's own
+server. The rule "a room message needs its room joined" lives here and only here: the
+room is remembered when the message is accepted (`on_emit`) and joined just before it
+is written (`before_send`), whoever emitted it: Compose, the chat view or a replay.
+
 Rooms are remembered in the data dir, so a restarted GUI or the next CLI run continues
 where the last one stopped: on every (re)connect each room is joined again with
 `since` = its watermark, and the history the server returns is stored and marked
@@ -10,50 +15,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from datetime import datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from app.extension import NamespaceExtension
+from app.keys import CHAT_NAMESPACE, Kind, first_object, is_kind, parse_ts, queue_key, room_key
 from app.outbox import OutboxMessage, OutboxState
 from app.recovery import RoomMemory
 from app.signals import Signal
 from app.store import StoredMessage, describe
 
 if TYPE_CHECKING:
-    from app.session import Session
+    from app.base_session import BaseSession
 
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE = 500
 
 
-def parse_ts(value: Any) -> float | None:
-    """Server timestamps are ISO 8601; the store keeps epoch seconds.
-
-    Anything that is not a usable time (NaN, an integer too big for a float, a bool) is
-    None: the store then keeps the arrival time instead of failing on the row.
-    """
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            ts = float(value)
-        elif isinstance(value, str):
-            ts = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        else:
-            return None
-    except (ValueError, OverflowError):
-        return None
-    return ts if math.isfinite(ts) else None
+#: events whose payload carries the message id the server dedupes on
+_ID_EVENTS = ("message", "dm")
 
 
-class ChatRooms:
+class ChatRooms(NamespaceExtension):
     """Helpers for /chat on top of `Session.emit` / `Session.call`, plus room state."""
 
-    NAMESPACE = "/chat"
+    NAMESPACE = CHAT_NAMESPACE
+    namespace = CHAT_NAMESPACE
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: BaseSession) -> None:
         self.session = session
         self.store = session.store
-        self.memory = RoomMemory(self.store.conn, self.NAMESPACE)
+        self.memory = RoomMemory(self.store, self.NAMESPACE)
         self._members: dict[str, list[str]] = {}
         self._joined_now: set[str] = set()
         self._joining: dict[str, asyncio.Future[Any]] = {}
@@ -90,9 +83,13 @@ class ChatRooms:
 
     def queue(self, room: str) -> str:
         """The store queue of a room."""
-        return f"room:{self.NAMESPACE}:{room}"
+        return room_key(self.NAMESPACE, room)
 
     # ---- commands ------------------------------------------------------------------
+
+    def remember(self, room: str) -> None:
+        """Join a room from the next connect on (with recovery), without a round trip."""
+        self.memory.remember(room)
 
     async def join(self, room: str) -> dict[str, Any]:
         """Remember a room and join it now if connected (else on the next connect)."""
@@ -119,7 +116,6 @@ class ChatRooms:
 
     def send(self, room: str, text: str) -> OutboxMessage:
         """A room message, through the outbox (the room is joined before it is sent)."""
-        self.memory.remember(room)
         return self.session.emit(self.NAMESPACE, "message", {"room": room, "text": text})
 
     def send_dm(self, user: str, text: str) -> OutboxMessage:
@@ -177,7 +173,7 @@ class ChatRooms:
         ack = await self.session.call(self.NAMESPACE, "join", payload)
         if not isinstance(ack, dict) or not ack.get("ok"):
             err = ack.get("error") if isinstance(ack, dict) else ack
-            self.session._error(f"Could not join room {room!r}: {err}.")
+            self.session.report_error(f"Could not join room {room!r}: {err}.")
             return ack if isinstance(ack, dict) else {"ok": False, "error": str(ack)}
         recovered = since is not None
         count = self._store_history(room, ack.get("history") or [], recovered)
@@ -225,15 +221,59 @@ class ChatRooms:
             n += 1
         return n
 
+    # ---- the extension hooks (app.extension) ---------------------------------------
+
+    @staticmethod
+    def _room_of(event: str, args: Sequence[Any]) -> str | None:
+        first = first_object(args)
+        room = first.get("room") if first is not None and event == "message" else None
+        return room if isinstance(room, str) else None
+
+    def on_emit(self, event: str, args: Sequence[Any]) -> None:
+        """A room message accepted while offline is re-joined on the next connect, even
+        after a restart, so the room is remembered now."""
+        room = self._room_of(event, args)
+        if room is not None:
+            self.memory.remember(room)
+
+    def dedupe_id(self, event: str, args: Sequence[Any]) -> str | None:
+        """An `id` the user put in a message or DM is kept as its stable id."""
+        first = first_object(args)
+        if event in _ID_EVENTS and first is not None:
+            given = first.get("id")
+            return given if isinstance(given, str) and given else None
+        return None
+
+    def with_dedupe_id(self, event: str, args: list[Any], msg_id: str) -> list[Any]:
+        """Messages and DMs carry the stable id as `id` (unless they have one), so the
+        server answers a resend with the first ack instead of storing it twice."""
+        first = first_object(args)
+        if event in _ID_EVENTS and first is not None and "id" not in first:
+            return [{**first, "id": msg_id}, *args[1:]]
+        return args
+
+    async def before_send(self, msg: OutboxMessage) -> None:
+        """A room message needs its room joined on this connection."""
+        room = self._room_of(msg.event, msg.args)
+        if room is not None:
+            await self.ensure_joined(room)
+
+    async def prepare(self) -> None:
+        """Re-join remembered rooms with `since` before /chat counts as ready."""
+        await self.restore()
+
+    def classify(self, event: str, args: Sequence[Any], direction: str,
+                 me: str | None) -> str:
+        """Room messages to their room, DMs to the other user, the rest by event."""
+        return queue_key(self.NAMESPACE, event, args, direction, me)
+
     def on_disconnected(self) -> None:
         """Nothing is joined on a dead connection."""
         self._joined_now.clear()
 
-    # ---- inbound (called by the session for /chat) ---------------------------------
-
     def on_inbound(self, event: str, args: list[Any], sm: StoredMessage) -> None:
         """Live /chat events: move watermarks, track presence."""
-        first = args[0] if args and isinstance(args[0], dict) else {}
+        first = first_object(args) or {}
         if event == "message" and sm.room is not None:
             ts = parse_ts(first.get("ts"))
             if ts is not None:
@@ -253,9 +293,9 @@ class ChatRooms:
         for m in batch:
             if m.namespace != self.NAMESPACE:
                 continue
-            if m.queue.startswith("room:"):
+            if is_kind(m.queue, Kind.ROOM):
                 self.message.emit(m)
-            elif m.queue.startswith("dm:"):
+            elif is_kind(m.queue, Kind.DM):
                 self.dm.emit(m)
 
     def _on_outbox_changed(self, msg: OutboxMessage) -> None:
@@ -263,7 +303,7 @@ class ChatRooms:
         if msg.namespace != self.NAMESPACE or msg.state != OutboxState.ACKED \
                 or msg.event != "message" or not isinstance(msg.reply, dict):
             return
-        first = msg.args[0] if msg.args and isinstance(msg.args[0], dict) else None
+        first = first_object(msg.args)
         offset = msg.reply.get("offset")
         if first is None or not isinstance(first.get("room"), str) \
                 or not isinstance(offset, int):

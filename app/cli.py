@@ -237,7 +237,7 @@ async def cmd_listen(a: argparse.Namespace, data_dir: Path) -> int:
         session.event_received.connect(on_event)
         session.errors.connect(_err)
         for room in a.room:
-            session.chat.memory.remember(room)
+            session.chat.remember(room)
         ok = await session.connect()
         if not ok and session.state == ConnectionState.OFFLINE:
             return EXIT_ERROR

@@ -54,6 +54,10 @@ class ConnectionConfig:
     max_attempts: int = 3
     socketio_path: str = "socket.io"
     connect_timeout: float = 10.0
+    #: the namespace extensions for SockDesk's own server (app/extension.py): "auto"
+    #: switches them on when the server introduces itself as SockDesk, "on" and "off"
+    #: decide without asking
+    extensions: str = "auto"
 
     def auth_payload(self) -> dict[str, Any]:
         """The CONNECT auth object: the user's extra auth with user/token merged in."""

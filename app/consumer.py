@@ -5,20 +5,25 @@ the handler raises, `nack` (requeue) so another consumer or a later attempt gets
 Acks are direct calls, not outbox messages: if the connection drops first, the server
 hands the message out again anyway (at-least-once), so queuing the ack would only
 acknowledge a delivery the server has already taken back.
+
+An extension of the plain session (`app.extension`), on only for SockDesk's own server.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.extension import NamespaceExtension
+from app.keys import QUEUE_NAMESPACE, first_object, queue_key
 from app.signals import Signal
 
 if TYPE_CHECKING:
-    from app.session import Session
+    from app.base_session import BaseSession
+    from app.store import StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +38,13 @@ class Subscription:
     auto_ack: bool = True
 
 
-class QueueConsumer:
+class QueueConsumer(NamespaceExtension):
     """Subscriptions on /queue and the ack/nack that follows each delivery."""
 
-    NAMESPACE = "/queue"
+    NAMESPACE = QUEUE_NAMESPACE
+    namespace = QUEUE_NAMESPACE
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: BaseSession) -> None:
         self.session = session
         self.subscriptions: dict[str, Subscription] = {}
         self.delivered: Signal[dict[str, Any]] = Signal("delivered")
@@ -69,6 +75,37 @@ class QueueConsumer:
             except Exception as exc:
                 log.warning("re-subscribing %s failed: %s", sub.queue, exc)
 
+    # ---- the extension hooks (app.extension) ---------------------------------------
+
+    def dedupe_id(self, event: str, args: Sequence[Any]) -> str | None:
+        """An `id` the user put in a publish is kept as its stable id."""
+        first = first_object(args)
+        if event == "publish" and first is not None:
+            given = first.get("id")
+            return given if isinstance(given, str) and given else None
+        return None
+
+    def with_dedupe_id(self, event: str, args: list[Any], msg_id: str) -> list[Any]:
+        """A publish carries the stable id as `id`, so a resend is not queued twice."""
+        first = first_object(args)
+        if event == "publish" and first is not None and "id" not in first:
+            return [{**first, "id": msg_id}, *args[1:]]
+        return args
+
+    def after_ready(self) -> None:
+        """Subscriptions are per connection on the server: subscribe again."""
+        self.session.spawn(self.restore())
+
+    def classify(self, event: str, args: Sequence[Any], direction: str,
+                 me: str | None) -> str:
+        """Deliveries to their work queue's key, the rest by event."""
+        return queue_key(self.NAMESPACE, event, args, direction, me)
+
+    def on_inbound(self, event: str, args: list[Any], stored: StoredMessage) -> None:
+        """A delivery runs the subscription's handler."""
+        if event == "deliver":
+            self.on_deliver(args)
+
     async def ack(self, queue: str, seq: int) -> Any:
         """Tell the server a delivery is done."""
         return await self.session.call(self.NAMESPACE, "ack", {"queue": queue, "seq": seq})
@@ -80,7 +117,7 @@ class QueueConsumer:
 
     def on_deliver(self, args: list[Any]) -> None:
         """A `deliver` arrived: run the subscription's handler in the background."""
-        d = args[0] if args and isinstance(args[0], dict) else None
+        d = first_object(args)
         if d is None:
             return
         self.delivered.emit(d)

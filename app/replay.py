@@ -14,16 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.outbox import ID_FIELD_EVENTS, OutboxMessage
+from app.keys import CHAT_NAMESPACE, CLIENT_FIELDS, first_object
+from app.outbox import OutboxMessage
 from app.store import StoredMessage
 
 if TYPE_CHECKING:
-    from app.session import Session
-
-#: the fields a client sends for the bundled server's events; received copies carry
-#: server-stamped extras (user, offset, ts) that a replay must not send back.
-CLIENT_FIELDS = {("/chat", "message"): ("room", "text"), ("/chat", "dm"): ("to", "text"),
-                 ("/queue", "publish"): ("queue", "payload")}
+    from app.base_session import BaseSession
 
 
 @dataclass
@@ -47,23 +43,25 @@ def retarget(item: ReplayItem, namespace: str | None = None, event: str | None =
     ns = namespace or item.namespace
     ev = event or item.event
     args = copy.deepcopy(item.args)
-    if args and isinstance(args[0], dict):
-        first = dict(args[0])
+    captured = first_object(args)
+    if captured is not None:
+        first = dict(captured)
         keep = CLIENT_FIELDS.get((ns, ev))
         if keep is not None:
             first = {k: v for k, v in first.items() if k in keep}
-        elif (ns, ev) in ID_FIELD_EVENTS or (item.namespace, item.event) in ID_FIELD_EVENTS:
-            first.pop("id", None)
-        if room is not None and ("room" in first or (ns, ev) == ("/chat", "message")):
+        elif (item.namespace, item.event) in CLIENT_FIELDS:
+            first.pop("id", None)  # a captured id would make the server drop the replay
+        if room is not None and ("room" in first or (ns, ev) == (CHAT_NAMESPACE, "message")):
             first["room"] = room
         args[0] = first
     return ReplayItem(ns, ev, args, item.ts)
 
 
 class Replayer:
-    """Feeds replay items into a session's outbox."""
+    """Feeds replay items into a session, through `emit` like any other message (so a
+    replayed room message is joined first, exactly as a typed one)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: BaseSession) -> None:
         self.session = session
 
     async def replay(self, items: Iterable[ReplayItem | StoredMessage], *,
@@ -87,20 +85,14 @@ class Replayer:
                     continue
                 ri = edited
             prepared.append(ri)
-        for ri in prepared:
-            if ri.namespace == "/chat" and ri.event == "message" and ri.args \
-                    and isinstance(ri.args[0], dict) and isinstance(ri.args[0].get("room"), str):
-                self.session.chat.memory.remember(ri.args[0]["room"])
-        no_ack = self.session.config.no_ack
         if not speed or speed <= 0:
-            return self.session.outbox.enqueue_many(
-                [(ri.namespace, ri.event, ri.args) for ri in prepared], ack=ack and not no_ack)
+            return self.session.emit_many(
+                [(ri.namespace, ri.event, ri.args) for ri in prepared], ack=ack)
         out: list[OutboxMessage] = []
         prev: float | None = None
         for ri in prepared:
             if prev is not None and ri.ts > prev:
                 await asyncio.sleep((ri.ts - prev) / speed)
             prev = ri.ts if ri.ts else prev
-            out.append(self.session.outbox.enqueue(ri.namespace, ri.event, *ri.args,
-                                                   ack=ack and not no_ack))
+            out.append(self.session.emit(ri.namespace, ri.event, *ri.args, ack=ack))
         return out

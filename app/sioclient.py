@@ -146,6 +146,7 @@ class SioClient(socketio.AsyncClient):
         kwargs.setdefault("handle_sigint", False)
         kwargs.setdefault("websocket_extra_options", {"max_msg_size": MAX_FRAME_BYTES})
         super().__init__(json=jsonmod, **kwargs)
+        self._binary_packet: Any = None  # as in the base class; typed for the checker
         self.hooks = hooks
         self.eio.inline = self._inline_message
 
@@ -187,6 +188,22 @@ class SioClient(socketio.AsyncClient):
                 log.exception("handling an inbound ack failed")
             return True
         return False
+
+    def abort_socket(self) -> bool:
+        """Cut the websocket's TCP connection without a closing handshake, as a crash
+        would; False when there is no socket of our own to cut (long-polling).
+
+        aiohttp has no public call for this: the websocket response's connection
+        transport is the only handle on the socket, so it is reached here, in one place.
+        """
+        ws = self.eio.ws
+        response = getattr(ws, "_response", None) if ws is not None else None
+        connection = getattr(response, "connection", None)
+        transport = getattr(connection, "transport", None)
+        if transport is None:
+            return False
+        transport.abort()
+        return True
 
     async def _send_packet(self, pkt: Any) -> None:
         encoded = pkt.encode()

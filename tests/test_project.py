@@ -46,3 +46,43 @@ def test_ruff_is_clean() -> None:
         pytest.skip("ruff is not installed (it comes with the test extra)")
     result = subprocess.run([ruff, "check", "."], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _app_imports(path: Path) -> set[str]:
+    """The app modules a file imports, TYPE_CHECKING imports and local ones included:
+    a cycle that only the type checker sees still makes the code hard to follow."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("app."))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.startswith("app"):
+            if node.module == "app":
+                found.update(f"app.{a.name}" for a in node.names)
+            else:
+                found.add(node.module)
+    return found
+
+
+def test_no_import_cycle_in_the_core() -> None:
+    modules = {".".join(p.relative_to(REPO).with_suffix("").parts): p
+               for p in (REPO / "app").rglob("*.py") if p.name != "__init__.py"}
+    graph = {m: {d for d in _app_imports(p) if d in modules and d != m}
+             for m, p in modules.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                cycles.append([*path[path.index(d):], d])
+            elif d not in state:
+                visit(d, [*path, d])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == []

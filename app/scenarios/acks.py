@@ -12,6 +12,7 @@ from app.scenarios.engine import (
     Scenario,
     ScenarioRun,
     Step,
+    acked,
     packets_of,
     received,
 )
@@ -65,7 +66,7 @@ class AcksScenario(Scenario):
 
         await run.step(2)
         shout = alice.emit(lab, "shout", {"text": "hello everyone"})
-        await run.until(lambda: alice.outbox.get(shout.id).state == OutboxState.ACKED,
+        await run.until(lambda: acked(alice, shout.id),
                         "the ack of alice's shout")
         run.memo["shout"] = shout.id
 
@@ -82,7 +83,7 @@ class AcksScenario(Scenario):
             said = alice.chat.send(room, "first!")
             ids.append(said.id)
             states.append(said.state.value)
-            await run.until(lambda: alice.outbox.get(said.id).state == OutboxState.ACKED,
+            await run.until(lambda: acked(alice, said.id),
                             "the ack of alice's chat message")
         finally:
             alice.outbox.changed.disconnect(follow)

@@ -9,6 +9,7 @@ from app.scenarios.engine import (
     Scenario,
     ScenarioRun,
     Step,
+    acked,
     first_arg,
     names,
     received,
@@ -66,7 +67,7 @@ class BroadcastScenario(Scenario):
         run.memo["first"] = first.id
         await run.until(lambda: received(bob, lab, "news") and received(carol, lab, "news"),
                         "bob and carol to get alice's news")
-        await run.until(lambda: alice.outbox.get(first.id).state == OutboxState.ACKED,
+        await run.until(lambda: acked(alice, first.id),
                         "the ack of alice's news")
 
         await run.step(2)
@@ -80,7 +81,7 @@ class BroadcastScenario(Scenario):
         run.memo["second"] = second.id
         await run.until(lambda: len(received(carol, lab, "news")) >= 2
                         and received(alice, lab, "news"), "alice and carol to get bob's news")
-        await run.until(lambda: bob.outbox.get(second.id).state == OutboxState.ACKED,
+        await run.until(lambda: acked(bob, second.id),
                         "the ack of bob's news")
         await run.beat()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.keys import first_object
 from app.packets import Packet
 
 MAX_TEXT = 28
@@ -40,7 +41,7 @@ def _hint(event: str, first: dict[str, Any]) -> str:
 
 def ack_hint(args: list[Any]) -> str:
     """What an ACK said, in a few characters: ok, ok · offset 4, no: not_found."""
-    first = args[0] if args and isinstance(args[0], dict) else None
+    first = first_object(args)
     if first is None:
         return ""
     if first.get("ok") is False:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from app.outbox import OutboxState
 from app.scenarios.engine import (
     Checks,
     EndState,
     Scenario,
     ScenarioRun,
     Step,
+    acked,
     first_arg,
     received,
     room_messages,
@@ -61,7 +61,7 @@ class ChannelsScenario(Scenario):
         await run.step(1)
         ping_a = alice.emit(lab_a, "ping", {"text": "ping from alice on lab-a"})
         await run.until(lambda: received(carol, lab_a, "ping"), "carol to get alice's ping")
-        await run.until(lambda: alice.outbox.get(ping_a.id).state == OutboxState.ACKED,
+        await run.until(lambda: acked(alice, ping_a.id),
                         "the ack of alice's ping")
 
         await run.step(2)
@@ -70,7 +70,7 @@ class ChannelsScenario(Scenario):
 
         await run.step(3)
         ping_b = bob.emit(lab_b, "ping", {"text": "ping from bob on lab-b"})
-        await run.until(lambda: bob.outbox.get(ping_b.id).state == OutboxState.ACKED,
+        await run.until(lambda: acked(bob, ping_b.id),
                         "the ack of bob's ping")
         run.memo.update(ping_a=ping_a.id, ping_b=ping_b.id)
         await run.beat()

@@ -9,6 +9,7 @@ from app.scenarios.engine import (
     Scenario,
     ScenarioRun,
     Step,
+    acked,
     first_arg,
     packets_of,
     received,
@@ -62,7 +63,7 @@ class EmitScenario(Scenario):
         msg = alice.emit(ns, "hello", {"text": "hello bob!"})
         run.memo["hello_id"] = msg.id
         await run.until(lambda: received(bob, ns, "hello"), "bob to get alice's hello")
-        await run.until(lambda: alice.outbox.get(msg.id).state == OutboxState.ACKED,
+        await run.until(lambda: acked(alice, msg.id),
                         "the ack of alice's hello")
 
         await run.step(3)

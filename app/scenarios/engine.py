@@ -21,12 +21,14 @@ import secrets
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from app.config import ConnectionConfig, ReconnectPolicy
+from app.keys import CHAT_NAMESPACE, event_key, first_object, room_key
+from app.outbox import OutboxState
 from app.packets import Packet
 from app.session import ConnectionState, Session
 from app.signals import Signal
@@ -240,16 +242,7 @@ class ScenarioRun:
         Socket.IO or Engine.IO goodbye is sent, and the user does not come back."""
         session = self.sessions[name]
         self.remark(name, "crashed", "crash")
-        client = session._client
-        cut = False
-        ws = getattr(getattr(client, "eio", None), "ws", None)
-        with contextlib.suppress(AttributeError):
-            transport = ws._response.connection.transport  # type: ignore[union-attr]
-            if transport is not None:
-                transport.abort()
-                cut = True
-        if not cut and client is not None:  # long-polling: no socket of our own to cut
-            await client.eio.disconnect(abort=True)
+        await session.abort_transport()
         await self.until(lambda: session.state != ConnectionState.CONNECTED,
                          f"{name}'s connection to drop")
         await session.disconnect(reason="crashed")
@@ -379,12 +372,29 @@ class ScenarioRun:
 def received(session: Session, namespace: str, event: str) -> list[list[Any]]:
     """The argument lists of every `event` this user's store holds from `namespace`."""
     session.store.flush()
-    queue = f"event:{namespace}:{event}"
+    queue = event_key(namespace, event)
     return [m.args for m in session.store.page(queue, limit=10_000)]
 
 
 def first_arg(args: list[Any]) -> dict[str, Any]:
-    return args[0] if args and isinstance(args[0], dict) else {}
+    """The payload object of an event (empty when it has none)."""
+    return first_object(args) or {}
+
+
+def longer_than(items: Sized, n: int) -> bool:
+    """For waits in a loop: has the list grown past what it held before?"""
+    return len(items) > n
+
+
+def holds_at_least(session: Session, room: str, n: int) -> bool:
+    """Does this user's store hold at least `n` messages of the room?"""
+    return len(room_messages(session, room)) >= n
+
+
+def acked(session: Session, msg_id: str) -> bool:
+    """Whether this user's message has been acknowledged by the server."""
+    msg = session.outbox.get(msg_id)
+    return msg is not None and msg.state == OutboxState.ACKED
 
 
 def packets_of(run: ScenarioRun, lane: str) -> list[Packet]:
@@ -402,5 +412,5 @@ def names(items: list[str] | set[str]) -> str:
 def room_messages(session: Session, room: str, direction: str | None = None) -> list[Any]:
     """The StoredMessages of a /chat room this user holds (oldest first)."""
     session.store.flush()
-    rows = session.store.page(f"room:/chat:{room}", limit=100_000)
+    rows = session.store.page(room_key(CHAT_NAMESPACE, room), limit=100_000)
     return [m for m in rows if direction is None or m.direction == direction]

@@ -4,6 +4,7 @@ back: `since` recovers exactly what she missed, and her outbox sends what she wr
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 from app.outbox import OutboxState
 from app.scenarios.engine import (
@@ -13,6 +14,8 @@ from app.scenarios.engine import (
     ScenarioError,
     ScenarioRun,
     Step,
+    acked,
+    holds_at_least,
     packets_of,
     room_messages,
 )
@@ -96,7 +99,7 @@ class MissedEventScenario(Scenario):
         total = len(BEFORE) + len(WHILE_AWAY) + len(OFFLINE_WRITES)
         for name in ("alice", "bob", "carol"):
             s = users[name]
-            await run.until(lambda s=s: len(room_messages(s, room)) >= total,
+            await run.until(partial(holds_at_least, s, room, total),
                             f"{name} to hold all {total} messages")
         await run.beat()
 
@@ -105,8 +108,8 @@ class MissedEventScenario(Scenario):
         for name, text in lines:
             msg = users[name].chat.send(run.memo["room"], text)
             s = users[name]
-            await run.until(lambda s=s, msg=msg: s.outbox.get(msg.id).state
-                            == OutboxState.ACKED, f"the ack of {name}'s message")
+            await run.until(partial(acked, s, msg.id),
+                            f"the ack of {name}'s message")
             await run.beat(0.6)
 
     async def check(self, run: ScenarioRun) -> EndState:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from functools import partial
 from typing import Any
 
+from app.keys import work_key
 from app.outbox import OutboxState
 from app.scenarios.engine import (
     Checks,
@@ -15,6 +17,8 @@ from app.scenarios.engine import (
     ScenarioError,
     ScenarioRun,
     Step,
+    first_arg,
+    longer_than,
 )
 
 QUEUE_NS = "/queue"
@@ -78,7 +82,7 @@ class WorkQueueScenario(Scenario):
             s = run.make_user(name, [QUEUE_NS])
             await s.queue.subscribe(queue, worker(name), prefetch=1, auto_ack=False)
             await run.connect(name)
-            await run.until(lambda n=name: subscribed(run, n), f"{name}'s subscription")
+            await run.until(partial(subscribed, run, name), f"{name}'s subscription")
 
         await run.step(1)
         alice = await run.user("alice", [QUEUE_NS])
@@ -95,10 +99,10 @@ class WorkQueueScenario(Scenario):
         for i in range(MAX_EXTRA):
             delivered, done = len(deliveries), len(acks)
             self._publish(run, alice, f"print report {i + 1}")
-            await run.until(lambda d=delivered: len(deliveries) > d, "the next delivery")
+            await run.until(partial(longer_than, deliveries, delivered), "the next delivery")
             if "carol" in holding:
                 break
-            await run.until(lambda a=done: len(acks) > a, "bob to finish the job")
+            await run.until(partial(longer_than, acks, done), "bob to finish the job")
         if "carol" not in holding:
             raise ScenarioError("carol never got a job to hold")
         run.memo["held"] = holding["carol"]
@@ -135,8 +139,8 @@ class WorkQueueScenario(Scenario):
         for name in ("bob", "carol"):
             s = run.sessions[name]
             s.store.flush()
-            for row in s.store.page(f"work:{queue}", limit=10_000):
-                d = row.args[0] if row.args and isinstance(row.args[0], dict) else {}
+            for stored in s.store.page(work_key(queue), limit=10_000):
+                d = first_arg(stored.args)
                 seen[int(d.get("seq", -1))].append((name, int(d.get("attempt", 0))))
         c.facts["deliveries"] = {k: sorted(v, key=lambda x: x[1]) for k, v in seen.items()}
         acked = Counter(seq for _, seq, reply in m["acks"]
@@ -156,7 +160,8 @@ class WorkQueueScenario(Scenario):
         c.expect({w for w, *_ in m["deliveries"]} == {"bob", "carol"},
                  "both workers got jobs")
         stats = await alice.call(QUEUE_NS, "stats", {}, timeout=run.wait)
-        row = next((q for q in stats.get("queues", []) if q.get("queue") == queue), {})
+        row: dict[str, Any] = next(
+            (q for q in stats.get("queues", []) if q.get("queue") == queue), {})
         c.facts["stats"] = row
         c.expect(row.get("acked") == len(seqs) and row.get("depth") == 0
                  and row.get("inflight") == 0 and row.get("dead") == 0,

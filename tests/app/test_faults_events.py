@@ -149,8 +149,9 @@ async def test_odd_values_are_stored_exactly(any_server: AnyServer, make_session
 async def test_values_json_allows_but_utf8_and_sqlite_do_not(
         any_server: AnyServer, make_session: Any) -> None:
     """NaN, lone surrogates, out-of-range offsets and timestamps: stored, not dropped,
-    and they do not take the rest of their batch down with them."""
-    s = make_session(any_server.url, namespaces=["/", "/chat"])
+    and they do not take the rest of their batch down with them. The raw server stands
+    in for the bundled one's /chat payloads, so the chat extension is switched on."""
+    s = make_session(any_server.url, namespaces=["/", "/chat"], extensions="on")
     got = Received(s)
     assert await s.connect()
     assert await s.wait_ready("/chat", timeout=10)
