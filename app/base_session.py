@@ -41,7 +41,8 @@ from app.signals import Signal, wait_until
 from app.sioclient import SioClient
 from app.store import MessageStore, StoredMessage, describe
 
-log = logging.getLogger(__name__)
+#: one logger for the session, whichever layer speaks (users filter `-v` output by it)
+log = logging.getLogger("app.session")
 
 Handler = Callable[..., Any]
 
