@@ -111,8 +111,11 @@ class BaseSession:
         conn = dbmod.connect(self.data_dir)
         try:
             self.store = MessageStore(conn)
+            #: the server said it drops repeated message ids (remembered per URL)
+            self.server_dedupes = self.store.meta(self._dedupe_meta_key()) == "1"
             self.outbox = Outbox(self.store, limit=config.outbox_limit,
-                                 ttl=config.outbox_ttl, user=config.user)
+                                 ttl=config.outbox_ttl, user=config.user,
+                                 resend_sent=self.resends())
         except sqlite3.Error as exc:  # locked, full, damaged: one sentence, file untouched
             conn.close()
             raise dbmod.StorageError(
@@ -132,6 +135,14 @@ class BaseSession:
         self._flushers: dict[str, NamespaceFlusher] = {}
         self._calls: dict[str, set[asyncio.Future[Any]]] = {}
         self._refusals: dict[str, str | None] = {}
+        #: namespaces the server refuses on this connection, with the sentence why
+        self.namespace_errors: dict[str, str] = {}
+        self.namespace_refused: Signal[Any] = Signal("namespace_refused")  # (ns, why)
+        self._ns_retries: dict[str, asyncio.Task[None]] = {}
+        self._ns_wake = asyncio.Event()
+        self._answer = asyncio.Event()  # a namespace was accepted or refused
+        self._url_index = 0
+        self.current_url = config.url
         self._write_lock = asyncio.Lock()
         self._client: SioClient | None = None
         self._manager: asyncio.Task[None] | None = None
@@ -180,6 +191,26 @@ class BaseSession:
 
     def _server_meta_key(self) -> str:
         return f"sockdesk-server:{self.config.url}"
+
+    def _dedupe_meta_key(self) -> str:
+        return f"dedupe:{self.config.url}"
+
+    def resends(self) -> bool:
+        """Whether a message whose ack did not come is sent again (see
+        `ConnectionConfig.delivery` and `NamespaceFlusher`)."""
+        mode = self.config.delivery
+        if mode == "until_acked":
+            return True
+        if mode == "once":
+            return False
+        return self.server_dedupes
+
+    def server_said_dedupe(self, dedupes: bool) -> None:
+        """The server told whether it drops repeated message ids (remembered per URL, so
+        a restart before the next welcome already knows)."""
+        if dedupes != self.server_dedupes:
+            self.server_dedupes = dedupes
+            self.store.set_meta(self._dedupe_meta_key(), "1" if dedupes else "0")
 
     def introduction(self, namespace: str, event: str, args: list[Any]) -> bool | None:
         """Is this event the server introducing itself? True: as a server our
@@ -272,13 +303,7 @@ class BaseSession:
             self._set_state(ConnectionState.OFFLINE, bad)
             return False
         for ns in self.namespaces:
-            if ns not in self._flushers:
-                fl = NamespaceFlusher(self.outbox, ns, self, window=self.config.window,
-                                      ack_timeout=self.config.ack_timeout,
-                                      no_ack=self.config.no_ack,
-                                      max_attempts=self.config.max_attempts)
-                self._flushers[ns] = fl
-                fl.start()
+            self._start_flusher(ns)
         self.outbox.expire_due()
         if self._manager is None or self._manager.done():
             self._stopping = False
@@ -293,6 +318,17 @@ class BaseSession:
         if self._first.done():
             return self._first.result() and self.state == ConnectionState.CONNECTED
         return await asyncio.shield(self._first)
+
+    def _start_flusher(self, ns: str) -> None:
+        if ns in self._flushers:
+            return
+        fl = NamespaceFlusher(self.outbox, ns, self, window=self.config.window,
+                              ack_timeout=self.config.ack_timeout, no_ack=self.config.no_ack,
+                              max_attempts=self.config.max_attempts, resends=self.resends)
+        self._flushers[ns] = fl
+        fl.start()
+        if self._ready.get(ns):
+            fl.set_ready(True)
 
     def reconnect_now(self) -> None:
         """Skip the current back-off wait and try again at once."""
@@ -355,19 +391,39 @@ class BaseSession:
             self._resolve_first(False)
 
     async def _attempt(self) -> tuple[bool, str, bool]:
-        """One connection attempt: (connected, sentence if not, fatal?)."""
+        """One connection attempt: (connected, sentence if not, fatal?).
+
+        Tries each of the server's addresses in turn, starting with the one that worked
+        last. Namespaces connect each on its own: the attempt succeeds when at least one
+        is accepted; a refused one is reported (`namespace_refused`) and retried on its
+        own while the others work. Only when every namespace is refused is the attempt
+        refused (fatal: the same auth would be refused again).
+        """
         self._gen += 1
         self._lost.clear()
         self._refusals.clear()
-        if self._client is None:
-            self._client = SioClient(self, request_timeout=self.config.connect_timeout)
+        addresses = self.config.addresses()
+        sentence = ""
+        for i in range(len(addresses)):
+            url = addresses[(self._url_index + i) % len(addresses)]
+            ok, sentence, fatal = await self._attempt_url(url)
+            if ok or fatal:
+                if ok:
+                    self._url_index = (self._url_index + i) % len(addresses)
+                return ok, sentence, fatal
+        return False, sentence, False
+
+    async def _attempt_url(self, url: str) -> tuple[bool, str, bool]:
         cfg = self.config
+        if self._client is None:
+            self._client = SioClient(self, tls=cfg.tls, parser=cfg.parser,
+                                     request_timeout=cfg.connect_timeout)
+        self.current_url = url
         try:
             await self._client.connect(
-                cfg.full_url(), headers=dict(cfg.headers), auth=cfg.auth_payload(),
+                cfg.full_url(url), headers=dict(cfg.headers), auth=cfg.auth_payload(),
                 transports=cfg.engine_transports(), namespaces=list(self.namespaces),
-                socketio_path=cfg.socketio_path, wait=True,
-                wait_timeout=cfg.connect_timeout)
+                socketio_path=cfg.socketio_path, wait=False)
         except Exception as exc:
             # Not only ConnectionError/OSError: a server that closes the connection in
             # the middle of the handshake makes aiohttp raise RuntimeError("Connection
@@ -376,12 +432,97 @@ class BaseSession:
             if not isinstance(exc, sio_exc.ConnectionError | ValueError | OSError):
                 log.debug("connection attempt failed", exc_info=True)
             self._mark_all_not_ready()
-            if self._refusals:
-                ns, msg = next(iter(self._refusals.items()))
-                return False, errors.refused_sentence(cfg.url, ns, msg), True
             detail = str(exc) or type(exc).__name__
-            return False, await errors.explain_transport_failure(cfg.url, detail), False
-        return True, "", False
+            return False, await errors.explain_transport_failure(url, detail,
+                                                                 tls=cfg.tls), False
+        outcome = await self._namespaces_answered(cfg.connect_timeout)
+        client = self._client
+        if outcome and client.namespaces:
+            for ns in self._refusals:
+                self._namespace_refused(ns)
+            return True, "", False
+        await self._close_client(client)
+        self._mark_all_not_ready()
+        if self._refusals and not client.namespaces:
+            ns, msg = next(iter(self._refusals.items()))
+            return False, errors.refused_sentence(url, ns, msg), True
+        return False, (f"Cannot connect to {url}: the server accepted the connection but "
+                       f"answered none of the namespaces within "
+                       f"{cfg.connect_timeout:g} s."), False
+
+    async def _namespaces_answered(self, timeout: float) -> bool:
+        """Wait until every namespace was accepted or refused (True), or the transport
+        closed or the time ran out (False, unless one namespace got in)."""
+        client = self._client
+        assert client is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if client.eio.state != "connected":
+                return False
+            answered = set(client.namespaces) | set(self._refusals)
+            if all(ns in answered for ns in self.namespaces):
+                return True
+            left = deadline - loop.time()
+            if left <= 0:
+                return bool(client.namespaces)
+            self._answer.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._answer.wait(), min(left, 0.5))
+
+    def _namespace_refused(self, ns: str) -> None:
+        """Report a refused namespace and retry it on its own, with back-off."""
+        sentence = errors.refused_sentence(self.current_url, ns, self._refusals.get(ns))
+        self.namespace_errors[ns] = sentence
+        self.namespace_refused.emit(ns, sentence)
+        self.report_error(sentence)
+        old = self._ns_retries.pop(ns, None)
+        if old is not None:
+            old.cancel()
+        self._ns_retries[ns] = self.spawn(self._retry_namespace(ns, self._gen))
+
+    async def _retry_namespace(self, ns: str, gen: int) -> None:
+        policy = self.config.reconnect
+        attempt = 0
+        while gen == self._gen and policy.enabled:
+            attempt += 1
+            if policy.attempts and attempt > policy.attempts:
+                return
+            self._ns_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ns_wake.wait(), policy.delay_for(attempt))
+            client = self._client
+            if gen != self._gen or client is None or client.eio.state != "connected":
+                return
+            self._refusals.pop(ns, None)
+            await client.connect_namespace(ns)
+            while gen == self._gen and ns not in client.namespaces \
+                    and ns not in self._refusals and client.eio.state == "connected":
+                self._answer.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answer.wait(), 1.0)
+            if ns in client.namespaces:
+                self.namespace_errors.pop(ns, None)
+                return
+            self.namespace_errors[ns] = errors.refused_sentence(
+                self.current_url, ns, self._refusals.get(ns))
+
+    def retry_namespace(self, namespace: str | None = None) -> None:
+        """Try refused namespaces again now (all of them, or one) instead of after the
+        back-off wait."""
+        self._ns_wake.set()
+
+    async def add_namespace(self, namespace: str) -> None:
+        """Open one more namespace on this session (now if connected, else with the next
+        connection), with its own outbox flusher."""
+        ns = _ns(namespace)
+        if ns not in self.namespaces:
+            self.namespaces.append(ns)
+        self._start_flusher(ns)
+        client = self._client
+        if client is not None and client.eio.state == "connected" \
+                and ns not in client.namespaces:
+            await client.connect_namespace(ns)
 
     def _mark_all_not_ready(self) -> None:
         for ns in list(self._ready):
@@ -528,6 +669,8 @@ class BaseSession:
         """Namespace connect / disconnect / refusal from the client."""
         if event == "connect":
             gen = self._gen
+            self.namespace_errors.pop(namespace, None)
+            self._answer.set()
             self._introduced[namespace] = asyncio.Event()
             if self._hopeful_extension(namespace) is not None:
                 self.spawn(self._make_ready(namespace, gen))
@@ -543,6 +686,11 @@ class BaseSession:
             data = args[0] if args else None
             msg = data.get("message") if isinstance(data, dict) else data
             self._refusals[namespace] = str(msg) if msg is not None else None
+            self._answer.set()
+            retrying = self._ns_retries.get(namespace)
+            if self.state == ConnectionState.CONNECTED and (retrying is None
+                                                           or retrying.done()):
+                self._namespace_refused(namespace)  # refused later, on its own
 
     async def _make_ready(self, ns: str, gen: int) -> None:
         """Readiness of a namespace with an extension: wait (briefly) for the server to

@@ -30,6 +30,22 @@ class ReconnectPolicy:
 
 
 @dataclass
+class TlsSettings:
+    """How a TLS (https/wss) server's certificate is checked.
+
+    `fingerprint` pins the certificate by its SHA-256 (64 hex digits): exactly that
+    certificate is accepted, self-signed or not, and nothing else (how an invite to a
+    hosted workspace keeps the token off a server that merely took the address).
+    Otherwise the system's CAs check it, or `ca_file`'s; `verify=False` accepts any
+    certificate (for a developer's own test server, never the default).
+    """
+
+    verify: bool = True
+    ca_file: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass
 class ConnectionConfig:
     """Everything needed to open one Socket.IO connection with several namespaces.
 
@@ -38,6 +54,9 @@ class ConnectionConfig:
     """
 
     url: str = "http://127.0.0.1:5000"
+    #: every address of the server, `url` first: when one cannot be reached the next
+    #: is tried (a server run as several processes behind no load balancer)
+    urls: list[str] = field(default_factory=list)
     user: str | None = None
     token: str | None = field(default=None, repr=False)
     namespaces: list[str] = field(default_factory=lambda: ["/"])
@@ -58,6 +77,16 @@ class ConnectionConfig:
     #: switches them on when the server introduces itself as SockDesk, "on" and "off"
     #: decide without asking
     extensions: str = "auto"
+    #: "auto": resend until acked only where the server drops duplicates; "once": send
+    #: once, a missing ack makes the message `no_ack`; "until_acked": always resend
+    delivery: str = "auto"
+    #: "default" (JSON) or "msgpack" (the server must use socket.io-msgpack-parser)
+    parser: str = "default"
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+    def addresses(self) -> list[str]:
+        """Every URL to try, `url` first, without repeats."""
+        return list(dict.fromkeys([self.url, *self.urls]))
 
     def auth_payload(self) -> dict[str, Any]:
         """The CONNECT auth object: the user's extra auth with user/token merged in."""
@@ -68,11 +97,13 @@ class ConnectionConfig:
             data["token"] = self.token
         return data
 
-    def full_url(self) -> str:
-        """The URL with `query` appended (kept apart so the GUI can edit it as a table)."""
+    def full_url(self, url: str | None = None) -> str:
+        """The URL (or another of the server's `urls`) with `query` appended (kept apart
+        so the GUI can edit it as a table)."""
+        url = url or self.url
         if not self.query:
-            return self.url
-        parts = urlsplit(self.url)
+            return url
+        parts = urlsplit(url)
         extra = urlencode(self.query)
         q = f"{parts.query}&{extra}" if parts.query else extra
         return urlunsplit((parts.scheme, parts.netloc, parts.path, q, parts.fragment))

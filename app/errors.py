@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import socket
+import ssl
 from urllib.parse import urlsplit
+
+from app.config import TlsSettings
 
 SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -63,9 +67,14 @@ def refused_sentence(url: str, namespace: str, message: str | None) -> str:
     return f"The server at {url} refused the connection to {namespace}: {msg.rstrip('.')}."
 
 
-async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0) -> str:
+async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
+                                    tls: TlsSettings | None = None) -> str:
     """Probe the server's TCP port and say in one sentence why connecting failed."""
     host, port = host_port(url)
+    if urlsplit(url).scheme in ("https", "wss"):
+        why = await explain_certificate(host, port, tls or TlsSettings(), timeout)
+        if why:
+            return f"Cannot connect to {url}: {why}"
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except socket.gaierror:
@@ -83,3 +92,51 @@ async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0)
     detail = (detail or "unknown error").rstrip(".")
     return (f"Cannot connect to {url}: the host answers but the Socket.IO handshake "
             f"failed ({detail}); check the URL, path and transports.")
+
+
+async def explain_certificate(host: str, port: int, tls: TlsSettings,
+                              timeout: float) -> str | None:
+    """Why the server's certificate was not accepted, or None if it would be (or if no
+    TLS server answers at all: the TCP probe then says what is wrong)."""
+    probe = ssl.create_default_context()
+    probe.check_hostname = False
+    probe.verify_mode = ssl.CERT_NONE
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=probe), timeout)
+    except (OSError, TimeoutError, ssl.SSLError):
+        return None
+    try:
+        tls_object = writer.get_extra_info("ssl_object")
+        der = tls_object.getpeercert(binary_form=True) if tls_object else None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+    if not der:
+        return None
+    seen = hashlib.sha256(der).hexdigest()
+    if tls.fingerprint:
+        if seen == tls.fingerprint:
+            return None
+        return (f"the server's certificate is not the one in your invite (it is "
+                f"{seen[:16]}…, the invite pins {tls.fingerprint[:16]}…). Someone else "
+                "may be answering at this address; ask the host for a new invite.")
+    if not tls.verify:
+        return None
+    trusted = ssl.create_default_context(cafile=tls.ca_file) if tls.ca_file \
+        else ssl.create_default_context()
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=trusted, server_hostname=host), timeout)
+    except ssl.SSLCertVerificationError as exc:
+        return (f"the server's certificate is not trusted ({exc.verify_message}; its "
+                f"SHA-256 is {seen}). Join with an invite, which pins the certificate, or "
+                "give its fingerprint (--fingerprint), a CA file, or turn certificate "
+                "checks off for a test server.")
+    except (OSError, TimeoutError, ssl.SSLError):
+        return None
+    writer.close()
+    with contextlib.suppress(OSError, ssl.SSLError):
+        await writer.wait_closed()
+    return None

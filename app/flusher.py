@@ -48,12 +48,21 @@ class NamespaceFlusher:
     """Sends one namespace's queued messages in FIFO order, at most `window` in flight.
 
     The session calls `set_ready(True)` when the namespace is ready and `set_ready(False)`
-    on a disconnect (which also returns everything in flight to `queued`).
+    on a disconnect.
+
+    What happens to a message whose ack does not come depends on `resends()`, asked at
+    that moment (the server may have said meanwhile that it drops duplicates):
+    - True: it is sent again with the same id, up to `max_attempts` sends, and a
+      disconnect returns everything in flight to `queued`;
+    - False: it was written once and stays written: a timeout or a disconnect makes it
+      `no_ack`, and only the user sends it again. A server that cannot drop duplicates
+      would otherwise get it twice.
     """
 
     def __init__(self, outbox: Outbox, namespace: str, transport: Transport, *,
                  window: int = 32, ack_timeout: float = 10.0, no_ack: bool = False,
-                 max_attempts: int = 3) -> None:
+                 max_attempts: int = 3, resends: Callable[[], bool] = lambda: True
+                 ) -> None:
         self.outbox = outbox
         self.namespace = namespace
         self.transport = transport
@@ -62,6 +71,7 @@ class NamespaceFlusher:
         self.ack_timeout = ack_timeout
         self.no_ack = no_ack
         self.max_attempts = max(1, max_attempts)
+        self.resends = resends
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._inflight: dict[int, tuple[OutboxMessage, asyncio.TimerHandle | None]] = {}
@@ -99,10 +109,17 @@ class NamespaceFlusher:
             return
         self._ready.clear()
         self._gen += 1
-        for _, timer in self._inflight.values():
+        written = list(self._inflight.values())
+        for _, timer in written:
             if timer is not None:
                 timer.cancel()
         self._inflight.clear()
+        if not self.resends():
+            for m, _ in written:
+                self.outbox.settle(m, OutboxState.NO_ACK, error=(
+                    "the connection dropped before the ack; not sent again, because "
+                    "this server may not drop duplicates (resend it if it did not arrive)"))
+        # what is still `sent` now was marked but never written: send it later
         self.outbox.requeue_sent(self.namespace)
 
     @property
@@ -195,6 +212,13 @@ class NamespaceFlusher:
 
     def _on_timeout(self, m: OutboxMessage, gen: int) -> None:
         if gen != self._gen or self._inflight.pop(m.rowid, None) is None:
+            return
+        if not self.resends():
+            self.outbox.settle(m, OutboxState.NO_ACK, error=(
+                f"no acknowledgement within {self.ack_timeout:g} s; not sent again, "
+                "because this server may not drop duplicates (resend it if it did not "
+                "arrive)"))
+            self._wake.set()
             return
         n = self._timeouts[m.rowid] = self._timeouts.get(m.rowid, 0) + 1
         if n >= self.max_attempts:

@@ -69,7 +69,11 @@ class Outbox:
     """
 
     def __init__(self, store: MessageStore, limit: int = 100_000, ttl: float | None = None,
-                 user: str | None = None) -> None:
+                 user: str | None = None, resend_sent: bool = True) -> None:
+        """`resend_sent`: what to do with messages a crash left `sent` (written, or about
+        to be, with no ack recorded): queue them again (a server that drops
+        duplicates), or make them `no_ack` so nothing is sent twice behind the user's
+        back."""
         self.store = store
         self.rows = OutboxRows(store)
         self.limit = limit
@@ -81,7 +85,12 @@ class Outbox:
         self._expiry_handle: asyncio.TimerHandle | None = None
         self._acks: list[tuple[OutboxMessage, OutboxState, Any, str | None]] = []
         self._acks_handle: asyncio.TimerHandle | None = None
-        self.requeue_sent(None)
+        if resend_sent:
+            self.requeue_sent(None)
+        else:
+            self.give_up_sent("SockDesk stopped before the ack came; not sent again, "
+                              "because this server may not drop duplicates (resend it "
+                              "if it did not arrive)")
 
     # ---- accepting -----------------------------------------------------------------
 
@@ -213,6 +222,17 @@ class Outbox:
         self.changed.emit(m)
         self.wakeup.emit(m.namespace)
 
+    def give_up_sent(self, error: str) -> int:
+        """Every `sent` row becomes `no_ack` with `error` (see `__init__`)."""
+        msgs = self.rows.select(None, [OutboxState.SENT], self.limit + 1)
+        if msgs:
+            with dbmod.transaction(self.store.conn) as c:
+                for m in msgs:
+                    self.rows.set_state(c, m, OutboxState.NO_ACK, error=error)
+            for m in msgs:
+                self.changed.emit(m)
+        return len(msgs)
+
     def requeue_sent(self, namespace: str | None) -> int:
         """Every `sent` row (of a namespace, or all) back to `queued`: after a disconnect
         or a crash nobody will deliver their acks any more."""
@@ -237,7 +257,8 @@ class Outbox:
 
     def cancel(self, msg_id: str) -> OutboxMessage:
         """Remove a queued or failed message for good (it was never delivered)."""
-        m = self._require(msg_id, (OutboxState.QUEUED, OutboxState.FAILED), "cancel")
+        m = self._require(msg_id, (OutboxState.QUEUED, OutboxState.FAILED,
+                                   OutboxState.NO_ACK), "cancel")
         with dbmod.transaction(self.store.conn) as c:
             self.store.delete_rows(c, [m.rowid])
         m.state = OutboxState.CANCELLED
@@ -246,7 +267,8 @@ class Outbox:
 
     def edit(self, msg_id: str, args: builtins.list[Any]) -> OutboxMessage:
         """Replace the arguments of a queued or failed message (its id is kept)."""
-        m = self._require(msg_id, (OutboxState.QUEUED, OutboxState.FAILED), "edit")
+        m = self._require(msg_id, (OutboxState.QUEUED, OutboxState.FAILED,
+                                   OutboxState.NO_ACK), "edit")
         payload = list(args)
         sm = describe(m.namespace, m.event, payload, "out", m.queue)
         with dbmod.transaction(self.store.conn) as c:
@@ -257,7 +279,7 @@ class Outbox:
 
     def retry(self, msg_id: str) -> OutboxMessage:
         """Put a failed message back in the queue, at its original position."""
-        m = self._require(msg_id, (OutboxState.FAILED,), "retry")
+        m = self._require(msg_id, (OutboxState.FAILED, OutboxState.NO_ACK), "retry")
         expires = time.time() + self.ttl if self.ttl else None
         with dbmod.transaction(self.store.conn) as c:
             self.rows.set_state(c, m, OutboxState.QUEUED)

@@ -31,6 +31,9 @@ class OutboxState(enum.StrEnum):
     SENT = "sent"
     ACKED = "acked"
     FAILED = "failed"
+    #: written once, its ack never came, and the server may not drop a second copy:
+    #: done as far as sending goes; the user may send it again (`retry`)
+    NO_ACK = "no_ack"
     CANCELLED = "cancelled"
 
 

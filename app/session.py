@@ -48,7 +48,11 @@ class Session(BaseSession):
         if event != "welcome":
             return None
         first = first_object(args) or {}
-        return first.get("server") == SERVER_NAME
+        ours = first.get("server") == SERVER_NAME
+        if ours:
+            # servers before the `dedupe` field always dropped repeated ids
+            self.server_said_dedupe(first.get("dedupe", True) is True)
+        return ours
 
     @property
     def sockdesk_server(self) -> bool:

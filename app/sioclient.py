@@ -8,6 +8,14 @@
 Reconnection is off here: the session drives it, to report each state change with a
 reason and to run its own readiness steps (room re-join) before flushing.
 
+Namespaces connect each on its own (`connect_namespace`), as the JS client's sockets do
+over one Manager: a namespace the server refuses is reported and can be retried while the
+others stay connected. python-socketio's own `connect(wait=True)` drops everything when
+one namespace is refused, and a refused `/` empties its namespace table.
+
+TLS follows `TlsSettings`: a pinned SHA-256 fingerprint (aiohttp checks it on every
+connection, polling and websocket alike), a CA file, or no check at all.
+
 Inbound messages are processed synchronously up to the point of sending our ack, because
 engine.io runs each message in its own task: finishing the work before the first await
 keeps events in arrival order. The common cases, a text EVENT that wants no ack and the
@@ -27,14 +35,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import aiohttp
 import engineio
 import socketio
 from socketio import packet as sio_packet
 
 from app import jsonmod
+from app.config import TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +149,35 @@ class InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
         return task
 
 
+def ssl_for(tls: TlsSettings) -> aiohttp.Fingerprint | ssl.SSLContext | bool:
+    """What aiohttp's connector checks a server's certificate with."""
+    if tls.fingerprint:
+        return aiohttp.Fingerprint(bytes.fromhex(tls.fingerprint))
+    if not tls.verify:
+        return False
+    if tls.ca_file:
+        return ssl.create_default_context(cafile=tls.ca_file)
+    return True
+
+
 class SioClient(socketio.AsyncClient):
     """AsyncClient that reports to `hooks` (see module doc)."""
 
-    def __init__(self, hooks: ClientHooks, **kwargs: Any) -> None:
+    def __init__(self, hooks: ClientHooks, tls: TlsSettings | None = None,
+                 parser: str = "default", **kwargs: Any) -> None:
         kwargs.setdefault("reconnection", False)
         kwargs.setdefault("handle_sigint", False)
         kwargs.setdefault("websocket_extra_options", {"max_msg_size": MAX_FRAME_BYTES})
-        super().__init__(json=jsonmod, **kwargs)
+        checks = ssl_for(tls or TlsSettings())
+        if checks is not True:
+            # a factory, not a session: engine.io makes (and closes) one per connection
+            kwargs["http_session"] = lambda: aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=checks))
+        if parser == "msgpack":
+            kwargs["serializer"] = "msgpack"
+        else:
+            kwargs["json"] = jsonmod
+        super().__init__(**kwargs)
         self._binary_packet: Any = None  # as in the base class; typed for the checker
         self.hooks = hooks
         self.eio.inline = self._inline_message
@@ -275,10 +307,27 @@ class SioClient(socketio.AsyncClient):
             await self._send_packet(self.packet_class(
                 sio_packet.ACK, namespace=namespace, id=id, data=list(reply or [])))
 
+    async def connect_namespace(self, namespace: str) -> None:
+        """Ask for one more namespace (or again for a refused one) on the open
+        connection; the answer arrives as lifecycle `connect` or `connect_refused`."""
+        if namespace in self.failed_namespaces:
+            self.failed_namespaces.remove(namespace)
+        if namespace not in self.connection_namespaces:
+            self.connection_namespaces.append(namespace)
+        auth = await self._get_real_value(self.connection_auth) or {}
+        await self._send_packet(self.packet_class(sio_packet.CONNECT, data=auth,
+                                                  namespace=namespace))
+
     async def _handle_error(self, namespace: str | None, data: Any) -> None:
-        # reported apart from transport failures, which also arrive as 'connect_error'
-        self.hooks.lifecycle("connect_refused", namespace or "/", data)
-        await super()._handle_error(namespace, data)
+        """A refused namespace: reported, and only that namespace is gone (the base
+        class would also forget every other namespace when `/` is refused)."""
+        namespace = namespace or "/"
+        self.hooks.lifecycle("connect_refused", namespace, data)
+        if namespace not in self.failed_namespaces:
+            self.failed_namespaces.append(namespace)
+        self.namespaces.pop(namespace, None)
+        if self._connect_event is not None:
+            self._connect_event.set()
 
     async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
         self.hooks.lifecycle(event, namespace or "/", *args)

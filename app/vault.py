@@ -1,0 +1,77 @@
+"""Where a workspace's secrets live: the OS keyring when there is one, else its own file.
+
+Secrets are the server token, the name-claim key (`auth.key`, see docs/PROTOCOL.md) and
+the auth fields the user marks secret. A desktop with a Secret Service, the macOS
+Keychain or Windows Credential Locker keeps them there (`keyring`); a headless machine
+or a minimal window manager has none, and then they are written into the workspace's
+file, which is created with mode 0600. The app says which one is in use, so nobody
+believes a secret is in a keyring when it is in a file.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+SERVICE = "sockdesk"
+
+
+class SecretBackend(Protocol):
+    """The three calls the workspace store needs."""
+
+    def get(self, account: str) -> str | None: ...
+
+    def set(self, account: str, secret: str) -> None: ...
+
+    def delete(self, account: str) -> None: ...
+
+
+class KeyringBackend:
+    """The OS keyring through the `keyring` package."""
+
+    def __init__(self) -> None:
+        import keyring
+
+        self._keyring = keyring
+
+    def get(self, account: str) -> str | None:
+        return self._keyring.get_password(SERVICE, account)
+
+    def set(self, account: str, secret: str) -> None:
+        self._keyring.set_password(SERVICE, account, secret)
+
+    def delete(self, account: str) -> None:
+        try:
+            self._keyring.delete_password(SERVICE, account)
+        except Exception:  # keyring.errors.PasswordDeleteError: nothing was there
+            log.debug("no keyring entry %s to delete", account)
+
+
+def system_keyring() -> KeyringBackend | None:
+    """The OS keyring if a usable one is configured, else None.
+
+    `keyring` falls back to a backend that fails every call (or to a plain-text file
+    backend some distributions configure); neither is a keyring worth the name, so both
+    count as "none" and the secrets go to the 0600 workspace file, where the user can see
+    them being kept.
+    """
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken configuration must not stop the app
+        log.debug("no usable keyring", exc_info=True)
+        return None
+    name = type(backend).__module__ + "." + type(backend).__name__
+    if isinstance(backend, fail.Keyring) or "null" in name.lower() \
+            or "plaintext" in name.lower():
+        return None
+    priority = getattr(backend, "priority", 0)
+    if not isinstance(priority, int | float) or priority <= 0:
+        return None
+    return KeyringBackend()
