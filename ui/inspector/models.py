@@ -539,15 +539,6 @@ class MessageTableModel(QAbstractTableModel):
         i = bisect.bisect_left(self._keys, key)
         return i if i < len(self._keys) and self._keys[i] == key else -1
 
-    def update_row(self, key: int, change: Callable[[MessageRow], None]) -> bool:
-        i = self.find(key)
-        if i < 0:
-            return False
-        change(self._rows[i])
-        self._rows[i].invalidate()
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(M_COLUMNS) - 1))
-        return True
-
     def update_rows(self, changes: dict[int, Callable[[MessageRow], None]]) -> int:
         """Apply many row changes with ONE dataChanged; returns how many keys were not
         loaded (new rows, or rows outside the loaded window)."""

@@ -500,9 +500,6 @@ class QueuesTab(QWidget):
             | QItemSelectionModel.SelectionFlag.Rows)
         return True
 
-    def current_queue(self) -> QueueRow | None:
-        return self._current
-
     def _queue_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         r = self.queue_model.row_at(current.row()) if current.isValid() else None
         if r is not None and self._current is not None and r.key == self._current.key:
