@@ -10,12 +10,13 @@ import asyncio
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from app import jsonmod
+from app.inspector import base_queue
 from app.store import MessageStore, StoredMessage, describe, queue_key
 
 #: outbox states that an import keeps; queued/sent are not re-sent by an import
@@ -186,7 +187,27 @@ def dumps_line(m: StoredMessage) -> str:
     return jsonmod.dumps(m.to_record()) + "\n"
 
 
-__all__ = ["ImportReport", "dumps_line", "export_ndjson", "import_ndjson",
+def peek_record(work_queue: str, message: Mapping[str, Any], ts: float,
+                msg_id: str | None = None) -> dict[str, Any]:
+    """A message peeked from a server work queue (``/queue peek``) as an NDJSON record.
+
+    The server's queues are not in the store, so there is no StoredMessage to export:
+    the record is what a consumer of the queue receives, a ``deliver`` event in
+    ``/queue`` carrying the peeked message, keyed ``work:<Q>`` as the store keys
+    deliveries (``Q.dead`` is exported under ``Q``). Importing the file therefore puts
+    the messages in the ``work:<Q>`` inbox, not back on the server (replay does that).
+    `ts` is the peeked message's time in epoch seconds (0.0 when unknown); `msg_id`
+    its publish id, left out when there is none.
+    """
+    rec: dict[str, Any] = {"queue": f"work:{base_queue(work_queue)}", "direction": "in",
+                           "namespace": "/queue", "event": "deliver",
+                           "args": [dict(message)], "ts": ts}
+    if msg_id:
+        rec["msg_id"] = msg_id
+    return rec
+
+
+__all__ = ["ImportReport", "dumps_line", "export_ndjson", "import_ndjson", "peek_record",
            "read_ndjson", "record_to_message"]
 
 

@@ -1084,16 +1084,12 @@ class QueuesTab(QWidget):
 
     async def _export_peek(self, path: Path, rows: list[MessageRow]) -> Any:
         from app import jsonmod
-        from app.ndjson import ExportResult
+        from app.ndjson import ExportResult, peek_record
 
         q = self._current
-        lines = []
-        for r in rows:
-            d = r.source if isinstance(r.source, dict) else {}
-            lines.append(jsonmod.dumps({
-                "queue": f"work:{base_queue(q.work_queue or '') if q else ''}",
-                "direction": "in", "namespace": "/queue", "event": "deliver", "args": [d],
-                "ts": r.ts, **({"msg_id": r.msg_id} if r.msg_id else {})}) + "\n")
+        name = q.work_queue or "" if q else ""
+        lines = [jsonmod.dumps(peek_record(name, r.source if isinstance(r.source, dict)
+                                           else {}, r.ts, r.msg_id)) + "\n" for r in rows]
 
         def write() -> None:
             with open(path, "w", encoding="utf-8") as fh:
