@@ -139,8 +139,8 @@ def parse_lines(lines: Iterable[str | bytes] | IO[str] | IO[bytes]
             yield no, str(exc) or type(exc).__name__
 
 
-def read_ndjson(source: Path | str | IO[str]) -> tuple[list[StoredMessage],
-                                                        list[tuple[int, str]]]:
+def read_ndjson(source: Path | str | IO[str] | IO[bytes]
+                ) -> tuple[list[StoredMessage], list[tuple[int, str]]]:
     """All good records of a file and the bad lines (number, why)."""
     if isinstance(source, str | Path):
         with open(source, "rb") as fh:
@@ -155,7 +155,7 @@ def read_ndjson(source: Path | str | IO[str]) -> tuple[list[StoredMessage],
     return good, bad
 
 
-def import_ndjson(store: MessageStore, source: Path | str | IO[str],
+def import_ndjson(store: MessageStore, source: Path | str | IO[str] | IO[bytes],
                   batch: int = 10_000) -> ImportReport:
     """Import good lines (in big transactions), report bad ones with their number."""
     if isinstance(source, str | Path):
