@@ -51,7 +51,7 @@ from app.inspector import (
 )
 from ui import theme
 from ui.inspector.chart import DepthChart, SparklineDelegate
-from ui.inspector.detail import DetailPane, ProblemsDialog, tool
+from ui.inspector.detail import DetailPane, ProblemsDialog
 from ui.inspector.models import (
     M_DIR,
     M_EVENT,
@@ -75,6 +75,7 @@ from ui.inspector.models import (
     StoreSource,
 )
 from ui.text import escape_controls, human_size, one_line
+from ui.widgets.buttons import tool_button
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +141,15 @@ class QueuesTab(QWidget):
         self.live_label = QLabel("Offline")
         self.live_label.setObjectName("hint")
         self.live_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.import_button = tool("import", "Import…", "Import an NDJSON file into the "
-                                  "store (bad lines are listed, good ones imported)")
+        self.import_button = tool_button("Import an NDJSON file into the store (bad lines "
+                                         "are listed, good ones imported)", icon="import",
+                                         text="Import…")
         self.import_button.clicked.connect(self.choose_import)
-        self.export_button = tool("export", "Export…", "Export the selected queue (or the "
-                                  "selected messages) as NDJSON")
+        self.export_button = tool_button("Export the selected queue (or the selected "
+                                         "messages) as NDJSON", icon="export",
+                                         text="Export…")
         self.export_button.clicked.connect(self.choose_export)
-        self.refresh_button = tool("retry", "Refresh", "Refresh the queues now")
+        self.refresh_button = tool_button("Refresh the queues now", icon="retry", text="Refresh")
         self.refresh_button.clicked.connect(self.refresh_now)
         head = QHBoxLayout()
         head.setContentsMargins(12, 8, 10, 6)
@@ -208,23 +211,24 @@ class QueuesTab(QWidget):
         self._search_timer.setInterval(200)
         self._search_timer.timeout.connect(self.apply_search)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.end_button = tool("jump-end", "End", "Jump to the newest messages without "
-                               "loading everything before them")
+        self.end_button = tool_button("Jump to the newest messages without loading "
+                                      "everything before them", icon="jump-end", text="End")
         self.end_button.clicked.connect(self.jump_to_end)
-        self.retry_button = tool("retry", "Retry", "Send the selected failed outbox "
-                                 "messages again")
+        self.retry_button = tool_button("Send the selected failed outbox messages again",
+                                        icon="retry", text="Retry")
         self.retry_button.clicked.connect(self.retry_selected)
-        self.cancel_button = tool("x", "Cancel", "Cancel the selected queued or failed "
-                                  "outbox messages (they are never sent)")
+        self.cancel_button = tool_button("Cancel the selected queued or failed outbox "
+                                         "messages (they are never sent)", icon="x",
+                                         text="Cancel")
         self.cancel_button.clicked.connect(self.cancel_selected)
-        self.requeue_button = tool("requeue", "Requeue", "Put the selected dead letters "
-                                   "back on their queue")
+        self.requeue_button = tool_button("Put the selected dead letters back on their "
+                                          "queue", icon="requeue", text="Requeue")
         self.requeue_button.clicked.connect(lambda: self.host.spawn(self.requeue_selected()))
-        self.publish_button = tool("plus", "Publish…", "Publish a new message to this "
-                                   "work queue")
+        self.publish_button = tool_button("Publish a new message to this work queue",
+                                          icon="plus", text="Publish…")
         self.publish_button.clicked.connect(self.new_publish)
-        self.purge_button = tool("trash", "Purge…", "Remove every waiting message of this "
-                                 "queue (asks first)")
+        self.purge_button = tool_button("Remove every waiting message of this queue (asks "
+                                        "first)", icon="trash", text="Purge…")
         self.purge_button.clicked.connect(self.confirm_purge)
         bar = QHBoxLayout()
         bar.setContentsMargins(12, 8, 10, 4)
