@@ -10,13 +10,14 @@ import asyncio
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from app import jsonmod
-from app.keys import queue_key
+from app.inspector import base_queue
+from app.keys import QUEUE_NAMESPACE, queue_key, work_key
 from app.store import MessageStore, StoredMessage, describe
 
 #: outbox states that an import keeps; queued/sent are not re-sent by an import
@@ -139,8 +140,8 @@ def parse_lines(lines: Iterable[str | bytes] | IO[str] | IO[bytes]
             yield no, str(exc) or type(exc).__name__
 
 
-def read_ndjson(source: Path | str | IO[str]) -> tuple[list[StoredMessage],
-                                                        list[tuple[int, str]]]:
+def read_ndjson(source: Path | str | IO[str] | IO[bytes]
+                ) -> tuple[list[StoredMessage], list[tuple[int, str]]]:
     """All good records of a file and the bad lines (number, why)."""
     if isinstance(source, str | Path):
         with open(source, "rb") as fh:
@@ -155,7 +156,7 @@ def read_ndjson(source: Path | str | IO[str]) -> tuple[list[StoredMessage],
     return good, bad
 
 
-def import_ndjson(store: MessageStore, source: Path | str | IO[str],
+def import_ndjson(store: MessageStore, source: Path | str | IO[str] | IO[bytes],
                   batch: int = 10_000) -> ImportReport:
     """Import good lines (in big transactions), report bad ones with their number."""
     if isinstance(source, str | Path):
@@ -187,7 +188,27 @@ def dumps_line(m: StoredMessage) -> str:
     return jsonmod.dumps(m.to_record()) + "\n"
 
 
-__all__ = ["ImportReport", "dumps_line", "export_ndjson", "import_ndjson",
+def peek_record(work_queue: str, message: Mapping[str, Any], ts: float,
+                msg_id: str | None = None) -> dict[str, Any]:
+    """A message peeked from a server work queue (``/queue peek``) as an NDJSON record.
+
+    The server's queues are not in the store, so there is no StoredMessage to export:
+    the record is what a consumer of the queue receives, a ``deliver`` event in
+    ``/queue`` carrying the peeked message, keyed ``work:<Q>`` as the store keys
+    deliveries (``Q.dead`` is exported under ``Q``). Importing the file therefore puts
+    the messages in the ``work:<Q>`` inbox, not back on the server (replay does that).
+    `ts` is the peeked message's time in epoch seconds (0.0 when unknown); `msg_id`
+    its publish id, left out when there is none.
+    """
+    rec: dict[str, Any] = {"queue": work_key(base_queue(work_queue)), "direction": "in",
+                           "namespace": QUEUE_NAMESPACE, "event": "deliver",
+                           "args": [dict(message)], "ts": ts}
+    if msg_id:
+        rec["msg_id"] = msg_id
+    return rec
+
+
+__all__ = ["ImportReport", "dumps_line", "export_ndjson", "import_ndjson", "peek_record",
            "read_ndjson", "record_to_message"]
 
 

@@ -168,7 +168,7 @@ def test_purge_asks_first_then_purges(run, server, make_window):
     assert tab.purge_button.isVisible()
 
     tab.purge_button.click()
-    box = tab.purge_box
+    box = tab.queue_actions.purge_box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "tasks" in box.text()
     box.button(QMessageBox.StandardButton.Cancel).click()
@@ -179,7 +179,7 @@ def test_purge_asks_first_then_purges(run, server, make_window):
     purged: list[tuple[str, int]] = []
     tab.purged.connect(lambda q, n: purged.append((q, n)))
     tab.purge_button.click()
-    box = tab.purge_box
+    box = tab.queue_actions.purge_box
     purge = next(b for b in box.buttons() if b.text() == "Purge")
     purge.click()
     run.until(lambda: purged == [("tasks", 3)], 60)
@@ -258,7 +258,7 @@ def test_import_reports_bad_lines_and_imports_the_rest(run, server, make_window,
     result = run(tab.import_file(path))
     assert result.imported == 3
     assert [no for no, _why in result.errors] == [2, 4, 6, 7]
-    dlg = tab.problems
+    dlg = tab.transfer.problems
     assert dlg is not None and dlg.isVisible()
     listed = dlg.list.toPlainText().splitlines()
     assert [line.split(":")[1] for line in listed] == ["2", "4", "6", "7"]
@@ -280,7 +280,7 @@ def test_big_import_and_export_show_progress_and_can_be_cancelled(run, server, m
         json.dumps({"queue": "event:/:bulk", "namespace": "/", "event": "bulk",
                     "args": [{"i": i, "pad": "x" * 40}]}) for i in range(n)])
     seen: list[tuple[int, int]] = []
-    progress = tab._progress
+    progress = tab.transfer._progress
 
     def watch(done: int, total: int) -> None:
         seen.append((done, total))
@@ -289,11 +289,11 @@ def test_big_import_and_export_show_progress_and_can_be_cancelled(run, server, m
         if len(seen) == 3:
             tab.progress_cancel.click()     # the Cancel button
 
-    tab._progress = watch
+    tab.transfer._progress = watch
     result = run(tab.import_file(path), 60)
     assert result.cancelled and 0 < result.imported < n
     assert not tab.progress_box.isVisible()
-    tab._progress = progress
+    tab.transfer._progress = progress
     partial = result.imported
     # the whole file (the rest of it arrives as a second copy: not a room queue)
     result = run(tab.import_file(path), 120)
@@ -305,7 +305,7 @@ def test_big_import_and_export_show_progress_and_can_be_cancelled(run, server, m
     assert exported.count == n + partial
     assert sum(1 for _ in out.open(encoding="utf-8")) == n + partial
     # cancelled export: no file left behind
-    tab._progress = lambda done, total: tab.cancel_work()
+    tab.transfer._progress = lambda done, total: tab.cancel_work()
     out2 = tmp_path / "cancelled.ndjson"
     exported = run(tab.export_file(out2, whole_queue=True), 60)
     assert exported.cancelled and not out2.exists()

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.inspector.pretty import bounded_json, size_of
 from ui.text import escape_controls, human_size, to_json
+from ui.widgets.buttons import tool_button
 from ui.widgets.jsonedit import JsonEdit
 
 #: what the Message box shows at first, and at most after "Show all"
@@ -43,16 +43,6 @@ FULL_CHARS = 4_000_000
 EDIT_LIMIT = 1_000_000
 #: long strings are shown folded over lines this long (Qt lays out long lines slowly)
 FOLD = 1000
-
-
-def tool(icon: str, text: str, tip: str) -> QToolButton:
-    b = QToolButton()
-    b.setIcon(theme.icon(icon))
-    b.setText(text)
-    b.setToolTip(tip)
-    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    b.setAutoRaise(True)
-    return b
 
 
 class DetailPane(QWidget):
@@ -82,7 +72,8 @@ class DetailPane(QWidget):
         self.show_all.setToolTip(f"Show up to {human_size(FULL_CHARS)} of this message")
         self.show_all.clicked.connect(self.expand)
         self.show_all.hide()
-        self.copy_button = tool("copy", "Copy", "Copy the whole message as JSON")
+        self.copy_button = tool_button("Copy the whole message as JSON", icon="copy",
+                                       text="Copy")
         self.copy_button.clicked.connect(self.copy)
         self.text = QPlainTextEdit()
         self.text.setObjectName("messageText")
@@ -118,7 +109,9 @@ class DetailPane(QWidget):
                                             '"args": [{"room": "general", "text": "hi"}]}')
         self.server = QComboBox()
         self.server.setEditable(True)
-        self.server.lineEdit().setPlaceholderText("this connection")
+        server_edit = self.server.lineEdit()
+        assert server_edit is not None  # setEditable(True) made it
+        server_edit.setPlaceholderText("this connection")
         self.server.setToolTip("Replay into another server: its URL (a separate outbox is "
                                "kept for it, so nothing is lost if it is down)")
         self.namespace = QLineEdit()
@@ -254,6 +247,21 @@ class DetailPane(QWidget):
         self.replay_edited_button.setText("Publish" if mode == "publish" else "Replay edited")
         self.replay_edited_button.setIcon(theme.icon("send", "#ffffff"))
         self._update_buttons()
+
+    def focus_editor(self) -> None:
+        """Show the "Edit & replay" page with the keyboard in the editor."""
+        self.tabs.setCurrentIndex(1)
+        self.editor.edit.setFocus()
+
+    def set_servers(self, urls: list[str]) -> None:
+        """Offer `urls` as replay targets; the empty first entry is this connection. The
+        text being typed is kept, and the list is rebuilt only when it changed."""
+        combo = self.server
+        current = combo.currentText()
+        if [combo.itemText(i) for i in range(combo.count())] != ["", *urls]:
+            combo.clear()
+            combo.addItems(["", *urls])
+            combo.setEditText(current)
 
     def edited(self) -> Any:
         """The editor's JSON value (ValueError with a sentence when invalid)."""

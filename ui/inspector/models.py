@@ -15,8 +15,8 @@ list lookup plus a cached tuple of cell texts: no SQL and no JSON work per paint
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -29,9 +29,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 
 from app.inspector import KIND_TITLES, DepthSampler, QueueRow
+from app.store import StoredMessage
 from ui import theme
 from ui.inspector.pretty import cell_preview
 from ui.text import escape_controls, format_time_precise, parse_ts
+
+if TYPE_CHECKING:
+    from app.store import MessageStore
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -205,7 +209,9 @@ MessageRole = Qt.ItemDataRole.UserRole + 11
 class MessageRow:
     """One message of any queue (stored message or peeked work item), cells made lazily.
 
-    ``key`` orders the rows (the store rowid, or the work queue seq).
+    ``key`` orders the rows (the store rowid, or the work queue seq). ``source`` is what
+    the row was made from: the StoredMessage of a store queue, or the dict that
+    ``/queue peek`` returned for a server work queue.
     """
 
     __slots__ = ("_cells", "args", "direction", "error", "event", "extra", "key", "msg_id",
@@ -214,7 +220,7 @@ class MessageRow:
     def __init__(self, key: int, ts: float, direction: str, namespace: str, event: str,
                  args: Any, user: str | None = None, state: str | None = None,
                  msg_id: str | None = None, error: str | None = None, extra: str = "",
-                 source: Any = None) -> None:
+                 source: StoredMessage | dict[str, Any] | None = None) -> None:
         self.key = key
         self.ts = ts
         self.direction = direction
@@ -230,7 +236,7 @@ class MessageRow:
         self._cells: tuple[str, ...] | None = None
 
     @classmethod
-    def from_stored(cls, m: Any) -> MessageRow:
+    def from_stored(cls, m: StoredMessage) -> MessageRow:
         return cls(m.rowid, m.ts, m.direction, m.namespace, m.event, m.args, m.user,
                    m.state, m.msg_id, m.error, source=m)
 
@@ -271,8 +277,8 @@ class MessageRow:
 
     def _payload(self) -> str:
         """What a person looks for first: a chat text, else the (single) argument."""
-        text = getattr(self.source, "text", None)
-        if isinstance(text, str) and text:
+        text = self.source.text if isinstance(self.source, StoredMessage) else None
+        if text:
             return escape_controls(text[:400])[:200]
         args = self.args
         if isinstance(args, list) and len(args) == 1:
@@ -293,13 +299,13 @@ class MessageSource(Protocol):
 class StoreSource:
     """A store queue, optionally filtered by a full-text search (app.store FTS5)."""
 
-    def __init__(self, store: Any, queue: str, search: str | None = None) -> None:
+    def __init__(self, store: MessageStore, queue: str, search: str | None = None) -> None:
         self.store = store
         self.queue = queue
         self.search = (search or "").strip() or None
         self.queries = 0  # SQL pages run (tests check that paint does not add any)
 
-    def _rows(self, msgs: list[Any]) -> list[MessageRow]:
+    def _rows(self, msgs: list[StoredMessage]) -> list[MessageRow]:
         self.queries += 1
         return [MessageRow.from_stored(m) for m in msgs]
 
@@ -539,16 +545,7 @@ class MessageTableModel(QAbstractTableModel):
         i = bisect.bisect_left(self._keys, key)
         return i if i < len(self._keys) and self._keys[i] == key else -1
 
-    def update_row(self, key: int, change: Callable[[MessageRow], None]) -> bool:
-        i = self.find(key)
-        if i < 0:
-            return False
-        change(self._rows[i])
-        self._rows[i].invalidate()
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(M_COLUMNS) - 1))
-        return True
-
-    def update_rows(self, changes: dict[int, Callable[[MessageRow], None]]) -> int:
+    def update_rows(self, changes: Mapping[int, Callable[[MessageRow], None]]) -> int:
         """Apply many row changes with ONE dataChanged; returns how many keys were not
         loaded (new rows, or rows outside the loaded window)."""
         touched: list[int] = []

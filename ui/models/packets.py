@@ -135,10 +135,6 @@ class PacketTableModel(QAbstractTableModel):
         elif not self._timer.isActive():
             self._timer.start()
 
-    def add_many(self, packets: list[Any]) -> None:
-        for p in packets:
-            self.add(p)
-
     def flush(self) -> None:
         """Insert everything pending in one beginInsertRows (unless paused)."""
         if self._paused or not self._pending:
