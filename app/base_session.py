@@ -108,6 +108,8 @@ class BaseSession:
         self.config = config
         self.data_dir = Path(data_dir)
         self.namespaces = config.normalized_namespaces()
+        #: no namespaces were configured: connect `/`, and more as the server allows
+        self._auto_namespaces = not config.namespaces
         conn = dbmod.connect(self.data_dir)
         try:
             self.store = MessageStore(conn)
@@ -223,6 +225,12 @@ class BaseSession:
         if ours and not self.extensions_on and self.config.extensions == "auto":
             self.extensions_on = True
             self.store.set_meta(self._server_meta_key(), "1")
+        if ours and self._auto_namespaces:
+            # no namespaces were asked for: `/` first, and the extensions' own
+            # namespaces once the server says they are there
+            for ns in self._extensions:
+                if ns not in self.namespaces:
+                    self.spawn(self.add_namespace(ns))
         ev = self._introduced.get(namespace)
         if ev is not None:
             ev.set()
@@ -351,7 +359,8 @@ class BaseSession:
                     break
                 if ok:
                     attempt = 0
-                    self.last_error = None
+                    # connected; a namespace refused on its own stays the last error
+                    self.last_error = next(iter(self.namespace_errors.values()), None)
                     transport = self._client.transport() if self._client else "?"
                     self._set_state(ConnectionState.CONNECTED,
                                     f"connected to {self.config.url} over {transport}")
@@ -683,9 +692,7 @@ class BaseSession:
             if ext is not None:
                 ext.on_disconnected()
         elif event == "connect_refused":
-            data = args[0] if args else None
-            msg = data.get("message") if isinstance(data, dict) else data
-            self._refusals[namespace] = str(msg) if msg is not None else None
+            self._refusals[namespace] = refusal_text(args[0] if args else None)
             self._answer.set()
             retrying = self._ns_retries.get(namespace)
             if self.state == ConnectionState.CONNECTED and (retrying is None
@@ -696,11 +703,12 @@ class BaseSession:
         """Readiness of a namespace with an extension: wait (briefly) for the server to
         introduce itself, run the extension's steps if it is on, then let the outbox
         flush."""
-        if self.extensions_on is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._introduced[ns].wait(), INTRODUCTION_WAIT)
-            if self.extensions_on is None:  # silence: a foreign server
-                self.extensions_on = False
+        # Wait even when the server is known: its welcome may say its history was
+        # replaced, which must be known before rooms are re-joined with `since`.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._introduced[ns].wait(), INTRODUCTION_WAIT)
+        if self.extensions_on is None:  # silence: a foreign server
+            self.extensions_on = False
         ext = self.extension(ns)
         if ext is not None:
             try:
@@ -862,6 +870,22 @@ class BaseSession:
         """Wait until a namespace is ready (True) or the timeout passes (False)."""
         ns = _ns(namespace)
         return await wait_until(lambda: self.is_ready(ns), self.namespace_ready, timeout)
+
+
+def refusal_text(data: Any) -> str | None:
+    """What a CONNECT_ERROR says: its `message`, and its `data` (Node servers put
+    details there: `err.data`) as JSON after it."""
+    if not isinstance(data, dict):
+        return None if data is None else str(data)
+    msg = data.get("message")
+    text = str(msg) if msg is not None else None
+    if data.get("data") is not None:
+        try:
+            extra = jsonmod.dumps(data["data"])
+        except (TypeError, ValueError):
+            extra = repr(data["data"])
+        text = f"{text or 'refused'} ({extra})"
+    return text
 
 
 def _ns(namespace: str) -> str:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE = 500
+#: meta key of the id of the server history the watermarks belong to
+HISTORY_META = "server-history:/chat"
 
 
 #: events whose payload carries the message id the server dedupes on
@@ -57,6 +59,8 @@ class ChatRooms(NamespaceExtension):
         self.message: Signal[StoredMessage] = Signal("message")
         self.dm: Signal[StoredMessage] = Signal("dm")
         self.recovered: Signal[Any] = Signal("recovered")          # (room, count)
+        #: the server's history was replaced; rooms were started over (history id)
+        self.history_replaced: Signal[str] = Signal("history_replaced")
         self.store.before_commit.append(self.memory.persist)
         self.store.stored.connect(self._on_stored)
         session.outbox.changed.connect(self._on_outbox_changed)
@@ -274,6 +278,8 @@ class ChatRooms(NamespaceExtension):
     def on_inbound(self, event: str, args: list[Any], sm: StoredMessage) -> None:
         """Live /chat events: move watermarks, track presence."""
         first = first_object(args) or {}
+        if event == "welcome":
+            self._check_history(first.get("history"))
         if event == "message" and sm.room is not None:
             ts = parse_ts(first.get("ts"))
             if ts is not None:
@@ -288,6 +294,25 @@ class ChatRooms(NamespaceExtension):
             self.presence.emit(first)
         elif event == "typing":
             self.typing_seen.emit(first.get("room"), first.get("user"))
+
+    def _check_history(self, history: Any) -> None:
+        """The welcome names the server's history. Watermarks belong to one history: a
+        server replaced under the same address (a fresh database for today's lesson)
+        starts at offset 1 again, and asking it for `since` = yesterday's offset would
+        silently skip its first messages. So a new history id starts them over. The
+        welcome comes before the re-joins (`prepare` waits for it)."""
+        if not isinstance(history, str) or not history:
+            return
+        known = self.store.meta(HISTORY_META)
+        if known == history:
+            return
+        if known is not None:
+            log.info("the server's history changed (%s -> %s): rooms start over",
+                     known, history)
+            self.store.start_rooms_over(self.NAMESPACE)
+            self.memory.start_over()
+            self.history_replaced.emit(history)
+        self.store.set_meta(HISTORY_META, history)
 
     def _on_stored(self, batch: list[StoredMessage]) -> None:
         for m in batch:

@@ -74,6 +74,12 @@ class RoomMemory:
         self._dirty.discard(room)
         self.store.forget_room(self.namespace, room)
 
+    def start_over(self) -> None:
+        """Every room from scratch (the server's history was replaced); the store has
+        already written the NULL watermarks."""
+        self.marks = {room: Watermark(None) for room in self.marks}
+        self._dirty.clear()
+
     def touch(self, room: str) -> None:
         """The room's watermark changed; write it with the next batch."""
         self._dirty.add(room)

@@ -657,6 +657,18 @@ class MessageStore:
         c.execute("UPDATE rooms SET last_offset = ? WHERE namespace = ? AND room = ?",
                   (last, namespace, room))
 
+    def start_rooms_over(self, namespace: str) -> None:
+        """The server's history was replaced (a new database under the same address):
+        forget every watermark of the namespace, and let the stored room messages give
+        up their offsets, so the new history's offsets 1, 2, ... are not taken for
+        copies of old messages. The old messages stay, in their place, as they were."""
+        self.flush()
+        with dbmod.transaction(self.conn) as c:
+            c.execute("UPDATE rooms SET last_offset = NULL WHERE namespace = ?", (namespace,))
+            c.execute("UPDATE messages SET room_offset = NULL WHERE namespace = ? AND "
+                      "queue >= 'room:' AND queue < 'room;' AND room_offset IS NOT NULL",
+                      (namespace,))
+
     def meta(self, key: str) -> str | None:
         """A remembered fact (e.g. that a URL is a SockDesk server), or None."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -158,16 +158,37 @@ async def test_no_ack_mode_with_a_server_that_never_acks(sessions):
         await until(lambda: len(srv.of("event")) == 20)
         assert [x["args"] for x in srv.of("event")] == [[i] for i in range(20)]
         assert not any(x["hasAck"] for x in srv.of("event"))
-        # with acks requested, a server that never answers fails the message after retries
+        def wanting(event: str) -> int:
+            return len([x for x in srv.of("event") if x["event"] == event])
+
+        # by default a server that never answers gets the message exactly once: it
+        # cannot drop a second copy, so a missing ack makes the message "no ack"
+        once = sessions(srv.url, user="once", namespaces=["/"], ack_timeout=0.3,
+                        max_attempts=2)
+        m1 = once.emit("/", "wants-ack-once", 1)
+        assert await once.connect()
+        assert await once.wait_flushed(timeout=10)
+        got = once.outbox.get(m1.id)
+        assert got.state == OutboxState.NO_ACK and "not sent again" in got.error
+        await until(lambda: wanting("wants-ack-once") == 1)
+        await once.disconnect()
+        assert await once.connect()          # a reconnect does not send it again either
+        await until(lambda: once.is_ready("/"))
+        assert once.outbox.get(m1.id).state == OutboxState.NO_ACK
+        assert wanting("wants-ack-once") == 1
+        # the user may send it again, on purpose
+        once.outbox.retry(m1.id)
+        await until(lambda: wanting("wants-ack-once") == 2)
+        # opted into resends (socket.io-client's `retries`), it fails after the retries
         s2 = sessions(srv.url, user="acker", namespaces=["/"], ack_timeout=0.3,
-                      max_attempts=2)
+                      max_attempts=2, delivery="until_acked")
         m = s2.emit("/", "wants-ack", 1)
         assert await s2.connect()
         assert await s2.wait_flushed(timeout=10)
         failed = s2.outbox.get(m.id)
         assert failed.state == OutboxState.FAILED
         assert "no acknowledgement after 2 attempts" in failed.error
-        await until(lambda: len([x for x in srv.of("event") if x["event"] == "wants-ack"]) == 2)
+        await until(lambda: wanting("wants-ack") == 2)
     finally:
         for _ in gen:
             pass
@@ -177,9 +198,59 @@ async def test_unknown_namespace_on_the_node_server(sessions):
     srv = NodeServer(free_port())
     gen = await start(srv)
     try:
+        alone = sessions(srv.url, user="x", namespaces=["/nope"])
+        assert await alone.connect() is False
+        assert alone.last_error == f"The server at {srv.url} has no namespace /nope."
+        assert alone.state == ConnectionState.OFFLINE
+        # with other namespaces, only the unknown one is refused
         s = sessions(srv.url, user="x", namespaces=["/", "/nope"])
-        assert await s.connect() is False
+        assert await s.connect()
         assert s.last_error == f"The server at {srv.url} has no namespace /nope."
+        assert s.namespace_errors == {"/nope": s.last_error}
+        assert await s.wait_ready("/", timeout=5)
+    finally:
+        for _ in gen:
+            pass
+
+
+async def test_one_refused_namespace_leaves_the_others_connected(sessions):
+    srv = NodeServer(free_port())
+    gen = await start(srv)
+    try:
+        refused: list[tuple[str, str]] = []
+        s = sessions(srv.url, user="dev", namespaces=["/", "/vip", "/orders"])
+        s.namespace_refused.connect(lambda ns, why: refused.append((ns, why)))
+        assert await s.connect()
+        assert s.state == ConnectionState.CONNECTED
+        assert await s.wait_ready("/", timeout=5) and await s.wait_ready("/orders", 5)
+        assert not s.is_ready("/vip")
+        why = (f"The server at {srv.url} refused the connection to /vip: members only "
+               '({"hint":"ask for an invite"}).')
+        assert refused[0] == ("/vip", why) and s.namespace_errors["/vip"] == why
+        # the others work, the refused one is tried again on its own
+        m = s.emit("/orders", "order:update", {"id": 7})
+        assert await s.wait_flushed(timeout=10, namespaces=["/orders"])
+        assert s.outbox.get(m.id).state == OutboxState.ACKED
+        await until(lambda: len(refused) >= 2, timeout=10)   # retried, refused again
+        assert s.state == ConnectionState.CONNECTED and s.is_ready("/orders")
+        s.store.flush()
+        assert s.store.count("outbox:/vip") == 0
+    finally:
+        for _ in gen:
+            pass
+
+
+async def test_a_server_on_a_custom_path(sessions):
+    srv = NodeServer(free_port(), "--path", "/ws/socket.io")
+    gen = await start(srv)
+    try:
+        wrong = sessions(srv.url, user="dev", namespaces=["/"],
+                         reconnect=ReconnectPolicy(enabled=False))
+        assert await wrong.connect() is False
+        assert "check the URL, path and transports" in (wrong.last_error or "")
+        s = sessions(srv.url, user="dev", namespaces=["/"], socketio_path="/ws/socket.io")
+        assert await s.connect()
+        assert await s.call("/", "where", 1, timeout=5) == {"ok": True, "args": [1]}
     finally:
         for _ in gen:
             pass

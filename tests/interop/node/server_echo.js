@@ -1,6 +1,7 @@
 // A tiny official socket.io v4 server for interop tests of the SockDesk client core.
-// Usage: node server_echo.js PORT [--token T] [--never-ack]
-// Namespaces "/" and "/chat" only (others are refused by socket.io as "Invalid namespace").
+// Usage: node server_echo.js PORT [--token T] [--never-ack] [--path P]
+// Namespaces "/", "/chat" and "/orders"; "/vip" refuses everyone with err.data; others are
+// refused by socket.io as "Invalid namespace". --path serves Socket.IO at P.
 // Prints NDJSON to stdout: {"type":"listening"}, then one line per connect, event and
 // answer. The token itself is never printed.
 const { Server } = require("socket.io");
@@ -9,8 +10,10 @@ const port = parseInt(process.argv[2], 10);
 const tokenIdx = process.argv.indexOf("--token");
 const token = tokenIdx > 0 ? process.argv[tokenIdx + 1] : null;
 const neverAck = process.argv.includes("--never-ack");
+const pathIdx = process.argv.indexOf("--path");
+const path = pathIdx > 0 ? process.argv[pathIdx + 1] : "/socket.io";
 
-const io = new Server(port, { cors: { origin: "*" } });
+const io = new Server(port, { cors: { origin: "*" }, path });
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 function setup(nsp) {
@@ -48,5 +51,11 @@ function setup(nsp) {
 
 setup(io.of("/"));
 setup(io.of("/chat"));
+setup(io.of("/orders"));
+io.of("/vip").use((socket, next) => {
+  const err = new Error("members only");
+  err.data = { hint: "ask for an invite" };
+  next(err);
+});
 out({ type: "listening", port });
 process.on("SIGTERM", () => io.close(() => process.exit(0)));
