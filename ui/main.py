@@ -282,11 +282,11 @@ class App:
             names = [n for n in NAMES if n != window.user][:2]
             peers = [await self._peer(window, name, data_dir) for name in names]
             bob, carol = peers
-            await window.join_room("general")
-            await window.join_room("random")
+            await window.conversations.join_room("general")
+            await window.conversations.join_room("random")
             await bob.chat.join("random")
             await wait_until(lambda: window.session.is_ready("/chat"), 10)
-            window.show_conversation("room", "general")
+            window.conversations.show_conversation("room", "general")
             script = [
                 (bob, f"Hey {window.user}, the bundled server is up."),
                 (window, "Hi! I went offline for a minute: the outbox kept my messages."),
@@ -294,11 +294,11 @@ class App:
                 (window, "Yes, every message after my last offset came back in order."),
                 (bob, "Try <b>markup</b>: it shows as plain text."),
             ]
-            model = window.conversation("room", "general")
+            model = window.conversations.conversation("room", "general")
             ids = []
             for who, text in script:
                 if who is window:
-                    window.send_chat("room", "general", text)
+                    window.conversations.send_chat("room", "general", text)
                 else:
                     msg_id = who.chat.send("general", text).id
                     ids.append(msg_id)

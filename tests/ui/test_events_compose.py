@@ -17,10 +17,10 @@ def shown_events(window) -> list[str]:
 def test_packet_log_filter_works(run, server, make_window, qtbot):
     a = make_window(server.url, "alice")
     connect(run, a)
-    run(a.join_room("general"))
+    run(a.conversations.join_room("general"))
     a.send_compose("/", "echo", [{"needle": 42}], True, 5.0, False)
     run.until(lambda: "acked" in a.compose.response_state.text())
-    a.send_chat("room", "general", "hello packets")
+    a.conversations.send_chat("room", "general", "hello packets")
     run.until(lambda: a.packets.flush() or "message" in shown_events(a))
     events = a.events
     total = a.packets.rowCount()

@@ -190,6 +190,7 @@ class ComposeTab(QWidget):
         head.addWidget(self.response_state)
         rl.addLayout(head)
         rl.addWidget(self.response, 3)
+        self._right = rl
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("composeSplitter")
@@ -262,6 +263,10 @@ class ComposeTab(QWidget):
     def show_response(self, value: Any, state: str = "acked") -> None:
         self.response.setPlainText(to_json(value, indent=2))
         self.response_state.setText(state)
+
+    def add_panel(self, panel: QWidget) -> None:
+        """Put ``panel`` under the response (the main window adds the ack answers)."""
+        self._right.addWidget(panel)
 
     def set_namespaces(self, names: list[str]) -> None:
         current = self.namespace.currentText()
