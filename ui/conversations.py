@@ -18,17 +18,16 @@ offline members.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from ui import theme
+from ui.host import WindowHost
 from ui.models.chat import ChatMessageModel
 from ui.text import one_line, parse_ts
 
@@ -51,21 +50,20 @@ HISTORY = 300
 FRESH_SECONDS = 60
 
 
-class ChatHost(Protocol):
-    """What the conversations need from the window that holds them."""
+class ChatHost(WindowHost, Protocol):
+    """What the conversations need from the window that holds them, besides a host's."""
 
     @property
-    def session(self) -> Session | None: ...
-    @property
     def user(self) -> str: ...
+
     @property
     def is_connected(self) -> bool: ...
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
-    def show_error(self, text: str) -> None: ...
-    def show_info(self, text: str, ms: int = ...) -> None: ...
-    def refresh_depth(self) -> None: ...
+
     def isActiveWindow(self) -> bool: ...
-    def chat_in_front(self) -> bool: ...
+
+    def chat_in_front(self) -> bool:
+        """The Chat tab is the current one."""
+
     def bring_chat_to_front(self) -> None: ...
 
 

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.bridge import SessionBridge
+from ui.compose_controller import ComposeController
 from ui.conversations import Conversations
 from ui.inspector import QueuesTab
 from ui.models.packets import PacketTableModel
@@ -51,7 +51,7 @@ from ui.widgets.sidebar import Sidebar
 if TYPE_CHECKING:
     from app.config import ConnectionConfig
     from app.outbox import OutboxMessage
-    from app.session import AckRequest, Session
+    from app.session import Session
     from ui.learn import LearnTab
     from ui.server import EmbeddedServer
 
@@ -93,7 +93,6 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._closed = False
         self._state = "offline"
-        self._compose_pending: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.setWindowTitle("SockDesk" + (f" — {title_suffix}" if title_suffix else ""))
         self.resize(1180, 760)
@@ -118,9 +117,10 @@ class MainWindow(QMainWindow):
         self.events.export_requested.connect(self.export_packets)
 
         self.compose = ComposeTab(self.settings)
-        self.compose.send_requested.connect(self.send_compose)
         self.acks = AckPanel(self.settings)
         self.compose.add_panel(self.acks)
+        self.compose_controller = ComposeController(self, self.bridge, self.compose, self.acks,
+                                                    self)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -285,7 +285,6 @@ class MainWindow(QMainWindow):
         b.packet_logged.connect(self.packets.add)
         b.error.connect(self.show_error)
         b.outbox_changed.connect(self._on_outbox_changed)
-        b.ack_requested.connect(self._on_ack_requested)
 
     # -- session lifecycle ---------------------------------------------------------------------
     @property
@@ -425,69 +424,9 @@ class MainWindow(QMainWindow):
                 depth = int(self.session.outbox.depth())
         self.bar.set_depth(depth)
 
-    def _on_outbox_changed(self, msg: OutboxMessage) -> None:
+    def _on_outbox_changed(self, _msg: OutboxMessage) -> None:
         if not self._depth_timer.isActive():
             self._depth_timer.start()
-        if msg.id in self._compose_pending:
-            state = msg.state.value
-            if state in ("acked", "failed"):
-                self._compose_pending.pop(msg.id, None)
-                if state == "acked":
-                    self.compose.show_response(msg.reply, "acked")
-                else:
-                    self.compose.show_response(msg.reply, f"failed: {msg.error or ''}")
-            else:
-                self.compose.show_state(state)
-
-    # -- compose -------------------------------------------------------------------------------
-    def send_compose(self, ns: str, event: str, args: list, ack: bool, timeout: float,
-                     volatile: bool) -> None:
-        if self.session is None:
-            self.compose.show_state("not connected")
-            self.show_error("Not connected to any server yet: press Connect (Ctrl+K)")
-            return
-        if ack and not volatile and self._ns_ready(ns):
-            self.spawn(self._call(ns, event, args, timeout))
-            return
-        try:
-            msg = self.session.emit(ns, event, *args, ack=ack, volatile=volatile)
-        except Exception as exc:
-            self.compose.show_state(f"not sent: {exc}")
-            return
-        if volatile or not getattr(msg, "id", ""):
-            err = getattr(msg, "error", None)
-            self.compose.show_state(f"not sent: {err}" if err else "sent (volatile, no ack)")
-            return
-        state = msg.state.value
-        if ack:
-            self._compose_pending[msg.id] = ns
-        self.compose.show_state(state + ("" if self._ns_ready(ns) else
-                                         " — will be sent when connected"))
-        self.refresh_depth()
-
-    def _ns_ready(self, ns: str) -> bool:
-        try:
-            return bool(self.session.is_ready(ns))
-        except Exception:
-            return False
-
-    async def _call(self, ns: str, event: str, args: list, timeout: float) -> None:
-        started = time.perf_counter()
-        try:
-            result = await self.session.call(ns, event, *args, timeout=timeout)
-        except Exception as exc:  # timeout, not connected, refused: say it in words
-            self.compose.show_response({"error": str(exc) or type(exc).__name__},
-                                       "no answer")
-            return
-        ms = (time.perf_counter() - started) * 1000
-        self.compose.show_response(result, f"acked in {ms:.0f} ms")
-
-    # -- acks requested by the server ------------------------------------------------------------
-    def _on_ack_requested(self, req: AckRequest) -> None:
-        """Answer now (the core sends the ACK as soon as observers return)."""
-        answer = self.acks.answer_for(req.event)
-        req.reply = answer
-        self.acks.record(req.namespace, req.event, req.args, answer)
 
     # -- export --------------------------------------------------------------------------------
     def export_packets(self) -> QFileDialog:
