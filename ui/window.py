@@ -295,6 +295,11 @@ class MainWindow(QMainWindow):
     def is_connected(self) -> bool:
         return self._state == "connected"
 
+    @property
+    def is_closed(self) -> bool:
+        """Closed for good: the session is closed and ``closed`` was emitted."""
+        return self._closed
+
     def profile_dir(self, options: dict[str, Any] | None = None) -> Path:
         """The core's data dir for one identity (user on a server).
 
