@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +60,7 @@ from ui.models.chat import (
 )
 from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
 from ui.text import format_time
+from ui.widgets.buttons import tool_button
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -419,11 +419,7 @@ class ChatPane(QWidget):
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("hint")
         self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
-        self.leave_button = QToolButton()
-        self.leave_button.setIcon(theme.icon("log-out"))
-        self.leave_button.setText("Leave")
-        self.leave_button.setToolTip("Leave this room")
-        self.leave_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.leave_button = tool_button("Leave this room", icon="log-out", text="Leave")
         self.leave_button.clicked.connect(lambda: self.leave_requested.emit(self.target))
         header = QHBoxLayout()
         header.setContentsMargins(16, 10, 12, 8)
@@ -452,11 +448,8 @@ class ChatPane(QWidget):
             "Write a message…  (Enter to send, Shift+Enter for a new line)")
         self.editor.submitted.connect(self.submit)
         self.editor.textChanged.connect(self._on_text_changed)
-        self.send_button = QToolButton()
-        self.send_button.setIcon(theme.icon("send", theme.palette().color(
-            QPalette.ColorRole.Highlight)))
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.setAutoRaise(True)
+        accent = theme.palette().color(QPalette.ColorRole.Highlight)
+        self.send_button = tool_button("Send (Enter)", icon="send", icon_color=accent)
         self.send_button.clicked.connect(self.submit)
         composer = QFrame()
         composer.setObjectName("composer")

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.settings import Settings
 from ui.text import to_json
+from ui.widgets.buttons import tool_button
 from ui.widgets.jsonedit import JsonEdit
 
 
@@ -42,16 +42,10 @@ class ArgumentEditor(QFrame):
         self.setObjectName("card")
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
-        self.remove_button = QToolButton()
-        self.remove_button.setIcon(theme.icon("x"))
-        self.remove_button.setToolTip("Remove this argument")
-        self.remove_button.setAutoRaise(True)
+        self.remove_button = tool_button("Remove this argument", icon="x")
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
         self.json = JsonEdit(text, min_lines=3)
-        self.format_button = QToolButton()
-        self.format_button.setText("Format")
-        self.format_button.setToolTip("Pretty-print this JSON")
-        self.format_button.setAutoRaise(True)
+        self.format_button = tool_button("Pretty-print this JSON", text="Format")
         self.format_button.clicked.connect(self.format_json)
         self.json.validity_changed.connect(self.format_button.setEnabled)
         head = QHBoxLayout()
@@ -104,17 +98,10 @@ class ComposeTab(QWidget):
         self.favourites.setMinimumWidth(180)
         self.favourites.setPlaceholderText("Favourites")
         self.favourites.activated.connect(self._load_favourite)
-        self.save_fav = QToolButton()
-        self.save_fav.setIcon(theme.icon("star"))
-        self.save_fav.setText("Save")
-        self.save_fav.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.save_fav.setToolTip("Save this message as a favourite")
-        self.save_fav.setAutoRaise(True)
+        self.save_fav = tool_button("Save this message as a favourite", icon="star",
+                                    text="Save")
         self.save_fav.clicked.connect(self._ask_favourite_name)
-        self.delete_fav = QToolButton()
-        self.delete_fav.setIcon(theme.icon("trash"))
-        self.delete_fav.setToolTip("Delete the chosen favourite")
-        self.delete_fav.setAutoRaise(True)
+        self.delete_fav = tool_button("Delete the chosen favourite", icon="trash")
         self.delete_fav.clicked.connect(self._delete_favourite)
 
         form = QFormLayout()

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +34,7 @@ from ui.models.packets import (
     PacketTableModel,
 )
 from ui.text import to_json
+from ui.widgets.buttons import tool_button
 
 PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
                  "latency_ms", "size")
@@ -48,17 +48,6 @@ def packet_dict(packet: Any) -> dict[str, Any]:
     if callable(to_dict):
         return dict(to_dict())
     return {f: getattr(packet, f, None) for f in PACKET_FIELDS}
-
-
-def _tool(icon: str, tip: str, text: str = "") -> QToolButton:
-    b = QToolButton()
-    b.setIcon(theme.icon(icon))
-    b.setToolTip(tip)
-    if text:
-        b.setText(text)
-        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    b.setAutoRaise(True)
-    return b
 
 
 class EventsTab(QWidget):
@@ -98,13 +87,13 @@ class EventsTab(QWidget):
             self.dir_filter.addItem(label, value)
         self.dir_filter.currentIndexChanged.connect(lambda _i: self.apply_filters())
 
-        self.pause_button = _tool("pause", "Pause the live log (packets are kept and shown "
-                                  "on resume)", "Pause")
-        self.pause_button.setCheckable(True)
+        self.pause_button = tool_button("Pause the live log (packets are kept and shown on "
+                                        "resume)", icon="pause", text="Pause", checkable=True)
         self.pause_button.toggled.connect(self._toggle_pause)
-        self.clear_button = _tool("trash", "Clear the log", "Clear")
+        self.clear_button = tool_button("Clear the log", icon="trash", text="Clear")
         self.clear_button.clicked.connect(self.clear)
-        self.export_button = _tool("export", "Export the shown packets as NDJSON", "Export")
+        self.export_button = tool_button("Export the shown packets as NDJSON", icon="export",
+                                         text="Export")
         self.export_button.clicked.connect(self.export_requested)
         self.count_label = QLabel("0 packets")
         self.count_label.setObjectName("hint")
@@ -152,7 +141,7 @@ class EventsTab(QWidget):
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.detail.setPlaceholderText("Select a packet to see it in full")
         self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.copy_button = _tool("copy", "Copy the packet as JSON", "Copy")
+        self.copy_button = tool_button("Copy the packet as JSON", icon="copy", text="Copy")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_detail)
         detail_title = QLabel("Packet")

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.models.sidebar import KeyRole, KindRole, ReadyRole, SidebarModel, UnreadRole
+from ui.widgets.buttons import tool_button
 
 _IDX = QModelIndex | QPersistentModelIndex
 ROOM_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
@@ -119,10 +119,8 @@ class Sidebar(QWidget):
         self.entry.setClearButtonEnabled(True)
         self.entry.returnPressed.connect(self._submit_entry)
         self.entry.textChanged.connect(lambda _t: self.error.hide())
-        self.go = QToolButton()
-        self.go.setIcon(theme.icon("plus"))
-        self.go.setToolTip("Join or create the room, or start a direct message with @user")
-        self.go.setAutoRaise(True)
+        self.go = tool_button("Join or create the room, or start a direct message with @user",
+                              icon="plus")
         self.go.clicked.connect(self._submit_entry)
         self.error = QLabel("")
         self.error.setObjectName("errorLabel")
