@@ -44,7 +44,6 @@ class SidebarModel(QAbstractItemModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._sections: list[list[SidebarEntry]] = [[], [], []]
-        self.icons: dict[str, Any] = {}
 
     # -- editing ------------------------------------------------------------------------------
     def _find(self, section: int, key: str) -> int:
@@ -178,8 +177,6 @@ class SidebarModel(QAbstractItemModel):
         entry = self._sections[index.internalId() - 1][index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return escape_controls(entry.key)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.icons.get(entry.kind)
         if role == Qt.ItemDataRole.ToolTipRole:
             if entry.kind == "namespace":
                 return tooltip_text(f"Namespace {escape_controls(entry.key)}: " + (
@@ -227,9 +224,6 @@ class MemberListModel(QAbstractListModel):
         self.beginResetModel()
         self._members = new
         self.endResetModel()
-
-    def members(self) -> list[Member]:
-        return list(self._members)
 
     def online(self) -> list[str]:
         return [m.user for m in self._members if m.online]

@@ -120,8 +120,6 @@ class ChatDelegate(QStyledItemDelegate):
         base, name_font, small = self._fonts(option)
         if kind == "day":
             return QSize(self.width, QFontMetrics(small).height() + 22)
-        if kind == "system":
-            return QSize(self.width, QFontMetrics(small).height() + 10)
         grouped = bool(index.data(GroupedRole))
         failed = index.data(StateRole) == "failed"
         key = (str(index.data(IdRole)), self.width, failed)
@@ -160,12 +158,6 @@ class ChatDelegate(QStyledItemDelegate):
             painter.setFont(small)
             painter.setPen(muted)
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
-            painter.restore()
-            return
-        if kind == "system":
-            painter.setFont(small)
-            painter.setPen(muted)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, index.data() or "")
             painter.restore()
             return
 
@@ -242,9 +234,6 @@ class ChatDelegate(QStyledItemDelegate):
         painter.setFont(font)
         painter.setPen(theme.state_color("reconnecting"))
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
-
-    def helpEvent(self, event, view, option, index):
-        return super().helpEvent(event, view, option, index)
 
 
 class ChatView(QListView):
