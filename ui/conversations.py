@@ -151,6 +151,7 @@ class Conversations(QObject):
             self._add_room(room)
             self._load_history("room", room)
         prefix = f"dm:{CHAT_NS}:"
+        # an unreadable store (locked, damaged) leaves out past DMs; connecting goes on
         with contextlib.suppress(Exception):
             for info in session.store.queues():
                 if info.queue.startswith(prefix):

@@ -292,7 +292,7 @@ class App:
 
     # -- shutdown ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
-        def request(*_a: Any) -> None:
+        def request(*_a: object) -> None:
             loop.call_soon_threadsafe(self._quit)
 
         loop = asyncio.get_running_loop()

@@ -425,8 +425,8 @@ class MainWindow(QMainWindow):
     def refresh_depth(self) -> None:
         depth = 0
         if self.session is not None:
-            with contextlib.suppress(Exception):
-                depth = int(self.session.outbox.depth())
+            with contextlib.suppress(Exception):  # an unreadable store shows 0, not a crash
+                depth = self.session.outbox.depth()
         self.bar.set_depth(depth)
 
     def _on_outbox_changed(self, _msg: OutboxMessage) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from tests.ui.conftest import connect
 
@@ -96,12 +97,8 @@ def test_markup_is_shown_as_literal_text(run, server, make_window):
     image = QImage(800, 80, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     view = b.chat.view
-    option = view.viewOptions() if hasattr(view, "viewOptions") else None
-    if option is None:
-        from PySide6.QtWidgets import QStyleOptionViewItem
-
-        option = QStyleOptionViewItem()
-        view.initViewItemOption(option)
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
     option.rect = view.visualRect(index)
     view.itemDelegate().paint(painter, option, index)
     painter.end()

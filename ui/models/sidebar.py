@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -144,7 +144,16 @@ class SidebarModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(row, 0, section + 1)
 
-    def parent(self, index: _IDX = QModelIndex()) -> QModelIndex:  # noqa: B008
+    @overload
+    def parent(self) -> QObject | None: ...
+
+    @overload
+    def parent(self, index: _IDX) -> QModelIndex: ...
+
+    def parent(self, index: _IDX | None = None) -> QObject | QModelIndex | None:
+        """The parent item of ``index``; without an index, the QObject parent."""
+        if index is None:
+            return super().parent()
         if not index.isValid() or index.internalId() == 0:
             return QModelIndex()
         return self.createIndex(index.internalId() - 1, 0, 0)

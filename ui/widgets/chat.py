@@ -6,9 +6,11 @@ import contextlib
 import time
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
@@ -24,9 +26,11 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPalette,
     QPen,
+    QResizeEvent,
     QTextLayout,
     QTextOption,
 )
@@ -38,6 +42,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QPlainTextEdit,
+    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -170,7 +175,7 @@ class ChatDelegate(QStyledItemDelegate):
         colour = theme.author_color(user, pal)
         grouped = bool(index.data(GroupedRole))
         x_text = rect.left() + LEFT + AVATAR + GAP
-        y = rect.top() + (2 if grouped else 7)
+        y: float = rect.top() + (2 if grouped else 7)
         if not grouped:
             # avatar: a disc in the author's colour with the initial
             av = QRectF(rect.left() + LEFT, rect.top() + 8, AVATAR, AVATAR)
@@ -266,7 +271,7 @@ class ChatView(QListView):
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
 
-    def setModel(self, model: ChatMessageModel | None) -> None:
+    def setModel(self, model: QAbstractItemModel | None) -> None:
         old = self.model()
         if old is not None:
             with contextlib.suppress(RuntimeError, TypeError):
@@ -277,7 +282,7 @@ class ChatView(QListView):
             model.rowsInserted.connect(self._rows_inserted)
             self._scroll_timer.start()
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
 
@@ -289,11 +294,11 @@ class ChatView(QListView):
         if self._stick:
             self.scrollToBottom()
 
-    def _rows_inserted(self, *_args) -> None:
+    def _rows_inserted(self, *_args: object) -> None:
         if self._stick:
             self._scroll_timer.start()
 
-    def _menu(self, pos) -> None:
+    def _menu(self, pos: QPoint) -> None:
         index = self.indexAt(pos)
         if not index.isValid() or index.data(KindRole) != "message":
             return
@@ -313,7 +318,7 @@ class ChatView(QListView):
         menu.addAction(copy)
         menu.popup(self.viewport().mapToGlobal(pos))
 
-    def mouseReleaseEvent(self, event) -> None:
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         index = self.indexAt(event.position().toPoint())
         if (index.isValid() and index.data(OwnRole) and index.data(StateRole) == "failed"
                 and event.position().x() > self.viewport().width() - RIGHT):
@@ -478,7 +483,6 @@ class ChatPane(QWidget):
         bottom.addWidget(composer)
         ml.addLayout(bottom)
 
-        from PySide6.QtWidgets import QSplitter
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("chatSplitter")
         self.splitter.addWidget(main)

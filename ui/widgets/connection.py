@@ -91,9 +91,9 @@ class ConnectionBar(QToolBar):
 
         self.url = QComboBox()
         self.url.setEditable(True)
+        self.url.setLineEdit(QLineEdit(placeholderText="http://host:port"))
         self.url.setMinimumWidth(240)
         self.url.setToolTip("Server URL (recent connections in the list)")
-        self.url.lineEdit().setPlaceholderText("http://host:port")
         self.user = QLineEdit()
         self.user.setPlaceholderText("user")
         self.user.setMaximumWidth(120)

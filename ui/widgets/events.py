@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -36,18 +36,21 @@ from ui.models.packets import (
 from ui.text import to_json
 from ui.widgets.buttons import tool_button
 
+if TYPE_CHECKING:
+    from app.packets import Packet
+
+    #: what the packet model holds: the core's packets (tests feed it plain dicts)
+    PacketLike = Packet | dict[str, Any]
+
 PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
                  "latency_ms", "size")
 
 
-def packet_dict(packet: Any) -> dict[str, Any]:
+def packet_dict(packet: PacketLike) -> dict[str, Any]:
     """A packet as a plain dict (for the detail pane and the export)."""
     if isinstance(packet, dict):
         return dict(packet)
-    to_dict = getattr(packet, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    return {f: getattr(packet, f, None) for f in PACKET_FIELDS}
+    return {f: getattr(packet, f) for f in PACKET_FIELDS}
 
 
 class EventsTab(QWidget):
@@ -74,13 +77,13 @@ class EventsTab(QWidget):
 
         self.event_filter = QComboBox()
         self.event_filter.setEditable(True)
+        self.event_filter.setLineEdit(QLineEdit(placeholderText="any event"))
         self.event_filter.setMinimumWidth(130)
-        self.event_filter.lineEdit().setPlaceholderText("any event")
         self.event_filter.currentTextChanged.connect(lambda _t: self.apply_filters())
         self.ns_filter = QComboBox()
         self.ns_filter.setEditable(True)
+        self.ns_filter.setLineEdit(QLineEdit(placeholderText="any namespace"))
         self.ns_filter.setMinimumWidth(110)
-        self.ns_filter.lineEdit().setPlaceholderText("any namespace")
         self.ns_filter.currentTextChanged.connect(lambda _t: self.apply_filters())
         self.dir_filter = QComboBox()
         for label, value in (("in + out", ""), ("↓ in", "in"), ("↑ out", "out")):
@@ -229,7 +232,7 @@ class EventsTab(QWidget):
         if self._stick:
             self._scroll_timer.start()
 
-    def selected_packet(self) -> Any:
+    def selected_packet(self) -> PacketLike | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() \
             else []
         if not rows:
@@ -266,14 +269,14 @@ class EventsTab(QWidget):
         combo.setEditText(current)
         combo.blockSignals(False)
 
-    def _shown_rows_inserted(self, *_args) -> None:
+    def _shown_rows_inserted(self, *_args: object) -> None:
         if self._stick and self.sender() is self.table.model():
             self._scroll_timer.start()
 
     def _scrolled(self, value: int) -> None:
         self._stick = value >= self.table.verticalScrollBar().maximum() - 2
 
-    def _update_count(self, *_args) -> None:
+    def _update_count(self, *_args: object) -> None:
         total = self.model.rowCount()
         shown = self.shown_model().rowCount()
         text = f"{total:,} packets" if not self.proxy.active else \
@@ -309,7 +312,7 @@ class EventsTab(QWidget):
     def copy_detail(self) -> None:
         QGuiApplication.clipboard().setText(self.detail.toPlainText())
 
-    def shown_packets(self) -> list[Any]:
+    def shown_packets(self) -> list[PacketLike]:
         """The packets passing the filter, in order (what Export writes)."""
         out = []
         shown = self.shown_model()

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -114,6 +123,11 @@ class Sidebar(QWidget):
     def __init__(self, model: SidebarModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self.error = QLabel("")
+        self.error.setObjectName("errorLabel")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.hide()
         self.entry = QLineEdit()
         self.entry.setPlaceholderText("Join or create a room, or @user…")
         self.entry.setClearButtonEnabled(True)
@@ -122,11 +136,6 @@ class Sidebar(QWidget):
         self.go = tool_button("Join or create the room, or start a direct message with @user",
                               icon="plus")
         self.go.clicked.connect(self._submit_entry)
-        self.error = QLabel("")
-        self.error.setObjectName("errorLabel")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setWordWrap(True)
-        self.error.hide()
 
         self.tree = QTreeView()
         self.tree.setObjectName("sidebar")
@@ -160,6 +169,10 @@ class Sidebar(QWidget):
 
     def focus_entry(self) -> None:
         self.entry.setFocus()
+
+    def _start_dm(self) -> None:
+        self.entry.setText("@")
+        self.focus_entry()
 
     def _submit_entry(self) -> None:
         text = self.entry.text().strip()
@@ -197,7 +210,7 @@ class Sidebar(QWidget):
         elif kind == "namespace":
             self.namespace_selected.emit(key)
 
-    def _menu(self, pos) -> None:
+    def _menu(self, pos: QPoint) -> None:
         index = self.tree.indexAt(pos)
         kind = index.data(KindRole)
         key = index.data(KeyRole)
@@ -210,6 +223,6 @@ class Sidebar(QWidget):
         join.triggered.connect(self.focus_entry)
         menu.addAction(join)
         dm = QAction(theme.icon("at"), "Direct message…", menu)
-        dm.triggered.connect(lambda: (self.entry.setText("@"), self.focus_entry()))
+        dm.triggered.connect(self._start_dm)
         menu.addAction(dm)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
