@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
             self._build_learn()
 
     def chat_in_front(self) -> bool:
+        """The Chat tab is the current one (for ui.conversations: read or unread)."""
         return self.tabs.currentWidget() is self.chat
 
     def bring_chat_to_front(self) -> None:

@@ -1,4 +1,8 @@
-"""Sidebar models: the namespace / room / DM tree, and the member list of a room."""
+"""Sidebar models: the namespace / room / DM tree, and the member list of a room.
+
+Plain state for the views (keys, unread counts, readiness, who is online): the main
+window and ``ui.conversations`` fill them, the sidebar and the chat pane paint them.
+"""
 
 from __future__ import annotations
 

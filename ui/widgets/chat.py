@@ -1,4 +1,11 @@
-"""The chat pane: message list (custom-painted plain text), typing line, composer, members."""
+"""The chat pane: message list, typing line, composer and member list of one conversation.
+
+A widget only: it shows the model it is given (``ChatPane.show_conversation``) and says
+what the user does through signals (send, typing, retry, cancel, leave, DM). Which
+conversation that is, and what is sent and received, is ``ui.conversations``. Messages
+are painted as plain text with QTextLayout (never rich text), so markup in a message is
+shown, not interpreted.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The Compose tab: emit any event with any JSON arguments, with or without an ack."""
+"""The Compose tab: emit any event with any JSON arguments, with or without an ack.
+
+The tab edits the event (namespace, name, arguments validated as JSON, ack and timeout,
+volatile), keeps favourites in the settings and shows the state and the answer. Sending
+is ``ui.compose_controller``, which the tab asks through ``send_requested``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Connection bar (toolbar) and the Connection dialog."""
+"""Connection bar (toolbar) and the Connection dialog.
+
+The bar is always in view: URL, user, a status light with the reason in its tooltip, the
+outbox depth, Connect / Disconnect. The dialog edits every other connection option
+(auth, headers, query, transports, reconnection, namespaces). ``DEFAULT_OPTIONS`` is the
+shape of the options both hand to the main window.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The Events tab: live packet log with filters, pause, clear, NDJSON export, detail pane."""
+"""The Events tab: live packet log with filters, pause, clear, NDJSON export, detail pane.
+
+It shows ``ui.models.packets`` (every packet in and out, inserted in batches). The filter
+proxy is in use only while a filter is set, so the unfiltered log costs no per-row filter
+calls. Export asks the main window, which opens the file dialog and writes the file.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The sidebar: namespaces, rooms (with unread counts) and direct messages."""
+"""The sidebar: namespaces (with readiness), rooms (with unread counts) and direct messages.
+
+The entry at the top joins a room, or starts a DM with ``@user``; the tree shows
+``ui.models.sidebar.SidebarModel``. What selecting, joining and leaving do is
+``ui.conversations`` (rooms, DMs) and the main window (namespaces).
+"""
 
 from __future__ import annotations
 
