@@ -1,5 +1,8 @@
 """Entry point of the ``sockdesk`` GUI: arguments, the qasync loop, windows, the server.
 
+Start-up only: what runs from the command line to the windows being shown and connected,
+and the clean exit. Staging the app for a screenshot is ``ui.screenshots``.
+
     sockdesk                         start the bundled server and connect to it
     sockdesk --url URL [--user U]    connect to any Socket.IO v4 server instead
     sockdesk --clients 3             three windows, three users (alice, bob, carol)
@@ -18,10 +21,16 @@ import os
 import re
 import signal
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QMessageLogContext, QtMsgType
+    from PySide6.QtWidgets import QWidget
+
+    from ui.server import EmbeddedServer
+    from ui.settings import Settings
+    from ui.window import MainWindow
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter")
@@ -71,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     install_qt_message_handler()
     settings_mod.init_application_names()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     settings_mod.init_application_names()
     app.setQuitOnLastWindowClosed(False)
     loop = GuiEventLoop(app)
@@ -101,7 +111,7 @@ def install_qt_message_handler() -> None:
               QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
               QtMsgType.QtFatalMsg: logging.CRITICAL}
 
-    def handler(mode: Any, _context: Any, message: str) -> None:
+    def handler(mode: QtMsgType, _context: QMessageLogContext, message: str) -> None:
         if any(n in message for n in QT_NOISE):
             return
         logging.getLogger("qt").log(levels.get(mode, logging.WARNING), "%s", message)
@@ -114,8 +124,8 @@ class App:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.server: Any = None
-        self.windows: list[Any] = []
+        self.server: EmbeddedServer | None = None
+        self.windows: list[MainWindow] = []
         self.done: asyncio.Future[int] | None = None
         self.rc = 0
 
@@ -158,7 +168,7 @@ class App:
             await self._shutdown()
 
     # -- who and where ------------------------------------------------------------------------
-    async def _users(self, settings: Any) -> list[str] | None:
+    async def _users(self, settings: Settings) -> list[str] | None:
         if self.args.clients > 1:
             return client_names(self.args.clients)
         if self.args.user:
@@ -202,7 +212,7 @@ class App:
             return  # run() meets the same problem and reports it
         self.server = server
 
-    async def _server_url(self, data_dir: Path, settings: Any) -> tuple[str, str]:
+    async def _server_url(self, data_dir: Path, settings: Settings) -> tuple[str, str]:
         if self.args.url:
             return self.args.url, ""
         from ui.server import EmbeddedServer
@@ -216,7 +226,7 @@ class App:
             return (recent[0]["url"] if recent else "http://127.0.0.1:5000"), str(exc)
 
     def _open_windows(self, users: list[str], url: str, error: str, data_dir: Path,
-                      settings: Any, namespaces: list[str]) -> None:
+                      settings: Settings, namespaces: list[str]) -> None:
         """One window per user; with neither ``url`` nor ``error`` yet the bundled server
         is still starting, and ``_use_server`` connects the windows once it listens."""
         from ui.window import MainWindow
@@ -248,7 +258,8 @@ class App:
         """
         painted = first_paint(self.windows[0])
         try:
-            await asyncio.wait({starting, painted}, return_when=asyncio.FIRST_COMPLETED)
+            first: set[asyncio.Future[Any]] = {starting, painted}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
         finally:
             painted.cancel()
         if not starting.done():
@@ -268,80 +279,20 @@ class App:
                 w.spawn(w.open_session())
 
     def _window_closed(self) -> None:
-        if all(getattr(w, "_closed", False) for w in self.windows) and self.done is not None \
+        if all(w.is_closed for w in self.windows) and self.done is not None \
                 and not self.done.done():
             self.done.set_result(self.rc)
 
     # -- screenshot ----------------------------------------------------------------------------
-    async def _screenshot(self, window: Any, data_dir: Path) -> int:
-        """Connect, stage a little conversation with two simulated users, save a PNG."""
-        path = Path(self.args.screenshot).expanduser().resolve()
-        peers: list[Any] = []
-        try:
-            await wait_until(lambda: window._state == "connected", 30)
-            names = [n for n in NAMES if n != window.user][:2]
-            peers = [await self._peer(window, name, data_dir) for name in names]
-            bob, carol = peers
-            await window.join_room("general")
-            await window.join_room("random")
-            await bob.chat.join("random")
-            await wait_until(lambda: window.session.is_ready("/chat"), 10)
-            window.show_conversation("room", "general")
-            script = [
-                (bob, f"Hey {window.user}, the bundled server is up."),
-                (window, "Hi! I went offline for a minute: the outbox kept my messages."),
-                (carol, "Nice. Did the recovery pick up what you missed?"),
-                (window, "Yes, every message after my last offset came back in order."),
-                (bob, "Try <b>markup</b>: it shows as plain text."),
-            ]
-            model = window.conversation("room", "general")
-            ids = []
-            for who, text in script:
-                if who is window:
-                    window.send_chat("room", "general", text)
-                else:
-                    msg_id = who.chat.send("general", text).id
-                    ids.append(msg_id)
-                    await wait_until(lambda i=msg_id: model.flush() or model.has(i), 10)
-            ids.append(bob.chat.send("random", "Stand-up in 5 minutes?").id)
-            window.spawn(window.session.call("/", "echo", {"hello": "world"}, timeout=5))
-            await wait_until(lambda: model.flush() or (
-                all(model.has(i) for i in ids[:-1])
-                and all(i.state in (None, "acked") for i in model.messages())), 20)
-            await wait_until(lambda: window.sidebar_model.unread("room", "random") > 0, 10)
-            bob.chat.typing("general")
-            await wait_until(lambda: "typing" in window.chat.typing_label.text()
-                             and len(window.chat.members.online()) >= 3, 10)
-            window.repaint()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not window.grab().save(str(path), "PNG"):
-                print(f"sockdesk: could not write {path}", file=sys.stderr)
-                return 1
-            print(f"Screenshot saved to {path}")
-            return 0
-        except TimeoutError:
-            print("sockdesk: the screenshot timed out (could not connect or deliver)",
-                  file=sys.stderr)
-            return 1
-        finally:
-            for peer in peers:
-                await peer.close()
+    async def _screenshot(self, window: MainWindow, data_dir: Path) -> int:
+        """--screenshot: stage some activity in ``window`` and save it (ui.screenshots)."""
+        from ui.screenshots import stage_and_save
 
-    @staticmethod
-    async def _peer(window: Any, name: str, data_dir: Path) -> Any:
-        """A simulated second user (a core session without a window) in #general."""
-        from app.session import Session
-        from ui.window import build_config
-
-        cfg = build_config({**window.options, "user": name, "namespaces": ["/chat"]})
-        peer = Session(cfg, data_dir / "screenshot-peers" / name)
-        await peer.connect()
-        await peer.chat.join("general")
-        return peer
+        return await stage_and_save(window, Path(self.args.screenshot), data_dir)
 
     # -- shutdown ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
-        def request(*_a: Any) -> None:
+        def request(*_a: object) -> None:
             loop.call_soon_threadsafe(self._quit)
 
         loop = asyncio.get_running_loop()
@@ -375,7 +326,7 @@ class App:
             self.server.kill_now()
 
 
-def first_paint(widget: Any) -> asyncio.Future[None]:
+def first_paint(widget: QWidget) -> asyncio.Future[None]:
     """Done on the loop turn after ``widget`` first receives a paint event (so work
     started then runs after the first frame, not before it)."""
     from PySide6.QtCore import QEvent, QObject
@@ -383,25 +334,20 @@ def first_paint(widget: Any) -> asyncio.Future[None]:
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[None] = loop.create_future()
 
+    def painted() -> None:
+        if not fut.done():
+            fut.set_result(None)
+
     class Watch(QObject):
         def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and not fut.done():
-                loop.call_soon(lambda: fut.done() or fut.set_result(None))
+                loop.call_soon(painted)
             return False
 
     watch = Watch(widget)
     widget.installEventFilter(watch)
     fut.add_done_callback(lambda _f: watch.deleteLater())
     return fut
-
-
-async def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.03) -> None:
-    """Poll ``check`` on the loop (never blocking it); TimeoutError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        await asyncio.sleep(interval)
 
 
 async def ask_user_name() -> str | None:

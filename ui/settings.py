@@ -71,12 +71,6 @@ class Settings:
     def set_json(self, key: str, value: Any) -> None:
         self.q.setValue(key, json.dumps(value))
 
-    def get_bool(self, key: str, default: bool) -> bool:
-        value = self.q.value(key, default)
-        if isinstance(value, str):
-            return value.lower() in ("1", "true", "yes")
-        return bool(value)
-
     # -- the user ------------------------------------------------------------------------
     @property
     def user(self) -> str:

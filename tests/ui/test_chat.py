@@ -5,18 +5,20 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from tests.ui.conftest import connect
 
 
 def texts(window, room: str = "general") -> list[str]:
-    model = window.conversation("room", room)
+    model = window.conversations.conversation("room", room)
     model.flush()
     return [i.text for i in model.messages()]
 
 
 def own_states(window, room: str = "general") -> dict[str, str | None]:
-    return {i.text: i.state for i in window.conversation("room", room).messages() if i.own}
+    model = window.conversations.conversation("room", room)
+    return {i.text: i.state for i in model.messages() if i.own}
 
 
 def two_in_general(run, server, make_window):
@@ -24,10 +26,10 @@ def two_in_general(run, server, make_window):
     b = make_window(server.url, "bob")
     connect(run, a)
     connect(run, b)
-    run(a.join_room("general"))
-    run(b.join_room("general"))
-    a.show_conversation("room", "general")
-    b.show_conversation("room", "general")
+    run(a.conversations.join_room("general"))
+    run(b.conversations.join_room("general"))
+    a.conversations.show_conversation("room", "general")
+    b.conversations.show_conversation("room", "general")
     return a, b
 
 
@@ -38,7 +40,7 @@ def test_message_typed_in_a_appears_in_b(run, server, make_window):
     assert a.chat.editor.toPlainText() == ""
     run.until(lambda: "hello from alice" in texts(b))
     run.until(lambda: own_states(a).get("hello from alice") == "acked")
-    item = next(i for i in b.conversation("room", "general").messages()
+    item = next(i for i in b.conversations.conversation("room", "general").messages()
                 if i.text == "hello from alice")
     assert item.user == "alice" and not item.own
     # presence: both see each other as members
@@ -47,7 +49,7 @@ def test_message_typed_in_a_appears_in_b(run, server, make_window):
 
 def test_shift_enter_makes_a_new_line(run, server, make_window):
     a = make_window(server.url, "alice")
-    a.show_conversation("room", "general")
+    a.conversations.show_conversation("room", "general")
     a.chat.editor.setPlainText("line 1")
     a.chat.editor.moveCursor(a.chat.editor.textCursor().MoveOperation.End)
     QTest.keyClick(a.chat.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
@@ -63,7 +65,7 @@ def test_offline_messages_are_queued_then_delivered_once_in_order(run, server, m
     for text in sent:
         a.chat.editor.setPlainText(text)
         a.chat.submit()
-    a.conversation("room", "general").flush()
+    a.conversations.conversation("room", "general").flush()
     assert [own_states(a)[t] for t in sent] == ["queued"] * 3
     run.until(lambda: a.bar.depth_text == "Outbox 3")
 
@@ -79,9 +81,9 @@ def test_offline_messages_are_queued_then_delivered_once_in_order(run, server, m
 def test_markup_is_shown_as_literal_text(run, server, make_window):
     a, b = two_in_general(run, server, make_window)
     markup = '<b>x</b><img src="http://example.invalid/x.png">'
-    a.send_chat("room", "general", markup)
+    a.conversations.send_chat("room", "general", markup)
     run.until(lambda: markup in texts(b))
-    model = b.conversation("room", "general")
+    model = b.conversations.conversation("room", "general")
     row = next(r for r in range(model.rowCount()) if model.item_at(r).text == markup)
     index = model.index(row, 0)
     assert index.data(Qt.ItemDataRole.DisplayRole) == markup
@@ -95,12 +97,8 @@ def test_markup_is_shown_as_literal_text(run, server, make_window):
     image = QImage(800, 80, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     view = b.chat.view
-    option = view.viewOptions() if hasattr(view, "viewOptions") else None
-    if option is None:
-        from PySide6.QtWidgets import QStyleOptionViewItem
-
-        option = QStyleOptionViewItem()
-        view.initViewItemOption(option)
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
     option.rect = view.visualRect(index)
     view.itemDelegate().paint(painter, option, index)
     painter.end()
@@ -108,29 +106,30 @@ def test_markup_is_shown_as_literal_text(run, server, make_window):
 
 def test_typing_indicator_and_unread_count(run, server, make_window):
     a, b = two_in_general(run, server, make_window)
-    run(a.join_room("random"))
-    run(b.join_room("random"))
-    b.show_conversation("room", "general")
+    run(a.conversations.join_room("random"))
+    run(b.conversations.join_room("random"))
+    b.conversations.show_conversation("room", "general")
     a.chat.editor.setPlainText("")  # typing in #general from alice
-    a.show_conversation("room", "general")
+    a.conversations.show_conversation("room", "general")
     a.chat.editor.insertPlainText("h")
     run.until(lambda: "alice is typing" in b.chat.typing_label.text())
-    a.send_chat("room", "random", "psst in random")
+    a.conversations.send_chat("room", "random", "psst in random")
     run.until(lambda: b.sidebar_model.unread("room", "random") == 1)
-    b.show_conversation("room", "random")
+    b.conversations.show_conversation("room", "random")
     assert b.sidebar_model.unread("room", "random") == 0
 
 
 def test_direct_message(run, server, make_window):
     a, b = two_in_general(run, server, make_window)
-    a.open_dm("bob")
+    a.conversations.open_dm("bob")
     assert a.chat.kind == "dm" and a.chat.target == "bob"
     a.chat.editor.setPlainText("just for you")
     a.chat.submit()
-    run.until(lambda: [i.text for i in b.conversation("dm", "alice").messages()] ==
+    run.until(lambda: [i.text for i in b.conversations.conversation("dm", "alice").messages()] ==
               ["just for you"])
     run.until(lambda: b.sidebar_model.unread("dm", "alice") == 1)
-    run.until(lambda: [i.state for i in a.conversation("dm", "bob").messages()] == ["acked"])
+    run.until(lambda: [i.state for i in a.conversations.conversation("dm", "bob").messages()]
+              == ["acked"])
 
 
 def test_notification_when_window_is_not_active(run, server, make_window, monkeypatch):
@@ -142,7 +141,7 @@ def test_notification_when_window_is_not_active(run, server, make_window, monkey
                         lambda self, title, text, *a: shown.append((title, text)))
     a, b = two_in_general(run, server, make_window)
     monkeypatch.setattr(b, "isActiveWindow", lambda: False)
-    a.send_chat("room", "general", "<i>ping</i>")
+    a.conversations.send_chat("room", "general", "<i>ping</i>")
     run.until(lambda: bool(shown))
     assert shown[0] == ("alice in #general", "<i>ping</i>")
 
@@ -150,7 +149,7 @@ def test_notification_when_window_is_not_active(run, server, make_window, monkey
 def test_no_tray_no_notification(monkeypatch, qtbot):
     from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
-    from ui.window import Notifier
+    from ui.conversations import Notifier
 
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: False))
     w = QWidget()
@@ -161,11 +160,11 @@ def test_no_tray_no_notification(monkeypatch, qtbot):
 def test_failed_message_can_be_retried(run, server, make_window):
     a = make_window(server.url, "alice")
     connect(run, a)
-    run(a.join_room("general"))
-    a.show_conversation("room", "general")
+    run(a.conversations.join_room("general"))
+    a.conversations.show_conversation("room", "general")
     too_long = "x" * 4001  # the server refuses (over 4000 characters)
-    a.send_chat("room", "general", too_long)
-    model = a.conversation("room", "general")
+    a.conversations.send_chat("room", "general", too_long)
+    model = a.conversations.conversation("room", "general")
     run.until(lambda: model.flush() or any(i.state == "failed" for i in model.messages()))
     failed = next(i for i in model.messages() if i.state == "failed")
     assert failed.error
@@ -177,12 +176,12 @@ def test_outbox_survives_closing_the_window(run, server, make_window):
     a, b = two_in_general(run, server, make_window)
     a.on_disconnect_clicked()
     run.until(lambda: a._state == "offline")
-    a.send_chat("room", "general", "written before closing")
+    a.conversations.send_chat("room", "general", "written before closing")
     run(a.shutdown())  # closed while offline: the message stays in the outbox
 
     again = make_window(server.url, "alice")
     run(again.open_session())
-    model = again.conversation("room", "general")
+    model = again.conversations.conversation("room", "general")
     assert "general" in again.sidebar_model.keys("room")  # the room is remembered
     run.until(lambda: model.flush() or any(
         i.text == "written before closing" and i.state == "acked" for i in model.messages()),
@@ -194,11 +193,11 @@ def test_outbox_survives_closing_the_window(run, server, make_window):
 def test_queued_message_can_be_cancelled(run, server, make_window, qtmodeltester):
     a = make_window(server.url, "alice")
     connect(run, a)
-    run(a.join_room("general"))
+    run(a.conversations.join_room("general"))
     a.on_disconnect_clicked()
     run.until(lambda: a._state == "offline")
-    a.send_chat("room", "general", "never mind")
-    model = a.conversation("room", "general")
+    a.conversations.send_chat("room", "general", "never mind")
+    model = a.conversations.conversation("room", "general")
     model.flush()
     item = next(i for i in model.messages() if i.text == "never mind")
     assert item.state == "queued"
@@ -210,17 +209,17 @@ def test_queued_message_can_be_cancelled(run, server, make_window, qtmodeltester
 
 def test_missed_messages_come_back_marked_recovered(run, server, make_window):
     a, b = two_in_general(run, server, make_window)
-    a.send_chat("room", "general", "before the drop")
+    a.conversations.send_chat("room", "general", "before the drop")
     run.until(lambda: "before the drop" in texts(b))
     b.on_disconnect_clicked()
     run.until(lambda: b._state == "offline")
-    a.send_chat("room", "general", "missed one")
-    a.send_chat("room", "general", "missed two")
+    a.conversations.send_chat("room", "general", "missed one")
+    a.conversations.send_chat("room", "general", "missed two")
     run.until(lambda: [own_states(a).get(t) for t in ("missed one", "missed two")] ==
               ["acked", "acked"])
     b.on_connect_clicked()
     run.until(lambda: "missed two" in texts(b), 20)
-    items = {i.text: i for i in b.conversation("room", "general").messages()}
+    items = {i.text: i for i in b.conversations.conversation("room", "general").messages()}
     assert items["missed one"].recovered and items["missed two"].recovered
     assert not items["before the drop"].recovered
     assert texts(b).count("missed one") == 1

@@ -17,10 +17,10 @@ def shown_events(window) -> list[str]:
 def test_packet_log_filter_works(run, server, make_window, qtbot):
     a = make_window(server.url, "alice")
     connect(run, a)
-    run(a.join_room("general"))
-    a.send_compose("/", "echo", [{"needle": 42}], True, 5.0, False)
+    run(a.conversations.join_room("general"))
+    a.compose_controller.send_compose("/", "echo", [{"needle": 42}], True, 5.0, False)
     run.until(lambda: "acked" in a.compose.response_state.text())
-    a.send_chat("room", "general", "hello packets")
+    a.conversations.send_chat("room", "general", "hello packets")
     run.until(lambda: a.packets.flush() or "message" in shown_events(a))
     events = a.events
     total = a.packets.rowCount()
@@ -65,7 +65,7 @@ def test_pause_clear_and_export(run, server, make_window, tmp_path):
     run.until(lambda: a.packets.flush() or a.packets.rowCount() > 0)
     events.pause_button.setChecked(True)
     before = a.packets.rowCount()
-    a.send_compose("/", "echo", [1], True, 5.0, False)
+    a.compose_controller.send_compose("/", "echo", [1], True, 5.0, False)
     run.until(lambda: "acked" in a.compose.response_state.text())
     a.packets.flush()
     assert a.packets.rowCount() == before and a.packets.pending >= 2

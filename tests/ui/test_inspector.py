@@ -53,7 +53,7 @@ def test_replay_edited_from_the_inspector_reaches_another_client(run, server, ma
                                                                  tmp_path):
     a = make_window(server.url, "alice")
     connect(run, a)
-    run(a.join_room("general"))
+    run(a.conversations.join_room("general"))
     bob = peer(run, a, "bob", tmp_path, ["/chat"])
     got: list[tuple[str, str]] = []
     bob.chat.message.connect(lambda m: got.append((m.user, m.text)))

@@ -183,7 +183,7 @@ def test_the_hidden_learn_tab_catches_up_when_shown(run: Runner, server: Any,
     connect(run, w)
     tab = w.learn                                            # built now, behind the Chat tab
     assert not tab.isVisible()
-    run(w.join_room("general"))                              # more packets while hidden
+    run(w.conversations.join_room("general"))                # more packets while hidden
     assert you_kinds(tab) == []                              # nothing drawn for nobody
     log = [p.kind for p in w.session.packet_log]
     assert "CONNECT" in log and "ACK" in log

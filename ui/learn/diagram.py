@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QSlider,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 from app.scenarios.captions import packet_caption
 from ui import theme
 from ui.text import escape_controls, format_time_precise, one_line, to_json
+from ui.widgets.buttons import tool_button
 
 SERVER = "server"
 CAPACITY = 200
@@ -431,10 +431,10 @@ class SequenceDiagram(QFrame):
         self.legend.setObjectName("hint")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setText(self._legend_html())
-        self.pause_button = QToolButton()
-        self.pause_button.setObjectName("pauseButton")
-        self.pause_button.setCheckable(True)
-        self.pause_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        # icon, text and tip follow the state (_paused)
+        self.pause_button = tool_button("Freeze the diagram; then scrub with the slider",
+                                        icon="pause", text="Pause", checkable=True,
+                                        name="pauseButton")
         self.pause_button.toggled.connect(self.canvas.set_paused)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("historySlider")

@@ -38,7 +38,6 @@ ErrorRole = Qt.ItemDataRole.UserRole + 9
 
 KIND_MESSAGE = "message"
 KIND_DAY = "day"
-KIND_SYSTEM = "system"
 
 GROUP_SECONDS = 5 * 60
 
@@ -102,14 +101,6 @@ class ChatMessageModel(QAbstractListModel):
         if not self._timer.isActive():
             self._timer.start()
         return item
-
-    def add_system(self, text: str, ts: float | None = None) -> None:
-        self._seq += 1
-        item = ChatItem(KIND_SYSTEM, f"sys-{self._seq}", escape_controls(text), "",
-                        ts if ts is not None else time.time())
-        self._pending.append(item)
-        if not self._timer.isActive():
-            self._timer.start()
 
     def set_state(self, key: str, state: str, error: str = "") -> bool:
         item = self._by_key.get(key)
@@ -229,9 +220,6 @@ class ChatMessageModel(QAbstractListModel):
         self.endResetModel()
 
     # -- access ---------------------------------------------------------------------------------
-    def items(self) -> list[ChatItem]:
-        return list(self._items)
-
     def messages(self) -> list[ChatItem]:
         return [i for i in self._items if i.kind == KIND_MESSAGE]
 

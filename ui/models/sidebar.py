@@ -1,9 +1,13 @@
-"""Sidebar models: the namespace / room / DM tree, and the member list of a room."""
+"""Sidebar models: the namespace / room / DM tree, and the member list of a room.
+
+Plain state for the views (keys, unread counts, readiness, who is online): the main
+window and ``ui.conversations`` fill them, the sidebar and the chat pane paint them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -44,7 +48,6 @@ class SidebarModel(QAbstractItemModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._sections: list[list[SidebarEntry]] = [[], [], []]
-        self.icons: dict[str, Any] = {}
 
     # -- editing ------------------------------------------------------------------------------
     def _find(self, section: int, key: str) -> int:
@@ -145,7 +148,16 @@ class SidebarModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(row, 0, section + 1)
 
-    def parent(self, index: _IDX = QModelIndex()) -> QModelIndex:  # noqa: B008
+    @overload
+    def parent(self) -> QObject | None: ...
+
+    @overload
+    def parent(self, index: _IDX) -> QModelIndex: ...
+
+    def parent(self, index: _IDX | None = None) -> QObject | QModelIndex | None:
+        """The parent item of ``index``; without an index, the QObject parent."""
+        if index is None:
+            return super().parent()
         if not index.isValid() or index.internalId() == 0:
             return QModelIndex()
         return self.createIndex(index.internalId() - 1, 0, 0)
@@ -178,8 +190,6 @@ class SidebarModel(QAbstractItemModel):
         entry = self._sections[index.internalId() - 1][index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return escape_controls(entry.key)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.icons.get(entry.kind)
         if role == Qt.ItemDataRole.ToolTipRole:
             if entry.kind == "namespace":
                 return tooltip_text(f"Namespace {escape_controls(entry.key)}: " + (
@@ -227,9 +237,6 @@ class MemberListModel(QAbstractListModel):
         self.beginResetModel()
         self._members = new
         self.endResetModel()
-
-    def members(self) -> list[Member]:
-        return list(self._members)
 
     def online(self) -> list[str]:
         return [m.user for m in self._members if m.online]

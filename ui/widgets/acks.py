@@ -78,7 +78,7 @@ class AckPanel(QWidget):
                 pass
         return json.loads(DEFAULT_ANSWER)
 
-    def record(self, namespace: str, event: str, args: Any, answer: Any) -> None:
+    def record(self, namespace: str, event: str, args: list[Any], answer: Any) -> None:
         text = (f"{format_time_precise(time.time())}  {namespace} {event} "
                 f"{preview(args, 60)}  →  {preview(answer, 60)}")
         item = QListWidgetItem(theme.icon("reply"), text)

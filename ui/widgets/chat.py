@@ -1,4 +1,11 @@
-"""The chat pane: message list (custom-painted plain text), typing line, composer, members."""
+"""The chat pane: message list, typing line, composer and member list of one conversation.
+
+A widget only: it shows the model it is given (``ChatPane.show_conversation``) and says
+what the user does through signals (send, typing, retry, cancel, leave, DM). Which
+conversation that is, and what is sent and received, is ``ui.conversations``. Messages
+are painted as plain text with QTextLayout (never rich text), so markup in a message is
+shown, not interpreted.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ import contextlib
 import time
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
@@ -24,9 +33,11 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPalette,
     QPen,
+    QResizeEvent,
     QTextLayout,
     QTextOption,
 )
@@ -38,10 +49,10 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QPlainTextEdit,
+    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +72,7 @@ from ui.models.chat import (
 )
 from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
 from ui.text import format_time
+from ui.widgets.buttons import tool_button
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -120,8 +132,6 @@ class ChatDelegate(QStyledItemDelegate):
         base, name_font, small = self._fonts(option)
         if kind == "day":
             return QSize(self.width, QFontMetrics(small).height() + 22)
-        if kind == "system":
-            return QSize(self.width, QFontMetrics(small).height() + 10)
         grouped = bool(index.data(GroupedRole))
         failed = index.data(StateRole) == "failed"
         key = (str(index.data(IdRole)), self.width, failed)
@@ -162,12 +172,6 @@ class ChatDelegate(QStyledItemDelegate):
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
             painter.restore()
             return
-        if kind == "system":
-            painter.setFont(small)
-            painter.setPen(muted)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, index.data() or "")
-            painter.restore()
-            return
 
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(rect, theme.subtle_bg(pal, 0.10))
@@ -178,7 +182,7 @@ class ChatDelegate(QStyledItemDelegate):
         colour = theme.author_color(user, pal)
         grouped = bool(index.data(GroupedRole))
         x_text = rect.left() + LEFT + AVATAR + GAP
-        y = rect.top() + (2 if grouped else 7)
+        y: float = rect.top() + (2 if grouped else 7)
         if not grouped:
             # avatar: a disc in the author's colour with the initial
             av = QRectF(rect.left() + LEFT, rect.top() + 8, AVATAR, AVATAR)
@@ -243,9 +247,6 @@ class ChatDelegate(QStyledItemDelegate):
         painter.setPen(theme.state_color("reconnecting"))
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
 
-    def helpEvent(self, event, view, option, index):
-        return super().helpEvent(event, view, option, index)
-
 
 class ChatView(QListView):
     """The message list; keeps to the bottom while the user is at the bottom."""
@@ -277,7 +278,7 @@ class ChatView(QListView):
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
 
-    def setModel(self, model: ChatMessageModel | None) -> None:
+    def setModel(self, model: QAbstractItemModel | None) -> None:
         old = self.model()
         if old is not None:
             with contextlib.suppress(RuntimeError, TypeError):
@@ -288,7 +289,7 @@ class ChatView(QListView):
             model.rowsInserted.connect(self._rows_inserted)
             self._scroll_timer.start()
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
 
@@ -300,11 +301,11 @@ class ChatView(QListView):
         if self._stick:
             self.scrollToBottom()
 
-    def _rows_inserted(self, *_args) -> None:
+    def _rows_inserted(self, *_args: object) -> None:
         if self._stick:
             self._scroll_timer.start()
 
-    def _menu(self, pos) -> None:
+    def _menu(self, pos: QPoint) -> None:
         index = self.indexAt(pos)
         if not index.isValid() or index.data(KindRole) != "message":
             return
@@ -324,7 +325,7 @@ class ChatView(QListView):
         menu.addAction(copy)
         menu.popup(self.viewport().mapToGlobal(pos))
 
-    def mouseReleaseEvent(self, event) -> None:
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         index = self.indexAt(event.position().toPoint())
         if (index.isValid() and index.data(OwnRole) and index.data(StateRole) == "failed"
                 and event.position().x() > self.viewport().width() - RIGHT):
@@ -419,11 +420,7 @@ class ChatPane(QWidget):
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("hint")
         self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
-        self.leave_button = QToolButton()
-        self.leave_button.setIcon(theme.icon("log-out"))
-        self.leave_button.setText("Leave")
-        self.leave_button.setToolTip("Leave this room")
-        self.leave_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.leave_button = tool_button("Leave this room", icon="log-out", text="Leave")
         self.leave_button.clicked.connect(lambda: self.leave_requested.emit(self.target))
         header = QHBoxLayout()
         header.setContentsMargins(16, 10, 12, 8)
@@ -452,11 +449,8 @@ class ChatPane(QWidget):
             "Write a message…  (Enter to send, Shift+Enter for a new line)")
         self.editor.submitted.connect(self.submit)
         self.editor.textChanged.connect(self._on_text_changed)
-        self.send_button = QToolButton()
-        self.send_button.setIcon(theme.icon("send", theme.palette().color(
-            QPalette.ColorRole.Highlight)))
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.setAutoRaise(True)
+        accent = theme.palette().color(QPalette.ColorRole.Highlight)
+        self.send_button = tool_button("Send (Enter)", icon="send", icon_color=accent)
         self.send_button.clicked.connect(self.submit)
         composer = QFrame()
         composer.setObjectName("composer")
@@ -496,7 +490,6 @@ class ChatPane(QWidget):
         bottom.addWidget(composer)
         ml.addLayout(bottom)
 
-        from PySide6.QtWidgets import QSplitter
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("chatSplitter")
         self.splitter.addWidget(main)

@@ -1,4 +1,9 @@
-"""The Compose tab: emit any event with any JSON arguments, with or without an ack."""
+"""The Compose tab: emit any event with any JSON arguments, with or without an ack.
+
+The tab edits the event (namespace, name, arguments validated as JSON, ack and timeout,
+volatile), keeps favourites in the settings and shows the state and the answer. Sending
+is ``ui.compose_controller``, which the tab asks through ``send_requested``.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +33,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.settings import Settings
 from ui.text import to_json
+from ui.widgets.buttons import tool_button
 from ui.widgets.jsonedit import JsonEdit
 
 
@@ -42,16 +47,10 @@ class ArgumentEditor(QFrame):
         self.setObjectName("card")
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
-        self.remove_button = QToolButton()
-        self.remove_button.setIcon(theme.icon("x"))
-        self.remove_button.setToolTip("Remove this argument")
-        self.remove_button.setAutoRaise(True)
+        self.remove_button = tool_button("Remove this argument", icon="x")
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
         self.json = JsonEdit(text, min_lines=3)
-        self.format_button = QToolButton()
-        self.format_button.setText("Format")
-        self.format_button.setToolTip("Pretty-print this JSON")
-        self.format_button.setAutoRaise(True)
+        self.format_button = tool_button("Pretty-print this JSON", text="Format")
         self.format_button.clicked.connect(self.format_json)
         self.json.validity_changed.connect(self.format_button.setEnabled)
         head = QHBoxLayout()
@@ -104,17 +103,10 @@ class ComposeTab(QWidget):
         self.favourites.setMinimumWidth(180)
         self.favourites.setPlaceholderText("Favourites")
         self.favourites.activated.connect(self._load_favourite)
-        self.save_fav = QToolButton()
-        self.save_fav.setIcon(theme.icon("star"))
-        self.save_fav.setText("Save")
-        self.save_fav.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.save_fav.setToolTip("Save this message as a favourite")
-        self.save_fav.setAutoRaise(True)
+        self.save_fav = tool_button("Save this message as a favourite", icon="star",
+                                    text="Save")
         self.save_fav.clicked.connect(self._ask_favourite_name)
-        self.delete_fav = QToolButton()
-        self.delete_fav.setIcon(theme.icon("trash"))
-        self.delete_fav.setToolTip("Delete the chosen favourite")
-        self.delete_fav.setAutoRaise(True)
+        self.delete_fav = tool_button("Delete the chosen favourite", icon="trash")
         self.delete_fav.clicked.connect(self._delete_favourite)
 
         form = QFormLayout()
@@ -190,6 +182,7 @@ class ComposeTab(QWidget):
         head.addWidget(self.response_state)
         rl.addLayout(head)
         rl.addWidget(self.response, 3)
+        self._right = rl
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("composeSplitter")
@@ -262,6 +255,10 @@ class ComposeTab(QWidget):
     def show_response(self, value: Any, state: str = "acked") -> None:
         self.response.setPlainText(to_json(value, indent=2))
         self.response_state.setText(state)
+
+    def add_panel(self, panel: QWidget) -> None:
+        """Put ``panel`` under the response (the main window adds the ack answers)."""
+        self._right.addWidget(panel)
 
     def set_namespaces(self, names: list[str]) -> None:
         current = self.namespace.currentText()

@@ -1,4 +1,10 @@
-"""Connection bar (toolbar) and the Connection dialog."""
+"""Connection bar (toolbar) and the Connection dialog.
+
+The bar is always in view: URL, user, a status light with the reason in its tooltip, the
+outbox depth, Connect / Disconnect. The dialog edits every other connection option
+(auth, headers, query, transports, reconnection, namespaces). ``DEFAULT_OPTIONS`` is the
+shape of the options both hand to the main window.
+"""
 
 from __future__ import annotations
 
@@ -91,9 +97,9 @@ class ConnectionBar(QToolBar):
 
         self.url = QComboBox()
         self.url.setEditable(True)
+        self.url.setLineEdit(QLineEdit(placeholderText="http://host:port"))
         self.url.setMinimumWidth(240)
         self.url.setToolTip("Server URL (recent connections in the list)")
-        self.url.lineEdit().setPlaceholderText("http://host:port")
         self.user = QLineEdit()
         self.user.setPlaceholderText("user")
         self.user.setMaximumWidth(120)

@@ -1,8 +1,13 @@
-"""The Events tab: live packet log with filters, pause, clear, NDJSON export, detail pane."""
+"""The Events tab: live packet log with filters, pause, clear, NDJSON export, detail pane.
+
+It shows ``ui.models.packets`` (every packet in and out, inserted in batches). The filter
+proxy is in use only while a filter is set, so the unfiltered log costs no per-row filter
+calls. Export asks the main window, which opens the file dialog and writes the file.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -16,7 +21,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,30 +39,23 @@ from ui.models.packets import (
     PacketTableModel,
 )
 from ui.text import to_json
+from ui.widgets.buttons import tool_button
+
+if TYPE_CHECKING:
+    from app.packets import Packet
+
+    #: what the packet model holds: the core's packets (tests feed it plain dicts)
+    PacketLike = Packet | dict[str, Any]
 
 PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
                  "latency_ms", "size")
 
 
-def packet_dict(packet: Any) -> dict[str, Any]:
+def packet_dict(packet: PacketLike) -> dict[str, Any]:
     """A packet as a plain dict (for the detail pane and the export)."""
     if isinstance(packet, dict):
         return dict(packet)
-    to_dict = getattr(packet, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    return {f: getattr(packet, f, None) for f in PACKET_FIELDS}
-
-
-def _tool(icon: str, tip: str, text: str = "") -> QToolButton:
-    b = QToolButton()
-    b.setIcon(theme.icon(icon))
-    b.setToolTip(tip)
-    if text:
-        b.setText(text)
-        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    b.setAutoRaise(True)
-    return b
+    return {f: getattr(packet, f) for f in PACKET_FIELDS}
 
 
 class EventsTab(QWidget):
@@ -85,26 +82,26 @@ class EventsTab(QWidget):
 
         self.event_filter = QComboBox()
         self.event_filter.setEditable(True)
+        self.event_filter.setLineEdit(QLineEdit(placeholderText="any event"))
         self.event_filter.setMinimumWidth(130)
-        self.event_filter.lineEdit().setPlaceholderText("any event")
         self.event_filter.currentTextChanged.connect(lambda _t: self.apply_filters())
         self.ns_filter = QComboBox()
         self.ns_filter.setEditable(True)
+        self.ns_filter.setLineEdit(QLineEdit(placeholderText="any namespace"))
         self.ns_filter.setMinimumWidth(110)
-        self.ns_filter.lineEdit().setPlaceholderText("any namespace")
         self.ns_filter.currentTextChanged.connect(lambda _t: self.apply_filters())
         self.dir_filter = QComboBox()
         for label, value in (("in + out", ""), ("↓ in", "in"), ("↑ out", "out")):
             self.dir_filter.addItem(label, value)
         self.dir_filter.currentIndexChanged.connect(lambda _i: self.apply_filters())
 
-        self.pause_button = _tool("pause", "Pause the live log (packets are kept and shown "
-                                  "on resume)", "Pause")
-        self.pause_button.setCheckable(True)
+        self.pause_button = tool_button("Pause the live log (packets are kept and shown on "
+                                        "resume)", icon="pause", text="Pause", checkable=True)
         self.pause_button.toggled.connect(self._toggle_pause)
-        self.clear_button = _tool("trash", "Clear the log", "Clear")
+        self.clear_button = tool_button("Clear the log", icon="trash", text="Clear")
         self.clear_button.clicked.connect(self.clear)
-        self.export_button = _tool("export", "Export the shown packets as NDJSON", "Export")
+        self.export_button = tool_button("Export the shown packets as NDJSON", icon="export",
+                                         text="Export")
         self.export_button.clicked.connect(self.export_requested)
         self.count_label = QLabel("0 packets")
         self.count_label.setObjectName("hint")
@@ -152,7 +149,7 @@ class EventsTab(QWidget):
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.detail.setPlaceholderText("Select a packet to see it in full")
         self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.copy_button = _tool("copy", "Copy the packet as JSON", "Copy")
+        self.copy_button = tool_button("Copy the packet as JSON", icon="copy", text="Copy")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_detail)
         detail_title = QLabel("Packet")
@@ -240,7 +237,7 @@ class EventsTab(QWidget):
         if self._stick:
             self._scroll_timer.start()
 
-    def selected_packet(self) -> Any:
+    def selected_packet(self) -> PacketLike | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() \
             else []
         if not rows:
@@ -277,14 +274,14 @@ class EventsTab(QWidget):
         combo.setEditText(current)
         combo.blockSignals(False)
 
-    def _shown_rows_inserted(self, *_args) -> None:
+    def _shown_rows_inserted(self, *_args: object) -> None:
         if self._stick and self.sender() is self.table.model():
             self._scroll_timer.start()
 
     def _scrolled(self, value: int) -> None:
         self._stick = value >= self.table.verticalScrollBar().maximum() - 2
 
-    def _update_count(self, *_args) -> None:
+    def _update_count(self, *_args: object) -> None:
         total = self.model.rowCount()
         shown = self.shown_model().rowCount()
         text = f"{total:,} packets" if not self.proxy.active else \
@@ -320,7 +317,7 @@ class EventsTab(QWidget):
     def copy_detail(self) -> None:
         QGuiApplication.clipboard().setText(self.detail.toPlainText())
 
-    def shown_packets(self) -> list[Any]:
+    def shown_packets(self) -> list[PacketLike]:
         """The packets passing the filter, in order (what Export writes)."""
         out = []
         shown = self.shown_model()

@@ -1,10 +1,24 @@
-"""The sidebar: namespaces, rooms (with unread counts) and direct messages."""
+"""The sidebar: namespaces (with readiness), rooms (with unread counts) and direct messages.
+
+The entry at the top joins a room, or starts a DM with ``@user``; the tree shows
+``ui.models.sidebar.SidebarModel``. What selecting, joining and leaving do is
+``ui.conversations`` (rooms, DMs) and the main window (namespaces).
+"""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,7 +29,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -23,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.models.sidebar import KeyRole, KindRole, ReadyRole, SidebarModel, UnreadRole
+from ui.widgets.buttons import tool_button
 
 _IDX = QModelIndex | QPersistentModelIndex
 ROOM_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
@@ -114,21 +128,19 @@ class Sidebar(QWidget):
     def __init__(self, model: SidebarModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.entry = QLineEdit()
-        self.entry.setPlaceholderText("Join or create a room, or @user…")
-        self.entry.setClearButtonEnabled(True)
-        self.entry.returnPressed.connect(self._submit_entry)
-        self.entry.textChanged.connect(lambda _t: self.error.hide())
-        self.go = QToolButton()
-        self.go.setIcon(theme.icon("plus"))
-        self.go.setToolTip("Join or create the room, or start a direct message with @user")
-        self.go.setAutoRaise(True)
-        self.go.clicked.connect(self._submit_entry)
         self.error = QLabel("")
         self.error.setObjectName("errorLabel")
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
         self.error.hide()
+        self.entry = QLineEdit()
+        self.entry.setPlaceholderText("Join or create a room, or @user…")
+        self.entry.setClearButtonEnabled(True)
+        self.entry.returnPressed.connect(self._submit_entry)
+        self.entry.textChanged.connect(lambda _t: self.error.hide())
+        self.go = tool_button("Join or create the room, or start a direct message with @user",
+                              icon="plus")
+        self.go.clicked.connect(self._submit_entry)
 
         self.tree = QTreeView()
         self.tree.setObjectName("sidebar")
@@ -162,6 +174,10 @@ class Sidebar(QWidget):
 
     def focus_entry(self) -> None:
         self.entry.setFocus()
+
+    def _start_dm(self) -> None:
+        self.entry.setText("@")
+        self.focus_entry()
 
     def _submit_entry(self) -> None:
         text = self.entry.text().strip()
@@ -199,7 +215,7 @@ class Sidebar(QWidget):
         elif kind == "namespace":
             self.namespace_selected.emit(key)
 
-    def _menu(self, pos) -> None:
+    def _menu(self, pos: QPoint) -> None:
         index = self.tree.indexAt(pos)
         kind = index.data(KindRole)
         key = index.data(KeyRole)
@@ -212,6 +228,6 @@ class Sidebar(QWidget):
         join.triggered.connect(self.focus_entry)
         menu.addAction(join)
         dm = QAction(theme.icon("at"), "Direct message…", menu)
-        dm.triggered.connect(lambda: (self.entry.setText("@"), self.focus_entry()))
+        dm.triggered.connect(self._start_dm)
         menu.addAction(dm)
         menu.popup(self.tree.viewport().mapToGlobal(pos))

@@ -1,0 +1,419 @@
+"""The conversations of one window: rooms and direct messages behind the Chat tab.
+
+The main window is the shell (tabs, connection bar, status bar, dialogs); everything about
+chatting lives here, in one QObject the window creates once and hands its chat pane and
+sidebar to. It owns:
+
+- one message model per conversation (a room or a DM), filled from the store's history,
+  the outbox (own messages, in any state) and live core notifications;
+- own messages followed through the outbox (queued → sent → acked | failed, cancelled);
+- unread counts in the sidebar and tray notifications while the window is not active;
+- which conversation the chat pane shows, its typing line and its member list.
+
+Room members are not kept here: the core (``session.chat.members(room)``) keeps them up to
+date from ``presence`` events and join acks, and this only reads them again whenever they
+may have changed. What is kept is who was *seen* in a room (authors, presence), shown as
+offline members.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from ui import theme
+from ui.host import WindowHost
+from ui.models.chat import ChatMessageModel
+from ui.text import one_line, parse_ts
+
+if TYPE_CHECKING:
+    from app.outbox import OutboxMessage
+    from app.session import Session
+    from app.store import StoredMessage
+    from ui.bridge import SessionBridge
+    from ui.widgets.chat import ChatPane
+    from ui.widgets.sidebar import Sidebar
+
+log = logging.getLogger(__name__)
+
+CHAT_NS = "/chat"
+#: own messages read back from the outbox when a conversation is opened
+OWN_HISTORY = 500
+#: messages read back from the store when a conversation is opened
+HISTORY = 300
+#: a message younger than this (or recovered) counts as news: unread mark, notification
+FRESH_SECONDS = 60
+
+
+class ChatHost(WindowHost, Protocol):
+    """What the conversations need from the window that holds them, besides a host's."""
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def is_connected(self) -> bool: ...
+
+    def isActiveWindow(self) -> bool: ...
+
+    def chat_in_front(self) -> bool:
+        """The Chat tab is the current one."""
+
+    def bring_chat_to_front(self) -> None: ...
+
+
+def _arg0(args: list[Any]) -> dict[str, Any]:
+    if args and isinstance(args[0], dict):
+        return args[0]
+    return {}
+
+
+class Notifier:
+    """System-tray notifications, only where a tray exists."""
+
+    def __init__(self, parent: QObject) -> None:
+        self.parent = parent
+        self.tray: QSystemTrayIcon | None = None
+        self.sent: list[tuple[str, str]] = []
+
+    def notify(self, title: str, text: str) -> bool:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return False
+        if self.tray is None:
+            self.tray = QSystemTrayIcon(theme.icon("app"), self.parent)
+            self.tray.setToolTip("SockDesk")
+            self.tray.show()
+        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 5000)
+        self.sent.append((title, text))
+        return True
+
+    def hide(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()
+
+
+class Conversations(QObject):
+    """Rooms and DMs of one window; drives its chat pane and the sidebar's chat entries."""
+
+    def __init__(self, host: ChatHost, bridge: SessionBridge, chat: ChatPane, sidebar: Sidebar,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.chat = chat
+        self.sidebar = sidebar
+        self.sidebar_model = sidebar.model
+        self.notifier = Notifier(self)
+        self._models: dict[tuple[str, str], ChatMessageModel] = {}
+        self._seen: dict[str, set[str]] = {}              # room -> users seen in it
+        self._own_ids: dict[str, tuple[str, str]] = {}    # outbox id -> conversation
+
+        sidebar.join_requested.connect(lambda room: host.spawn(self.join_room(room)))
+        sidebar.leave_requested.connect(lambda room: host.spawn(self.leave_room(room)))
+        sidebar.dm_requested.connect(self.open_dm)
+        sidebar.conversation_selected.connect(self.show_conversation)
+        chat.send_requested.connect(self.send_chat)
+        chat.typing_activity.connect(self._typing_activity)
+        chat.retry_requested.connect(self.retry_message)
+        chat.cancel_requested.connect(self.cancel_message)
+        chat.leave_requested.connect(lambda room: host.spawn(self.leave_room(room)))
+        chat.dm_requested.connect(self.open_dm)
+        chat.clear_conversation()
+
+        bridge.room_joined.connect(self._on_room_joined)
+        bridge.presence.connect(self._on_presence)
+        bridge.typing.connect(self._on_typing)
+        bridge.chat_message.connect(self._on_chat_message)
+        bridge.dm.connect(self._on_dm)
+        bridge.recovered.connect(self._on_recovered)
+        bridge.outbox_changed.connect(self._on_outbox_changed)
+
+    # -- the conversations ------------------------------------------------------------------------
+    def conversation(self, kind: str, key: str) -> ChatMessageModel:
+        """The message model of a room or DM (made empty on first use)."""
+        model = self._models.get((kind, key))
+        if model is None:
+            model = ChatMessageModel(self)
+            self._models[(kind, key)] = model
+        return model
+
+    def session_opened(self) -> None:
+        """A new session: remembered rooms and past DMs, with what the store holds for each."""
+        session = self.host.session
+        if session is None:
+            return
+        self.chat.members.me = self.host.user
+        for room in session.chat.rooms:
+            self._add_room(room)
+            self._load_history("room", room)
+        prefix = f"dm:{CHAT_NS}:"
+        # an unreadable store (locked, damaged) leaves out past DMs; connecting goes on
+        with contextlib.suppress(Exception):
+            for info in session.store.queues():
+                if info.queue.startswith(prefix):
+                    peer = info.queue[len(prefix):]
+                    self.sidebar_model.add("dm", peer)
+                    self._load_history("dm", peer)
+        with contextlib.suppress(Exception):
+            for msg in session.outbox.list(CHAT_NS):
+                if msg.event == "dm":
+                    peer = str(_arg0(msg.args).get("to") or "")
+                    if peer and ("dm", peer) not in self._models:
+                        self.sidebar_model.add("dm", peer)
+                        self._load_history("dm", peer)
+
+    def _add_room(self, room: str) -> None:
+        self.sidebar_model.add("room", room)
+        self.conversation("room", room)
+
+    async def join_room(self, room: str) -> None:
+        """Join (or remember, while offline) a room and show it."""
+        session = self.host.session
+        if session is None:
+            self.host.show_error("Connect first, then join a room")
+            return
+        self._add_room(room)
+        self.sidebar.select("room", room)
+        ack = await session.chat.join(room)
+        if ack.get("ok") is False:
+            self.host.show_error(f"Could not join #{room}: {ack.get('error', 'refused')}")
+        elif ack.get("pending"):
+            self.host.show_info(f"#{room} will be joined once connected")
+
+    async def leave_room(self, room: str) -> None:
+        """Leave and forget a room; its conversation goes with it."""
+        session = self.host.session
+        if session is not None:
+            await session.chat.leave(room)
+        self.sidebar_model.remove("room", room)
+        self._models.pop(("room", room), None)
+        if self.chat.kind == "room" and self.chat.target == room:
+            self.chat.clear_conversation()
+
+    def open_dm(self, user: str) -> None:
+        """Show the direct messages with ``user`` (started if new)."""
+        if not user or user == self.host.user:
+            return
+        new = ("dm", user) not in self._models
+        self.sidebar_model.add("dm", user)
+        self.conversation("dm", user)
+        if new:
+            self._load_history("dm", user)
+        self.sidebar.select("dm", user)
+        self.host.bring_chat_to_front()
+
+    def show_conversation(self, kind: str, key: str) -> None:
+        """Show a room or DM in the chat pane (and the Chat tab); it is read now."""
+        model = self.conversation(kind, key)
+        model.flush()
+        self.sidebar.select(kind, key)
+        self.chat.show_conversation(kind, key, model)
+        self.sidebar_model.set_unread(kind, key, 0)
+        if kind == "room":
+            self._refresh_members(key)
+        else:
+            self.chat.subtitle.setText("direct message")
+        self.host.bring_chat_to_front()
+
+    def _refresh_members(self, room: str) -> None:
+        if self.chat.kind == "room" and self.chat.target == room:
+            session = self.host.session
+            online = session.chat.members(room) if session is not None else []
+            self.chat.set_members(online, sorted(self._seen.get(room, ())), self.host.user)
+
+    def _load_history(self, kind: str, key: str) -> None:
+        """What the store already holds for this conversation (survives restarts)."""
+        session = self.host.session
+        if session is None:
+            return
+        queue = f"{kind}:{CHAT_NS}:{key}"
+        try:
+            rows = session.store.page_end(queue, limit=HISTORY)
+        except Exception as exc:
+            log.debug("history of %s unavailable: %s", queue, exc)
+            rows = []
+        for m in rows:
+            if kind == "room":
+                self._add_room_message(m, fresh=False)
+            else:
+                self._add_dm(m, fresh=False)
+        self._load_own(session, kind, key)
+
+    def _load_own(self, session: Session, kind: str, key: str) -> None:
+        """Own messages from the outbox for this conversation (any state)."""
+        # acked room messages are in the room's queue already; own DMs live only here
+        states = ("queued", "sent", "failed") if kind == "room" else None
+        try:
+            mine = session.outbox.list(CHAT_NS, states=states)
+        except Exception:
+            return
+        for msg in mine[-OWN_HISTORY:]:
+            payload = _arg0(msg.args)
+            if (kind == "room" and msg.event == "message" and payload.get("room") == key) or (
+                    kind == "dm" and msg.event == "dm" and payload.get("to") == key):
+                self._add_own(kind, key, msg, str(payload.get("text", "")))
+
+    # -- incoming ------------------------------------------------------------------------------
+    def _on_chat_message(self, m: StoredMessage) -> None:
+        self._add_room_message(m, fresh=None)
+
+    def _on_dm(self, m: StoredMessage) -> None:
+        self._add_dm(m, fresh=None)
+
+    @staticmethod
+    def _is_fresh(m: StoredMessage) -> bool:
+        """Live or recovered (worth an unread mark), as opposed to old history."""
+        return m.recovered or time.time() - float(m.ts or 0) < FRESH_SECONDS
+
+    def _add_room_message(self, m: StoredMessage, fresh: bool | None) -> None:
+        payload = _arg0(m.args)
+        room = str(m.room or payload.get("room") or "")
+        if not room:
+            return
+        user = str(m.user or payload.get("user") or "?")
+        own = m.direction == "out" or user == self.host.user
+        msg_id = m.msg_id or payload.get("id")
+        model = self.conversation("room", room)
+        self.sidebar_model.add("room", room)
+        is_new = not (msg_id and model.has(str(msg_id)))
+        text = m.text
+        model.add_message(key=str(msg_id) if msg_id else None, user=user,
+                          text=str(text if text is not None else payload.get("text", "")),
+                          ts=m.ts or parse_ts(payload.get("ts")),
+                          own=own, state="acked" if own else None,
+                          recovered=m.recovered, offset=m.offset)
+        if user not in self._seen.setdefault(room, set()):
+            self._seen[room].add(user)
+            self._refresh_members(room)
+        if own or not is_new:
+            return
+        self.chat.stopped_typing("room", room, user)
+        if fresh is None:
+            fresh = self._is_fresh(m)
+        if fresh:
+            self._unread_and_notify("room", room, user, str(text or ""))
+
+    def _add_dm(self, m: StoredMessage, fresh: bool | None) -> None:
+        payload = _arg0(m.args)
+        me = self.host.user
+        sender = str(m.user or payload.get("user") or "")
+        outgoing = m.direction == "out" or sender == me
+        peer = str(payload.get("to") or "") if outgoing else sender
+        if not peer:
+            return
+        self.sidebar_model.add("dm", peer)
+        model = self.conversation("dm", peer)
+        msg_id = m.msg_id or payload.get("id")
+        is_new = not (msg_id and model.has(str(msg_id)))
+        text = str(m.text if m.text is not None else payload.get("text", ""))
+        model.add_message(key=str(msg_id) if msg_id else None,
+                          user=me if outgoing else sender, text=text,
+                          ts=m.ts or parse_ts(payload.get("ts")),
+                          own=outgoing, state="acked" if outgoing else None,
+                          recovered=m.recovered)
+        if outgoing or not is_new:
+            return
+        if fresh is None:
+            fresh = self._is_fresh(m)
+        if fresh:
+            self._unread_and_notify("dm", peer, sender, text)
+
+    def _unread_and_notify(self, kind: str, key: str, user: str, text: str) -> None:
+        showing = self.chat.kind == kind and self.chat.target == key and \
+            self.host.chat_in_front()
+        if not showing:
+            self.sidebar_model.bump_unread(kind, key)
+        if not self.host.isActiveWindow():
+            where = f"#{key}" if kind == "room" else "a direct message"
+            self.notifier.notify(f"{user} in {where}", one_line(text, 200))
+
+    def _on_room_joined(self, room: str, _ack: object) -> None:
+        self._add_room(room)
+        self._refresh_members(room)  # the core took the members from the join ack
+
+    def _on_presence(self, p: dict[str, Any]) -> None:
+        room = str(p.get("room") or "")
+        if not room:
+            return
+        user = str(p.get("user") or "")
+        if user:
+            self._seen.setdefault(room, set()).add(user)
+            if p.get("event") == "left":
+                self.chat.stopped_typing("room", room, user)
+        self._refresh_members(room)  # the core took the members from this event
+
+    def _on_typing(self, room: str, user: str) -> None:
+        if room and user and user != self.host.user:
+            self.chat.someone_typing("room", room, user)
+
+    def _on_recovered(self, room: str, count: int) -> None:
+        if count:
+            self.host.show_info(f"Recovered {count} missed message{'s' if count != 1 else ''} "
+                                f"in #{room}")
+
+    # -- outgoing ------------------------------------------------------------------------------
+    def send_chat(self, kind: str, target: str, text: str) -> None:
+        """Send through the outbox; the message shows at once, in its delivery state."""
+        session = self.host.session
+        if session is None:
+            self.host.show_error("Not connected to any server yet: press Connect (Ctrl+K)")
+            return
+        try:
+            if kind == "room":
+                msg = session.chat.send(target, text)
+            else:
+                msg = session.chat.send_dm(target, text)
+        except Exception as exc:
+            self.host.show_error(f"Not sent: {exc}")
+            return
+        self._add_own(kind, target, msg, text)
+        self.host.refresh_depth()
+
+    def _add_own(self, kind: str, target: str, msg: OutboxMessage, text: str) -> None:
+        self._own_ids[msg.id] = (kind, target)
+        model = self.conversation(kind, target)
+        model.add_message(key=msg.id, user=self.host.user, text=text,
+                          ts=msg.created or time.time(), own=True, state=msg.state.value)
+        if msg.error:
+            model.set_state(msg.id, msg.state.value, msg.error)
+
+    def _on_outbox_changed(self, msg: OutboxMessage) -> None:
+        conv = self._own_ids.get(msg.id)
+        model = self._models.get(conv) if conv is not None else None
+        if model is None:
+            return
+        if msg.state.value == "cancelled":
+            model.remove(msg.id)
+        else:
+            model.set_state(msg.id, msg.state.value, msg.error or "")
+
+    def retry_message(self, msg_id: str) -> None:
+        """Send a failed own message again."""
+        session = self.host.session
+        if session is None:
+            return
+        try:
+            session.outbox.retry(msg_id)
+        except Exception as exc:
+            self.host.show_error(f"Could not retry: {exc}")
+
+    def cancel_message(self, msg_id: str) -> None:
+        """Delete a queued or failed own message (it disappears from the conversation)."""
+        session = self.host.session
+        if session is None:
+            return
+        try:
+            session.outbox.cancel(msg_id)
+        except Exception as exc:
+            self.host.show_error(f"Could not cancel: {exc}")
+
+    def _typing_activity(self, kind: str, target: str) -> None:
+        session = self.host.session
+        if kind != "room" or session is None or not self.host.is_connected:
+            return
+        with contextlib.suppress(Exception):  # a typing notice is best effort
+            session.chat.typing(target)

@@ -1,0 +1,114 @@
+"""``sockdesk --screenshot FILE``: stage a little activity in a window and save a PNG.
+
+The README's screenshots are made this way, and the tests run it end to end. Staging
+is not start-up, so it lives here rather than in ``ui.main``: two simulated users (core
+sessions without a window) join #general, a short conversation is played with the
+window's own user, a message lands in #random (an unread mark), a typing notice shows,
+and an echo request fills the Events tab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ui.main import NAMES
+
+if TYPE_CHECKING:
+    from app.session import Session
+    from ui.window import MainWindow
+
+
+async def stage_and_save(window: MainWindow, path: Path, data_dir: Path) -> int:
+    """Connect, stage a little conversation with two simulated users, save a PNG.
+
+    Returns the process exit code: 0 when the PNG is written, 1 otherwise (said on stderr).
+    """
+    path = path.expanduser().resolve()
+    peers: list[Session] = []
+    try:
+        await wait_until(lambda: window.is_connected, 30)
+        session = window.session
+        assert session is not None  # connected
+        names = [n for n in NAMES if n != window.user][:2]
+        peers = [await _peer(window, name, data_dir) for name in names]
+        bob, carol = peers
+        chat = window.conversations
+        await chat.join_room("general")
+        await chat.join_room("random")
+        await bob.chat.join("random")
+        await wait_until(lambda: session.is_ready("/chat"), 10)
+        chat.show_conversation("room", "general")
+        script: list[tuple[Session | None, str]] = [   # None: the window's own user
+            (bob, f"Hey {window.user}, the bundled server is up."),
+            (None, "Hi! I went offline for a minute: the outbox kept my messages."),
+            (carol, "Nice. Did the recovery pick up what you missed?"),
+            (None, "Yes, every message after my last offset came back in order."),
+            (bob, "Try <b>markup</b>: it shows as plain text."),
+        ]
+        model = chat.conversation("room", "general")
+        ids: list[str] = []
+
+        def shown(msg_id: str) -> bool:
+            model.flush()
+            return model.has(msg_id)
+
+        def all_delivered() -> bool:
+            model.flush()
+            return all(model.has(i) for i in ids[:-1]) and all(
+                i.state in (None, "acked") for i in model.messages())
+
+        for who, text in script:
+            if who is None:
+                chat.send_chat("room", "general", text)
+            else:
+                msg_id = who.chat.send("general", text).id
+                ids.append(msg_id)
+                await wait_until(functools.partial(shown, msg_id), 10)
+        ids.append(bob.chat.send("random", "Stand-up in 5 minutes?").id)
+        window.spawn(session.call("/", "echo", {"hello": "world"}, timeout=5))
+        await wait_until(all_delivered, 20)
+        await wait_until(lambda: window.sidebar_model.unread("room", "random") > 0, 10)
+        bob.chat.typing("general")
+        await wait_until(lambda: "typing" in window.chat.typing_label.text()
+                         and len(window.chat.members.online()) >= 3, 10)
+        window.repaint()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(path), "PNG"):
+            print(f"sockdesk: could not write {path}", file=sys.stderr)
+            return 1
+        print(f"Screenshot saved to {path}")
+        return 0
+    except TimeoutError:
+        print("sockdesk: the screenshot timed out (could not connect or deliver)",
+              file=sys.stderr)
+        return 1
+    finally:
+        for peer in peers:
+            await peer.close()
+
+
+async def _peer(window: MainWindow, name: str, data_dir: Path) -> Session:
+    """A simulated second user (a core session without a window) in #general."""
+    from app.session import Session
+    from ui.window import build_config
+
+    cfg = build_config({**window.options, "user": name, "namespaces": ["/chat"]})
+    peer = Session(cfg, data_dir / "screenshot-peers" / name)
+    await peer.connect()
+    await peer.chat.join("general")
+    return peer
+
+
+async def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.03) -> None:
+    """Poll ``check`` on the loop (never blocking it); TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(interval)
