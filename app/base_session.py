@@ -513,8 +513,11 @@ class BaseSession:
             if ns in client.namespaces:
                 self.namespace_errors.pop(ns, None)
                 return
-            self.namespace_errors[ns] = errors.refused_sentence(
-                self.current_url, ns, self._refusals.get(ns))
+            if ns in self._refusals:
+                sentence = errors.refused_sentence(self.current_url, ns,
+                                                   self._refusals.get(ns))
+                self.namespace_errors[ns] = sentence
+                self.namespace_refused.emit(ns, sentence)
 
     def retry_namespace(self, namespace: str | None = None) -> None:
         """Try refused namespaces again now (all of them, or one) instead of after the
