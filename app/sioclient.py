@@ -108,7 +108,7 @@ def namespace_of(raw: Any) -> str:
 _message_tasks: set[asyncio.Task[Any]] = set()
 
 
-class InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
+class InlineEngineIO(engineio.AsyncClient):
     """engine.io's client, offering each received message to `inline` before a task.
 
     Stock engine.io runs every message handler in a task of its own. `inline(data)` may

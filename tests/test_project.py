@@ -48,6 +48,16 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.timeout(600)
+def test_types_check() -> None:
+    """The seams between app/ and ui/ are typed; mypy keeps them honest."""
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent)) or shutil.which("mypy")
+    if mypy is None:
+        pytest.skip("mypy is not installed (it comes with the test extra)")
+    result = subprocess.run([mypy], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def _app_imports(path: Path) -> set[str]:
     """The app modules a file imports, TYPE_CHECKING imports and local ones included:
     a cycle that only the type checker sees still makes the code hard to follow."""

@@ -26,7 +26,7 @@ from PySide6.QtCore import QTimer
 SLICE_S = 0.008
 
 
-class GuiEventLoop(qasync.QEventLoop):  # type: ignore[misc, valid-type]
+class GuiEventLoop(qasync.QEventLoop):
     """qasync's loop (Qt's event loop drives asyncio) with batched ready callbacks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -228,8 +228,8 @@ def apply(app: QApplication) -> None:
         app.setPalette(_dark_palette())
     app.setStyleSheet(stylesheet())
     app.setWindowIcon(icon("app"))
-    if scheme is not None and not getattr(app, "_sockdesk_follows_scheme", False):
-        app._sockdesk_follows_scheme = True
+    if scheme is not None and not app.property("sockdeskFollowsScheme"):
+        app.setProperty("sockdeskFollowsScheme", True)  # connect the follower once
         hints.colorSchemeChanged.connect(lambda _s: _follow_scheme(app))
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.scenarios import EndState, ScenarioRun
+from app.scenarios import EndState, Scenario, ScenarioRun
 from ui import theme
 from ui.learn.bridge import RunBridge
 from ui.learn.classroom import ClassroomBar
@@ -277,7 +277,7 @@ class LearnTab(QWidget):
 
     # -- lessons -------------------------------------------------------------------------------
     @property
-    def selected(self) -> type:
+    def selected(self) -> type[Scenario]:
         row = max(0, self.lesson_list.currentIndex().row())
         return self.lessons.scenario(row)
 
@@ -334,7 +334,7 @@ class LearnTab(QWidget):
         opts = getattr(self.host, "options", {}) or {}
         return str(opts.get("url") or ""), (opts.get("token") or None)
 
-    async def start(self, cls: type) -> ScenarioRun | None:
+    async def start(self, cls: type[Scenario]) -> ScenarioRun | None:
         """Close any previous run, then play `cls` with fresh simulated users."""
         await self.close_run()
         url, token = self._scenario_url()
@@ -433,7 +433,8 @@ class LearnTab(QWidget):
             self._set_result("running", f"Step {index + 1} of {n}: "
                              f"{run.scenario.steps[index].title}")
             rect = self.step_list.visualRect(self.steps.index(index, 0))
-            top = self.step_list.mapTo(self.step_list.parentWidget(), rect.topLeft())
+            parent = self.step_list.parentWidget()
+            top = self.step_list.mapTo(parent, rect.topLeft()) if parent else rect.topLeft()
             self.right.ensureVisible(0, top.y() + rect.height(), 0, 40)
 
     def _on_finished(self, end: EndState) -> None:
