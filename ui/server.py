@@ -15,7 +15,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class EmbeddedServer(QObject):
     """``python -m server_stub --host 127.0.0.1 --port 0 --db DB``; ``url`` once started."""
 
-    def __init__(self, db: Path, parent: QObject | None = None, *extra: str) -> None:
+    def __init__(self, db: Path, parent: QObject | None = None, *extra: str,
+                 env: dict[str, str] | None = None) -> None:
+        """`extra` arguments come after ``--host 127.0.0.1 --port 0`` and so override
+        them; `env` adds variables (a token, kept out of the process list)."""
         super().__init__(parent)
         self.db = Path(db)
         self.extra = list(extra)
@@ -23,9 +26,11 @@ class EmbeddedServer(QObject):
         self.output: list[str] = []
         self.proc = QProcess(self)
         self.proc.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        self.proc.setProcessEnvironment(env)
+        process_env = QProcessEnvironment.systemEnvironment()
+        process_env.insert("PYTHONUNBUFFERED", "1")
+        for name, value in (env or {}).items():
+            process_env.insert(name, value)
+        self.proc.setProcessEnvironment(process_env)
         if (REPO_ROOT / "server_stub").is_dir():
             self.proc.setWorkingDirectory(str(REPO_ROOT))
         self._buffer = b""
