@@ -32,6 +32,7 @@ class SessionBridge(QObject):
 
     state_changed = Signal(str, str)        # state name, reason
     namespace_ready = Signal(str, bool)
+    namespace_refused = Signal(str, str)    # namespace, the sentence why (with err.data)
     event_received = Signal(object)         # StoredMessage
     packet_logged = Signal(object)          # Packet
     error = Signal(str)                     # a sentence for the user
@@ -57,6 +58,8 @@ class SessionBridge(QObject):
         self._link(session, "state_changed", self._on_state)
         self._link(session, "namespace_ready", lambda ns, ready: self.namespace_ready.emit(
             str(ns), bool(ready)))
+        self._link(session, "namespace_refused", lambda ns, why: self.namespace_refused.emit(
+            str(ns), str(why)))
         self._link(session, "event_received", self.event_received.emit)
         self._link(session, "errors", lambda text: self.error.emit(str(text)))
         self._link(session, "ack_requested", self.ack_requested.emit)
