@@ -1,12 +1,19 @@
-"""Entry point of the ``sockdesk`` GUI: arguments, the qasync loop, windows, the server.
+"""Entry point of the ``sockdesk`` GUI: arguments, the qasync loop, windows, workspaces.
 
-Start-up only: what runs from the command line to the windows being shown and connected,
-and the clean exit. Staging the app for a screenshot is ``ui.screenshots``.
+Start-up only: what runs from the command line to the window being shown on a workspace
+and connected, and the clean exit. Staging the app for a screenshot is ``ui.screenshots``.
 
-    sockdesk                         start the bundled server and connect to it
-    sockdesk --url URL [--user U]    connect to any Socket.IO v4 server instead
+    sockdesk                         reopen the workspace used last
+    sockdesk --workspace NAME        open that saved workspace
+    sockdesk --url URL [options]     open (and save) a workspace for any Socket.IO v4
+                                     server, named after host:port unless --workspace
+                                     names it
     sockdesk --clients 3             three windows, three users (alice, bob, carol)
     sockdesk --screenshot out.png    connect, show a little activity, save a PNG, exit
+
+SockDesk starts a server of its own only for a workspace it runs (a private one on this
+computer, or one hosted for a team), and only when that workspace is opened. With no
+workspace saved yet, the first run makes a private one ("On this computer").
 """
 
 from __future__ import annotations
@@ -22,19 +29,23 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QMessageLogContext, QtMsgType
     from PySide6.QtWidgets import QWidget
 
+    from app.workspace import Workspace, WorkspaceStore
     from ui.server import EmbeddedServer
     from ui.settings import Settings
     from ui.window import MainWindow
+    from ui.workspaces import Workspaces
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter")
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+#: options that describe a server, and so need --url
+URL_OPTIONS = ("path", "namespaces", "auth", "header", "query", "transport", "fingerprint")
 log = logging.getLogger("sockdesk")
 
 
@@ -47,23 +58,59 @@ def client_names(n: int) -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="sockdesk", description="SockDesk: Socket.IO chat, inspector and composer. "
-        "Without --url it starts its bundled server and connects to it.")
-    p.add_argument("--url", help="connect to this Socket.IO v4 server instead of the bundled one")
-    p.add_argument("--user", help="user name to connect as (remembered)")
-    p.add_argument("--token", help="token for servers started with --token")
+        "It reopens the workspace used last; --workspace opens a saved one by name, --url "
+        "opens (and saves) one for any Socket.IO v4 server.")
+    p.add_argument("--workspace", metavar="NAME",
+                   help="open the saved workspace NAME (with --url: save that server "
+                        "under this name)")
+    p.add_argument("--url", help="connect to this Socket.IO v4 server, saved as a workspace "
+                                 "named after its host:port")
+    p.add_argument("--path", help="the server's Socket.IO path (default /socket.io)")
+    p.add_argument("--namespaces", help="namespaces to open, comma separated (default: /, "
+                   "and /chat and /queue once the server says it is SockDesk's)")
+    p.add_argument("--auth", metavar="JSON", help="extra auth fields, a JSON object")
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="an HTTP header for the server (repeatable)")
+    p.add_argument("--query", action="append", default=[], metavar="K=V",
+                   help="a query parameter for the server (repeatable)")
+    p.add_argument("--transport", choices=("websocket", "polling", "both"),
+                   help="how to connect (default: both, upgrading to WebSocket)")
+    p.add_argument("--fingerprint", metavar="SHA256",
+                   help="accept exactly the TLS certificate with this SHA-256 fingerprint")
+    p.add_argument("--user", help="user name to connect as (remembered in the workspace)")
+    p.add_argument("--token", help="token for servers started with --token (remembered)")
     p.add_argument("--clients", type=int, default=1, metavar="N",
                    help="open N windows in this process as N users (alice, bob, carol, …)")
     p.add_argument("--screenshot", metavar="FILE", type=Path,
                    help="connect, show some sample activity, save a PNG of the window and exit")
-    p.add_argument("--data-dir", type=Path, help="where the outbox, the store and the "
-                   "bundled server's database live")
-    p.add_argument("--namespaces", default="/chat,/queue,/",
-                   help="namespaces to open, comma separated (default: /chat,/queue,/)")
+    p.add_argument("--data-dir", type=Path, help="keep workspaces, their outboxes and stores "
+                   "and the servers SockDesk runs under this folder")
     args = p.parse_args(argv)
     if args.clients < 1:
         p.error("--clients must be at least 1")
     if args.user and not USER_RE.match(args.user):
         p.error("--user: 1-32 letters, digits, '.', '_' or '-'")
+    given = [f"--{name}" for name in URL_OPTIONS if getattr(args, name) not in (None, [])]
+    if given and not args.url:
+        p.error(f"{', '.join(given)} describe a server: give its --url too")
+    from ui.workspaces import parse_auth, parse_pairs
+
+    try:
+        args.auth_fields = parse_auth(args.auth) if args.auth is not None else None
+        args.headers = parse_pairs(args.header, ":", "--header")
+        args.query_params = parse_pairs(args.query, "=", "--query")
+        if args.fingerprint:
+            from app.invite import normalize_fingerprint
+
+            args.fingerprint = normalize_fingerprint(args.fingerprint)
+    except ValueError as exc:
+        p.error(str(exc))
+    if args.url:
+        from app.errors import check_url
+
+        bad = check_url(args.url)
+        if bad:
+            p.error(bad)
     return args
 
 
@@ -75,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from app.workspace import WorkspaceError
     from ui import settings as settings_mod
     from ui.eventloop import GuiEventLoop
 
@@ -84,9 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     settings_mod.init_application_names()
     app.setQuitOnLastWindowClosed(False)
+    runner = App(args)
+    try:
+        runner.prepare()
+    except WorkspaceError as exc:
+        print(f"sockdesk: {exc}", file=sys.stderr)
+        return 2
     loop = GuiEventLoop(app)
     asyncio.set_event_loop(loop)
-    runner = App(args)
     runner.launch_server(loop)  # before our own imports: see App.launch_server
 
     from ui import theme
@@ -119,70 +172,198 @@ def install_qt_message_handler() -> None:
     qInstallMessageHandler(handler)
 
 
+# -- which workspace ----------------------------------------------------------------------------
+
+def choose_workspace(args: argparse.Namespace, store: WorkspaceStore) -> Workspace | None:
+    """The workspace the arguments open: ``--url`` (saved), ``--workspace NAME``, else the
+    one used last (or the first saved); None when none is saved yet (the first run).
+    WorkspaceError with a sentence (naming the saved ones) when it cannot be."""
+    if args.url:
+        return workspace_for_url(args, store)
+    found = store.get(args.workspace) if args.workspace else (
+        store.last() or next(iter(store.saved()), None))
+    if found is None:
+        return None
+    ws = found
+    changed = False
+    if args.user and args.user != ws.user:
+        ws.user, changed = args.user, True
+    if args.token and args.token != ws.token:
+        ws.token, changed = args.token, True
+    if changed:
+        if ws.user:
+            ws.ensure_key()
+        store.save(ws)
+    return ws
+
+
+def workspace_for_url(args: argparse.Namespace, store: WorkspaceStore) -> Workspace:
+    """The workspace for a server given by hand, made or updated with what was given,
+    and saved. A hand-given server opens `/` only unless ``--namespaces`` says more (the
+    session adds /chat and /queue once the server says it is SockDesk's)."""
+    from app.config import TlsSettings
+    from app.workspace import Workspace, WorkspaceError, waiting_count
+    from ui.workspaces import host_port
+
+    url = args.url.strip()
+    name = args.workspace or host_port(url)
+    ws = store.find(name)
+    if ws is None:
+        ws = Workspace(name=name, urls=[url], namespaces=[])
+    elif url not in ws.urls:
+        if ws.embedded:
+            raise WorkspaceError(f"SockDesk runs the server of workspace {ws.name!r} on this "
+                                 "computer; --url cannot point it elsewhere.")
+        waiting = waiting_count(store.data_dir(ws))
+        if waiting:
+            raise WorkspaceError(
+                f"{waiting} message(s) wait in workspace {ws.name!r} for {ws.url}: open it "
+                "without --url, change its server in the Connection dialog (which asks "
+                "what to do with them), or name another workspace with --workspace.")
+        ws.urls = [url]
+    if args.path is not None:
+        ws.path = "/" + (args.path.strip().strip("/") or "socket.io")
+    if args.namespaces is not None:
+        ws.namespaces = [n if n.startswith("/") else "/" + n
+                         for n in (x.strip() for x in args.namespaces.split(",")) if n]
+    if args.auth_fields is not None:
+        ws.auth = dict(args.auth_fields)
+    if args.headers:
+        ws.headers = {**ws.headers, **args.headers}
+    if args.query_params:
+        ws.query = {**ws.query, **args.query_params}
+    if args.transport:
+        ws.transports = ["websocket", "polling"] if args.transport == "both" \
+            else [args.transport]
+    if args.fingerprint:
+        ws.tls = TlsSettings(verify=ws.tls.verify, ca_file=ws.tls.ca_file,
+                             fingerprint=args.fingerprint)
+    if args.user:
+        ws.user = args.user
+    if args.token:
+        ws.token = args.token
+    if ws.user:
+        ws.ensure_key()
+    store.save(ws)
+    return ws
+
+
 class App:
     """Everything the process does, from start to clean exit."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.server: EmbeddedServer | None = None
+        self.workspaces: Workspaces | None = None
+        #: the workspace opened at start (None until decided; the first run makes one)
+        self.workspace: Workspace | None = None
+        self.settings: Settings | None = None
         self.windows: list[MainWindow] = []
         self.done: asyncio.Future[int] | None = None
         self.rc = 0
+        self._prepared = False
+        self._preload: asyncio.Task[None] | None = None
+
+    @property
+    def server(self) -> EmbeddedServer | None:
+        """The server SockDesk runs for the workspace opened at start (None for somebody
+        else's server)."""
+        if self.workspaces is None or self.workspace is None:
+            return None
+        return self.workspaces.server(self.workspace)
+
+    def _store(self) -> WorkspaceStore:
+        from app.workspace import WorkspaceStore
+
+        if self.args.data_dir:
+            root = Path(self.args.data_dir).expanduser()
+            return WorkspaceStore(root / "config", root)
+        return WorkspaceStore()
+
+    def prepare(self) -> None:
+        """Decide which workspace opens, before the loop runs (so its server can start
+        at once). WorkspaceError with a sentence when the arguments name none that can."""
+        if self._prepared:
+            return
+        from ui.settings import Settings, default_data_dir
+        from ui.workspaces import Workspaces, migrate_settings
+
+        store = self._store()
+        self.settings = Settings()
+        old_root = Path(self.args.data_dir).expanduser() if self.args.data_dir \
+            else default_data_dir()
+        migrate_settings(store, self.settings, old_root)
+        self.workspaces = Workspaces(store)
+        self.workspace = choose_workspace(self.args, store)
+        self._prepared = True
+
+    def launch_server(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the opened workspace's server process right away when SockDesk runs it:
+        it needs about 0.6 s to listen, and the GUI still has its windows to import and
+        build meanwhile. Nothing is started for somebody else's server."""
+        if self.workspaces is not None and self.workspace is not None \
+                and self.workspace.embedded:
+            self.workspaces.launch(self.workspace, loop)
 
     async def run(self) -> int:
-        from ui.settings import Settings
-
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         self._install_signal_handlers()
-        settings = Settings()
-        data_dir = self._data_dir()
-        namespaces = [n.strip() for n in self.args.namespaces.split(",") if n.strip()]
-
-        # The bundled server child needs about a second to listen: start it first and
-        # build the windows meanwhile. One loop turn runs the task up to the child's
-        # start, before building the windows keeps the loop busy.
-        starting = asyncio.ensure_future(self._server_url(data_dir, settings))
-        await asyncio.sleep(0)
-        attaching: asyncio.Task[None] | None = None
         try:
-            users = await self._users(settings)
-            if users is None:
+            self.prepare()
+            assert self.workspaces is not None
+            ws = self.workspace or await self._first_run()
+            if ws is None:
                 return 0  # first-run dialog cancelled
-            if starting.done():  # --url: nothing to wait for
-                self._open_windows(users, *starting.result(), data_dir, settings, namespaces)
-            else:
-                self._open_windows(users, "", "", data_dir, settings, namespaces)
-                attaching = asyncio.ensure_future(self._attach_server(starting))
+            self.workspace = ws
+            if self.workspaces.is_saved(ws):
+                self.workspaces.store.set_last(ws)
+            self._open_windows(ws)
             # Everything built so far lives as long as the app: keep the cyclic garbage
             # collector from walking it again on every full collection (under a flood of
             # events those walks were the longest GUI stalls).
             gc.freeze()
+            self._preload = asyncio.ensure_future(self._preload_core())
             if self.args.screenshot:
-                return await self._screenshot(self.windows[0], data_dir)
+                return await self._screenshot(self.windows[0],
+                                              self.workspaces.store.data_root)
             return await self.done
         finally:
-            for task in (starting, attaching):
-                if task is not None:
-                    task.cancel()
+            if self._preload is not None:
+                self._preload.cancel()
             await self._shutdown()
 
-    # -- who and where ------------------------------------------------------------------------
-    async def _users(self, settings: Settings) -> list[str] | None:
-        if self.args.clients > 1:
-            return client_names(self.args.clients)
-        if self.args.user:
-            settings.user = self.args.user
-            return [self.args.user]
-        if settings.user:
-            return [settings.user]
-        if self.args.screenshot or not self._interactive():  # nobody could answer a dialog
-            return ["alice"]
-        name = await ask_user_name()
+    # -- the first run -------------------------------------------------------------------------
+    async def _first_run(self) -> Workspace | None:
+        """No workspace is saved yet: make the first one (None if the user cancels).
+
+        For now this is what SockDesk always did: a private workspace, "On this
+        computer", whose server SockDesk runs for the name the user picks. (The
+        new-workspace dialog is to take this one function over.)
+        """
+        from ui.workspaces import private_workspace
+
+        assert self.workspaces is not None
+        name = await self._user_name(server_here=True)
         if not name:
             return None
-        settings.user = name
-        return [name]
+        ws = private_workspace(name)
+        self.workspaces.save(ws)
+        return ws
+
+    async def _user_name(self, server_here: bool) -> str | None:
+        settings = self.settings
+        if self.args.user:
+            return str(self.args.user)
+        if self.args.clients > 1:
+            return client_names(self.args.clients)[0]
+        if settings is not None and settings.user:
+            return settings.user
+        if self.args.screenshot or not self._interactive():  # nobody could answer a dialog
+            return "alice"
+        name = await ask_user_name(server_here)
+        if name and settings is not None:
+            settings.user = name
+        return name
 
     @staticmethod
     def _interactive() -> bool:
@@ -190,53 +371,20 @@ class App:
 
         return QGuiApplication.platformName() not in ("offscreen", "minimal")
 
-    def _data_dir(self) -> Path:
-        from ui.settings import default_data_dir
-
-        data_dir = Path(self.args.data_dir or os.environ.get("SOCKDESK_DATA_DIR")
-                        or default_data_dir()).expanduser()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return data_dir
-
-    def launch_server(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start the bundled server's process right away: it needs about 0.6 s to listen,
-        and the GUI still has its windows to import and build meanwhile."""
-        if self.args.url:
-            return
-        from ui.server import EmbeddedServer
-
-        try:
-            server = EmbeddedServer(self._data_dir() / "server.db")
-            server.launch(loop)
-        except OSError:
-            return  # run() meets the same problem and reports it
-        self.server = server
-
-    async def _server_url(self, data_dir: Path, settings: Settings) -> tuple[str, str]:
-        if self.args.url:
-            return self.args.url, ""
-        from ui.server import EmbeddedServer
-
-        if self.server is None:
-            self.server = EmbeddedServer(data_dir / "server.db")
-        try:
-            return await self.server.start(), ""
-        except Exception as exc:
-            recent = settings.recent_connections()
-            return (recent[0]["url"] if recent else "http://127.0.0.1:5000"), str(exc)
-
-    def _open_windows(self, users: list[str], url: str, error: str, data_dir: Path,
-                      settings: Settings, namespaces: list[str]) -> None:
-        """One window per user; with neither ``url`` nor ``error`` yet the bundled server
-        is still starting, and ``_use_server`` connects the windows once it listens."""
+    # -- windows -------------------------------------------------------------------------------
+    def _open_windows(self, ws: Workspace) -> None:
+        """One window on ``ws`` (``--clients N``: N windows, N users, each with a data
+        folder of its own); each shows itself at once and connects when it can (a server
+        SockDesk runs may still be starting)."""
         from ui.window import MainWindow
 
-        many = len(users) > 1
+        assert self.workspaces is not None
+        many = self.args.clients > 1
+        users = client_names(self.args.clients) if many else [ws.user or ""]
         for i, user in enumerate(users):
-            opts = {"url": url, "user": user, "token": self.args.token or "",
-                    "namespaces": namespaces}
-            w = MainWindow(opts, data_dir, settings, key=user if many else "main",
-                           title_suffix=f"{user} @ {url or 'the bundled server'}")
+            w = MainWindow(ws, self.workspaces.store.data_root, self.settings,
+                           key=user if many else "main", title_suffix=user if many else "",
+                           workspaces=self.workspaces, as_user=user if many else None)
             if many:
                 w.move(60 + 40 * i, 60 + 40 * i)
             if self.args.screenshot:
@@ -244,39 +392,19 @@ class App:
             w.closed.connect(self._window_closed)
             w.show()
             self.windows.append(w)
-            if not (url or error):
-                w.server_starting()
-        if url or error:
-            self._use_server(url, error)
+            w.spawn(w.open_workspace(ws))
 
-    async def _attach_server(self, starting: asyncio.Future[tuple[str, str]]) -> None:
-        """Connect the windows (already shown) once the bundled server listens.
-
-        Meanwhile, once the window has painted, the core session (the Socket.IO client:
-        half a second of imports) is imported on a worker thread, so connecting does not
-        wait for it afterwards and the window stays responsive while it is imported.
-        """
-        painted = first_paint(self.windows[0])
-        try:
-            first: set[asyncio.Future[Any]] = {starting, painted}
-            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            painted.cancel()
-        if not starting.done():
+    async def _preload_core(self) -> None:
+        """Once the first window has painted, import the core session (the Socket.IO
+        client: half a second of imports) on a worker thread, unless connecting has
+        needed it already: the window stays responsive meanwhile, and connecting (once a
+        server SockDesk runs listens) does not wait for it."""
+        if "app.session" in sys.modules or not self.windows:
+            return
+        await first_paint(self.windows[0])
+        if "app.session" not in sys.modules:
             await asyncio.get_running_loop().run_in_executor(
                 None, importlib.import_module, "app.session")
-        self._use_server(*await starting)
-
-    def _use_server(self, url: str, error: str) -> None:
-        """Point every window at ``url`` and connect; on ``error`` (the bundled server did
-        not start) show it and leave the windows offline."""
-        embedded = self.server if self.server is not None and not error else None
-        for w in self.windows:
-            w.use_server(url, embedded)  # the Learn tab can stop/start the bundled server
-            if error:
-                w.show_error(error)
-            else:
-                w.spawn(w.open_session())
 
     def _window_closed(self) -> None:
         if all(w.is_closed for w in self.windows) and self.done is not None \
@@ -316,14 +444,14 @@ class App:
         for w in self.windows:
             with contextlib.suppress(Exception):
                 await w.shutdown()
-        if self.server is not None:
-            await self.server.stop()
+        if self.workspaces is not None:
+            await self.workspaces.stop_servers()
         # let the qasync loop deliver the last callbacks before it closes
         await asyncio.sleep(0)
 
     def kill_leftovers(self) -> None:
-        if self.server is not None:
-            self.server.kill_now()
+        if self.workspaces is not None:
+            self.workspaces.kill_servers()
 
 
 def first_paint(widget: QWidget) -> asyncio.Future[None]:
@@ -350,11 +478,12 @@ def first_paint(widget: QWidget) -> asyncio.Future[None]:
     return fut
 
 
-async def ask_user_name() -> str | None:
-    """The first-run dialog, opened with open() (never exec() in a coroutine)."""
+async def ask_user_name(server_here: bool = True) -> str | None:
+    """The first-run dialog, opened with open() (never exec() in a coroutine);
+    ``server_here``: the name is for a workspace whose server SockDesk runs."""
     from ui.widgets.firstrun import FirstRunDialog
 
-    dlg = FirstRunDialog()
+    dlg = FirstRunDialog(server_here=server_here)
     fut: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
     def finished(result: int) -> None:

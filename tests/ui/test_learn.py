@@ -329,23 +329,32 @@ def test_stop_in_the_middle_then_run_another_lesson(run, server, make_window):
         "Client emit, server emit"
 
 
-def test_the_app_hands_its_bundled_server_to_the_learn_tab(run, server):
+def test_the_app_hands_its_bundled_server_to_the_learn_tab(run, server, tmp_path,
+                                                          monkeypatch):
     from ui.main import App, parse_args
-    from ui.settings import Settings
+    from ui.workspaces import Workspaces, private_workspace
 
     class Bundled:  # stands in for ui.server.EmbeddedServer (already running)
         running = True
         proc = None
         extra = ()
 
-    app = App(parse_args(["--user", "alice"]))
-    app.server = Bundled()
-    app._open_windows(["alice"], server.url, "", Path(server.db).parent / "app", Settings(),
-                      ["/chat"])
+    bundled = Bundled()
+
+    async def server_url(_self, _ws):
+        return server.url
+
+    monkeypatch.setattr(Workspaces, "server_url", server_url)
+    monkeypatch.setattr(Workspaces, "server", lambda _self, _ws: bundled)
+    app = App(parse_args(["--data-dir", str(tmp_path / "app")]))
+    app.prepare()
+    ws = private_workspace("alice")
+    app.workspaces.save(ws)
+    app._open_windows(ws)
     w = app.windows[0]
     try:
-        assert w.embedded_server is app.server
         run.until(lambda: w._state == "connected", 20)
+        assert w.embedded_server is bundled
         bar = w.learn.classroom
         assert bar.server_button.isEnabled() and bar.server_button.text() == "Stop server"
     finally:

@@ -31,8 +31,8 @@ STATE_WORDS = {
     "connecting": "Connecting…",
     "reconnecting": "Connection lost: trying again. Your outbox keeps everything.",
 }
-EXTERNAL = ("Connected to an external server (--url). SockDesk can only start and stop the "
-            "server it bundles; start and stop this one where it runs.")
+EXTERNAL = ("This workspace's server is not one SockDesk runs. SockDesk can only start and "
+            "stop the servers it runs; start and stop this one where it runs.")
 
 
 def _vline() -> QFrame:
