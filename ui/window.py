@@ -153,6 +153,8 @@ class MainWindow(QMainWindow):
         #: None: not known yet; True: the server did not introduce itself as SockDesk's
         self.foreign: bool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: the question about waiting messages, while it is open
+        self.where_box: QMessageBox | None = None
         self._update_title()
         self.resize(1180, 760)
 
@@ -606,9 +608,10 @@ class MainWindow(QMainWindow):
                              QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(keep)
-        self._where_box = box
+        self.where_box = box
 
         def finished(_result: int) -> None:
+            self.where_box = None
             clicked = box.clickedButton()
             if clicked is send:
                 self.spawn(self._save_and_open(new))

@@ -14,7 +14,6 @@ from PySide6.QtGui import QColor, QPalette
 from tests.support import REPO, wait_for
 from tests.ui.conftest import connect
 
-
 NO_KEYRING = "keyring.backends.fail.Keyring"
 
 

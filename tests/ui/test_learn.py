@@ -167,8 +167,8 @@ def test_external_server_cannot_be_started_or_stopped(run, server, make_window):
     w = make_window(server.url, "alice")
     bar = w.learn.classroom
     assert not bar.server_button.isEnabled()
-    assert "--url" in bar.server_label.text()
-    assert "--url" in bar.server_button.toolTip()
+    assert "does not run this workspace's server" in bar.server_label.text()
+    assert "does not run this workspace's server" in bar.server_button.toolTip()
 
 
 def test_bundled_server_stops_and_starts_on_the_same_address(run, tmp_path, qtbot):

@@ -53,6 +53,8 @@ from ui.widgets.jsonedit import JsonEdit
 if TYPE_CHECKING:
     from app.workspace import WorkspaceStore
 
+#: widest the workspace name in the bar gets (pixels); the full name is in its tooltip
+WORKSPACE_NAME_WIDTH = 160
 STATE_TITLES = {"offline": "Offline", "connecting": "Connecting…", "connected": "Connected",
                 "reconnecting": "Reconnecting…", "starting": "Starting server…"}
 
@@ -172,8 +174,12 @@ class ConnectionBar(QToolBar):
         self.disconnect_action.setEnabled(online)
 
     def set_workspace(self, name: str, embedded: bool, menu: QMenu | None = None) -> None:
-        """Show which workspace this is; the URL is not typed for one SockDesk runs."""
-        self.workspace_button.setText(name)
+        """Show which workspace this is (a long name elided: the bar must not grow the
+        window); the URL is not typed for one SockDesk runs."""
+        fm = self.workspace_button.fontMetrics()
+        self.workspace_button.setText(fm.elidedText(name, Qt.TextElideMode.ElideRight,
+                                                    WORKSPACE_NAME_WIDTH))
+        self.workspace_button.setToolTip(f"Workspace {name}; click to switch to another")
         if menu is not None and self.workspace_button.menu() is not menu:
             self.workspace_button.setMenu(menu)
         self.url.setEnabled(not embedded)
