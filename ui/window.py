@@ -444,8 +444,8 @@ class MainWindow(QMainWindow):
         if self.as_user:
             ws = dataclasses.replace(ws, user=self.as_user)
         await self.close_session()
-        if gen != self._open_gen:
-            return  # another workspace was chosen meanwhile
+        if gen != self._open_gen or self._closing:
+            return  # another workspace was chosen meanwhile, or the window is closing
         self.workspace = ws
         self.url = ws.url
         self.bundled_url = None
@@ -463,7 +463,7 @@ class MainWindow(QMainWindow):
                     self._on_state("offline", str(exc))
                     self.show_error(str(exc))
                 return
-            if gen != self._open_gen:
+            if gen != self._open_gen or self._closing:
                 return
             self.use_server(url, self.workspaces.server(ws))
         else:
@@ -483,6 +483,7 @@ class MainWindow(QMainWindow):
         self.error_label.setText("")
         self.bar.set_depth(0)
         self._fill_bar()
+        self.queues.refresh_now()  # the Queues tab lets go of the last session's queues
 
     def server_starting(self) -> None:
         """The workspace's server is still starting: the window is up, saying so, and
@@ -633,6 +634,11 @@ class MainWindow(QMainWindow):
         return new_copy(new, name=unique_name(self.workspaces.store, base))
 
     async def _save_and_open(self, ws: Workspace) -> None:
+        if self.as_user:
+            # this window is one of several users on the workspace (--clients): its user
+            # is not the workspace's
+            stored = self.workspaces.store.find(ws.id)
+            ws = dataclasses.replace(ws, user=stored.user if stored else None)
         if ws.user:
             ws.ensure_key()
         try:
@@ -788,6 +794,7 @@ class MainWindow(QMainWindow):
             self.spawn(self._finish_close())
 
     async def _finish_close(self) -> None:
+        self._open_gen += 1  # a workspace still being opened is not opened any more
         try:
             if self._learn is not None:
                 await self._learn.shutdown()  # the Learn tab's simulated users

@@ -565,3 +565,28 @@ def test_changing_the_url_asks_where_waiting_messages_go(
     dlg.accept()
     run.until(lambda: store.get("Team").urls == [NOWHERE])
     assert w.where_box is None
+
+
+# -- the server SockDesk runs ------------------------------------------------------------------
+
+def test_a_private_workspace_gets_its_own_server_again_on_the_same_port(
+        run: Runner, tmp_path: Path) -> None:
+    from ui.workspaces import Workspaces, private_workspace
+
+    store = make_store(tmp_path)
+    ws = private_workspace("alice")
+    store.save(ws)
+    first = Workspaces(store)
+    assert first.server(ws) is None                    # nothing runs before it is opened
+    url = run(first.server_url(ws))
+    assert run(first.server_url(ws)) == url            # one server per workspace
+    srv = first.server(ws)
+    assert srv is not None and srv.db == store.data_dir(ws) / "server.db" and srv.running
+    run(first.stop_servers())
+    assert not srv.running
+
+    again = Workspaces(store)                          # the next launch of the app
+    try:
+        assert run(again.server_url(ws)) == url        # the session knows this address
+    finally:
+        run(again.stop_servers())
