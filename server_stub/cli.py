@@ -22,11 +22,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import server_stub
-from server_stub.eventloop import CHOICES as LOOP_CHOICES
-from server_stub.eventloop import EventLoopError, loop_factory
 from server_stub.paths import default_db_path, ensure_private_dir
-from server_stub.redislink import redacted
+from server_stub.scaleout.redislink import redacted
 from server_stub.server import ServerConfig, SockDeskServer, StartupError, is_loopback
+from server_stub.transport.eventloop import CHOICES as LOOP_CHOICES
+from server_stub.transport.eventloop import EventLoopError, loop_factory
 
 PROG = "sockdesk-server"
 TOKEN_ENV = "SOCKDESK_SERVER_TOKEN"

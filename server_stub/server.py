@@ -27,14 +27,14 @@ from aiohttp import web
 from server_stub import jsonmod
 from server_stub.auth import Authenticator
 from server_stub.backend import Backend, make_backend
-from server_stub.chat import ChatNamespace
-from server_stub.connections import Context
-from server_stub.fanout import use_plain_websockets
-from server_stub.longpoll import release_polls_on_close
+from server_stub.namespaces.base import Context
+from server_stub.namespaces.chat import ChatNamespace
+from server_stub.namespaces.queue import QueueNamespace
+from server_stub.namespaces.sandbox import SandboxNamespace
 from server_stub.ratelimit import RateLimiter
-from server_stub.sandbox import SandboxNamespace
 from server_stub.storage import StorageError
-from server_stub.workqueues import QueueNamespace
+from server_stub.transport.fanout import use_plain_websockets
+from server_stub.transport.longpoll import release_polls_on_close
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ storage and never in the namespace code.
 
 :class:`QueueStore` is the persistence the in-process queue dispatcher needs (SQLite
 only): with Redis the queues are not dispatched in memory at all, the whole queue state
-machine runs in Redis (see :mod:`server_stub.redisqueues`), so there is nothing to persist
+machine runs in Redis (see :mod:`server_stub.queues.redisqueues`), so there is nothing to persist
 separately.
 
 Ordering rule: every data operation is a plain method that *queues* the operation when it
@@ -182,7 +182,7 @@ class Storage(abc.ABC):
 
 
 class QueueStore(abc.ABC):
-    """Durable queue state for the in-process :class:`~server_stub.dispatcher.Dispatcher`;
+    """Durable queue state for the in-process :class:`~server_stub.queues.dispatcher.Dispatcher`;
     same ordering rule as :class:`Storage`."""
 
     # -- /queue ------------------------------------------------------------------------

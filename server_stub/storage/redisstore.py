@@ -6,7 +6,7 @@ this (user, id) stored before?") happens inside one Lua script, which Redis runs
 interleaving anything else: two processes can never hand out the same offset, and two
 copies of a message arriving at two processes at once are stored once.
 
-Keys (all under :data:`~server_stub.redislink.PREFIX`):
+Keys (all under :data:`~server_stub.scaleout.redislink.PREFIX`):
 
 ``chat:log:<room>``   stream of the room's messages; the entry id *is* the offset
                       (``<offset>-0``), so ``since`` is a plain XRANGE start
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from server_stub.redislink import PREFIX, RedisLink, Script
+from server_stub.scaleout.redislink import PREFIX, RedisLink, Script
 from server_stub.storage.base import (
     AppendResult,
     ChatMessage,

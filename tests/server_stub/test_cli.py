@@ -197,7 +197,7 @@ def test_event_loop_choice(tmp_path: Path, option: tuple[str, ...], expected: st
 
 
 def test_missing_uvloop_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from server_stub import eventloop
+    from server_stub.transport import eventloop
 
     monkeypatch.setitem(sys.modules, "uvloop", None)  # makes "import uvloop" fail
     with pytest.raises(eventloop.EventLoopError, match="pip install uvloop"):

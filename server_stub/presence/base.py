@@ -8,13 +8,13 @@ just enter / *last* socket just leave (presence is per user, not per socket).
 With one server process the answers live in memory (:class:`LocalPresence`). With several
 processes on one Redis they must be shared: a user's first socket *anywhere* joins and
 the last socket *anywhere* leaves, so the Redis implementation
-(:class:`server_stub.redispresence.RedisPresence`) keeps the counts in Redis and decides
+(:class:`server_stub.presence.redispresence.RedisPresence`) keeps the counts in Redis and decides
 "first" and "last" inside Lua scripts. Both answer through this interface, so the
 namespace code has no backend branches.
 
 Only the process that owns a socket changes its state, except when that process died:
 then a survivor calls :meth:`Presence.disconnected` for it (see
-:mod:`server_stub.redisnodes`).
+:mod:`server_stub.scaleout.redisnodes`).
 """
 
 from __future__ import annotations

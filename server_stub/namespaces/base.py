@@ -2,7 +2,7 @@
 
 Auth is checked once per namespace connection and the user name is remembered per socket
 id; handlers read it from here, never from the payload. Every accepted socket is also
-registered with the backend's :class:`~server_stub.presence.Presence`, so that counts and
+registered with the backend's :class:`~server_stub.presence.base.Presence`, so that counts and
 "is this user online?" hold across server processes, and a dead process's sockets can be
 cleaned up by another. The ``welcome`` event has to go out *after* the CONNECT packet
 (python-socketio sends CONNECT only when the connect handler has returned), so it is
@@ -22,7 +22,7 @@ import socketio
 import server_stub
 from server_stub.auth import Authenticator
 from server_stub.guard import Ack
-from server_stub.presence import Presence
+from server_stub.presence.base import Presence
 from server_stub.ratelimit import RateLimiter
 from server_stub.storage.base import Storage
 
