@@ -23,7 +23,8 @@ from typing import Any
 
 import socketio
 
-from server_stub.presence.base import LocalPresence, Presence
+from server_stub.presence.base import Presence
+from server_stub.presence.local import LocalPresence
 from server_stub.presence.redispresence import RedisPresence
 from server_stub.queues.base import QueueBroker, Send
 from server_stub.queues.dispatcher import Dispatcher
