@@ -150,6 +150,7 @@ class RedisBackend(Backend):
 
     async def open(self) -> None:
         await self.link.open()
+        await self.redis_storage.open()
 
     async def join_cluster(self, sio: socketio.AsyncServer, host: str, port: int) -> None:
         self.watch.on_presumed_dead = self.on_presumed_dead

@@ -4,6 +4,9 @@ The first line on stdout is always ``Listening on http://HOST:PORT`` (with the r
 when ``--port 0``), flushed at once: the desktop app and the tests start the server as a
 child process and read that line to know where to connect. Anything else goes to stderr,
 and only after that line, so nothing can get in front of it.
+
+``sockdesk-server release-name NAME`` is the one subcommand: it edits the storage a
+server uses (also while that server runs) instead of starting one.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from urllib.parse import urlsplit
 
 import server_stub
 from server_stub.paths import default_db_path, ensure_private_dir
-from server_stub.scaleout.redislink import redacted
+from server_stub.scaleout.redislink import RedisLink, redacted
 from server_stub.server import ServerConfig, SockDeskServer, StartupError, is_loopback
+from server_stub.storage import StorageError, redisstore, sqlite
 from server_stub.transport.eventloop import CHOICES as LOOP_CHOICES
 from server_stub.transport.eventloop import EventLoopError, loop_factory
+from server_stub.validation import USER_RE, USER_RULE
 
 PROG = "sockdesk-server"
 TOKEN_ENV = "SOCKDESK_SERVER_TOKEN"
@@ -54,6 +59,12 @@ def _redis_url(text: str) -> str:
             "must be a redis://HOST:PORT/DB URL (or rediss:// for TLS, unix:// for a socket)")
     if parts.scheme != "unix" and not parts.hostname:
         raise argparse.ArgumentTypeError("needs a host, e.g. redis://127.0.0.1:6379/0")
+    return text
+
+
+def _user_name(text: str) -> str:
+    if not USER_RE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be a user name of {USER_RULE}")
     return text
 
 
@@ -110,6 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-attempts", type=_attempts, default=5, metavar="N",
                         help="deliveries of a queue message before it moves to <queue>.dead "
                              "(default 5)")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND",
+        description="without a command the server runs; with one it does that and exits")
+    release = commands.add_parser(
+        "release-name", help="remove the claim on a user name",
+        description="Remove the claim on a user name, so the next connection under it "
+                    "needs no key (and may claim it anew). Works while a server runs.")
+    release.add_argument("user", type=_user_name, metavar="NAME", help="the user name")
+    # Own destinations: a subparser's defaults would overwrite the server's --db/--redis.
+    release.add_argument("--db", dest="release_db", type=Path, default=None,
+                         help="SQLite database of the server (default: the per-user data "
+                              "folder's)")
+    release.add_argument("--redis", dest="release_redis", metavar="URL", type=_redis_url,
+                         default=None, help="the Redis of servers started with --redis")
     return parser
 
 
@@ -188,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "release-name":
+        if args.release_db and args.release_redis:
+            parser.error("release-name takes --db or --redis, not both")
+        return release_name(args.user, args.release_db, args.release_redis)
     if args.admin and not args.token:
         parser.error("--admin needs --token: the token is the Admin UI password")
     logs = LogSetup(args.log_level, args.token)
@@ -219,6 +248,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         logs.release()
     return 0
+
+
+def release_name(user: str, db: Path | None, redis_url: str | None) -> int:
+    """``release-name``: remove a claim, say so; exit 1 when there was none."""
+    where = redacted(redis_url) if redis_url else str(db or default_db_path())
+    try:
+        if redis_url:
+            released = asyncio.run(_release_in_redis(redis_url, user))
+        else:
+            released = sqlite.release_name(db or default_db_path(), user)
+    except StorageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    if not released:
+        print(f"{PROG}: error: the name {user} has no claim in {where}", file=sys.stderr)
+        return 1
+    print(f"Released the name {user} in {where}: the next connection under it needs no "
+          "key and may claim it again.", flush=True)
+    return 0
+
+
+async def _release_in_redis(url: str, user: str) -> bool:
+    link = RedisLink(url)
+    await link.open()
+    try:
+        return await redisstore.release_name(link, user)
+    finally:
+        await link.close()
 
 
 async def serve(config: ServerConfig, on_listening: Callable[[], None] | None = None,

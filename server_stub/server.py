@@ -27,6 +27,7 @@ from aiohttp import web
 from server_stub import jsonmod
 from server_stub.auth import Authenticator
 from server_stub.backend import Backend, make_backend
+from server_stub.claims import NameClaims
 from server_stub.namespaces.base import Context
 from server_stub.namespaces.chat import ChatNamespace
 from server_stub.namespaces.queue import QueueNamespace
@@ -151,7 +152,8 @@ class SockDeskServer:
         release_polls_on_close(self.sio)
         ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token),
-                      limiter=RateLimiter(config.rate_limit))
+                      limiter=RateLimiter(config.rate_limit),
+                      claims=NameClaims(self.backend.storage))
         self.chat = ChatNamespace(ctx)
         self.queues = QueueNamespace(ctx, visibility_timeout=config.visibility_timeout,
                                      max_attempts=config.max_attempts)

@@ -81,7 +81,7 @@ class ChatNamespace(Namespace):
     # -- connection --------------------------------------------------------------------
     @guarded_connect
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
-        user = self.accept(sid, NAMESPACE, auth)
+        user = await self.accept(sid, NAMESPACE, auth)
         if user is None:
             return
         # In the user's room before being counted online: a DM sent once we count is

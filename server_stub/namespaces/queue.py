@@ -63,7 +63,7 @@ class QueueNamespace(Namespace):
 
     @guarded_connect
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
-        user = self.accept(sid, NAMESPACE, auth)
+        user = await self.accept(sid, NAMESPACE, auth)
         if user is not None:
             await self.register_socket(sid, NAMESPACE, user)
 

@@ -48,7 +48,7 @@ class SandboxNamespace(Namespace):
 
     @guarded_connect
     async def on_connect(self, sid: str, namespace: str, auth: Any) -> None:
-        user = self.accept(sid, namespace, auth)
+        user = await self.accept(sid, namespace, auth)
         if user is not None:
             self.namespaces[sid] = namespace
             await self.register_socket(sid, namespace, user)
