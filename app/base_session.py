@@ -37,7 +37,7 @@ from app.flusher import NamespaceFlusher
 from app.keys import MALFORMED_EVENT, event_key
 from app.outbox import Outbox, OutboxMessage, OutboxState
 from app.packets import PacketLog
-from app.signals import Signal, wait_until
+from app.signals import Signal, cancel_and_wait, wait_until
 from app.sioclient import SioClient
 from app.store import MessageStore, StoredMessage, describe
 
@@ -548,10 +548,8 @@ class BaseSession:
         self._wake.set()
         self._lost_reason = reason
         self._lost.set()
-        if self._manager is not None and not self._manager.done():
-            self._manager.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._manager
+        if self._manager is not None:
+            await cancel_and_wait(self._manager)
         self._manager = None
         if self._client is not None:
             await self._close_client(self._client)
@@ -597,11 +595,7 @@ class BaseSession:
         for fl in self._flushers.values():
             await fl.stop()
         self._flushers.clear()
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_and_wait(*self._tasks)
         self._closed = True
         self.outbox.close()
         self.store.close()
