@@ -103,8 +103,8 @@ def host_workspace(**host: Any) -> Workspace:
     return ws
 
 
-def test_hosting_with_tls_invites_pins_and_keeps_its_port(run, tmp_path, qtbot, sessions,
-                                                         hosted_servers):
+def test_hosting_with_tls_invites_pins_and_keeps_its_port(run, tmp_path, qtbot, hosted_servers,
+                                                         sessions):
     ws = host_workspace(interface="127.0.0.1", port=0, tls=True)
     hosted = hosted_servers(ws, tmp_path / "teacher")
     with qtbot.waitSignal(hosted.started, timeout=30_000) as started:
@@ -176,7 +176,7 @@ def test_hosting_with_tls_invites_pins_and_keeps_its_port(run, tmp_path, qtbot, 
 
 
 def test_private_server_is_loopback_on_a_fresh_port_without_token(
-        run, tmp_path, qtbot, sessions, hosted_servers, monkeypatch):
+        run, tmp_path, qtbot, hosted_servers, sessions, monkeypatch):
     # a token in the app's environment must not lock the user out of their own server
     monkeypatch.setenv(TOKEN_ENV, "inherited-from-the-shell")
     ws = Workspace(name="Sandbox", server=ServerKind.PRIVATE, user="me",
