@@ -179,7 +179,7 @@ class HostedServer(QObject):
         return info
 
     async def _start(self, timeout: float) -> HostInfo:
-        self._drop_server()
+        await self._retire_server()
         interface, port, extra, env = self._launch_plan()
         try:
             self.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -241,7 +241,9 @@ class HostedServer(QObject):
         if self.info is None:
             return
         self.info = None
-        if self._stopping:
+        if self._stopping or (status == QProcess.ExitStatus.NormalExit and code == 0):
+            # exit status 0 is the server's answer to SIGTERM: somebody stopped it
+            # (this object, or whoever was handed ``self.server``)
             reason = f"The server of {self.ws.name!r} is stopped."
         else:
             server = self.server
@@ -252,13 +254,17 @@ class HostedServer(QObject):
                       + (f": {_detail(last[0])}" if last else "."))
         self.stopped.emit(reason)
 
-    def _drop_server(self) -> None:
-        """Forget the process of an earlier start (it has ended)."""
+    async def _retire_server(self) -> None:
+        """Forget the process of an earlier start, stopping it first if somebody started
+        it again directly (deleting a QProcess that runs would kill it uncleanly)."""
         old, self.server = self.server, None
-        if old is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                old.proc.finished.disconnect(self._exited)
-            old.deleteLater()
+        if old is None:
+            return
+        with contextlib.suppress(RuntimeError, TypeError):
+            old.proc.finished.disconnect(self._exited)
+        if old.running:
+            await old.stop()
+        old.deleteLater()
 
     # ---- what the app needs from a running server -------------------------------------
 

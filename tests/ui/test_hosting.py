@@ -10,6 +10,7 @@ released. A private server stays what it always was: loopback, a fresh port, no 
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import ssl
 from pathlib import Path
@@ -202,6 +203,22 @@ def test_private_server_is_loopback_on_a_fresh_port_without_token(
         info2 = run(hosted.start())
     assert info2.url.startswith("http://127.0.0.1:")
     assert int(info2.url.rsplit(":", 1)[1]) != first_port
+
+    # stopped by whoever was handed the process (the Learn tab's server button): no
+    # crash; started again that way, a start here takes over cleanly
+    direct = hosted.server
+    assert direct is not None
+    with qtbot.waitSignal(hosted.stopped, timeout=20_000) as stopped:
+        run(direct.stop())
+    assert "unexpectedly" not in stopped.args[0] and hosted.info is None
+    run(direct.start())
+    assert hosted.running and hosted.info is None
+    old_pid = direct.proc.processId()
+    info3 = run(hosted.start())
+    assert hosted.server is not direct
+    with pytest.raises(ProcessLookupError):                # stopped and reaped
+        os.kill(old_pid, 0)
+    assert hosted.running and hosted.info == info3
 
     # a server that dies says so
     assert hosted.server is not None
