@@ -153,7 +153,7 @@ class HostedServer(QObject):
             return "127.0.0.1", 0, [], {TOKEN_ENV: None}
         if not ws.token:
             ws.token = secrets.token_urlsafe(TOKEN_BYTES)
-        extra = ["--name", ws.name]
+        extra = [f"--name={ws.name}"]  # one argument, even for a name starting with -
         if uses_tls(ws):
             extra.append("--tls")
         return ws.host.interface, ws.host.port, extra, {TOKEN_ENV: ws.token}

@@ -97,8 +97,8 @@ def hosted_servers(run):
         h.kill_now()
 
 
-def host_workspace(**host: Any) -> Workspace:
-    ws = Workspace(name="Networks 101", server=ServerKind.HOST, user="teacher",
+def host_workspace(name: str = "Networks 101", **host: Any) -> Workspace:
+    ws = Workspace(name=name, server=ServerKind.HOST, user="teacher",
                    namespaces=list(SOCKDESK_NAMESPACES), host=HostSettings(**host))
     ws.ensure_key()
     return ws
@@ -174,6 +174,24 @@ def test_hosting_with_tls_invites_pins_and_keeps_its_port(run, tmp_path, qtbot, 
     assert info2.url == info.url and info2.fingerprint == info.fingerprint
     assert info2.invite == info.invite
     run.until(lambda: host.is_ready("/chat"), 20)   # the host's app is back too
+
+
+def test_plain_http_host_on_loopback_keeps_the_token_off_the_command_line(
+        run, tmp_path, hosted_servers, sessions):
+    ws = host_workspace(name="-Lab 2 & co", interface="127.0.0.1", port=0)
+    ws.token = "a-token-chosen-before"
+    hosted = hosted_servers(ws, tmp_path / "lab")
+    info = run(hosted.start())
+    assert info.url == f"http://127.0.0.1:{ws.host.port}" and info.fingerprint is None
+    assert "plain HTTP" in info.listen
+    assert info.invite is not None
+    invite = parse_invite(info.invite)
+    assert (invite.name, invite.token, invite.fingerprint) == ("-Lab 2 & co",
+                                                               "a-token-chosen-before", None)
+    assert hosted.server is not None
+    assert not any("a-token-chosen-before" in a for a in hosted.server.proc.arguments())
+    me = sessions(ws, hosted.connection_config(info))
+    assert run(me.connect()), me.last_error
 
 
 def test_private_server_is_loopback_on_a_fresh_port_without_token(
