@@ -97,7 +97,7 @@ def _check_user(text: str, required: bool = True) -> str | None:
     """The user name, None when empty and optional; WorkspaceError when invalid."""
     if not text and not required:
         return None
-    if not USER_RE.match(text):
+    if not USER_RE.fullmatch(text):
         raise WorkspaceError(f"Your name must be {USER_RULE}.")
     return text
 
