@@ -117,6 +117,9 @@ class BaseSession:
         self._flushers: dict[str, NamespaceFlusher] = {}
         self._calls: dict[str, set[asyncio.Future[Any]]] = {}
         self.namespace_refused: Signal[Any] = Signal("namespace_refused")  # (ns, why)
+        #: (namespace, recovered?, events replayed) after a reconnect that asked the
+        #: server for its connection state (socket.io connectionStateRecovery)
+        self.recovery: Signal[Any] = Signal("recovery")
         self._write_lock = asyncio.Lock()
         self.manager = ConnectionManager(self)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -379,8 +382,8 @@ class BaseSession:
         """Every packet in or out goes to the packet log."""
         self.packet_log.log(direction, namespace, kind, data, ack_id, size)
 
-    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool
-              ) -> list[Any] | None:
+    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool,
+              recovered: bool = False) -> list[Any] | None:
         """An inbound event: store it, run handlers, answer an ack request."""
         me = self.config.user
         intro = self.introduction(namespace, event, args)
@@ -389,6 +392,7 @@ class BaseSession:
         ext = self.extension(namespace)
         queue = ext.classify(event, args, "in", me) if ext else event_key(namespace, event)
         sm = describe(namespace, event, args, "in", queue, me=me)
+        sm.recovered = recovered
         try:
             if ext is not None:
                 ext.on_inbound(event, args, sm)
@@ -442,6 +446,7 @@ class BaseSession:
         if event == "connect":
             gen = self.manager.generation
             self.manager.accepted(namespace)
+            self._note_recovery(namespace)
             self._introduced[namespace] = asyncio.Event()
             if self._hopeful_extension(namespace) is not None:
                 self.spawn(self._make_ready(namespace, gen))
@@ -485,8 +490,24 @@ class BaseSession:
             return ext.with_dedupe_id(msg.event, msg.args, msg.id)
         return msg.args
 
+    def _note_recovery(self, namespace: str) -> None:
+        """After a reconnect that asked the server to recover the namespace's state,
+        say in the packet log whether it did, and how many events it replayed."""
+        client = self._client
+        result = client.recovery_result.pop(namespace, None) if client else None
+        if result is None:
+            return
+        ok, count = result
+        note = (f"recovered {count} events" if ok
+                else "gap: the server could not recover the session; events sent while "
+                     "disconnected may be missing")
+        self.packet_log.log("in", namespace, "RECOVERY", [{"recovered": ok, "events": count,
+                                                           "note": note}], None, 0)
+        self.recovery.emit(namespace, ok, count)
+
     def transport_closed(self, reason: str) -> None:
         """The engine.io connection ended: nothing is ready, reconnect (manager)."""
+        self.packet_log.log("in", "/", "DISCONNECT", [{"reason": reason}], None, 0)
         self.mark_all_not_ready()
         self._extensions_disconnected()
         self.packet_log.forget_acks()
