@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from app.cli.common import EXIT_ERROR, PROG, ns, ns_list, positive_float
+from app.paths import CLI_DIR_NAME, default_data_dir
 from app.workspace import Delivery
 
 EPILOG = """\
 Where messages are kept: --workspace NAME uses the workspace's own data folder; without
-it the CLI keeps one folder per server and user (under $SOCKDESK_DATA_DIR/cli), so a
+it the CLI keeps one folder per server and user (under {cli_root}), so a
 message written for one server is never flushed to another. --data-dir DIR chooses a
 folder yourself; a run for another server is refused while messages wait there.
 
@@ -103,7 +104,8 @@ def _data_only(sp: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    p = Parser(prog=PROG, description="SockDesk client core, headless.", epilog=EPILOG,
+    epilog = EPILOG.format(cli_root=default_data_dir() / CLI_DIR_NAME)
+    p = Parser(prog=PROG, description="SockDesk client core, headless.", epilog=epilog,
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
