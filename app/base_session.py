@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import inspect
 import logging
-import random
 import reprlib
 import sqlite3
 import time
@@ -26,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from socketio import exceptions as sio_exc
-
 from app import db as dbmod
 from app import errors, jsonmod
 from app.config import ConnectionConfig
@@ -35,9 +31,11 @@ from app.errors import CallTimeout, NotConnected
 from app.extension import NamespaceExtension
 from app.flusher import NamespaceFlusher
 from app.keys import MALFORMED_EVENT, event_key
+from app.manager import ConnectionManager
 from app.outbox import Outbox, OutboxMessage, OutboxState
 from app.packets import PacketLog
-from app.signals import Signal, wait_until
+from app.session_state import ConnectionState, StateChange
+from app.signals import Signal, cancel_and_wait, wait_until
 from app.sioclient import SioClient
 from app.store import MessageStore, StoredMessage, describe
 
@@ -52,24 +50,6 @@ Handler = Callable[..., Any]
 INTRODUCTION_WAIT = 1.0
 #: How much of an undecodable packet is kept (as text) for inspection.
 MALFORMED_KEEP = 64 * 1024
-
-
-class ConnectionState(enum.StrEnum):
-    """The connection as the user sees it."""
-
-    OFFLINE = "offline"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    """A state change with the reason in words and when it happened (epoch seconds)."""
-
-    state: ConnectionState
-    reason: str
-    at: float
 
 
 @dataclass
@@ -136,24 +116,12 @@ class BaseSession:
         self._ready: dict[str, bool] = {}
         self._flushers: dict[str, NamespaceFlusher] = {}
         self._calls: dict[str, set[asyncio.Future[Any]]] = {}
-        self._refusals: dict[str, str | None] = {}
-        #: namespaces the server refuses on this connection, with the sentence why
-        self.namespace_errors: dict[str, str] = {}
         self.namespace_refused: Signal[Any] = Signal("namespace_refused")  # (ns, why)
-        self._ns_retries: dict[str, asyncio.Task[None]] = {}
-        self._ns_wake = asyncio.Event()
-        self._answer = asyncio.Event()  # a namespace was accepted or refused
-        self._url_index = 0
-        self.current_url = config.url
+        #: (namespace, recovered?, events replayed) after a reconnect that asked the
+        #: server for its connection state (socket.io connectionStateRecovery)
+        self.recovery: Signal[Any] = Signal("recovery")
         self._write_lock = asyncio.Lock()
-        self._client: SioClient | None = None
-        self._manager: asyncio.Task[None] | None = None
-        self._first: asyncio.Future[bool] | None = None
-        self._lost = asyncio.Event()
-        self._lost_reason = ""
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._gen = 0
+        self.manager = ConnectionManager(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._introduced: dict[str, asyncio.Event] = {}
@@ -259,7 +227,32 @@ class BaseSession:
 
     # ---- state ---------------------------------------------------------------------
 
-    def _set_state(self, state: ConnectionState, reason: str) -> None:
+    # ---- the connection (app.manager does the connecting) --------------------------
+
+    @property
+    def _client(self) -> SioClient | None:
+        return self.manager.client
+
+    @property
+    def current_url(self) -> str:
+        """The server address of the current (or last) connection."""
+        return self.manager.current_url
+
+    @property
+    def namespace_errors(self) -> dict[str, str]:
+        """Namespaces the server refuses on this connection, with the sentence why."""
+        return self.manager.namespace_errors
+
+    def reconnect_now(self) -> None:
+        """Skip the current back-off wait and try again at once."""
+        self.manager.reconnect_now()
+
+    def retry_namespace(self, namespace: str | None = None) -> None:
+        """Try refused namespaces again now instead of after their back-off wait."""
+        self.manager.retry_namespace(namespace)
+
+    def set_state(self, state: ConnectionState, reason: str) -> None:
+        """Record and announce a state change (the manager reports through this)."""
         if state == self.state and self.state_history and \
                 self.state_history[-1].reason == reason:
             return
@@ -308,24 +301,12 @@ class BaseSession:
         bad = errors.check_url(self.config.url)
         if bad:
             self.report_error(bad)
-            self._set_state(ConnectionState.OFFLINE, bad)
+            self.set_state(ConnectionState.OFFLINE, bad)
             return False
         for ns in self.namespaces:
             self._start_flusher(ns)
         self.outbox.expire_due()
-        if self._manager is None or self._manager.done():
-            self._stopping = False
-            self._first = asyncio.get_running_loop().create_future()
-            self._manager = asyncio.get_running_loop().create_task(
-                self._manage(), name="session connection manager")
-        elif self.state == ConnectionState.CONNECTED:
-            return True
-        else:
-            self._wake.set()
-        assert self._first is not None
-        if self._first.done():
-            return self._first.result() and self.state == ConnectionState.CONNECTED
-        return await asyncio.shield(self._first)
+        return await self.manager.start()
 
     def _start_flusher(self, ns: str) -> None:
         if ns in self._flushers:
@@ -338,192 +319,6 @@ class BaseSession:
         if self._ready.get(ns):
             fl.set_ready(True)
 
-    def reconnect_now(self) -> None:
-        """Skip the current back-off wait and try again at once."""
-        self._wake.set()
-
-    def _resolve_first(self, ok: bool) -> None:
-        if self._first is not None and not self._first.done():
-            self._first.set_result(ok)
-
-    async def _manage(self) -> None:
-        policy = self.config.reconnect
-        attempt = 0
-        reason = f"connecting to {self.config.url}"
-        state = ConnectionState.CONNECTING
-        try:
-            while not self._stopping:
-                self._set_state(state, reason)
-                ok, sentence, fatal = await self._attempt()
-                if self._stopping:
-                    break
-                if ok:
-                    attempt = 0
-                    # connected; a namespace refused on its own stays the last error
-                    self.last_error = next(iter(self.namespace_errors.values()), None)
-                    transport = self._client.transport() if self._client else "?"
-                    self._set_state(ConnectionState.CONNECTED,
-                                    f"connected to {self.config.url} over {transport}")
-                    self._resolve_first(True)
-                    await self._lost.wait()
-                    if self._stopping:
-                        break
-                    reason = f"connection lost ({self._lost_reason})"
-                    sentence = reason
-                else:
-                    self.report_error(sentence)
-                    self._resolve_first(False)
-                    if fatal or not policy.enabled:
-                        self._set_state(ConnectionState.OFFLINE, sentence)
-                        return
-                attempt += 1
-                if policy.attempts and attempt > policy.attempts:
-                    self._set_state(ConnectionState.OFFLINE,
-                                    f"gave up after {policy.attempts} attempts: {sentence}")
-                    return
-                delay = policy.delay_for(attempt)
-                delay *= 1 + policy.jitter * (2 * random.random() - 1)
-                state = ConnectionState.RECONNECTING
-                reason = f"{sentence} Retrying in {delay:.1f} s."
-                self._set_state(state, reason)
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                reason = f"reconnecting to {self.config.url} (attempt {attempt})"
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # never let the manager die silently
-            log.exception("connection manager failed")
-            self.report_error(f"Internal error in the connection manager: {exc}.")
-            self._set_state(ConnectionState.OFFLINE, f"internal error: {exc}")
-        finally:
-            self._resolve_first(False)
-
-    async def _attempt(self) -> tuple[bool, str, bool]:
-        """One connection attempt: (connected, sentence if not, fatal?).
-
-        Tries each of the server's addresses in turn, starting with the one that worked
-        last. Namespaces connect each on its own: the attempt succeeds when at least one
-        is accepted; a refused one is reported (`namespace_refused`) and retried on its
-        own while the others work. Only when every namespace is refused is the attempt
-        refused (fatal: the same auth would be refused again).
-        """
-        self._gen += 1
-        self._lost.clear()
-        self._refusals.clear()
-        addresses = self.config.addresses()
-        sentence = ""
-        for i in range(len(addresses)):
-            url = addresses[(self._url_index + i) % len(addresses)]
-            ok, sentence, fatal = await self._attempt_url(url)
-            if ok or fatal:
-                if ok:
-                    self._url_index = (self._url_index + i) % len(addresses)
-                return ok, sentence, fatal
-        return False, sentence, False
-
-    async def _attempt_url(self, url: str) -> tuple[bool, str, bool]:
-        cfg = self.config
-        if self._client is None:
-            self._client = SioClient(self, tls=cfg.tls, parser=cfg.parser,
-                                     request_timeout=cfg.connect_timeout)
-        self.current_url = url
-        try:
-            await self._client.connect(
-                cfg.full_url(url), headers=dict(cfg.headers), auth=cfg.auth_payload(),
-                transports=cfg.engine_transports(), namespaces=list(self.namespaces),
-                socketio_path=cfg.socketio_path, wait=False)
-        except Exception as exc:
-            # Not only ConnectionError/OSError: a server that closes the connection in
-            # the middle of the handshake makes aiohttp raise RuntimeError("Connection
-            # closed."), and any failure here must be a failed attempt (retried), never
-            # the end of the connection manager.
-            if not isinstance(exc, sio_exc.ConnectionError | ValueError | OSError):
-                log.debug("connection attempt failed", exc_info=True)
-            self._mark_all_not_ready()
-            detail = str(exc) or type(exc).__name__
-            return False, await errors.explain_transport_failure(url, detail,
-                                                                 tls=cfg.tls), False
-        outcome = await self._namespaces_answered(cfg.connect_timeout)
-        client = self._client
-        if outcome and client.namespaces:
-            for ns in self._refusals:
-                self._namespace_refused(ns)
-            return True, "", False
-        await self._close_client(client)
-        self._mark_all_not_ready()
-        if self._refusals and not client.namespaces:
-            ns, msg = next(iter(self._refusals.items()))
-            return False, errors.refused_sentence(url, ns, msg), True
-        return False, (f"Cannot connect to {url}: the server accepted the connection but "
-                       f"answered none of the namespaces within "
-                       f"{cfg.connect_timeout:g} s."), False
-
-    async def _namespaces_answered(self, timeout: float) -> bool:
-        """Wait until every namespace was accepted or refused (True), or the transport
-        closed or the time ran out (False, unless one namespace got in)."""
-        client = self._client
-        assert client is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if client.eio.state != "connected":
-                return False
-            answered = set(client.namespaces) | set(self._refusals)
-            if all(ns in answered for ns in self.namespaces):
-                return True
-            left = deadline - loop.time()
-            if left <= 0:
-                return bool(client.namespaces)
-            self._answer.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._answer.wait(), min(left, 0.5))
-
-    def _namespace_refused(self, ns: str) -> None:
-        """Report a refused namespace and retry it on its own, with back-off."""
-        sentence = errors.refused_sentence(self.current_url, ns, self._refusals.get(ns))
-        self.namespace_errors[ns] = sentence
-        self.namespace_refused.emit(ns, sentence)
-        self.report_error(sentence)
-        old = self._ns_retries.pop(ns, None)
-        if old is not None:
-            old.cancel()
-        self._ns_retries[ns] = self.spawn(self._retry_namespace(ns, self._gen))
-
-    async def _retry_namespace(self, ns: str, gen: int) -> None:
-        policy = self.config.reconnect
-        attempt = 0
-        while gen == self._gen and policy.enabled:
-            attempt += 1
-            if policy.attempts and attempt > policy.attempts:
-                return
-            self._ns_wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ns_wake.wait(), policy.delay_for(attempt))
-            client = self._client
-            if gen != self._gen or client is None or client.eio.state != "connected":
-                return
-            self._refusals.pop(ns, None)
-            await client.connect_namespace(ns)
-            while gen == self._gen and ns not in client.namespaces \
-                    and ns not in self._refusals and client.eio.state == "connected":
-                self._answer.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._answer.wait(), 1.0)
-            if ns in client.namespaces:
-                self.namespace_errors.pop(ns, None)
-                return
-            if ns in self._refusals:
-                sentence = errors.refused_sentence(self.current_url, ns,
-                                                   self._refusals.get(ns))
-                self.namespace_errors[ns] = sentence
-                self.namespace_refused.emit(ns, sentence)
-
-    def retry_namespace(self, namespace: str | None = None) -> None:
-        """Try refused namespaces again now (all of them, or one) instead of after the
-        back-off wait."""
-        self._ns_wake.set()
-
     async def add_namespace(self, namespace: str) -> None:
         """Open one more namespace on this session (now if connected, else with the next
         connection), with its own outbox flusher."""
@@ -531,12 +326,10 @@ class BaseSession:
         if ns not in self.namespaces:
             self.namespaces.append(ns)
         self._start_flusher(ns)
-        client = self._client
-        if client is not None and client.eio.state == "connected" \
-                and ns not in client.namespaces:
-            await client.connect_namespace(ns)
+        await self.manager.connect_namespace(ns)
 
-    def _mark_all_not_ready(self) -> None:
+    def mark_all_not_ready(self) -> None:
+        """Nothing is ready on a lost connection; direct calls waiting fail now."""
         for ns in list(self._ready):
             self._set_ready(ns, False)
         for ns in list(self._calls):
@@ -544,20 +337,10 @@ class BaseSession:
 
     async def disconnect(self, reason: str = "user") -> None:
         """Go offline and stay offline (the outbox keeps everything for later)."""
-        self._stopping = True
-        self._wake.set()
-        self._lost_reason = reason
-        self._lost.set()
-        if self._manager is not None and not self._manager.done():
-            self._manager.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._manager
-        self._manager = None
-        if self._client is not None:
-            await self._close_client(self._client)
-        self._mark_all_not_ready()
+        await self.manager.stop(reason)
+        self.mark_all_not_ready()
         self._extensions_disconnected()
-        self._set_state(ConnectionState.OFFLINE, f"disconnected ({reason})")
+        self.set_state(ConnectionState.OFFLINE, f"disconnected ({reason})")
 
     def _extensions_disconnected(self) -> None:
         for ext in self._extensions.values():
@@ -573,22 +356,6 @@ class BaseSession:
         if not client.abort_socket():  # long-polling: no socket of our own to cut
             await client.eio.disconnect(abort=True)
 
-    @staticmethod
-    async def _close_client(client: SioClient) -> None:
-        """Disconnect politely, but never hang: with long-polling, engine.io waits for the
-        pending GET to come back, which can take a whole ping interval (25 s)."""
-        task = asyncio.ensure_future(client.disconnect())
-        done, _ = await asyncio.wait({task}, timeout=1.0)
-        if not done:
-            http = client.eio.http
-            if http is not None and not http.closed:
-                await http.close()
-            done, _ = await asyncio.wait({task}, timeout=2.0)
-            if not done:
-                task.cancel()
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            log.debug("disconnect: %r", task.exception())
-
     async def close(self) -> None:
         """Disconnect and close storage; the session cannot be used afterwards."""
         if self._closed:
@@ -597,11 +364,7 @@ class BaseSession:
         for fl in self._flushers.values():
             await fl.stop()
         self._flushers.clear()
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_and_wait(*self._tasks)
         self._closed = True
         self.outbox.close()
         self.store.close()
@@ -619,8 +382,8 @@ class BaseSession:
         """Every packet in or out goes to the packet log."""
         self.packet_log.log(direction, namespace, kind, data, ack_id, size)
 
-    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool
-              ) -> list[Any] | None:
+    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool,
+              recovered: bool = False) -> list[Any] | None:
         """An inbound event: store it, run handlers, answer an ack request."""
         me = self.config.user
         intro = self.introduction(namespace, event, args)
@@ -629,6 +392,7 @@ class BaseSession:
         ext = self.extension(namespace)
         queue = ext.classify(event, args, "in", me) if ext else event_key(namespace, event)
         sm = describe(namespace, event, args, "in", queue, me=me)
+        sm.recovered = recovered
         try:
             if ext is not None:
                 ext.on_inbound(event, args, sm)
@@ -680,9 +444,9 @@ class BaseSession:
     def lifecycle(self, event: str, namespace: str, *args: Any) -> None:
         """Namespace connect / disconnect / refusal from the client."""
         if event == "connect":
-            gen = self._gen
-            self.namespace_errors.pop(namespace, None)
-            self._answer.set()
+            gen = self.manager.generation
+            self.manager.accepted(namespace)
+            self._note_recovery(namespace)
             self._introduced[namespace] = asyncio.Event()
             if self._hopeful_extension(namespace) is not None:
                 self.spawn(self._make_ready(namespace, gen))
@@ -695,12 +459,7 @@ class BaseSession:
             if ext is not None:
                 ext.on_disconnected()
         elif event == "connect_refused":
-            self._refusals[namespace] = refusal_text(args[0] if args else None)
-            self._answer.set()
-            retrying = self._ns_retries.get(namespace)
-            if self.state == ConnectionState.CONNECTED and (retrying is None
-                                                           or retrying.done()):
-                self._namespace_refused(namespace)  # refused later, on its own
+            self.manager.refused(namespace, refusal_text(args[0] if args else None))
 
     async def _make_ready(self, ns: str, gen: int) -> None:
         """Readiness of a namespace with an extension: wait (briefly) for the server to
@@ -718,7 +477,7 @@ class BaseSession:
                 await ext.prepare()
             except Exception as exc:  # a failed step must not keep the outbox stuck
                 log.warning("readiness steps of %s failed: %s", ns, exc)
-        if gen == self._gen and self.is_connected(ns):
+        if gen == self.manager.generation and self.is_connected(ns):
             self._set_ready(ns, True)
             if ext is not None:
                 ext.after_ready()
@@ -731,13 +490,28 @@ class BaseSession:
             return ext.with_dedupe_id(msg.event, msg.args, msg.id)
         return msg.args
 
+    def _note_recovery(self, namespace: str) -> None:
+        """After a reconnect that asked the server to recover the namespace's state,
+        say in the packet log whether it did, and how many events it replayed."""
+        client = self._client
+        result = client.recovery_result.pop(namespace, None) if client else None
+        if result is None:
+            return
+        ok, count = result
+        note = (f"recovered {count} events" if ok
+                else "gap: the server could not recover the session; events sent while "
+                     "disconnected may be missing")
+        self.packet_log.log("in", namespace, "RECOVERY", [{"recovered": ok, "events": count,
+                                                           "note": note}], None, 0)
+        self.recovery.emit(namespace, ok, count)
+
     def transport_closed(self, reason: str) -> None:
         """The engine.io connection ended: nothing is ready, reconnect (manager)."""
-        self._lost_reason = reason
-        self._mark_all_not_ready()
+        self.packet_log.log("in", "/", "DISCONNECT", [{"reason": reason}], None, 0)
+        self.mark_all_not_ready()
         self._extensions_disconnected()
         self.packet_log.forget_acks()
-        self._lost.set()
+        self.manager.lost(reason)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run a coroutine in the background, keeping a reference until it ends."""

@@ -9,7 +9,6 @@ through `Transport`, so it is tested with a fake one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 
 from app.outbox import Outbox
 from app.outbox_rows import OutboxMessage, OutboxState
-from app.signals import Signal
+from app.signals import Signal, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +95,7 @@ class NamespaceFlusher:
         self.outbox.wakeup.disconnect(self._on_wakeup)
         self.set_ready(False)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     def set_ready(self, ready: bool) -> None:

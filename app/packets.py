@@ -15,9 +15,12 @@ from typing import Any
 
 from app.signals import Signal
 
+#: packet kinds, and two rows of our own: RECOVERY (what a reconnect recovered) and
+#: DISCONNECT also for a transport that closed
 KINDS = ("CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
-         "BINARY_ACK", "MALFORMED")
-SECRET_KEYS = frozenset({"token", "password", "secret", "authorization"})
+         "BINARY_ACK", "MALFORMED", "RECOVERY")
+#: auth fields masked in the log: `key` claims a user name, `pid` resumes a session
+SECRET_KEYS = frozenset({"token", "password", "secret", "authorization", "key", "pid"})
 
 
 @dataclass(slots=True)

@@ -86,3 +86,18 @@ async def wait_until(predicate: Callable[[], bool], signal: Signal[Any],
         return predicate()
     finally:
         signal.disconnect(soon)
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel tasks and wait until they have ended, without swallowing a cancellation of
+    the caller: `with suppress(CancelledError): await task` would also swallow the
+    caller's own, when it is cancelled while waiting (a stopped lesson then carried on
+    as if nothing happened). Their own errors are logged, not raised."""
+    live = {t for t in tasks if not t.done()}
+    for t in live:
+        t.cancel()
+    if live:
+        await asyncio.wait(live)
+    for t in tasks:
+        if t.done() and not t.cancelled() and t.exception() is not None:
+            log.debug("task %r ended with %r", t.get_name(), t.exception())

@@ -13,6 +13,15 @@ over one Manager: a namespace the server refuses is reported and can be retried 
 others stay connected. python-socketio's own `connect(wait=True)` drops everything when
 one namespace is refused, and a refused `/` empties its namespace table.
 
+Connection state recovery (socket.io >= 4.6, `connectionStateRecovery` on the server),
+as the official client does it: the server's CONNECT answer carries a private session id
+(`pid`) and every broadcast carries an offset as its last argument; a reconnecting
+namespace sends both back in its CONNECT, and the server, if it still holds the session,
+replays what was missed *before* it answers the CONNECT. So events that arrive on a
+namespace between our recovering CONNECT and its answer are the recovered ones; the
+answer says whether it worked (the same `pid`) or not (a new one: there may be a gap).
+python-socketio does none of this, so it lives here.
+
 TLS follows `TlsSettings`: a pinned SHA-256 fingerprint (aiohttp checks it on every
 connection, polling and websocket alike), a CA file, or no check at all.
 
@@ -64,8 +73,8 @@ class ClientHooks(Protocol):
     def packet(self, direction: str, namespace: str, kind: str, data: Any,
                ack_id: int | None, size: int) -> None: ...
 
-    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool
-              ) -> list[Any] | None: ...
+    def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool,
+              recovered: bool = False) -> list[Any] | None: ...
 
     def lifecycle(self, event: str, namespace: str, *args: Any) -> None: ...
 
@@ -179,6 +188,14 @@ class SioClient(socketio.AsyncClient):
             kwargs["json"] = jsonmod
         super().__init__(**kwargs)
         self._binary_packet: Any = None  # as in the base class; typed for the checker
+        #: connection state recovery, per namespace: the server's private session id,
+        #: the offset of the last broadcast, events recovered while reconnecting
+        self.recovery_pid: dict[str, str] = {}
+        self.recovery_offset: dict[str, str] = {}
+        self._recovering: dict[str, int] = {}
+        #: for the CONNECT just answered: (recovered?, events replayed), read by the
+        #: session in its `connect` lifecycle hook
+        self.recovery_result: dict[str, tuple[bool, int]] = {}
         self.hooks = hooks
         self.eio.inline = self._inline_message
 
@@ -203,7 +220,8 @@ class SioClient(socketio.AsyncClient):
         if pkt.packet_type == sio_packet.EVENT and pkt.id is None and args:
             try:
                 self.hooks.packet("in", namespace, "EVENT", args, None, _size(data))
-                self.hooks.event(namespace, str(args[0]), list(args[1:]), False)
+                self.hooks.event(namespace, str(args[0]), list(args[1:]), False,
+                                 self._seen(namespace, args))
             except Exception:  # as in a task of its own: never let it end the read loop
                 log.exception("handling an inbound event failed")
             return True
@@ -302,10 +320,57 @@ class SioClient(socketio.AsyncClient):
                 await self._send_packet(self.packet_class(
                     sio_packet.ACK, namespace=namespace, id=id, data=[]))
             return
-        reply = self.hooks.event(namespace, str(data[0]), list(data[1:]), id is not None)
+        reply = self.hooks.event(namespace, str(data[0]), list(data[1:]), id is not None,
+                                 self._seen(namespace, data))
         if id is not None:
             await self._send_packet(self.packet_class(
                 sio_packet.ACK, namespace=namespace, id=id, data=list(reply or [])))
+
+    # ---- connection state recovery (see module doc) ----------------------------------
+
+    def _connect_data(self, namespace: str, auth: Any) -> Any:
+        """The CONNECT payload: the auth, plus `pid` and `offset` when this namespace
+        had a recoverable session."""
+        pid = self.recovery_pid.get(namespace)
+        if pid is None:
+            return auth
+        self._recovering[namespace] = 0
+        data = dict(auth) if isinstance(auth, dict) else {}
+        data["pid"] = pid
+        offset = self.recovery_offset.get(namespace)
+        if offset is not None:
+            data["offset"] = offset
+        return data
+
+    def _seen(self, namespace: str, data: list[Any]) -> bool:
+        """Note a broadcast's offset; True if the event is a recovered one."""
+        if namespace in self.recovery_pid and len(data) > 1 and isinstance(data[-1], str):
+            self.recovery_offset[namespace] = data[-1]
+        if namespace in self._recovering and namespace not in self.namespaces:
+            self._recovering[namespace] += 1
+            return True
+        return False
+
+    async def _handle_eio_connect(self) -> None:
+        self.sid = self.eio.sid
+        auth = await self._get_real_value(self.connection_auth) or {}
+        for ns in self.connection_namespaces:
+            await self._send_packet(self.packet_class(
+                sio_packet.CONNECT, data=self._connect_data(ns, auth), namespace=ns))
+
+    async def _handle_connect(self, namespace: str | None, data: Any) -> None:
+        namespace = namespace or "/"
+        pid = data.get("pid") if isinstance(data, dict) else None
+        asked = namespace in self._recovering
+        count = self._recovering.pop(namespace, 0)
+        old = self.recovery_pid.get(namespace)
+        if isinstance(pid, str):
+            self.recovery_pid[namespace] = pid
+            if pid != old:
+                self.recovery_offset.pop(namespace, None)
+        if asked:
+            self.recovery_result[namespace] = (pid is not None and pid == old, count)
+        await super()._handle_connect(namespace, data)
 
     async def connect_namespace(self, namespace: str) -> None:
         """Ask for one more namespace (or again for a refused one) on the open
@@ -315,8 +380,9 @@ class SioClient(socketio.AsyncClient):
         if namespace not in self.connection_namespaces:
             self.connection_namespaces.append(namespace)
         auth = await self._get_real_value(self.connection_auth) or {}
-        await self._send_packet(self.packet_class(sio_packet.CONNECT, data=auth,
-                                                  namespace=namespace))
+        await self._send_packet(self.packet_class(
+            sio_packet.CONNECT, data=self._connect_data(namespace, auth),
+            namespace=namespace))
 
     async def _handle_error(self, namespace: str | None, data: Any) -> None:
         """A refused namespace: reported, and only that namespace is gone (the base

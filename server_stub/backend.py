@@ -23,16 +23,17 @@ from typing import Any
 
 import socketio
 
-from server_stub.broker import QueueBroker, Send
-from server_stub.dispatcher import Dispatcher
-from server_stub.livegate import GatedManager, GatedRedisManager, LiveGate
-from server_stub.presence import LocalPresence, Presence
-from server_stub.redislink import RedisLink, database_of, redacted
-from server_stub.redisnodes import MessagesUnsent, NodeWatch, SocketLost, node_address
-from server_stub.redispresence import RedisPresence
-from server_stub.redisqueues import RedisQueueBroker
+from server_stub.presence.base import Presence
+from server_stub.presence.local import LocalPresence
+from server_stub.presence.redispresence import RedisPresence
+from server_stub.queues.base import QueueBroker, Send
+from server_stub.queues.dispatcher import Dispatcher
+from server_stub.queues.redisqueues import RedisQueueBroker
+from server_stub.scaleout.redislink import RedisLink, database_of, redacted
+from server_stub.scaleout.redisnodes import MessagesUnsent, NodeWatch, SocketLost, node_address
 from server_stub.storage import SqliteStorage, Storage, StorageError
 from server_stub.storage.redisstore import RedisStorage
+from server_stub.transport.livegate import GatedManager, GatedRedisManager, LiveGate
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class EmbeddedBackend(Backend):
 
 
 class RedisBackend(Backend):
-    """Shared state in one Redis database (see :mod:`server_stub.redislink` and the
+    """Shared state in one Redis database (see :mod:`server_stub.scaleout.redislink` and the
     ``redis*`` modules for the key layout)."""
 
     def __init__(self, url: str, *, node_timeout: float) -> None:
@@ -149,6 +150,7 @@ class RedisBackend(Backend):
 
     async def open(self) -> None:
         await self.link.open()
+        await self.redis_storage.open()
 
     async def join_cluster(self, sio: socketio.AsyncServer, host: str, port: int) -> None:
         self.watch.on_presumed_dead = self.on_presumed_dead

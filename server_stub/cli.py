@@ -1,9 +1,13 @@
 """``sockdesk-server`` / ``python -m server_stub``: parse options, run until told to stop.
 
-The first line on stdout is always ``Listening on http://HOST:PORT`` (with the real port
-when ``--port 0``), flushed at once: the desktop app and the tests start the server as a
-child process and read that line to know where to connect. Anything else goes to stderr,
-and only after that line, so nothing can get in front of it.
+The first line on stdout is always ``Listening on http://HOST:PORT`` (``https://`` with
+TLS; the real port when ``--port 0``), flushed at once: the desktop app and the tests
+start the server as a child process and read that line to know where to connect. With a
+token, ``Invite: ...`` follows it; with TLS, ``Certificate SHA-256: ...``. Everything
+else goes to stderr, and only after those lines, so nothing can get in front of them.
+
+``sockdesk-server release-name NAME`` is the one subcommand: it edits the storage a
+server uses (also while that server runs) instead of starting one.
 """
 
 from __future__ import annotations
@@ -22,11 +26,27 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import server_stub
-from server_stub.eventloop import CHOICES as LOOP_CHOICES
-from server_stub.eventloop import EventLoopError, loop_factory
+from server_stub.invite import (
+    build_invite,
+    default_name,
+    is_unspecified,
+    lan_address,
+    reachable_host,
+)
 from server_stub.paths import default_db_path, ensure_private_dir
-from server_stub.redislink import redacted
-from server_stub.server import ServerConfig, SockDeskServer, StartupError, is_loopback
+from server_stub.scaleout.redislink import RedisLink, redacted
+from server_stub.server import (
+    ServerConfig,
+    SockDeskServer,
+    StartupError,
+    display_url,
+    is_loopback,
+)
+from server_stub.storage import StorageError, redisstore, sqlite
+from server_stub.tls import TlsError, TlsFiles, self_signed, subject_names
+from server_stub.transport.eventloop import CHOICES as LOOP_CHOICES
+from server_stub.transport.eventloop import EventLoopError, loop_factory
+from server_stub.validation import USER_RE, USER_RULE
 
 PROG = "sockdesk-server"
 TOKEN_ENV = "SOCKDESK_SERVER_TOKEN"
@@ -54,6 +74,18 @@ def _redis_url(text: str) -> str:
             "must be a redis://HOST:PORT/DB URL (or rediss:// for TLS, unix:// for a socket)")
     if parts.scheme != "unix" and not parts.hostname:
         raise argparse.ArgumentTypeError("needs a host, e.g. redis://127.0.0.1:6379/0")
+    return text
+
+
+def _user_name(text: str) -> str:
+    if not USER_RE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be a user name of {USER_RULE}")
+    return text
+
+
+def _workspace_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
     return text
 
 
@@ -110,6 +142,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-attempts", type=_attempts, default=5, metavar="N",
                         help="deliveries of a queue message before it moves to <queue>.dead "
                              "(default 5)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS/WSS with a self-signed certificate made on first "
+                             "use and kept in the tls folder beside the database")
+    parser.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
+                        help="serve HTTPS/WSS with this PEM certificate (chain) instead of "
+                             "the self-signed one; needs --tls-key")
+    parser.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                        help="the PEM private key of --tls-cert")
+    parser.add_argument("--name", type=_workspace_name, default=None,
+                        help="workspace name in the invite printed with --token "
+                             f"(default: '{default_name()}')")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND",
+        description="without a command the server runs; with one it does that and exits")
+    release = commands.add_parser(
+        "release-name", help="remove the claim on a user name",
+        description="Remove the claim on a user name, so the next connection under it "
+                    "needs no key (and may claim it anew). Works while a server runs.")
+    release.add_argument("user", type=_user_name, metavar="NAME", help="the user name")
+    # Own destinations: a subparser's defaults would overwrite the server's --db/--redis.
+    release.add_argument("--db", dest="release_db", type=Path, default=None,
+                         help="SQLite database of the server (default: the per-user data "
+                              "folder's)")
+    release.add_argument("--redis", dest="release_redis", metavar="URL", type=_redis_url,
+                         default=None, help="the Redis of servers started with --redis")
     return parser
 
 
@@ -188,28 +245,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "release-name":
+        if args.release_db and args.release_redis:
+            parser.error("release-name takes --db or --redis, not both")
+        return release_name(args.user, args.release_db, args.release_redis)
     if args.admin and not args.token:
         parser.error("--admin needs --token: the token is the Admin UI password")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     logs = LogSetup(args.log_level, args.token)
+    self_signed_tls = args.tls and args.tls_cert is None
     try:
         db = args.db
         if db is None:
             db = default_db_path()
-            if not args.redis:
+            if not args.redis or self_signed_tls:
                 ensure_private_dir(db.parent)
     except OSError as exc:
         print(f"{PROG}: error: cannot create the data folder {exc.filename}: {exc.strerror}",
               file=sys.stderr)
         return 1
+    tls = None
+    if args.tls_cert is not None:
+        tls = TlsFiles(args.tls_cert, args.tls_key)
+    elif self_signed_tls:
+        lan = lan_address() if is_unspecified(args.host) else None
+        try:
+            tls = self_signed(db.parent / "tls",
+                              subject_names(args.host, extra=(lan,) if lan else ()))
+        except TlsError as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 1
     config = ServerConfig(
         host=args.host, port=args.port, db=db, token=args.token, admin=args.admin,
         cors_origins=_origins(args.cors_origins), rate_limit=args.rate_limit,
         visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts,
-        redis_url=args.redis, node_timeout=args.node_timeout)
+        redis_url=args.redis, node_timeout=args.node_timeout, tls=tls)
     try:
         loop_name, new_loop = loop_factory(args.event_loop)
         with asyncio.Runner(loop_factory=new_loop) as runner:
-            runner.run(serve(config, on_listening=logs.release, loop_name=loop_name))
+            runner.run(serve(config, on_listening=logs.release, loop_name=loop_name,
+                             name=args.name))
     except (StartupError, EventLoopError) as exc:
         logs.release()
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -221,8 +297,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def release_name(user: str, db: Path | None, redis_url: str | None) -> int:
+    """``release-name``: remove a claim, say so; exit 1 when there was none."""
+    where = redacted(redis_url) if redis_url else str(db or default_db_path())
+    try:
+        if redis_url:
+            released = asyncio.run(_release_in_redis(redis_url, user))
+        else:
+            released = sqlite.release_name(db or default_db_path(), user)
+    except StorageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    if not released:
+        print(f"{PROG}: error: the name {user} has no claim in {where}", file=sys.stderr)
+        return 1
+    print(f"Released the name {user} in {where}: the next connection under it needs no "
+          "key and may claim it again.", flush=True)
+    return 0
+
+
+async def _release_in_redis(url: str, user: str) -> bool:
+    link = RedisLink(url)
+    await link.open()
+    try:
+        return await redisstore.release_name(link, user)
+    finally:
+        await link.close()
+
+
+def invite_for(config: ServerConfig, port: int, name: str | None,
+               fingerprint: str | None) -> str | None:
+    """The invite line's value, when there is a token to put in it."""
+    if not config.token:
+        return None
+    scheme = "https" if config.tls is not None else "http"
+    url = display_url(reachable_host(config.host), port, scheme)
+    return build_invite(url, config.token, name or default_name(), fingerprint=fingerprint)
+
+
 async def serve(config: ServerConfig, on_listening: Callable[[], None] | None = None,
-                loop_name: str = "asyncio") -> None:
+                loop_name: str = "asyncio", name: str | None = None) -> None:
     """Run until SIGTERM or Ctrl+C, then shut down cleanly (storage flushed)."""
     # Signal handlers first: a SIGTERM right after the "Listening" line must be clean.
     stop = asyncio.Event()
@@ -233,7 +347,13 @@ async def serve(config: ServerConfig, on_listening: Callable[[], None] | None = 
     server = SockDeskServer(config)
     url = await server.start()
     try:
-        print(f"Listening on {url}", flush=True)
+        lines = [f"Listening on {url}"]
+        invite = invite_for(config, server.port, name, server.fingerprint)
+        if invite is not None:
+            lines.append(f"Invite: {invite}")
+        if server.fingerprint is not None:
+            lines.append(f"Certificate SHA-256: {server.fingerprint}")
+        print("\n".join(lines), flush=True)
         if on_listening is not None:
             on_listening()
         if not is_loopback(config.host) and not config.token:

@@ -27,14 +27,16 @@ from aiohttp import web
 from server_stub import jsonmod
 from server_stub.auth import Authenticator
 from server_stub.backend import Backend, make_backend
-from server_stub.chat import ChatNamespace
-from server_stub.connections import Context
-from server_stub.fanout import use_plain_websockets
-from server_stub.longpoll import release_polls_on_close
+from server_stub.claims import NameClaims
+from server_stub.namespaces.base import Context
+from server_stub.namespaces.chat import ChatNamespace
+from server_stub.namespaces.queue import QueueNamespace
+from server_stub.namespaces.sandbox import SandboxNamespace
 from server_stub.ratelimit import RateLimiter
-from server_stub.sandbox import SandboxNamespace
 from server_stub.storage import StorageError
-from server_stub.workqueues import QueueNamespace
+from server_stub.tls import TlsError, TlsFiles, fingerprint, server_context
+from server_stub.transport.fanout import use_plain_websockets
+from server_stub.transport.longpoll import release_polls_on_close
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class ServerConfig:
     redis_url: str | None = None
     #: With Redis: seconds without a heartbeat before a process counts as dead.
     node_timeout: float = 10.0
+    #: Serve HTTPS/WSS with this certificate and key (None: plain HTTP).
+    tls: TlsFiles | None = None
 
 
 class OriginPolicy:
@@ -97,9 +101,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def display_url(host: str, port: int) -> str:
+def display_url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -134,6 +138,8 @@ class SockDeskServer:
         self.backend.on_presumed_dead = self._reconnect_everyone
         self.port = config.port
         self.url = ""
+        #: SHA-256 of the served certificate (hex), with TLS.
+        self.fingerprint: str | None = None
         self._runner: web.AppRunner | None = None
         origins = list(config.cors_origins)
         if config.admin:
@@ -151,7 +157,8 @@ class SockDeskServer:
         release_polls_on_close(self.sio)
         ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token),
-                      limiter=RateLimiter(config.rate_limit))
+                      limiter=RateLimiter(config.rate_limit),
+                      claims=NameClaims(self.backend.storage))
         self.chat = ChatNamespace(ctx)
         self.queues = QueueNamespace(ctx, visibility_timeout=config.visibility_timeout,
                                      max_attempts=config.max_attempts)
@@ -188,6 +195,14 @@ class SockDeskServer:
     async def start(self) -> str:
         """Open the state, rebuild queues, bind, join the cluster and serve; returns the
         URL."""
+        ssl_context = None
+        if self.config.tls is not None:
+            # A certificate that cannot be used must stop us before anything is opened.
+            try:
+                ssl_context = server_context(self.config.tls)
+                self.fingerprint = fingerprint(self.config.tls.cert)
+            except TlsError as exc:
+                raise StartupError(str(exc)) from exc
         try:
             await self.backend.open()
         except StorageError as exc:
@@ -206,11 +221,12 @@ class SockDeskServer:
             self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
                                          shutdown_timeout=CLOSE_GRACE_SECONDS)
             await self._runner.setup()
-            await web.SockSite(self._runner, sock).start()
+            await web.SockSite(self._runner, sock, ssl_context=ssl_context).start()
         except BaseException:
             await self._cleanup()
             raise
-        self.url = display_url(self.config.host, self.port)
+        self.url = display_url(self.config.host, self.port,
+                               "https" if ssl_context is not None else "http")
         return self.url
 
     async def stop(self) -> None:

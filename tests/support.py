@@ -86,6 +86,18 @@ class ServerProcess:
         return self.start()
 
 
+#: The line a server started with a token prints after "Listening on": the invite, which
+#: carries the token on purpose (it is what the operator hands to the team).
+INVITE_LINE = "Invite: sockdesk://join?"
+
+
+def without_invite(output: str) -> str:
+    """A server's output less its invite line: everything left is log, and the token
+    must never appear there."""
+    return "".join(line for line in output.splitlines(keepends=True)
+                   if not line.startswith(INVITE_LINE))
+
+
 def _readline_with_timeout(proc: subprocess.Popen[str], timeout: float) -> str:
     assert proc.stdout is not None
     result: list[str] = []

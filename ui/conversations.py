@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from app.keys import parse_ts
 from ui import theme
 from ui.host import WindowHost
 from ui.models.chat import ChatMessageModel
-from ui.text import one_line, parse_ts
+from ui.text import one_line
 
 if TYPE_CHECKING:
     from app.outbox import OutboxMessage

@@ -115,20 +115,6 @@ def day_label(day: _dt.date, today: _dt.date | None = None) -> str:
     return day.strftime("%B %-d, %Y")
 
 
-def parse_ts(value: Any) -> float | None:
-    """Epoch seconds from a float, an int or an ISO 8601 string; None if unknown."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return _dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
-
-
 def human_size(n: int | None) -> str:
     if n is None:
         return ""

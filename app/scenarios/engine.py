@@ -31,7 +31,7 @@ from app.keys import CHAT_NAMESPACE, event_key, first_object, room_key
 from app.outbox import OutboxState
 from app.packets import Packet
 from app.session import ConnectionState, Session
-from app.signals import Signal
+from app.signals import Signal, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -338,9 +338,7 @@ class ScenarioRun:
         """Stop a run that is still playing (its sessions stay until `close`)."""
         task = self._task
         if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)
         elif self.state == RunState.RUNNING:
             self._set_state(RunState.STOPPED, "stopped")
 

@@ -2,14 +2,15 @@
 
 :class:`Storage` holds everything of ``/chat`` that must survive a restart: room messages
 with their per-room offsets, direct messages waiting for an offline user, and the dedupe
-ids. It has two implementations, chosen at start-up: SQLite (embedded, the default) and
+ids; plus what belongs to the server as a whole: its history id and the claimed user
+names. It has two implementations, chosen at start-up: SQLite (embedded, the default) and
 Redis (``--redis``, shared by several server processes). Identity decisions that must be
 atomic across processes (room offsets, dedupe by id) are therefore made *inside* the
 storage and never in the namespace code.
 
 :class:`QueueStore` is the persistence the in-process queue dispatcher needs (SQLite
 only): with Redis the queues are not dispatched in memory at all, the whole queue state
-machine runs in Redis (see :mod:`server_stub.redisqueues`), so there is nothing to persist
+machine runs in Redis (see :mod:`server_stub.queues.redisqueues`), so there is nothing to persist
 separately.
 
 Ordering rule: every data operation is a plain method that *queues* the operation when it
@@ -133,9 +134,16 @@ class QueueSnapshot:
 class Storage(abc.ABC):
     """Async persistence used by the namespaces; see the module docstring for ordering."""
 
+    #: Random id (32 hex characters) made once when this store was created, kept for as
+    #: long as the store lives. It goes out in every ``welcome``: a client that finds a
+    #: different one under the same address knows the history it remembers is gone (the
+    #: server was replaced or its data wiped), so its offsets mean nothing any more.
+    history_id: str = ""
+
     @abc.abstractmethod
     async def open(self) -> None:
-        """Open or create the store; raise :class:`StorageError` with a clear reason."""
+        """Open or create the store and set :attr:`history_id`; raise
+        :class:`StorageError` with a clear reason."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -180,9 +188,20 @@ class Storage(abc.ABC):
     def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
         """Mark DMs, given as (sender, id) pairs, as delivered."""
 
+    # -- claimed user names ------------------------------------------------------------
+    @abc.abstractmethod
+    def name_claim(self, user: str) -> Awaitable[str | None]:
+        """The stored secret (salted hash of the key) of a claimed name, or None."""
+
+    @abc.abstractmethod
+    def claim_name(self, user: str, secret: str) -> Awaitable[str]:
+        """Store ``secret`` for ``user`` unless the name is claimed already; returns the
+        secret that holds now, so of two first connections racing, both learn which
+        one won."""
+
 
 class QueueStore(abc.ABC):
-    """Durable queue state for the in-process :class:`~server_stub.dispatcher.Dispatcher`;
+    """Durable queue state for the in-process :class:`~server_stub.queues.dispatcher.Dispatcher`;
     same ordering rule as :class:`Storage`."""
 
     # -- /queue ------------------------------------------------------------------------

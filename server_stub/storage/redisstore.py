@@ -6,7 +6,7 @@ this (user, id) stored before?") happens inside one Lua script, which Redis runs
 interleaving anything else: two processes can never hand out the same offset, and two
 copies of a message arriving at two processes at once are stored once.
 
-Keys (all under :data:`~server_stub.redislink.PREFIX`):
+Keys (all under :data:`~server_stub.scaleout.redislink.PREFIX`):
 
 ``chat:log:<room>``   stream of the room's messages; the entry id *is* the offset
                       (``<offset>-0``), so ``since`` is a plain XRANGE start
@@ -15,6 +15,9 @@ Keys (all under :data:`~server_stub.redislink.PREFIX`):
 ``dm:box:<user>``     stream: the user's DMs not delivered yet (the mailbox)
 ``dm:ids``            hash ``<sender>:<id>`` -> recipient, mailbox entry, ts and text, so a
                       resend gets the first ack and delivery can remove the entry
+``history``           string: the id the first server on this database made (see
+                      :attr:`Storage.history_id`); a wiped database gets a new one
+``claims``            hash user -> salted hash of the key that claimed the name
 ``node:<node>:unsent`` set of ``<offset>:<room>`` stored by that server process and not
                       broadcast yet: if the process dies in between, the survivor that
                       cleans up after it broadcasts them (live delivery after a crash is
@@ -31,9 +34,10 @@ Redis. Whether it survives a Redis crash depends on how Redis persists (AOF with
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable
 
-from server_stub.redislink import PREFIX, RedisLink, Script
+from server_stub.scaleout.redislink import PREFIX, RedisLink, Script
 from server_stub.storage.base import (
     AppendResult,
     ChatMessage,
@@ -131,7 +135,21 @@ end
 return #ARGV
 """)
 
-SCRIPTS = (APPEND, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT)
+#: SETNX then GET in one step: of two processes starting on a new database at once, both
+#: end up with the id of the one that came first.
+HISTORY_ID = Script("history_id", """
+local P = ARGV[1]
+redis.call('SETNX', P .. 'history', ARGV[2])
+return redis.call('GET', P .. 'history')
+""")
+
+CLAIM = Script("name_claim", """
+local P = ARGV[1]
+redis.call('HSETNX', P .. 'claims', ARGV[2], ARGV[3])
+return redis.call('HGET', P .. 'claims', ARGV[2])
+""")
+
+SCRIPTS = (APPEND, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT, HISTORY_ID, CLAIM)
 
 
 def _fields(flat: list[str] | dict[str, str]) -> dict[str, str]:
@@ -166,7 +184,9 @@ class RedisStorage(Storage):
         link.add_scripts(*SCRIPTS)
 
     async def open(self) -> None:
-        """Nothing to do: the backend opens the shared link (and loads our scripts)."""
+        """Learn (or make) the history id; the backend has opened the shared link and
+        loaded our scripts before."""
+        self.history_id = str(await self.link.run(HISTORY_ID, (secrets.token_hex(16),)))
 
     async def close(self) -> None:
         """Nothing to do: the backend closes the shared link after everyone is done."""
@@ -253,6 +273,13 @@ class RedisStorage(Storage):
 
         return decode()
 
+    # -- claimed user names ------------------------------------------------------------
+    def name_claim(self, user: str) -> Awaitable[str | None]:
+        return self.link.command("HGET", f"{PREFIX}claims", user)
+
+    def claim_name(self, user: str, secret: str) -> Awaitable[str]:
+        return self.link.run(CLAIM, (user, secret))
+
     def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
         flat = [part for key in keys for part in key]
         reply = self.link.run(DELIVERED, flat)
@@ -261,3 +288,9 @@ class RedisStorage(Storage):
             await reply
 
         return decode()
+
+
+async def release_name(link: RedisLink, user: str) -> bool:
+    """Remove the claim on ``user`` (``sockdesk-server release-name --redis``); False if
+    it had none. Servers read claims at every connection, so it holds at once."""
+    return bool(await link.command("HDEL", f"{PREFIX}claims", user))

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -62,7 +63,9 @@ CHECKPOINT_EVERY = 2000
 
 #: Marks our files (``PRAGMA application_id``) so we never adopt someone else's database.
 APPLICATION_ID = 0x534B4453  # "SKDS"
-SCHEMA_VERSION = 1
+#: 2 added ``server_meta`` and ``name_claims``. A server that only knows 1 refuses such a
+#: file rather than serve it while ignoring the claims people made on it.
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_rooms (
@@ -111,6 +114,14 @@ CREATE TABLE IF NOT EXISTS queue_ids (
     msg_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (queue, msg_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS server_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS name_claims (
+    name TEXT PRIMARY KEY,
+    secret TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -265,6 +276,12 @@ class SqliteStorage(Storage, QueueStore):
             conn.execute("PRAGMA wal_autocheckpoint=0")  # see the module docstring
             conn.execute("BEGIN IMMEDIATE")
             self._create_schema(conn)
+            # Made in the transaction that creates the file (or, for a file from before
+            # schema 2, that upgrades it); never changed afterwards.
+            conn.execute("INSERT OR IGNORE INTO server_meta (key, value) "
+                         "VALUES ('history_id', ?)", (secrets.token_hex(16),))
+            self.history_id = conn.execute(
+                "SELECT value FROM server_meta WHERE key = 'history_id'").fetchone()[0]
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -483,6 +500,24 @@ class SqliteStorage(Storage, QueueStore):
 
         return self._submit(op)
 
+    # -- claimed user names ------------------------------------------------------------
+    def name_claim(self, user: str) -> Awaitable[str | None]:
+        def op(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT secret FROM name_claims WHERE name = ?",
+                               (user,)).fetchone()
+            return str(row[0]) if row else None
+
+        return self._submit(op)
+
+    def claim_name(self, user: str, secret: str) -> Awaitable[str]:
+        def op(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT OR IGNORE INTO name_claims (name, secret) VALUES (?, ?)",
+                         (user, secret))
+            return str(conn.execute("SELECT secret FROM name_claims WHERE name = ?",
+                                    (user,)).fetchone()[0])
+
+        return self._submit(op)
+
     # -- /queue ------------------------------------------------------------------------
     def load_queues(self) -> Awaitable[QueueSnapshot]:
         def op(conn: sqlite3.Connection) -> QueueSnapshot:
@@ -543,3 +578,34 @@ class SqliteStorage(Storage, QueueStore):
                              "DO UPDATE SET acked = acked + excluded.acked", (queue, acked))
 
         return self._submit(op)
+
+
+def release_name(path: Path, user: str) -> bool:
+    """Remove the claim on ``user`` from the database at ``path``; False if it had none.
+
+    For ``sockdesk-server release-name``, which may run while a server serves that file:
+    it does not take the server's ``<db>.lock`` but opens the file as a second SQLite
+    connection (WAL lets it write beside the server's; the busy timeout covers a commit
+    in progress). The server reads claims from the database at every connection, so the
+    release holds from the next one on. The file must exist and be ours: a mistyped
+    path must not create an empty database or touch another program's file.
+    """
+    if not path.is_file():
+        raise StorageError(f"there is no database at {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True,
+                               isolation_level=None, timeout=5)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            raise StorageError(f"database {path} was not created by sockdesk-server")
+        has_claims = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                  "name = 'name_claims'").fetchone()
+        if not has_claims:
+            return False
+        return conn.execute("DELETE FROM name_claims WHERE name = ?", (user,)).rowcount > 0
+    except sqlite3.Error as exc:
+        raise StorageError(SqliteStorage._explain(path, exc)) from exc
+    finally:
+        conn.close()

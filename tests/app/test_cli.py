@@ -9,12 +9,21 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from app.paths import cli_data_dir
 from tests.app.localserver import LocalServer
 from tests.support import REPO, ServerProcess, free_port, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _own_folders(tmp_path, monkeypatch):
+    """Runs that name no folder write under tmp_path, never into the user's own data,
+    config or keyring."""
+    monkeypatch.setenv("SOCKDESK_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.setenv("SOCKDESK_CONFIG_DIR", str(tmp_path / "default-config"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 
 def cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None
@@ -267,11 +276,27 @@ def test_import_reports_bad_lines_and_keeps_good_ones(tmp_path):
     assert q["room:/chat:x"]["total"] == 1 and q["event:/:ping"]["total"] == 1
 
 
-def test_default_data_dir_honours_env(tmp_path):
+def test_default_data_folder_is_per_server_under_the_env_dir(tmp_path):
+    """Without --data-dir the CLI keeps one folder per server and user under
+    $SOCKDESK_DATA_DIR, created private; with no server named, a data-only command says
+    which folders there are instead of guessing one."""
     d = tmp_path / "envdir"
+    env = {"SOCKDESK_DATA_DIR": str(d), "SOCKDESK_CONFIG_DIR": str(tmp_path / "config")}
     f = tmp_path / "one.ndjson"
     f.write_text(json.dumps({"event": "e", "args": []}) + "\n")
-    r = cli("import", str(f), env={"SOCKDESK_DATA_DIR": str(d)})
-    assert r.returncode == 0 and (d / "sockdesk.db").exists()
-    assert oct((d.stat().st_mode) & 0o777) == "0o700"
-    assert Path(d / "sockdesk.db").stat().st_mode & 0o777 == 0o600
+    r = cli("import", str(f), env=env)
+    assert r.returncode == 2 and not d.exists()
+    assert r.stderr.strip() == (
+        "sockdesk-cli: import needs a data folder: --workspace NAME, --data-dir DIR or "
+        f"--url URL [--user NAME]; there is none yet under {d}.")
+    url = "http://127.0.0.1:5000"
+    r = cli("import", "--url", url, "--user", "alice", str(f), env=env)
+    assert r.returncode == 0, r.stderr
+    folder = cli_data_dir(url, "alice", root=d)
+    assert folder.parent == d / "cli" and (folder / "sockdesk.db").exists()
+    for path in (d, d / "cli", folder):
+        assert oct(path.stat().st_mode & 0o777) == "0o700", path
+    assert (folder / "sockdesk.db").stat().st_mode & 0o777 == 0o600
+    r = cli("queues", env=env)
+    assert r.returncode == 2
+    assert r.stdout.split() == ["--data-dir", str(folder), "0", "waiting", str(folder)]

@@ -120,17 +120,20 @@ def test_port_that_never_answers_times_out_with_exit_3(tmp_path: Path,
 
 
 @pytest.mark.parametrize("command", ["listen", "flush"])
-def test_refused_token_on_listen_and_flush(tmp_path: Path, server_factory,
-                                           command: str) -> None:
-    srv: ServerProcess = server_factory("--token", "right-token")
+def test_refused_token_on_listen_and_flush(tmp_path: Path, command: str) -> None:
+    port = free_port()
     data = tmp_path / "d"
-    if command == "flush":  # something to flush, queued while offline
-        send(f"http://127.0.0.1:{free_port()}", data)
+    if command == "flush":  # something to flush, queued for this server while it was down
+        send(f"http://127.0.0.1:{port}", data)
+    srv = ServerProcess(tmp_path / "s.db", "--token", "right-token", port=port).start()
     args = ["--data-dir", str(data), "--url", srv.url, "--user", "alice",
             "--token", "wrong-token"]
     if command == "listen":
         args += ["--namespace", "/chat", "--count", "1"]
-    r = cli(command, *args)
+    try:
+        r = cli(command, *args)
+    finally:
+        srv.kill()
     assert r.returncode == 2, r.stdout + r.stderr
     line = one_line(r)
     assert line == (f"sockdesk-cli: The server at {srv.url} refused the connection to "

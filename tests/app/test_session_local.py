@@ -74,10 +74,16 @@ async def test_handlers_catch_all_and_multi_arg_emit(local, make_session):
 
 
 async def test_unknown_namespace_is_one_sentence(local, make_session):
-    s = make_session(local.url, namespaces=["/", "/missing"])
+    s = make_session(local.url, namespaces=["/missing"])
     assert await s.connect() is False
     assert s.last_error == f"The server at {local.url} has no namespace /missing."
     assert s.state == ConnectionState.OFFLINE
+    # next to a namespace that exists, only the missing one is refused
+    both = make_session(local.url, namespaces=["/", "/missing"])
+    assert await both.connect()
+    assert both.last_error == f"The server at {local.url} has no namespace /missing."
+    assert both.namespace_errors == {"/missing": both.last_error}
+    assert both.state == ConnectionState.CONNECTED and await both.wait_ready("/", 5)
 
 
 async def test_refused_by_a_connect_handler(local, make_session):

@@ -18,7 +18,7 @@ import pytest
 
 from app.config import ConnectionConfig
 from app.session import Session
-from tests.support import REPO, ServerProcess
+from tests.support import REPO, ServerProcess, without_invite
 
 TOKEN = "s3cr3t-T0KEN-never-logged"
 NEAR_MISS = "s3cr3t-T0KEN-never-logge"   # one character short: must not be logged either
@@ -71,7 +71,7 @@ def test_token_never_in_logs_exports_or_data_files(tmp_path: Path) -> None:
         assert refused.returncode == 2
         outputs += [refused.stdout, refused.stderr]
     finally:
-        outputs.append(srv.stop())
+        outputs.append(without_invite(srv.stop()))
     logs = "".join(outputs)
     assert "Received packet" in logs or "received event" in logs   # debug was really on
     assert "INFO app.session" in logs                               # and the CLI's -v

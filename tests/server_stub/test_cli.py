@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -197,10 +198,35 @@ def test_event_loop_choice(tmp_path: Path, option: tuple[str, ...], expected: st
 
 
 def test_missing_uvloop_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from server_stub import eventloop
+    from server_stub.transport import eventloop
 
     monkeypatch.setitem(sys.modules, "uvloop", None)  # makes "import uvloop" fail
     with pytest.raises(eventloop.EventLoopError, match="pip install uvloop"):
         eventloop.loop_factory("uvloop")
     monkeypatch.setattr(eventloop, "uvloop_available", lambda: False)
     assert eventloop.loop_factory("auto")[0] == "asyncio"
+
+
+def test_release_name_refuses_what_is_not_a_server_database(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    r = run_cli("release-name", "alice", "--db", str(missing))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == f"sockdesk-server: error: there is no database at {missing}\n"
+    assert not missing.exists()                       # a typo creates nothing
+
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE name_claims (name TEXT)")
+    conn.execute("INSERT INTO name_claims VALUES ('alice')")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    r = run_cli("release-name", "alice", "--db", str(foreign))
+    assert r.returncode == 1 and "not created by sockdesk-server" in r.stderr
+    assert foreign.read_bytes() == before
+
+    bad = run_cli("release-name", "not a name", "--db", str(foreign))
+    assert bad.returncode == 2 and "NAME" in bad.stderr
+    both = run_cli("release-name", "alice", "--db", str(foreign), "--redis",
+                   "redis://127.0.0.1:1/0")
+    assert both.returncode == 2 and "not both" in both.stderr

@@ -1,4 +1,4 @@
-"""Broadcast delivery (server_stub.fanout): every member once and in order, whatever its
+"""Broadcast delivery (server_stub.transport.fanout): every member once and in order, whatever its
 transport, and websocket frames sent uncompressed even to a client that asks for
 permessage-deflate."""
 

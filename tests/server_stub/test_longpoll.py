@@ -1,5 +1,5 @@
 """A polling client that closes gets its pending long-poll answered at once
-(server_stub.longpoll), as the Node server does, instead of after the ping timeout."""
+(server_stub.transport.longpoll), as the Node server does, instead of after the ping timeout."""
 
 from __future__ import annotations
 

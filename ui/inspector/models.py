@@ -29,10 +29,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 
 from app.inspector import KIND_TITLES, DepthSampler, QueueRow
+from app.keys import parse_ts
 from app.store import StoredMessage
 from ui import theme
 from ui.inspector.pretty import cell_preview
-from ui.text import escape_controls, format_time_precise, parse_ts
+from ui.text import escape_controls, format_time_precise
 
 if TYPE_CHECKING:
     from app.store import MessageStore

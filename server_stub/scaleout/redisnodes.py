@@ -31,9 +31,9 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 
-from server_stub.presence import Departure
-from server_stub.redislink import PREFIX, RedisLink, Script
-from server_stub.redispresence import RedisPresence
+from server_stub.presence.base import Departure
+from server_stub.presence.redispresence import RedisPresence
+from server_stub.scaleout.redislink import PREFIX, RedisLink, Script
 from server_stub.storage.base import ChatMessage, StorageError
 from server_stub.storage.redisstore import RedisStorage
 

@@ -1,8 +1,9 @@
 """The ``/queue`` namespace: durable work queues with acks, retries and dead letters.
 
 This module only turns events into calls on the backend's
-:class:`~server_stub.broker.QueueBroker` (validation, acks); the queue rules live there:
-in :mod:`server_stub.dispatcher` (one process) or :mod:`server_stub.redisqueues` (shared).
+:class:`~server_stub.queues.base.QueueBroker` (validation, acks); the queue rules live
+there: in :mod:`server_stub.queues.dispatcher` (one process) or
+:mod:`server_stub.queues.redisqueues` (shared).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import uuid
 from typing import Any
 
 from server_stub import validation as v
-from server_stub.broker import split_dead
-from server_stub.connections import Context, Namespace
 from server_stub.guard import Ack, guarded, guarded_connect, logged
-from server_stub.presence import Departure
+from server_stub.namespaces.base import Context, Namespace
+from server_stub.presence.base import Departure
+from server_stub.queues.base import split_dead
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class QueueNamespace(Namespace):
 
     @guarded_connect
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
-        user = self.accept(sid, NAMESPACE, auth)
+        user = await self.accept(sid, NAMESPACE, auth)
         if user is not None:
             await self.register_socket(sid, NAMESPACE, user)
 

@@ -1,8 +1,9 @@
 """What every namespace shares: who is connected, the welcome, and handler registration.
 
-Auth is checked once per namespace connection and the user name is remembered per socket
-id; handlers read it from here, never from the payload. Every accepted socket is also
-registered with the backend's :class:`~server_stub.presence.Presence`, so that counts and
+Auth is checked once per namespace connection (token, then the name's claim, see
+:mod:`server_stub.claims`) and the user name is remembered per socket id; handlers read
+it from here, never from the payload. Every accepted socket is also
+registered with the backend's :class:`~server_stub.presence.base.Presence`, so that counts and
 "is this user online?" hold across server processes, and a dead process's sockets can be
 cleaned up by another. The ``welcome`` event has to go out *after* the CONNECT packet
 (python-socketio sends CONNECT only when the connect handler has returned), so it is
@@ -21,8 +22,9 @@ import socketio
 
 import server_stub
 from server_stub.auth import Authenticator
+from server_stub.claims import NameClaims, key_for
 from server_stub.guard import Ack
-from server_stub.presence import Presence
+from server_stub.presence.base import Presence
 from server_stub.ratelimit import RateLimiter
 from server_stub.storage.base import Storage
 
@@ -48,6 +50,7 @@ class Context:
     backend: Backend
     authenticator: Authenticator
     limiter: RateLimiter
+    claims: NameClaims
 
     @property
     def storage(self) -> Storage:
@@ -89,15 +92,17 @@ class Namespace:
         return handler
 
     # -- connection lifecycle ----------------------------------------------------------
-    def accept(self, sid: str, namespace: str, auth: Any) -> str | None:
-        """Authenticate a new connection (raises ConnectionRefusedError) and schedule its
-        welcome. Returns None when ``sid`` is already connected: a client cannot re-run
-        connect by emitting an event named "connect"."""
+    async def accept(self, sid: str, namespace: str, auth: Any) -> str | None:
+        """Authenticate a new connection (raises ConnectionRefusedError): user name and
+        token, then the name's claim. Schedules its welcome. Returns None when ``sid`` is
+        already connected: a client cannot re-run connect by emitting an event named
+        "connect"."""
         if sid in self.users:
             return None
         user = self.ctx.authenticator.user_for(auth)
+        claimed = await self.ctx.claims.admit(user, key_for(auth))
         self.users[sid] = user
-        self.spawn(self._welcome(sid, namespace, user))
+        self.spawn(self._welcome(sid, namespace, user, claimed))
         log.info("%s connected to %s as %r", sid, namespace, user)
         return user
 
@@ -114,7 +119,7 @@ class Namespace:
         self.users.pop(sid, None)
         self.limiter.forget(sid)
 
-    async def _welcome(self, sid: str, namespace: str, user: str) -> None:
+    async def _welcome(self, sid: str, namespace: str, user: str, claimed: bool) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _CONNECT_WAIT
         spins = 0
@@ -127,6 +132,9 @@ class Namespace:
         await self.sio.emit("welcome", {
             "server": "sockdesk", "version": server_stub.__version__, "sid": sid,
             "user": user, "namespace": namespace,
+            # which history this server keeps, and that it drops resent message ids
+            "history": self.storage.history_id, "dedupe": True,
+            "claimed": claimed,
         }, to=sid, namespace=namespace, ignore_queue=True)
         await self.after_welcome(sid, namespace, user)
 

@@ -5,7 +5,7 @@ names is accepted. Any event is relayed, arguments untouched, to every *other* s
 the namespace and acked with how many sockets it went to; ``echo`` is answered with its
 own arguments instead of being relayed. Nothing here is stored. With several server
 processes the relay reaches the sockets of every process (Redis pub/sub) and the count
-comes from the shared :class:`~server_stub.presence.Presence`.
+comes from the shared :class:`~server_stub.presence.base.Presence`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import logging
 from typing import Any
 
 from server_stub import validation as v
-from server_stub.connections import Context, Namespace
 from server_stub.guard import Ack, guarded, guarded_connect, logged
+from server_stub.namespaces.base import Context, Namespace
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class SandboxNamespace(Namespace):
 
     @guarded_connect
     async def on_connect(self, sid: str, namespace: str, auth: Any) -> None:
-        user = self.accept(sid, namespace, auth)
+        user = await self.accept(sid, namespace, auth)
         if user is not None:
             self.namespaces[sid] = namespace
             await self.register_socket(sid, namespace, user)

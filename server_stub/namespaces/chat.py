@@ -6,7 +6,7 @@ the server could still lose. Presence is tracked per *user*: a user with two soc
 room is one member; ``joined``/``left`` fire on the first socket in / last socket out,
 counted over every server process (the backend's :class:`Presence` decides "first" and
 "last"). A ``join`` holds the socket's live room messages back while it reads the
-history (:mod:`server_stub.livegate`), so nothing is missed or sent twice.
+history (:mod:`server_stub.transport.livegate`), so nothing is missed or sent twice.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import uuid
 from typing import Any
 
 from server_stub import validation as v
-from server_stub.connections import Context, Namespace
 from server_stub.guard import Ack, guarded, guarded_connect, logged
-from server_stub.livegate import Covered
-from server_stub.presence import Departure
+from server_stub.namespaces.base import Context, Namespace
+from server_stub.presence.base import Departure
 from server_stub.storage.base import ChatMessage, DirectMessage
 from server_stub.timestamps import now_iso
+from server_stub.transport.livegate import Covered
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,12 @@ class ChatNamespace(Namespace):
     # -- connection --------------------------------------------------------------------
     @guarded_connect
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
-        user = self.accept(sid, NAMESPACE, auth)
+        user = await self.accept(sid, NAMESPACE, auth)
         if user is None:
             return
         # In the user's room before being counted online: a DM sent once we count is
         # delivered live, one sent before is in the mailbox read after the welcome. Live
-        # DMs are held until that read (server_stub.livegate), so none comes twice.
+        # DMs are held until that read (server_stub.transport.livegate), so none comes twice.
         self.gate.hold(sid, user_key(user))
         await self.sio.enter_room(sid, user_key(user), namespace=NAMESPACE)
         await self.register_socket(sid, NAMESPACE, user)
@@ -164,7 +164,7 @@ class ChatNamespace(Namespace):
         user = self._user(sid)
         limit = JOIN_SINCE_LIMIT if since is not None else JOIN_RECENT
         key = room_key(room)
-        # Hold live messages, enter the room, *then* read: see server_stub.livegate.
+        # Hold live messages, enter the room, *then* read: see server_stub.transport.livegate.
         self.gate.hold(sid, key)
         covered: Covered | None = None
         try:

@@ -1,9 +1,9 @@
-"""The Lua scripts of :mod:`server_stub.redisqueues` (the queue rules, run inside Redis).
+"""The Lua scripts of :mod:`server_stub.queues.redisqueues` (the queue rules, run inside Redis).
 
 Each script is one atomic step of the queue state machine, so several server processes
 can publish, deliver, ack and time out messages of one queue at the same time without
 ever handing one delivery to two consumers or losing one. Layout of a queue ``Q`` (keys
-under :data:`~server_stub.redislink.PREFIX`):
+under :data:`~server_stub.scaleout.redislink.PREFIX`):
 
 ``q:Q:s``        stream of the messages not acked/dead yet (fields seq, id, payload, ts),
                  with the consumer group ``g``; consumer names are socket ids
@@ -41,7 +41,7 @@ or unread: acked, purged and dead ones are deleted from it).
 
 from __future__ import annotations
 
-from server_stub.redislink import Script
+from server_stub.scaleout.redislink import Script
 
 PRELUDE = """
 local P = ARGV[1]

@@ -1,6 +1,6 @@
 """Work-queue state and delivery in one process, independent of Socket.IO.
 
-This is the :class:`~server_stub.broker.QueueBroker` of the embedded (SQLite) backend.
+This is the :class:`~server_stub.queues.base.QueueBroker` of the embedded (SQLite) backend.
 The :class:`Dispatcher` owns the live state (who holds what, timers, round robin) in
 memory and writes every state change through the storage, so after a restart it can
 rebuild the queues exactly: waiting and dead messages as they were, in-flight ones back
@@ -28,8 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from server_stub.broker import QueueBroker, Send, deliver_shape, not_dead, not_held, split_dead
 from server_stub.guard import Ack
+from server_stub.queues.base import QueueBroker, Send, deliver_shape, not_dead, not_held, split_dead
 from server_stub.storage.base import QueueRecord, QueueStore
 from server_stub.timestamps import now_iso
 

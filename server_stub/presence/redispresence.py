@@ -2,7 +2,7 @@
 
 Each change is one Lua script, so "is this the user's first socket in the room?" and
 "was that the last one?" are decided atomically across processes. Keys (under
-:data:`~server_stub.redislink.PREFIX`):
+:data:`~server_stub.scaleout.redislink.PREFIX`):
 
 ``sock:<sid>``         hash: namespace, user and node (server process) of a socket
 ``sock:<sid>:rooms``   set: the ``/chat`` rooms the socket is in
@@ -16,8 +16,8 @@ Each change is one Lua script, so "is this the user's first socket in the room?"
 from __future__ import annotations
 
 from server_stub import validation as v
-from server_stub.presence import Departure, Joined, Presence
-from server_stub.redislink import PREFIX, RedisLink, Script
+from server_stub.presence.base import Departure, Joined, Presence
+from server_stub.scaleout.redislink import PREFIX, RedisLink, Script
 
 #: Shared Lua: a socket of ``user`` left ``room`` (already removed from the socket's own
 #: room set); returns the members after that if it was the user's last socket, else nil.

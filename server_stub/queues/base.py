@@ -1,9 +1,9 @@
 """The work-queue interface ``/queue`` talks to, with two implementations.
 
-:class:`~server_stub.dispatcher.Dispatcher` keeps the live queue state (who holds what,
+:class:`~server_stub.queues.dispatcher.Dispatcher` keeps the live queue state (who holds what,
 timers, round robin) in the memory of the one server process and persists it through a
 :class:`~server_stub.storage.base.QueueStore` (SQLite). With several processes that state
-must be shared, so :class:`~server_stub.redisqueues.RedisQueueBroker` runs the same rules
+must be shared, so :class:`~server_stub.queues.redisqueues.RedisQueueBroker` runs the same rules
 inside Redis (streams and consumer groups, changed by Lua scripts). The namespace code
 only validates input and calls a :class:`QueueBroker`; the rules themselves are in
 docs/PROTOCOL.md and must hold identically for both.

@@ -41,7 +41,7 @@ from typing import Any
 
 import socketio
 
-from server_stub.fanout import DirectFanOut
+from server_stub.transport.fanout import DirectFanOut
 
 log = logging.getLogger(__name__)
 

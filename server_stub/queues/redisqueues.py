@@ -1,6 +1,6 @@
 """Work queues shared by every server process through Redis (``--redis``).
 
-The queue rules run inside Redis as Lua scripts (:mod:`server_stub.redisqueues_lua`),
+The queue rules run inside Redis as Lua scripts (:mod:`server_stub.queues.redisqueues_lua`),
 on streams with a consumer group, so consumers connected to different processes share
 one queue: one round robin, one prefetch count per socket, one visibility timeout. A
 script returns the deliveries it decided on; this process then emits them. The socket
@@ -20,10 +20,9 @@ import logging
 from typing import Any
 
 from server_stub import jsonmod
-from server_stub.broker import QueueBroker, Send, not_dead, not_held, split_dead
 from server_stub.guard import Ack
-from server_stub.redislink import PREFIX, RedisLink
-from server_stub.redisqueues_lua import (
+from server_stub.queues.base import QueueBroker, Send, not_dead, not_held, split_dead
+from server_stub.queues.redisqueues_lua import (
     ACK,
     DROP,
     EXPIRE,
@@ -38,6 +37,7 @@ from server_stub.redisqueues_lua import (
     SUBSCRIBE,
     UNSUBSCRIBE,
 )
+from server_stub.scaleout.redislink import PREFIX, RedisLink
 from server_stub.storage.base import StorageError
 from server_stub.timestamps import now_iso
 

@@ -1,0 +1,7 @@
+"""How packets reach sockets: the adjustments to python-socketio / engine.io and aiohttp.
+
+``fanout`` (broadcast without a task per recipient, no websocket compression),
+``livegate`` (client managers that give "no gap, no double" when a socket catches up),
+``longpoll`` (a polling client's close ends its pending GET) and ``eventloop`` (uvloop or
+the standard loop under it all).
+"""
