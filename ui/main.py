@@ -416,7 +416,8 @@ class App:
         """--screenshot: stage some activity in ``window`` and save it (ui.screenshots)."""
         from ui.screenshots import stage_and_save
 
-        return await stage_and_save(window, Path(self.args.screenshot), data_dir)
+        return await stage_and_save(window, Path(self.args.screenshot), data_dir,
+                                    taken=[w.user for w in self.windows])
 
     # -- shutdown ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:

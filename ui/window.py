@@ -518,6 +518,10 @@ class MainWindow(QMainWindow):
         # server is SockDesk's own, which listens where it listens this time
         url = self.url if self.url and self.url not in ws.urls else None
         cfg = ws.connection_config(url)
+        info = self.workspaces.host_info(ws) if ws.embedded else None
+        if info is not None and info.fingerprint:
+            # a hosted server with TLS: exactly the certificate it printed, nothing else
+            cfg.tls.fingerprint = info.fingerprint
         self.error_label.setText("")
         self.session = session = Session(cfg, self.session_dir())
         self.bridge.attach(session)

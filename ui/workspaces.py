@@ -2,13 +2,13 @@
 the words the switcher shows for each.
 
 A window shows one workspace at a time (``MainWindow.open_workspace``). What the windows
-of a process share is here: the ``WorkspaceStore`` (``app.workspace``), the embedded server
-of each private or hosted workspace that was opened (started only then, and kept until
-the app quits, so switching back does not wait for it again), and the last state each
-workspace was seen in, so the switcher can say "Team — 3 waiting, server unreachable"
-about a workspace that is no longer open. What waits in a closed workspace's outbox is
-read from its database read-only (``app.workspace.waiting_count``): opening its outbox
-would rewrite its rows.
+of a process share is here: the ``WorkspaceStore`` (``app.workspace``), the server of each
+private or hosted workspace that was opened (a ``ui.hosting.HostedServer``, started only
+then, and kept until the app quits, so switching back does not wait for it again), and
+the last state each workspace was seen in, so the switcher can say "Team — 3 waiting,
+server unreachable" about a workspace that is no longer open. What waits in a closed
+workspace's outbox is read from its database read-only (``app.workspace.waiting_count``):
+opening its outbox would rewrite its rows.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import dataclasses
 import json
 import logging
 import os
-import socket
 import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
@@ -40,6 +39,7 @@ from app.workspace import (
 )
 
 if TYPE_CHECKING:
+    from ui.hosting import HostedServer, HostInfo
     from ui.server import EmbeddedServer
     from ui.settings import Settings
 
@@ -47,12 +47,10 @@ log = logging.getLogger(__name__)
 
 #: the name of the workspace made on the first run (SockDesk's own server, for one user)
 FIRST_RUN_NAME = "On this computer"
-#: the environment variable the bundled server reads its token from (server_stub.cli)
-SERVER_TOKEN_ENV = "SOCKDESK_SERVER_TOKEN"
 #: QSettings key set once the old connection settings were turned into workspaces
 MIGRATED_KEY = "workspaces/migrated"
-PORT_FILE = "server.port"
-SERVER_DB = "server.db"
+#: the bundled server's database in the data folder of versions before workspaces
+OLD_SERVER_DB = "server.db"
 
 STATE_WORDS = {"connected": "connected", "reconnecting": "server unreachable",
                "connecting": "connecting", "starting": "starting its server",
@@ -140,8 +138,8 @@ class Workspaces(QObject):
     def __init__(self, store: WorkspaceStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self._servers: dict[str, EmbeddedServer] = {}
-        self._starting: dict[str, asyncio.Task[str]] = {}
+        self._servers: dict[str, HostedServer] = {}
+        self._starting: dict[str, asyncio.Task[HostInfo]] = {}
         self._states: dict[str, str] = {}
 
     # -- saved workspaces ---------------------------------------------------------------------
@@ -184,118 +182,74 @@ class Workspaces(QObject):
         return ws.name + (" — " + ", ".join(parts) if parts else "")
 
     # -- the servers SockDesk runs ---------------------------------------------------------
-    def server(self, ws: Workspace) -> EmbeddedServer | None:
-        """The embedded server of a private or hosted workspace, once it was opened."""
+    # ``ui.hosting.HostedServer`` runs each one as its workspace wants it (a private one on
+    # loopback; a hosted one on its interface and port, with its token and TLS); this
+    # keeps one per workspace for the whole app run.
+
+    def hosted(self, ws: Workspace) -> HostedServer | None:
+        """The server of a private or hosted workspace, once it was opened."""
         return self._servers.get(ws.id)
 
-    def servers(self) -> list[EmbeddedServer]:
+    def server(self, ws: Workspace) -> EmbeddedServer | None:
+        """Its process (the Learn tab stops and starts it to show reconnection)."""
+        hosted = self._servers.get(ws.id)
+        return hosted.server if hosted is not None else None
+
+    def servers(self) -> list[HostedServer]:
         return list(self._servers.values())
 
-    def _make_server(self, ws: Workspace, port: int | None = None) -> EmbeddedServer:
-        """The process for ``ws``'s server. A private one listens on loopback, on the port
-        it had last time when that is free (the session remembers what it learnt about
-        a server by its URL); a hosted one where its settings say.
-
-        (A hosted workspace's TLS and invitations are ``ui.hosting``'s; this is the plain
-        process, for the day that one takes over here.)
-        """
-        from ui.server import EmbeddedServer
-
-        folder = self.data_dir(ws)
-        extra: list[str] = []
-        env: dict[str, str] = {}
-        if ws.server == ServerKind.HOST:
-            extra = ["--host", ws.host.interface, "--port", str(ws.host.port)]
-            if ws.token:
-                env[SERVER_TOKEN_ENV] = ws.token
-        else:
-            if port is None:
-                port = self._last_port(ws)
-            if port:
-                extra = ["--port", str(port)]
-        srv = EmbeddedServer(folder / SERVER_DB, self, *extra, env=env)
-        self._servers[ws.id] = srv
-        return srv
-
-    def _last_port(self, ws: Workspace) -> int:
-        try:
-            port = int((self.data_dir(ws) / PORT_FILE).read_text().strip())
-        except (OSError, ValueError):
-            return 0
-        return port if 0 < port < 65536 and port_free(port) else 0
+    def host_info(self, ws: Workspace) -> HostInfo | None:
+        """Where its server listens (and its certificate's fingerprint), while it runs."""
+        hosted = self._servers.get(ws.id)
+        return hosted.info if hosted is not None and hosted.running else None
 
     def launch(self, ws: Workspace, loop: asyncio.AbstractEventLoop) -> None:
-        """Start the process of ``ws``'s server now, before the loop runs (the app does
-        this before importing the rest of the GUI); ``server_url`` then waits for it."""
-        if not ws.embedded or ws.id in self._servers:
-            return
-        srv = self._make_server(ws)
-        try:
-            srv.launch(loop)
-        except OSError:
-            log.debug("early launch of the server failed", exc_info=True)
+        """Have ``ws``'s server start as soon as the loop runs, ahead of the rest of
+        start-up (the app calls this before importing the GUI: the server needs about
+        0.6 s to listen); ``server_url`` then waits for that start."""
+        if ws.embedded and ws.id not in self._starting:
+            self._starting[ws.id] = loop.create_task(self._start(ws))
 
     async def server_url(self, ws: Workspace) -> str:
-        """Where ``ws``'s server listens, starting it (once) if need be; RuntimeError with
-        a sentence if it cannot start. Windows of one workspace share the one task."""
-        srv = self._servers.get(ws.id)
-        if srv is not None and srv.running and srv.url:
-            return self._client_url(ws, srv.url)
+        """Where this computer connects to ``ws``'s server, starting it (once) if need
+        be; HostingError (a RuntimeError) with a sentence if it cannot start. Windows of
+        one workspace share the one start."""
+        hosted = self._servers.get(ws.id)
+        if hosted is not None and hosted.running and hosted.info is not None:
+            return hosted.info.url
         task = self._starting.get(ws.id)
         if task is None or task.done():
             task = asyncio.ensure_future(self._start(ws))
             self._starting[ws.id] = task
-        return self._client_url(ws, await asyncio.shield(task))
+        return (await asyncio.shield(task)).url
 
-    async def _start(self, ws: Workspace) -> str:
-        srv = self._servers.get(ws.id) or self._make_server(ws)
-        try:
-            url = await srv.start()
-        except RuntimeError:
-            if ws.server == ServerKind.HOST or "--port" not in srv.extra:
-                raise
-            # the remembered port was taken meanwhile: any free one will do
-            self._servers.pop(ws.id, None)
-            srv.deleteLater()
-            srv = self._make_server(ws, port=0)
-            url = await srv.start()
-        port = urlsplit(url).port
-        if port:
-            with contextlib.suppress(OSError):
-                folder = self.data_dir(ws)
-                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                (folder / PORT_FILE).write_text(str(port))
-        return url
+    async def _start(self, ws: Workspace) -> HostInfo:
+        from ui.hosting import HostedServer
 
-    @staticmethod
-    def _client_url(ws: Workspace, url: str) -> str:
-        """Where this computer connects: loopback when the server listens everywhere."""
-        parts = urlsplit(url)
-        if parts.hostname in ("0.0.0.0", "::", "") and parts.port:
-            return urlunsplit((parts.scheme, f"127.0.0.1:{parts.port}", parts.path, "", ""))
-        return url
+        hosted = self._servers.get(ws.id)
+        if hosted is None:
+            hosted = self._servers[ws.id] = HostedServer(ws, self.data_dir(ws), self)
+        else:
+            hosted.ws = ws  # as last edited (name, token, port)
+        info = await hosted.start()
+        if ws.server == ServerKind.HOST and self.is_saved(ws):
+            # a first start gives a hosted workspace its port and token: kept, so the
+            # invites handed out stay valid
+            with contextlib.suppress(WorkspaceError):
+                self.save(hosted.ws)
+        return info
 
     async def stop_servers(self) -> None:
         for task in self._starting.values():
             task.cancel()
-        for srv in self._servers.values():
+        for hosted in self._servers.values():
             with contextlib.suppress(Exception):
-                await srv.stop()
+                await hosted.stop()
 
     def kill_servers(self) -> None:
         """Last resort at exit: never leave a child behind."""
-        for srv in self._servers.values():
-            srv.kill_now()
-
-
-def port_free(port: int) -> bool:
-    """Nothing listens on 127.0.0.1:``port`` right now (so a server may take it)."""
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+        for hosted in self._servers.values():
+            hosted.kill_now()
 
 
 # -- the first run and the settings of old versions -----------------------------------------
@@ -360,11 +314,14 @@ def _move_old_data(old_root: Path, folder: Path, user: str, where: str,
         if old.is_dir() and not folder.exists():
             folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.replace(old, folder)
-        if server_db and (old_root / SERVER_DB).is_file():
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if server_db and (old_root / OLD_SERVER_DB).is_file():
+            from ui.hosting import server_db as hosted_db
+
+            new = hosted_db(folder)
+            new.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             for suffix in ("", "-wal", "-shm"):
-                src = old_root / (SERVER_DB + suffix)
-                dst = folder / (SERVER_DB + suffix)
+                src = old_root / (OLD_SERVER_DB + suffix)
+                dst = new.with_name(new.name + suffix)
                 if src.exists() and not dst.exists():
                     os.replace(src, dst)
     except OSError as exc:  # the old data stays where it was; the workspace starts empty

@@ -40,7 +40,9 @@ def test_screenshot_writes_a_png_and_exits_cleanly(tmp_path):
 
     (ws,) = WorkspaceStore(data / "config", data, secrets_backend=None).saved()
     assert (ws.name, ws.server, ws.user) == ("On this computer", ServerKind.PRIVATE, "alice")
-    assert (data / "workspaces" / ws.id / "server.db").exists()
+    from ui.hosting import server_db
+
+    assert server_db(data / "workspaces" / ws.id).exists()
     assert (data / "workspaces" / ws.id / "sockdesk.db").exists()
 
 
@@ -52,8 +54,10 @@ def test_several_clients_in_one_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 10_000
     # one workspace, one server; one core data dir per user inside the workspace's
+    from ui.hosting import server_db
+
     (folder,) = (data / "workspaces").iterdir()
-    assert (folder / "server.db").exists()
+    assert server_db(folder).exists()
     assert (folder / "clients" / "alice" / "sockdesk.db").exists()
     assert (folder / "clients" / "bob" / "sockdesk.db").exists()
 

@@ -286,7 +286,9 @@ def test_old_settings_become_workspaces_once(tmp_path: Path, qapp: Any) -> None:
     private = saved[FIRST_RUN_NAME]
     assert private.server == ServerKind.PRIVATE and private.user == "zoe"
     assert (store.data_dir(private) / "sockdesk.db").read_bytes() == b"old outbox"
-    assert (store.data_dir(private) / "server.db").read_bytes() == b"old server"
+    from ui.hosting import server_db
+
+    assert server_db(store.data_dir(private)).read_bytes() == b"old server"
     assert saved["chat.example:8443"].namespaces == []
     assert store.last_id() == private.id
     store.delete(saved["chat.example:8443"])
@@ -517,6 +519,9 @@ def test_changing_the_url_asks_where_waiting_messages_go(
     from PySide6.QtWidgets import QMessageBox
 
     srv_b = server_factory()
+    # another server for the second choice: the first made a workspace that claimed
+    # alice's name on B with its own key
+    srv_c = server_factory()
     store = make_store(tmp_path)
     ws = workspace("Team", NOWHERE)
     store.save(ws)
@@ -527,9 +532,9 @@ def test_changing_the_url_asks_where_waiting_messages_go(
         w.conversations.send_chat("room", "general", text)
     run.until(lambda: w.bar.depth_text == "Outbox 3")
 
-    def ask() -> QMessageBox:
+    def ask(url: str) -> QMessageBox:
         dlg = w.open_connection_dialog()
-        dlg.urls.setPlainText(srv_b.url)
+        dlg.urls.setPlainText(url)
         dlg.accept()
         run.until(lambda: w.where_box is not None and w.where_box.isVisible())
         assert isinstance(w.where_box, QMessageBox)
@@ -539,7 +544,7 @@ def test_changing_the_url_asks_where_waiting_messages_go(
         return next(b for b in box.buttons() if b.text().startswith(starts))
 
     # Keep them for A: the workspace stays, a new one is made for B
-    box = ask()
+    box = ask(srv_b.url)
     assert box.text() == f"3 messages wait for {NOWHERE}. Send them to {srv_b.url} instead?"
     button(box, "Keep them for").click()
     run.until(lambda: w.workspace.id != ws.id and w.is_connected, 20)
@@ -549,15 +554,16 @@ def test_changing_the_url_asks_where_waiting_messages_go(
     assert made.urls == [srv_b.url] and made.name == f"Team ({srv_b.url.split('//')[1]})"
     assert w.bar.depth_text == "Outbox 0"
 
-    # Send them to B: the same workspace (and outbox) now points at B, and they arrive
+    # Send them to C: the same workspace (and outbox) now points at C, and they arrive
     choose(w, "Team —")
     run.until(lambda: w.workspace.id == ws.id and w.bar.depth_text == "Outbox 3")
-    box = ask()
+    box = ask(srv_c.url)
     button(box, "Send them to").click()
-    run.until(lambda: w.workspace.urls == [srv_b.url] and w.is_connected, 20)
-    assert w.workspace.id == ws.id and store.get("Team").urls == [srv_b.url]
+    run.until(lambda: w.workspace.urls == [srv_c.url] and w.is_connected, 20)
+    assert w.workspace.id == ws.id and store.get("Team").urls == [srv_c.url]
     run.until(lambda: w.bar.depth_text == "Outbox 0", 20)
-    assert [t for _u, t in run(room_history(srv_b.url))] == ["first", "second", "third"]
+    assert [t for _u, t in run(room_history(srv_c.url))] == ["first", "second", "third"]
+    assert run(room_history(srv_b.url)) == []
 
     # without waiting messages nothing is asked
     dlg = w.open_connection_dialog()
@@ -569,24 +575,23 @@ def test_changing_the_url_asks_where_waiting_messages_go(
 
 # -- the server SockDesk runs ------------------------------------------------------------------
 
-def test_a_private_workspace_gets_its_own_server_again_on_the_same_port(
+def test_a_private_workspace_starts_its_own_server_only_when_opened(
         run: Runner, tmp_path: Path) -> None:
+    from ui.hosting import server_db
     from ui.workspaces import Workspaces, private_workspace
 
     store = make_store(tmp_path)
     ws = private_workspace("alice")
     store.save(ws)
-    first = Workspaces(store)
-    assert first.server(ws) is None                    # nothing runs before it is opened
-    url = run(first.server_url(ws))
-    assert run(first.server_url(ws)) == url            # one server per workspace
-    srv = first.server(ws)
-    assert srv is not None and srv.db == store.data_dir(ws) / "server.db" and srv.running
-    run(first.stop_servers())
-    assert not srv.running
-
-    again = Workspaces(store)                          # the next launch of the app
+    shared = Workspaces(store)
+    assert shared.server(ws) is None                   # nothing runs before it is opened
     try:
-        assert run(again.server_url(ws)) == url        # the session knows this address
+        url, again = run(asyncio.gather(shared.server_url(ws), shared.server_url(ws)))
+        assert url == again and url.startswith("http://127.0.0.1:")  # one start, shared
+        srv = shared.server(ws)
+        assert srv is not None and srv.running and len(shared.servers()) == 1
+        assert srv.db == server_db(store.data_dir(ws))  # in the workspace's own folder
+        assert run(shared.server_url(ws)) == url
     finally:
-        run(again.stop_servers())
+        run(shared.stop_servers())
+    assert not srv.running
