@@ -108,9 +108,6 @@ class MainWindow(QMainWindow):
 
     closed = Signal()
     connected = Signal()  # every time the session gets connected
-    workspace_opened = Signal(str)  # a workspace (by id) is shown from now on
-    #: the server turned out not to be SockDesk's (True) or to be it (False)
-    foreign_changed = Signal(bool)
 
     def __init__(self, workspace: Workspace | dict[str, Any], data_dir: Path | None = None,
                  settings: Settings | None = None, *, key: str = "main",
@@ -453,7 +450,6 @@ class MainWindow(QMainWindow):
         self._reset_view()
         if not self.as_user and self.workspaces.is_saved(ws):
             self.workspaces.store.set_last(ws)
-        self.workspace_opened.emit(ws.id)
         if ws.embedded:
             self.server_starting()
             try:
@@ -729,8 +725,6 @@ class MainWindow(QMainWindow):
         self.conversations.set_chat_available(NOT_SOCKDESK if foreign else None)
         if foreign:
             self.tabs.setCurrentWidget(self.events)
-        if foreign is not None:
-            self.foreign_changed.emit(foreign)
 
     # -- outbox --------------------------------------------------------------------------------
     def _depth_now(self) -> int:
