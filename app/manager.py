@@ -16,25 +16,43 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from socketio import exceptions as sio_exc
 
 from app import errors
+from app.config import ConnectionConfig
 from app.session_state import ConnectionState
-from app.signals import cancel_and_wait
-from app.sioclient import SioClient
-
-if TYPE_CHECKING:
-    from app.base_session import BaseSession
+from app.signals import Signal, cancel_and_wait
+from app.sioclient import ClientHooks, SioClient
 
 log = logging.getLogger("app.session")
+
+
+class ManagedSession(ClientHooks, Protocol):
+    """What the manager needs of the session it connects (`BaseSession` is one): the
+    settings, where to report, and the hooks the transport calls."""
+
+    config: ConnectionConfig
+    namespaces: list[str]
+    state: ConnectionState
+    last_error: str | None
+    namespace_refused: Signal[Any]
+
+    def set_state(self, state: ConnectionState, reason: str) -> None: ...
+
+    def report_error(self, sentence: str) -> None: ...
+
+    def mark_all_not_ready(self) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
 
 
 class ConnectionManager:
     """Connects a session and keeps it connected (see module doc)."""
 
-    def __init__(self, session: BaseSession) -> None:
+    def __init__(self, session: ManagedSession) -> None:
         self.session = session
         self.client: SioClient | None = None
         #: the address of the current (or last) connection
