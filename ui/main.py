@@ -8,12 +8,18 @@ and connected, and the clean exit. Staging the app for a screenshot is ``ui.scre
     sockdesk --url URL [options]     open (and save) a workspace for any Socket.IO v4
                                      server, named after host:port unless --workspace
                                      names it
+    sockdesk --join INVITE [--user U] join a hosted workspace from its invite (what a
+                                     clicked sockdesk:// link runs), or open the one
+                                     joined before
+    sockdesk --install-desktop-entry make sockdesk:// links open SockDesk (Linux), exit
     sockdesk --clients 3             three windows, three users (alice, bob, carol)
     sockdesk --screenshot out.png    connect, show a little activity, save a PNG, exit
 
 SockDesk starts a server of its own only for a workspace it runs (a private one on this
 computer, or one hosted for a team), and only when that workspace is opened. With no
-workspace saved yet, the first run makes a private one ("On this computer").
+workspace saved yet, the first run asks how to begin (try it here, host, or join:
+``ui.widgets.new_workspace``); where nobody can answer (offscreen, ``--screenshot``) it
+makes a private one ("On this computer"), as it always did.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QMessageLogContext, QtMsgType
     from PySide6.QtWidgets import QWidget
 
+    from app.invite import Invite
     from app.workspace import Workspace, WorkspaceStore
     from ui.server import EmbeddedServer
     from ui.settings import Settings
@@ -46,6 +53,11 @@ NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "iv
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 #: options that describe a server, and so need --url
 URL_OPTIONS = ("path", "namespaces", "auth", "header", "query", "transport", "fingerprint")
+#: Test hook, inert unless set: "ROOM:TEXT" has the first window join ROOM and send TEXT
+#: there once, through the chat as a user would, when it is connected. The tests that
+#: drive real app processes (two apps chatting, restarts) use it: an offscreen process
+#: has no keyboard.
+SAY_ENV = "SOCKDESK_TEST_SAY"
 log = logging.getLogger("sockdesk")
 
 
@@ -85,12 +97,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="connect, show some sample activity, save a PNG of the window and exit")
     p.add_argument("--data-dir", type=Path, help="keep workspaces, their outboxes and stores "
                    "and the servers SockDesk runs under this folder")
+    p.add_argument("--join", metavar="INVITE",
+                   help="join the hosted workspace of this invite (sockdesk://join?...), "
+                        "saved under --workspace NAME or its own name; opens the one joined "
+                        "before for the same server and user")
+    p.add_argument("--install-desktop-entry", action="store_true",
+                   help="make sockdesk:// links (invites) open SockDesk on this Linux "
+                        "desktop, print the files written, and exit")
     args = p.parse_args(argv)
     if args.clients < 1:
         p.error("--clients must be at least 1")
     if args.user and not USER_RE.match(args.user):
         p.error("--user: 1-32 letters, digits, '.', '_' or '-'")
     given = [f"--{name}" for name in URL_OPTIONS if getattr(args, name) not in (None, [])]
+    if args.join is not None:
+        clash = [*(["--url"] if args.url else []), *given,
+                 *(["--token"] if args.token else [])]
+        if clash:
+            p.error(f"--join takes the server from the invite: leave out {', '.join(clash)}")
     if given and not args.url:
         p.error(f"{', '.join(given)} describe a server: give its --url too")
     from ui.workspaces import parse_auth, parse_pairs
@@ -117,6 +141,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.install_desktop_entry:
+        return install_entry()
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -137,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         runner.prepare()
     except WorkspaceError as exc:
         print(f"sockdesk: {exc}", file=sys.stderr)
+        if App._interactive():
+            # started from a desktop (a clicked invite link): stderr is seen by nobody.
+            # Before the loop runs, so exec() blocks nothing.
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "SockDesk", str(exc))
         return 2
     loop = GuiEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -150,6 +182,22 @@ def main(argv: list[str] | None = None) -> int:
             return loop.run_until_complete(runner.run())
     finally:
         runner.kill_leftovers()
+
+
+def install_entry() -> int:
+    """``--install-desktop-entry``: register the ``sockdesk://`` handler, say which files
+    were written (or why it cannot be done: exit 2)."""
+    from ui.desktop_entry import DesktopEntryError, install_desktop_entry
+
+    try:
+        written = install_desktop_entry()
+    except DesktopEntryError as exc:
+        print(f"sockdesk: {exc}", file=sys.stderr)
+        return 2
+    print("sockdesk:// links now open SockDesk. Files written:")
+    for path in written:
+        print(f"  {path}")
+    return 0
 
 
 #: Qt messages that say nothing useful to a user (the offscreen platform's limits).
@@ -195,6 +243,74 @@ def choose_workspace(args: argparse.Namespace, store: WorkspaceStore) -> Workspa
             ws.ensure_key()
         store.save(ws)
     return ws
+
+
+def join_workspace(args: argparse.Namespace, store: WorkspaceStore,
+                   can_ask: bool) -> Workspace | None:
+    """The workspace ``--join INVITE`` opens, saved: the one joined before for the same
+    server and user (``--user``; without it, any user: clicking an invite again must not
+    make a second workspace) with the invite's token and certificate taken over, else a
+    new one from the invite, named ``--workspace`` or as the invite says.
+
+    None when the user name is still to be asked (``can_ask``: the app asks with the
+    new-workspace dialog, on its Join page). WorkspaceError with a sentence when the
+    invite cannot be used, ``--workspace`` names another workspace, or the name is
+    needed and nobody can be asked."""
+    from app.invite import InviteError, parse_invite
+    from app.workspace import WorkspaceError, from_invite
+    from ui.workspaces import host_port, unique_name
+
+    try:
+        invite = parse_invite(args.join)
+    except InviteError as exc:
+        raise WorkspaceError(f"--join: {exc}") from None
+    found = joined_before(store, invite.url, args.user, args.workspace)
+    if found is not None:
+        if update_from_invite(found, invite):
+            store.save(found)
+        return found
+    if args.workspace and store.find(args.workspace) is not None:
+        raise WorkspaceError(f"A workspace named {args.workspace!r} exists already (for "
+                             "another server or user): name another with --workspace.")
+    if not args.user:
+        if can_ask:
+            return None
+        raise WorkspaceError("--join needs --user NAME here: there is no display to ask "
+                             "what to call you.")
+    name = args.workspace or unique_name(store, invite.name or host_port(invite.url))
+    ws = from_invite(invite, args.user, name=name)
+    store.save(ws)
+    return ws
+
+
+def joined_before(store: WorkspaceStore, url: str, user: str | None,
+                  name: str | None = None) -> Workspace | None:
+    """A saved workspace for somebody else's server at ``url`` as ``user`` (any user
+    when None; named ``name`` when given), preferring the one used last."""
+    from app.workspace import ServerKind
+
+    found = [ws for ws in store.saved() if ws.server == ServerKind.REMOTE and url in ws.urls
+             and (user is None or ws.user == user)
+             and (name is None or ws.name.lower() == name.strip().lower())]
+    last = store.last_id()
+    return next((ws for ws in found if ws.id == last), found[0] if found else None)
+
+
+def update_from_invite(ws: Workspace, invite: Invite) -> bool:
+    """Take over what a newer invite says about the same server (a new token, a new
+    certificate, another path); True when something changed."""
+    from app.config import TlsSettings
+
+    changed = False
+    if invite.token and invite.token != ws.token:
+        ws.token, changed = invite.token, True
+    if invite.fingerprint and invite.fingerprint != ws.tls.fingerprint:
+        ws.tls = TlsSettings(verify=ws.tls.verify, ca_file=ws.tls.ca_file,
+                             fingerprint=invite.fingerprint)
+        changed = True
+    if invite.path != ws.path:
+        ws.path, changed = invite.path, True
+    return changed
 
 
 def workspace_for_url(args: argparse.Namespace, store: WorkspaceStore) -> Workspace:
@@ -262,6 +378,7 @@ class App:
         self.rc = 0
         self._prepared = False
         self._preload: asyncio.Task[None] | None = None
+        self._say: asyncio.Task[None] | None = None
 
     @property
     def server(self) -> EmbeddedServer | None:
@@ -293,7 +410,11 @@ class App:
             else default_data_dir()
         migrate_settings(store, self.settings, old_root)
         self.workspaces = Workspaces(store)
-        self.workspace = choose_workspace(self.args, store)
+        if self.args.join is not None:
+            can_ask = not self.args.screenshot and self._interactive()
+            self.workspace = join_workspace(self.args, store, can_ask)
+        else:
+            self.workspace = choose_workspace(self.args, store)
         self._prepared = True
 
     def launch_server(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -311,9 +432,10 @@ class App:
         try:
             self.prepare()
             assert self.workspaces is not None
-            ws = self.workspace or await self._first_run()
+            ws = self.workspace or await (
+                self._join_asked() if self.args.join is not None else self._first_run())
             if ws is None:
-                return 0  # first-run dialog cancelled
+                return self.rc  # the dialog was cancelled (0), or saving failed (2)
             self.workspace = ws
             if self.workspaces.is_saved(ws):
                 self.workspaces.store.set_last(ws)
@@ -323,31 +445,85 @@ class App:
             # events those walks were the longest GUI stalls).
             gc.freeze()
             self._preload = asyncio.ensure_future(self._preload_core())
+            say = os.environ.get(SAY_ENV)
+            if say:
+                self._say = asyncio.ensure_future(say_once(self.windows[0], say))
             if self.args.screenshot:
                 return await self._screenshot(self.windows[0],
                                               self.workspaces.store.data_root)
             return await self.done
         finally:
-            if self._preload is not None:
-                self._preload.cancel()
+            for task in (self._preload, self._say):
+                if task is not None:
+                    task.cancel()
             await self._shutdown()
 
     # -- the first run -------------------------------------------------------------------------
     async def _first_run(self) -> Workspace | None:
-        """No workspace is saved yet: make the first one (None if the user cancels).
+        """No workspace is saved yet: make the first one, saved (None if the user
+        cancels).
 
-        For now this is what SockDesk always did: a private workspace, "On this
-        computer", whose server SockDesk runs for the name the user picks. (The
-        new-workspace dialog is to take this one function over.)
+        Interactive, the new-workspace dialog asks how to begin: try it here (a private
+        server), host for a team or class, or join somebody else's. Where nobody could
+        answer (offscreen, ``--screenshot``) it is what SockDesk always did: a private
+        workspace, "On this computer", for ``--user`` or the name used last.
         """
         from ui.workspaces import private_workspace
 
         assert self.workspaces is not None
-        name = await self._user_name(server_here=True)
-        if not name:
+        if self.args.screenshot or not self._interactive():
+            name = await self._user_name(server_here=True)
+            if not name:
+                return None
+            ws = private_workspace(name)
+            self.workspaces.save(ws)
+            return ws
+        made = await ask_new_workspace(self.workspaces.store, user=self._known_user())
+        return self._save_new(made) if made is not None else None
+
+    async def _join_asked(self) -> Workspace | None:
+        """``--join`` without ``--user``, interactive: the new-workspace dialog on its
+        Join page with the invite filled in, so the user sees what they join and says
+        what to call them. Joining a server joined before as that user opens that
+        workspace instead of making a second one."""
+        from app.invite import parse_invite
+        from app.workspace import ServerKind
+
+        assert self.workspaces is not None and self.args.join is not None
+        store = self.workspaces.store
+        made = await ask_new_workspace(store, invite=self.args.join, user=self._known_user(),
+                                       join_name=self.args.workspace)
+        if made is None:
             return None
-        ws = private_workspace(name)
-        self.workspaces.save(ws)
+        if made.server == ServerKind.REMOTE:
+            found = joined_before(store, made.url, made.user)
+            if found is not None:
+                if update_from_invite(found, parse_invite(self.args.join)):
+                    store.save(found)
+                self._remember_user(found)
+                return found
+        return self._save_new(made)
+
+    def _known_user(self) -> str | None:
+        """The user name to suggest: ``--user``, else the one used last."""
+        return self.args.user or (self.settings.user if self.settings else None) or None
+
+    def _remember_user(self, ws: Workspace) -> None:
+        if self.settings is not None and ws.user:
+            self.settings.user = ws.user
+
+    def _save_new(self, ws: Workspace) -> Workspace | None:
+        """Save a workspace the dialog made; None (exit status 2) if it cannot be."""
+        from app.workspace import WorkspaceError
+
+        assert self.workspaces is not None
+        try:
+            self.workspaces.save(ws)
+        except WorkspaceError as exc:
+            print(f"sockdesk: {exc}", file=sys.stderr)
+            self.rc = 2
+            return None
+        self._remember_user(ws)
         return ws
 
     async def _user_name(self, server_here: bool) -> str | None:
@@ -477,6 +653,44 @@ def first_paint(widget: QWidget) -> asyncio.Future[None]:
     widget.installEventFilter(watch)
     fut.add_done_callback(lambda _f: watch.deleteLater())
     return fut
+
+
+async def ask_new_workspace(store: WorkspaceStore, invite: str | None = None,
+                            user: str | None = None,
+                            join_name: str | None = None) -> Workspace | None:
+    """The new-workspace dialog (try it here, host, or join), opened with open(), never
+    exec() in a coroutine; the workspace it made, not saved yet, or None if cancelled.
+    ``invite`` opens it on the Join page filled in; ``join_name`` names that workspace."""
+    from ui.widgets.new_workspace import NewWorkspaceDialog
+
+    dlg = NewWorkspaceDialog(invite=invite, store=store)
+    if user:
+        dlg.set_user(user)
+    if join_name:
+        dlg.join_page.name.setText(join_name)
+    fut: asyncio.Future[Workspace | None] = asyncio.get_running_loop().create_future()
+
+    def finished(result: int) -> None:
+        if not fut.done():
+            fut.set_result(dlg.workspace() if result == NewWorkspaceDialog.DialogCode.Accepted
+                           else None)
+
+    dlg.finished.connect(finished)
+    dlg.open()
+    try:
+        return await fut
+    finally:
+        dlg.deleteLater()
+
+
+async def say_once(window: MainWindow, line: str) -> None:
+    """The ``SOCKDESK_TEST_SAY`` hook (see SAY_ENV): once ``window``'s chat is ready,
+    join the room and send the text through the chat, as typing it would."""
+    room, _, text = line.partition(":")
+    while window.session is None or not window.session.is_ready("/chat"):
+        await asyncio.sleep(0.05)
+    await window.conversations.join_room(room)
+    window.conversations.send_chat("room", room, text)
 
 
 async def ask_user_name(server_here: bool = True) -> str | None:

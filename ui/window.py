@@ -46,6 +46,7 @@ from ui import theme
 from ui.bridge import SessionBridge
 from ui.compose_controller import ComposeController
 from ui.conversations import Conversations
+from ui.hosting_controls import HostingControls
 from ui.inspector import QueuesTab
 from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
@@ -71,8 +72,10 @@ if TYPE_CHECKING:
     from app.config import ConnectionConfig
     from app.outbox import OutboxMessage
     from app.session import Session
+    from ui.hosting import HostInfo
     from ui.learn import LearnTab
     from ui.server import EmbeddedServer
+    from ui.widgets.new_workspace import NewWorkspaceDialog
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +161,12 @@ class MainWindow(QMainWindow):
         # -- the workspace switcher -------------------------------------------------------------
         self.workspace_menu = WorkspaceMenu(self.workspace_entries, self)
         self.workspace_menu.chosen.connect(self.switch_workspace)
+        self.workspace_menu.new_requested.connect(self.new_workspace_dialog)
         self.workspace_menu.edit_requested.connect(self.open_connection_dialog)
         self.menuBar().addMenu(self.workspace_menu)
+        # -- hosting: shown for a workspace hosted for a team or a class --------------------
+        self.hosting = HostingControls(self, self)
+        self.menuBar().addMenu(self.hosting.menu)
 
         # -- connection bar ------------------------------------------------------------------
         self.bar = ConnectionBar(self)
@@ -218,6 +225,7 @@ class MainWindow(QMainWindow):
         self.summary_label = QLabel("")
         self.summary_label.setObjectName("hint")
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addPermanentWidget(self.hosting.status)
         self.statusBar().addPermanentWidget(self.error_label, 1)
         self.statusBar().addPermanentWidget(self.summary_label)
         self.statusBar().setSizeGripEnabled(False)
@@ -458,10 +466,15 @@ class MainWindow(QMainWindow):
                 if gen == self._open_gen:
                     self._on_state("offline", str(exc))
                     self.show_error(str(exc))
+                    # Start hosting (the Hosting menu) tries again, e.g. once the port
+                    # is free
+                    self.hosting.attach(self.workspaces.hosted(ws))
+                    self.hosting.start_failed(str(exc))
                 return
             if gen != self._open_gen or self._closing:
                 return
             self.use_server(url, self.workspaces.server(ws))
+            self.hosting.attach(self.workspaces.hosted(ws))
         else:
             self.use_server(ws.url)
         await self.open_session()
@@ -471,6 +484,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
                                self.workspace_menu)
+        self.hosting.show_workspace(self.workspace)
         self.conversations.reset()
         self.events.start_over()
         self.sidebar_model.set_namespaces([])
@@ -503,6 +517,20 @@ class MainWindow(QMainWindow):
             self._on_state("offline", "")
         if self._learn is not None:
             self._learn.classroom.refresh_server()
+
+    def server_restarted(self, info: HostInfo) -> None:
+        """The server SockDesk runs for this workspace listens again (Start hosting):
+        use its new process, and connect now rather than after the session's back-off.
+        A hosted server keeps its port, so the session only reconnects; one that got
+        another address gets a new session."""
+        self.use_server(info.url, self.workspaces.server(self.workspace))
+        session = self.session
+        if session is None:
+            return
+        if session.config.url == info.url:
+            session.reconnect_now()
+        else:
+            self.spawn(self.open_session())
 
     async def open_session(self) -> None:
         """(Re)create the session of the workspace shown and connect."""
@@ -564,6 +592,34 @@ class MainWindow(QMainWindow):
     def on_disconnect_clicked(self) -> None:
         if self.session is not None:
             self.spawn(self.session.disconnect(reason="user"))
+
+    def new_workspace_dialog(self) -> NewWorkspaceDialog:
+        """"New workspace…": try it here, host, or join (the first run's dialog); the
+        new workspace is saved and shown in this window."""
+        from ui.widgets.new_workspace import NewWorkspaceDialog
+
+        dlg = NewWorkspaceDialog(self, store=self.workspaces.store)
+        if self.user:
+            dlg.set_user(self.user)
+
+        def done(result: int) -> None:
+            if result == NewWorkspaceDialog.DialogCode.Accepted:
+                self.spawn(self._add_and_open(dlg.workspace()))
+            dlg.deleteLater()
+
+        dlg.finished.connect(done)
+        dlg.open()
+        return dlg
+
+    async def _add_and_open(self, ws: Workspace) -> None:
+        """Save a new workspace and switch to it (its server starts if SockDesk runs
+        it)."""
+        try:
+            self.workspaces.save(ws)
+        except WorkspaceError as exc:
+            self.show_error(f"Not saved: {exc}")
+            return
+        await self.open_workspace(ws)
 
     def open_connection_dialog(self) -> ConnectionDialog:
         """Edit the workspace shown (every field); saving reconnects it."""

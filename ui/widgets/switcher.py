@@ -22,9 +22,12 @@ Entry = tuple[str, str, bool]
 
 
 class WorkspaceMenu(QMenu):
-    """Choosing a workspace emits ``chosen(id)``; the last item edits the one shown."""
+    """Choosing a workspace emits ``chosen(id)``; below the list, "New workspace…" asks
+    for another (try it here, host, or join: the first run's dialog) and the last item
+    edits the one shown."""
 
     chosen = Signal(str)
+    new_requested = Signal()
     edit_requested = Signal()
 
     def __init__(self, entries: Callable[[], list[Entry]],
@@ -50,6 +53,9 @@ class WorkspaceMenu(QMenu):
             action.triggered.connect(lambda _checked=False, wid=wid: self.chosen.emit(wid))
             self.addAction(action)
         self.addSeparator()
+        new = QAction(theme.icon("plus"), "New workspace…", self)
+        new.triggered.connect(self.new_requested)
+        self.addAction(new)
         edit = QAction(theme.icon("settings"), "Edit this workspace…", self)
         edit.triggered.connect(self.edit_requested)
         self.addAction(edit)
