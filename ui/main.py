@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QMessageLogContext, QtMsgType
     from PySide6.QtWidgets import QWidget
 
-    from app.invite import Invite
     from app.workspace import Workspace, WorkspaceStore
     from ui.server import EmbeddedServer
     from ui.settings import Settings
@@ -258,7 +257,7 @@ def join_workspace(args: argparse.Namespace, store: WorkspaceStore,
     needed and nobody can be asked."""
     from app.invite import InviteError, parse_invite
     from app.workspace import WorkspaceError, from_invite
-    from ui.workspaces import host_port, unique_name
+    from ui.workspaces import host_port, joined_before, take_over, unique_name
 
     try:
         invite = parse_invite(args.join)
@@ -266,7 +265,7 @@ def join_workspace(args: argparse.Namespace, store: WorkspaceStore,
         raise WorkspaceError(f"--join: {exc}") from None
     found = joined_before(store, invite.url, args.user, args.workspace)
     if found is not None:
-        if update_from_invite(found, invite):
+        if take_over(found, invite.token, invite.fingerprint, invite.path):
             store.save(found)
         return found
     if args.workspace and store.find(args.workspace) is not None:
@@ -281,36 +280,6 @@ def join_workspace(args: argparse.Namespace, store: WorkspaceStore,
     ws = from_invite(invite, args.user, name=name)
     store.save(ws)
     return ws
-
-
-def joined_before(store: WorkspaceStore, url: str, user: str | None,
-                  name: str | None = None) -> Workspace | None:
-    """A saved workspace for somebody else's server at ``url`` as ``user`` (any user
-    when None; named ``name`` when given), preferring the one used last."""
-    from app.workspace import ServerKind
-
-    found = [ws for ws in store.saved() if ws.server == ServerKind.REMOTE and url in ws.urls
-             and (user is None or ws.user == user)
-             and (name is None or ws.name.lower() == name.strip().lower())]
-    last = store.last_id()
-    return next((ws for ws in found if ws.id == last), found[0] if found else None)
-
-
-def update_from_invite(ws: Workspace, invite: Invite) -> bool:
-    """Take over what a newer invite says about the same server (a new token, a new
-    certificate, another path); True when something changed."""
-    from app.config import TlsSettings
-
-    changed = False
-    if invite.token and invite.token != ws.token:
-        ws.token, changed = invite.token, True
-    if invite.fingerprint and invite.fingerprint != ws.tls.fingerprint:
-        ws.tls = TlsSettings(verify=ws.tls.verify, ca_file=ws.tls.ca_file,
-                             fingerprint=invite.fingerprint)
-        changed = True
-    if invite.path != ws.path:
-        ws.path, changed = invite.path, True
-    return changed
 
 
 def workspace_for_url(args: argparse.Namespace, store: WorkspaceStore) -> Workspace:
@@ -478,30 +447,30 @@ class App:
             ws = private_workspace(name)
             self.workspaces.save(ws)
             return ws
-        made = await ask_new_workspace(self.workspaces.store, user=self._known_user())
-        return self._save_new(made) if made is not None else None
+        answer = await ask_new_workspace(self.workspaces.store, user=self._known_user())
+        return self._save_new(answer[0]) if answer is not None else None
 
     async def _join_asked(self) -> Workspace | None:
         """``--join`` without ``--user``, interactive: the new-workspace dialog on its
         Join page with the invite filled in, so the user sees what they join and says
         what to call them. Joining a server joined before as that user opens that
         workspace instead of making a second one."""
-        from app.invite import parse_invite
-        from app.workspace import ServerKind
+        from ui.workspaces import joined_before, take_over
 
         assert self.workspaces is not None and self.args.join is not None
         store = self.workspaces.store
-        made = await ask_new_workspace(store, invite=self.args.join, user=self._known_user(),
-                                       join_name=self.args.workspace)
-        if made is None:
+        answer = await ask_new_workspace(store, invite=self.args.join,
+                                         user=self._known_user(),
+                                         join_name=self.args.workspace)
+        if answer is None:
             return None
-        if made.server == ServerKind.REMOTE:
-            found = joined_before(store, made.url, made.user)
-            if found is not None:
-                if update_from_invite(found, parse_invite(self.args.join)):
-                    store.save(found)
-                self._remember_user(found)
-                return found
+        made, with_invite = answer
+        found = joined_before(store, made.url, made.user) if with_invite else None
+        if found is not None:
+            if take_over(found, made.token, made.tls.fingerprint, made.path):
+                store.save(found)
+            self._remember_user(found)
+            return found
         return self._save_new(made)
 
     def _known_user(self) -> str | None:
@@ -657,10 +626,11 @@ def first_paint(widget: QWidget) -> asyncio.Future[None]:
 
 async def ask_new_workspace(store: WorkspaceStore, invite: str | None = None,
                             user: str | None = None,
-                            join_name: str | None = None) -> Workspace | None:
+                            join_name: str | None = None) -> tuple[Workspace, bool] | None:
     """The new-workspace dialog (try it here, host, or join), opened with open(), never
-    exec() in a coroutine; the workspace it made, not saved yet, or None if cancelled.
-    ``invite`` opens it on the Join page filled in; ``join_name`` names that workspace."""
+    exec() in a coroutine: the workspace it made (not saved yet) and whether it was
+    joined with an invite, or None if cancelled. ``invite`` opens it on the Join page
+    filled in; ``join_name`` names that workspace."""
     from ui.widgets.new_workspace import NewWorkspaceDialog
 
     dlg = NewWorkspaceDialog(invite=invite, store=store)
@@ -668,12 +638,13 @@ async def ask_new_workspace(store: WorkspaceStore, invite: str | None = None,
         dlg.set_user(user)
     if join_name:
         dlg.join_page.name.setText(join_name)
-    fut: asyncio.Future[Workspace | None] = asyncio.get_running_loop().create_future()
+    fut: asyncio.Future[tuple[Workspace, bool] | None] = \
+        asyncio.get_running_loop().create_future()
 
     def finished(result: int) -> None:
         if not fut.done():
-            fut.set_result(dlg.workspace() if result == NewWorkspaceDialog.DialogCode.Accepted
-                           else None)
+            fut.set_result((dlg.workspace(), dlg.joined_with_invite())
+                           if result == NewWorkspaceDialog.DialogCode.Accepted else None)
 
     dlg.finished.connect(finished)
     dlg.open()

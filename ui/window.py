@@ -62,8 +62,10 @@ from ui.widgets.switcher import Entry, WorkspaceMenu
 from ui.workspaces import (
     Workspaces,
     host_port,
+    joined_before,
     new_copy,
     options_of,
+    take_over,
     unique_name,
     workspace_from_options,
 )
@@ -604,16 +606,23 @@ class MainWindow(QMainWindow):
 
         def done(result: int) -> None:
             if result == NewWorkspaceDialog.DialogCode.Accepted:
-                self.spawn(self._add_and_open(dlg.workspace()))
+                self.spawn(self._add_and_open(dlg.workspace(), dlg.joined_with_invite()))
             dlg.deleteLater()
 
         dlg.finished.connect(done)
         dlg.open()
         return dlg
 
-    async def _add_and_open(self, ws: Workspace) -> None:
+    async def _add_and_open(self, ws: Workspace, with_invite: bool = False) -> None:
         """Save a new workspace and switch to it (its server starts if SockDesk runs
-        it)."""
+        it). An invite used before, as the same user, opens what it made then (with the
+        newer invite's token and certificate) rather than a second workspace."""
+        found = joined_before(self.workspaces.store, ws.url, ws.user) if with_invite \
+            else None
+        if found is not None:
+            take_over(found, ws.token, ws.tls.fingerprint, ws.path)
+            ws = found
+            self.show_info(f"You joined this server as {ws.user} before: {ws.name}")
         try:
             self.workspaces.save(ws)
         except WorkspaceError as exc:

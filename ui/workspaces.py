@@ -89,6 +89,34 @@ def new_copy(ws: Workspace, **changes: Any) -> Workspace:
                                **changes)
 
 
+# -- joining a hosted workspace ---------------------------------------------------------------
+
+def joined_before(store: WorkspaceStore, url: str, user: str | None,
+                  name: str | None = None) -> Workspace | None:
+    """A saved workspace for somebody else's server at ``url`` as ``user`` (any user
+    when None; named ``name`` when given), preferring the one used last: an invite used
+    twice (a link clicked again) opens what the first use made."""
+    found = [ws for ws in store.saved() if ws.server == ServerKind.REMOTE and url in ws.urls
+             and (user is None or ws.user == user)
+             and (name is None or ws.name.lower() == name.strip().lower())]
+    last = store.last_id()
+    return next((ws for ws in found if ws.id == last), found[0] if found else None)
+
+
+def take_over(ws: Workspace, token: str | None, fingerprint: str | None, path: str) -> bool:
+    """Take over what a newer invite says about the same server (a new token, a new
+    certificate, another Socket.IO path); True when something changed."""
+    changed = False
+    if token and token != ws.token:
+        ws.token, changed = token, True
+    if fingerprint and fingerprint != ws.tls.fingerprint:
+        ws.tls = dataclasses.replace(ws.tls, fingerprint=fingerprint)
+        changed = True
+    if path != ws.path:
+        ws.path, changed = path, True
+    return changed
+
+
 # -- the window's old option dicts ---------------------------------------------------------
 
 def workspace_from_options(options: dict[str, Any], *, bundled: bool = False) -> Workspace:

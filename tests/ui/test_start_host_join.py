@@ -391,6 +391,37 @@ def test_a_private_workspace_has_no_hosting_menu_and_new_workspace_switches(
     assert w.workspaces.store.last_id() == w.workspace.id
 
 
+def test_new_workspace_join_with_an_invite_used_before_opens_that_workspace(
+        run: Runner, host_window: Any, server_factory: Any) -> None:
+    from app.workspace import from_invite
+    from ui.widgets.new_workspace import PAGE_JOIN
+
+    srv, invite = token_server_invite(server_factory)
+    first = from_invite(parse_invite(invite), "bob")
+    first.reconnect = ReconnectPolicy(**vars(FAST))
+    w = host_window(first)
+
+    def join(user: str) -> None:
+        w.workspace_menu.rebuild()
+        next(a for a in w.workspace_menu.actions() if a.text() == "New workspace…").trigger()
+        (dlg,) = [d for d in w.findChildren(QDialog) if d.isVisible()]
+        dlg.set_page(PAGE_JOIN)
+        dlg.join_page.invite.setText(invite)
+        dlg.join_page.user.setText(user)
+        assert dlg.ok_button.isEnabled(), dlg.problem.text()
+        dlg.ok_button.click()
+
+    before = w.session
+    join("bob")                                   # the same invite, the same user
+    run.until(lambda: w.session not in (None, before) and w.is_connected
+              and w.session.is_ready("/chat"), 30)
+    assert [ws.id for ws in w.workspaces.saved()] == [first.id] and w.workspace.id == first.id
+    join("carol")                                 # another user: a workspace of their own
+    run.until(lambda: w.workspace.user == "carol" and w.is_connected, 30)
+    assert w.workspace.name == "Design team (2)" and w.workspace.urls == [srv.url]
+    assert len(w.workspaces.saved()) == 2
+
+
 # -- sockdesk --join ---------------------------------------------------------------------------
 
 def test_join_saves_once_and_reopens_what_was_joined(tmp_path: Path, server_factory: Any,

@@ -472,6 +472,11 @@ class NewWorkspaceDialog(QDialog):
     def _current(self) -> _TryPage | _HostPage | _JoinPage:
         return (self.try_page, self.host_page, self.join_page)[self.pages.currentIndex()]
 
+    def joined_with_invite(self) -> bool:
+        """The workspace is (to be) joined with an invite, not typed in by hand: the
+        caller may then open the one an earlier use of the same invite made."""
+        return self.page() == PAGE_JOIN and self.join_page.with_invite.isChecked()
+
     def set_user(self, name: str) -> None:
         """Fill in the user name on every page (one the app knows already: ``--user``,
         or the name used last)."""
