@@ -99,7 +99,7 @@ async def stage_and_save(window: MainWindow, path: Path, data_dir: Path,
 async def _peer(window: MainWindow, name: str, data_dir: Path) -> Session:
     """A simulated second user (a core session without a window) in #general."""
     from app.session import Session
-    from ui.window import build_config
+    from ui.workspaces import build_config
 
     cfg = build_config({**window.options, "user": name, "namespaces": ["/chat"]})
     peer = Session(cfg, data_dir / "screenshot-peers" / name)

@@ -15,6 +15,12 @@ while messages wait for the old one is asked about, never done silently.
 
 All core calls go through ``self.session`` (an ``app.session.Session``); every core
 notification arrives through ``self.bridge`` (ui.bridge.SessionBridge) as a Qt signal.
+
+At about 750 lines it is one thing: the lifecycle of the workspace shown (open, switch,
+close, a server that restarts under it, a server that turns out to be foreign) and the
+signals that follow it, which share the window's state. The flows that are not
+(workspace dialogs, conversations, Compose, the Queues tab, hosting) have their own
+modules.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.workspace import Workspace, WorkspaceError, WorkspaceStore, slug
+from app.workspace import Workspace, WorkspaceStore, slug
 from ui import theme
 from ui.bridge import SessionBridge
 from ui.compose_controller import ComposeController
@@ -55,23 +61,18 @@ from ui.text import escape_controls, one_line
 from ui.widgets.acks import AckPanel
 from ui.widgets.chat import ChatPane
 from ui.widgets.compose import ComposeTab
-from ui.widgets.connection import DEFAULT_OPTIONS, ConnectionBar, ConnectionDialog
+from ui.widgets.connection import ConnectionBar, ConnectionDialog
 from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
+from ui.workspace_editing import WorkspaceEditing
 from ui.workspaces import (
     Workspaces,
-    host_port,
-    joined_before,
-    new_copy,
     options_of,
-    take_over,
-    unique_name,
     workspace_from_options,
 )
 
 if TYPE_CHECKING:
-    from app.config import ConnectionConfig
     from app.outbox import OutboxMessage
     from app.session import Session
     from ui.hosting import HostInfo
@@ -84,27 +85,6 @@ log = logging.getLogger(__name__)
 #: what the chat says on a server that is not SockDesk's
 NOT_SOCKDESK = ("This server is not a SockDesk server: chat rooms are off. Events and "
                 "Queues show its traffic.")
-
-
-def build_config(options: dict[str, Any]) -> ConnectionConfig:
-    """An app.config.ConnectionConfig from an option dict (tests, the perf harness and
-    the screenshot's simulated users build sessions this way)."""
-    from app.config import ConnectionConfig, ReconnectPolicy
-
-    o = {**DEFAULT_OPTIONS, **options}
-    return ConnectionConfig(
-        url=o["url"], user=o["user"] or None, token=o["token"] or None,
-        namespaces=list(o["namespaces"]), auth=dict(o["auth"]), headers=dict(o["headers"]),
-        query=dict(o["query"]), transports=list(o["transports"]),
-        reconnect=ReconnectPolicy(delay=float(o["delay"]), delay_max=float(o["delay_max"]),
-                                  attempts=int(o["attempts"])),
-        no_ack=bool(o["no_ack"]), ack_timeout=float(o["ack_timeout"]))
-
-
-def moved_urls(old: Workspace, new: Workspace) -> bool:
-    """The edit takes away an address messages may be waiting for (adding a second
-    address for the same server does not)."""
-    return not old.embedded and bool(set(old.urls) - set(new.urls))
 
 
 class MainWindow(QMainWindow):
@@ -157,6 +137,7 @@ class MainWindow(QMainWindow):
         self._tasks: set[asyncio.Task[Any]] = set()
         #: the question about waiting messages, while it is open
         self.where_box: QMessageBox | None = None
+        self.editing = WorkspaceEditing(self)
         self._update_title()
         self.resize(1180, 760)
 
@@ -595,123 +576,23 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.spawn(self.session.disconnect(reason="user"))
 
-    def new_workspace_dialog(self) -> NewWorkspaceDialog:
-        """"New workspace…": try it here, host, or join (the first run's dialog); the
-        new workspace is saved and shown in this window."""
-        from ui.widgets.new_workspace import NewWorkspaceDialog
-
-        dlg = NewWorkspaceDialog(self, store=self.workspaces.store)
-        if self.user:
-            dlg.set_user(self.user)
-
-        def done(result: int) -> None:
-            if result == NewWorkspaceDialog.DialogCode.Accepted:
-                self.spawn(self._add_and_open(dlg.workspace(), dlg.joined_with_invite()))
-            dlg.deleteLater()
-
-        dlg.finished.connect(done)
-        dlg.open()
-        return dlg
-
-    async def _add_and_open(self, ws: Workspace, with_invite: bool = False) -> None:
-        """Save a new workspace and switch to it (its server starts if SockDesk runs
-        it). An invite used before, as the same user, opens what it made then (with the
-        newer invite's token and certificate) rather than a second workspace."""
-        found = joined_before(self.workspaces.store, ws.url, ws.user) if with_invite \
-            else None
-        if found is not None:
-            take_over(found, ws.token, ws.tls.fingerprint, ws.path)
-            ws = found
-            self.show_info(f"You joined this server as {ws.user} before: {ws.name}")
-        try:
-            self.workspaces.save(ws)
-        except WorkspaceError as exc:
-            self.show_error(f"Not saved: {exc}")
-            return
-        await self.open_workspace(ws)
-
-    def open_connection_dialog(self) -> ConnectionDialog:
-        """Edit the workspace shown (every field); saving reconnects it."""
-        dlg = ConnectionDialog(self.workspace, self, store=self.workspaces.store)
-
-        def done(result: int) -> None:
-            if result == ConnectionDialog.DialogCode.Accepted:
-                self.apply_edit(dlg.workspace())
-            dlg.deleteLater()
-
-        dlg.finished.connect(done)
-        dlg.open()
-        return dlg
-
     def waiting_here(self) -> int:
         """Messages waiting in the outbox of the workspace shown."""
         if self.session is not None:
             return self._depth_now()
         return self.workspaces.waiting(self.workspace) or 0
 
+    def new_workspace_dialog(self) -> NewWorkspaceDialog:
+        """"New workspace…" (see `ui.workspace_editing`)."""
+        return self.editing.new_workspace_dialog()
+
+    def open_connection_dialog(self) -> ConnectionDialog:
+        """Edit the workspace shown (see `ui.workspace_editing`)."""
+        return self.editing.open_connection_dialog()
+
     def apply_edit(self, new: Workspace) -> QMessageBox | None:
-        """Save the edited workspace and show it again. When its address changes while
-        messages wait for the old one, ask first (the returned box) whether they go to
-        the new address, or stay with the old one while a new workspace is made for the
-        new address."""
-        old = self.workspace
-        waiting = self.waiting_here()
-        if waiting and moved_urls(old, new):
-            return self._ask_where_waiting_go(old, new, waiting)
-        self.spawn(self._save_and_open(new))
-        return None
-
-    def _ask_where_waiting_go(self, old: Workspace, new: Workspace,
-                              waiting: int) -> QMessageBox:
-        n = f"{waiting} message{'s' if waiting != 1 else ''}"
-        box = QMessageBox(QMessageBox.Icon.Question, "Messages are waiting",
-                          f"{n} wait{'s' if waiting == 1 else ''} for {old.url}. "
-                          f"Send them to {new.url} instead?", parent=self)
-        box.setInformativeText(f"Or keep them for {old.url}: this workspace stays as it "
-                               f"is, and a new workspace is made for {new.url}.")
-        send = box.addButton(f"Send them to {new.url}", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton(f"Keep them for {old.url} (new workspace for {new.url})",
-                             QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(keep)
-        self.where_box = box
-
-        def finished(_result: int) -> None:
-            self.where_box = None
-            clicked = box.clickedButton()
-            if clicked is send:
-                self.spawn(self._save_and_open(new))
-            elif clicked is keep:
-                self.spawn(self._save_and_open(self._copy_for(new, old)))
-            else:
-                self.show_info("Nothing changed: the waiting messages stay with "
-                               f"{old.url}")
-            box.deleteLater()
-
-        box.finished.connect(finished)
-        box.open()
-        return box
-
-    def _copy_for(self, new: Workspace, old: Workspace) -> Workspace:
-        """A new workspace for the new address (its own outbox); the edited one keeps
-        its old address and the messages waiting for it."""
-        base = new.name if new.name != old.name else f"{old.name} ({host_port(new.url)})"
-        return new_copy(new, name=unique_name(self.workspaces.store, base))
-
-    async def _save_and_open(self, ws: Workspace) -> None:
-        if self.as_user:
-            # this window is one of several users on the workspace (--clients): its user
-            # is not the workspace's
-            stored = self.workspaces.store.find(ws.id)
-            ws = dataclasses.replace(ws, user=stored.user if stored else None)
-        if ws.user:
-            ws.ensure_key()
-        try:
-            self.workspaces.save(ws)
-        except WorkspaceError as exc:
-            self.show_error(f"Not saved: {exc}")
-            return
-        await self.open_workspace(ws)
+        """Save an edited workspace (see `ui.workspace_editing`)."""
+        return self.editing.apply_edit(new)
 
     # -- state ---------------------------------------------------------------------------------
     def _on_state(self, state: str, reason: str) -> None:

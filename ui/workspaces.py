@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
-from app.config import ReconnectPolicy
+from app.config import ConnectionConfig, ReconnectPolicy
 from app.workspace import (
     SOCKDESK_NAMESPACES,
     ServerKind,
@@ -376,3 +376,18 @@ def parse_auth(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("--auth must be a JSON object, like {\"role\": \"admin\"}")
     return value
+
+
+def build_config(options: dict[str, Any]) -> ConnectionConfig:
+    """An app.config.ConnectionConfig from an option dict (tests, the perf harness and
+    the screenshot's simulated users build sessions this way)."""
+    from ui.widgets.connection import DEFAULT_OPTIONS
+
+    o = {**DEFAULT_OPTIONS, **options}
+    return ConnectionConfig(
+        url=o["url"], user=o["user"] or None, token=o["token"] or None,
+        namespaces=list(o["namespaces"]), auth=dict(o["auth"]), headers=dict(o["headers"]),
+        query=dict(o["query"]), transports=list(o["transports"]),
+        reconnect=ReconnectPolicy(delay=float(o["delay"]), delay_max=float(o["delay_max"]),
+                                  attempts=int(o["attempts"])),
+        no_ack=bool(o["no_ack"]), ack_timeout=float(o["ack_timeout"]))

@@ -6,7 +6,7 @@ Disconnect. The dialog edits every field a workspace holds (``app.workspace.Work
 name, addresses, path, namespaces, who you are, auth with the fields that are secret,
 headers, query, transports, reconnection, the ack timeout, the delivery rule and TLS.
 ``DEFAULT_OPTIONS`` is the shape of the option dicts windows were built from before
-workspaces (``ui.window.build_config`` still reads it).
+workspaces (``ui.workspaces.build_config`` still reads it).
 """
 
 from __future__ import annotations
