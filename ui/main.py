@@ -34,18 +34,21 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QMessageLogContext, QtMsgType
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QDialog, QWidget
 
     from app.workspace import Workspace, WorkspaceStore
     from ui.server import EmbeddedServer
     from ui.settings import Settings
     from ui.window import MainWindow
     from ui.workspaces import Workspaces
+
+T = TypeVar("T")
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter")
@@ -638,13 +641,19 @@ async def ask_new_workspace(store: WorkspaceStore, invite: str | None = None,
         dlg.set_user(user)
     if join_name:
         dlg.join_page.name.setText(join_name)
-    fut: asyncio.Future[tuple[Workspace, bool] | None] = \
-        asyncio.get_running_loop().create_future()
+    return await answer_of(dlg, lambda: (dlg.workspace(), dlg.joined_with_invite()))
+
+
+async def answer_of(dlg: QDialog, accepted: Callable[[], T]) -> T | None:
+    """Open a dialog with open() (never exec() inside a coroutine: qasync #59) and wait
+    for it: `accepted()` read when it was accepted, None when it was cancelled."""
+    from PySide6.QtWidgets import QDialog
+
+    fut: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
 
     def finished(result: int) -> None:
         if not fut.done():
-            fut.set_result((dlg.workspace(), dlg.joined_with_invite())
-                           if result == NewWorkspaceDialog.DialogCode.Accepted else None)
+            fut.set_result(accepted() if result == QDialog.DialogCode.Accepted else None)
 
     dlg.finished.connect(finished)
     dlg.open()
@@ -670,18 +679,7 @@ async def ask_user_name(server_here: bool = True) -> str | None:
     from ui.widgets.firstrun import FirstRunDialog
 
     dlg = FirstRunDialog(server_here=server_here)
-    fut: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-
-    def finished(result: int) -> None:
-        if not fut.done():
-            fut.set_result(dlg.name() if result == FirstRunDialog.DialogCode.Accepted else None)
-
-    dlg.finished.connect(finished)
-    dlg.open()
-    try:
-        return await fut
-    finally:
-        dlg.deleteLater()
+    return await answer_of(dlg, dlg.name)
 
 
 if __name__ == "__main__":

@@ -64,12 +64,7 @@ class WorkspaceEditing(QObject):
             take_over(found, ws.token, ws.tls.fingerprint, ws.path)
             ws = found
             self.window.show_info(f"You joined this server as {ws.user} before: {ws.name}")
-        try:
-            self.window.workspaces.save(ws)
-        except WorkspaceError as exc:
-            self.window.show_error(f"Not saved: {exc}")
-            return
-        await self.window.open_workspace(ws)
+        await self._save_and_open(ws)
 
     def open_connection_dialog(self) -> ConnectionDialog:
         """Edit the workspace shown (every field); saving reconnects it."""
@@ -139,7 +134,8 @@ class WorkspaceEditing(QObject):
             # this window is one of several users on the workspace (--clients): its user
             # is not the workspace's
             stored = self.window.workspaces.store.find(ws.id)
-            ws = dataclasses.replace(ws, user=stored.user if stored else None)
+            if stored is not None:
+                ws = dataclasses.replace(ws, user=stored.user)
         if ws.user:
             ws.ensure_key()
         try:
