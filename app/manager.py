@@ -16,25 +16,44 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from socketio import exceptions as sio_exc
 
 from app import errors
+from app.config import ConnectionConfig
 from app.session_state import ConnectionState
-from app.signals import cancel_and_wait
-from app.sioclient import SioClient
-
-if TYPE_CHECKING:
-    from app.base_session import BaseSession
+from app.signals import Signal, cancel_and_wait
+from app.sioclient import ClientHooks, SioClient
 
 log = logging.getLogger("app.session")
+
+
+class ManagedSession(ClientHooks, Protocol):
+    """What the manager needs from the session above it (`app.base_session.BaseSession`
+    is one): its settings and namespaces, where to report states and errors, and the
+    hooks the client reports packets and events to. A protocol, so the manager does not
+    import the session that owns it."""
+
+    config: ConnectionConfig
+    state: ConnectionState
+    last_error: str | None
+    namespaces: list[str]
+    namespace_refused: Signal[Any]
+
+    def set_state(self, state: ConnectionState, reason: str) -> None: ...
+
+    def report_error(self, sentence: str) -> None: ...
+
+    def mark_all_not_ready(self) -> None: ...
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]: ...
 
 
 class ConnectionManager:
     """Connects a session and keeps it connected (see module doc)."""
 
-    def __init__(self, session: BaseSession) -> None:
+    def __init__(self, session: ManagedSession) -> None:
         self.session = session
         self.client: SioClient | None = None
         #: the address of the current (or last) connection
