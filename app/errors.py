@@ -32,6 +32,16 @@ class CallTimeout(SessionError, TimeoutError):
     """A direct call got no acknowledgement in time."""
 
 
+class EncodeError(SessionError, ValueError):
+    """A payload the connection's parser cannot write (e.g. an integer beyond 64 bits
+    with msgpack, or invalid base64 in a `{"$binary": ...}` value)."""
+
+
+class AckError(SessionError):
+    """An answer to the server's ack request that cannot be given any more (answered
+    already, ignored on purpose, or the connection it came on is gone)."""
+
+
 def check_url(url: str) -> str | None:
     """None if `url` is usable, else a sentence saying what is wrong with it."""
     if not url or not url.strip():

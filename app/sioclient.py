@@ -2,7 +2,9 @@
 
 1. Every packet in and out is reported (for the packet log), encoded size included.
 2. An inbound event is handed over together with "does the server want an ack?", so
-   the session can show the request and answer with a chosen payload.
+   the session can show the request and answer with a chosen payload, now or later: the
+   hook returns the ACK's arguments, a future of them (awaited in that message's own
+   task, so other events go on meanwhile), or None for no ACK at all.
 3. Lifecycle events (connect, disconnect, connect_error) go to one callback, instead of
    per-namespace handler registration that would need re-registering on every change.
 Reconnection is off here: the session drives it, to report each state change with a
@@ -55,6 +57,7 @@ from socketio import packet as sio_packet
 
 from app import jsonmod
 from app.config import TlsSettings
+from app.errors import EncodeError
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,8 @@ class ClientHooks(Protocol):
                ack_id: int | None, size: int) -> None: ...
 
     def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool,
-              recovered: bool = False) -> list[Any] | None: ...
+              recovered: bool = False, ack_id: int | None = None
+              ) -> list[Any] | asyncio.Future[list[Any] | None] | None: ...
 
     def lifecycle(self, event: str, namespace: str, *args: Any) -> None: ...
 
@@ -188,6 +192,7 @@ class SioClient(socketio.AsyncClient):
             kwargs["json"] = jsonmod
         super().__init__(**kwargs)
         self._binary_packet: Any = None  # as in the base class; typed for the checker
+        self._binary_size = 0  # bytes so far of the binary packet being put together
         #: connection state recovery, per namespace: the server's private session id,
         #: the offset of the last broadcast, events recovered while reconnecting
         self.recovery_pid: dict[str, str] = {}
@@ -256,7 +261,12 @@ class SioClient(socketio.AsyncClient):
         return True
 
     async def _send_packet(self, pkt: Any) -> None:
-        encoded = pkt.encode()
+        try:
+            encoded = pkt.encode()
+        except (TypeError, ValueError, OverflowError) as exc:
+            parser = "msgpack" if self.packet_class is not sio_packet.Packet else "JSON"
+            raise EncodeError(f"the {parser} parser cannot write this payload "
+                              f"({type(exc).__name__}: {exc})") from None
         self.hooks.packet("out", pkt.namespace or "/", _KIND.get(pkt.packet_type, "?"),
                           pkt.data, pkt.id, _size(encoded))
         if isinstance(encoded, list):
@@ -275,10 +285,12 @@ class SioClient(socketio.AsyncClient):
                 self.hooks.malformed(pkt.namespace or "/", pkt.data,
                                      f"bad binary attachment: {type(exc).__name__}: {exc}")
                 return
+            self._binary_size += _size(data)
             if complete:
                 self._binary_packet = None
+                # the size of the whole packet: its text part and every attachment
                 self.hooks.packet("in", pkt.namespace or "/", _KIND[pkt.packet_type],
-                                  pkt.data, pkt.id, _size(data))
+                                  pkt.data, pkt.id, self._binary_size)
                 if pkt.packet_type == sio_packet.BINARY_EVENT:
                     await self._handle_event(pkt.namespace, pkt.id, pkt.data)
                 else:
@@ -295,6 +307,8 @@ class SioClient(socketio.AsyncClient):
         kind = _KIND.get(pkt.packet_type, "?")
         if pkt.packet_type not in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
             self.hooks.packet("in", pkt.namespace or "/", kind, pkt.data, pkt.id, _size(data))
+        else:  # logged once its attachments are in
+            self._binary_size = _size(data)
         await self._dispatch(pkt)
 
     async def _dispatch(self, pkt: Any) -> None:
@@ -321,10 +335,17 @@ class SioClient(socketio.AsyncClient):
                     sio_packet.ACK, namespace=namespace, id=id, data=[]))
             return
         reply = self.hooks.event(namespace, str(data[0]), list(data[1:]), id is not None,
-                                 self._seen(namespace, data))
-        if id is not None:
-            await self._send_packet(self.packet_class(
-                sio_packet.ACK, namespace=namespace, id=id, data=list(reply or [])))
+                                 self._seen(namespace, data), ack_id=id)
+        if id is None:
+            return
+        if inspect.isawaitable(reply):  # held for an answer by hand: wait in this task
+            reply = await reply
+        if reply is None:  # ignored on purpose, or the connection is gone
+            return
+        if self.eio.state != "connected" or namespace not in self.namespaces:
+            return
+        await self._send_packet(self.packet_class(
+            sio_packet.ACK, namespace=namespace, id=id, data=list(reply)))
 
     # ---- connection state recovery (see module doc) ----------------------------------
 
