@@ -15,6 +15,7 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
+from app import handshake
 from app.config import TlsSettings
 
 SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -67,6 +68,11 @@ def host_port(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or SCHEMES.get(parts.scheme, 80)
 
 
+def _sentence(text: str) -> str:
+    """`text` ending like a sentence (a question keeps its question mark)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def refused_sentence(url: str, namespace: str, message: str | None) -> str:
     """The sentence for a connect_error sent by the server."""
     msg = (message or "").strip() or "no reason given"
@@ -78,8 +84,15 @@ def refused_sentence(url: str, namespace: str, message: str | None) -> str:
 
 
 async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
-                                    tls: TlsSettings | None = None) -> str:
-    """Probe the server's TCP port and say in one sentence why connecting failed."""
+                                    tls: TlsSettings | None = None, path: str = "socket.io",
+                                    parser: str = "default",
+                                    headers: dict[str, str] | None = None,
+                                    probe_url: str | None = None) -> str:
+    """Probe the server and say in one sentence why connecting failed: first its TCP
+    port (and certificate), then, when the port answers, what answers there over
+    plain HTTP (`app.handshake.diagnose`: a 404 at the path, a server that is not
+    Socket.IO, a Socket.IO v2 server, a parser mismatch). `probe_url` is the URL with
+    the connection's query, if it has one."""
     host, port = host_port(url)
     if urlsplit(url).scheme in ("https", "wss"):
         why = await explain_certificate(host, port, tls or TlsSettings(), timeout)
@@ -99,9 +112,30 @@ async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
+    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout)
+    if found:
+        return f"Cannot connect to {url}: {_sentence(found)}"
     detail = (detail or "unknown error").rstrip(".")
     return (f"Cannot connect to {url}: the host answers but the Socket.IO handshake "
             f"failed ({detail}); check the URL, path and transports.")
+
+
+async def explain_silent_server(url: str, closed: bool, waited: float, *,
+                                tls: TlsSettings | None = None, path: str = "socket.io",
+                                parser: str = "default",
+                                headers: dict[str, str] | None = None,
+                                probe_url: str | None = None, timeout: float = 3.0) -> str:
+    """The Engine.IO connection opened, but no namespace was answered: the connection
+    was closed (`closed`), or nothing came within `waited` seconds. Most often the
+    server could not read our packets (another parser): the probe says so."""
+    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout)
+    if found:
+        return f"Cannot connect to {url}: {_sentence(found)}"
+    if closed:
+        return (f"Cannot connect to {url}: the server closed the connection before "
+                "answering the namespaces.")
+    return (f"Cannot connect to {url}: the server accepted the connection but answered "
+            f"none of the namespaces within {waited:g} s.")
 
 
 async def explain_certificate(host: str, port: int, tls: TlsSettings,

@@ -46,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -58,6 +57,9 @@ from socketio import packet as sio_packet
 from app import jsonmod
 from app.config import TlsSettings
 from app.errors import EncodeError
+from app.handshake import ssl_for
+
+__all__ = ["MAX_FRAME_BYTES", "ClientHooks", "InlineEngineIO", "SioClient", "ssl_for"]
 
 log = logging.getLogger(__name__)
 
@@ -160,17 +162,6 @@ class InlineEngineIO(engineio.AsyncClient):
         _message_tasks.add(task)
         task.add_done_callback(done)
         return task
-
-
-def ssl_for(tls: TlsSettings) -> aiohttp.Fingerprint | ssl.SSLContext | bool:
-    """What aiohttp's connector checks a server's certificate with."""
-    if tls.fingerprint:
-        return aiohttp.Fingerprint(bytes.fromhex(tls.fingerprint))
-    if not tls.verify:
-        return False
-    if tls.ca_file:
-        return ssl.create_default_context(cafile=tls.ca_file)
-    return True
 
 
 class SioClient(socketio.AsyncClient):

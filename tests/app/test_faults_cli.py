@@ -105,8 +105,8 @@ def test_not_a_socketio_server(tmp_path: Path, http_404_port: int) -> None:
     url = f"http://127.0.0.1:{http_404_port}"
     r = send(url, tmp_path / "d")
     line = one_line(r)
-    assert line.startswith(f"sockdesk-cli: Cannot connect to {url}: the host answers but "
-                           "the Socket.IO handshake failed")
+    assert line == (f"sockdesk-cli: Cannot connect to {url}: nothing answers at "
+                    "/socket.io/ on that server (HTTP 404): is the Socket.IO path different?")
 
 
 def test_port_that_never_answers_times_out_with_exit_3(tmp_path: Path,

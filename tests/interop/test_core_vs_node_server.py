@@ -250,7 +250,9 @@ async def test_a_server_on_a_custom_path(sessions):
         wrong = sessions(srv.url, user="dev", namespaces=["/"],
                          reconnect=ReconnectPolicy(enabled=False))
         assert await wrong.connect() is False
-        assert "check the URL, path and transports" in (wrong.last_error or "")
+        assert wrong.last_error == (f"Cannot connect to {srv.url}: nothing answers at "
+                                    "/socket.io/ on that server (HTTP 404): is the "
+                                    "Socket.IO path different?")
         s = sessions(srv.url, user="dev", namespaces=["/"], socketio_path="/ws/socket.io")
         assert await s.connect()
         assert await s.call("/", "where", 1, timeout=5) == {"ok": True, "args": [1]}
