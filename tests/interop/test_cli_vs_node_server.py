@@ -118,3 +118,16 @@ async def test_listen_prints_a_foreign_welcome_and_answers_ack_requests(
                                              "3")
         recs = [json.loads(x) for x in out.splitlines()]
         assert recs[2]["args"] == [{"err": None, "answer": [{"ok": True}]}]
+
+
+async def test_a_saved_workspace_auth_reaches_the_server_in_its_order(tmp_path: Path) -> None:
+    async with node_server("server_wire.js") as srv:
+        code, _, err = await run_cli_async(
+            tmp_path, "workspace", "save", "ordered", "--url", srv.url, "--namespaces", "/",
+            "--user", "dev", "--auth", '{"zeta": 1, "alpha": 2}')
+        assert code == 0, err
+        code, _, err = await run_cli_async(tmp_path, "send", "-w", "ordered", "--wait", "10",
+                                           "hi")
+        assert code == 0, err
+        connect = (await srv.wait("connect"))[0]
+        assert connect["authKeys"][:3] == ["zeta", "alpha", "user"]

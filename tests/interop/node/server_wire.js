@@ -6,7 +6,7 @@
 //
 // Prints NDJSON on stdout:
 //   {"type":"listening","port":N}
-//   {"type":"connect","ns":"/"}
+//   {"type":"connect","ns":"/","authKeys":[...]}   the CONNECT auth's keys, in order
 //   {"type":"raw","data":"42[...]"}           every text packet received (JSON parser)
 //   {"type":"event","event":E,"args":[...],"buffers":["0.file"],"keys":[...],
 //    "hasAck":true,"t":MS}                     args with Buffers as {"$binary": base64}
@@ -73,7 +73,7 @@ function ask(socket, ms) {
 }
 
 io.on("connection", (socket) => {
-  out({ type: "connect", ns: "/" });
+  out({ type: "connect", ns: "/", authKeys: Object.keys(socket.handshake.auth || {}) });
   if (flag("--welcome")) socket.emit("welcome", { hello: "from node", server: "express-app" });
   if (askOnConnect) ask(socket, parseInt(askOnConnect, 10));
   socket.onAny((event, ...args) => {
