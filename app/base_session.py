@@ -366,8 +366,9 @@ class BaseSession:
 
     def packet(self, direction: str, namespace: str, kind: str, data: Any,
                ack_id: int | None, size: int) -> None:
-        """Every packet in or out goes to the packet log (binary in the notation)."""
-        if kind in BINARY_KINDS or self.config.parser == "msgpack":
+        """Every packet in or out goes to the packet log (binary in the notation: the
+        client converts what it receives; what we send may hold bytes)."""
+        if direction == "out" and (kind in BINARY_KINDS or self.config.parser == "msgpack"):
             data = binary.to_notation(data)
         self.packet_log.log(direction, namespace, kind, data, ack_id, size)
 
@@ -379,7 +380,6 @@ class BaseSession:
         Returns the ACK's arguments to send now, a future of them (a held request), or
         None (no ACK: none was asked for, or the request is ignored on purpose)."""
         me = self.config.user
-        args = binary.to_notation(args)
         intro = self.introduction(namespace, event, args)
         if intro is not None:
             self._introduced_as(namespace, intro)

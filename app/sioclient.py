@@ -1,11 +1,13 @@
-"""python-socketio's AsyncClient with three hooks the stock client does not offer.
+"""python-socketio's AsyncClient with four things the stock client does not offer.
 
 1. Every packet in and out is reported (for the packet log), encoded size included.
-2. An inbound event is handed over together with "does the server want an ack?", so
+2. Received binary (attachments, or msgpack `bin`) is handed over in the
+   `{"$binary": base64}` notation (`app.binary`), so the session never sees bytes.
+3. An inbound event is handed over together with "does the server want an ack?", so
    the session can show the request and answer with a chosen payload, now or later: the
    hook returns the ACK's arguments, a future of them (awaited in that message's own
    task, so other events go on meanwhile), or None for no ACK at all.
-3. Lifecycle events (connect, disconnect, connect_error) go to one callback, instead of
+4. Lifecycle events (connect, disconnect, connect_error) go to one callback, instead of
    per-namespace handler registration that would need re-registering on every change.
 Reconnection is off here: the session drives it, to report each state change with a
 reason and to run its own readiness steps (room re-join) before flushing.
@@ -55,6 +57,7 @@ import socketio
 from socketio import packet as sio_packet
 
 from app import jsonmod
+from app.binary import to_notation
 from app.config import TlsSettings
 from app.errors import EncodeError
 from app.handshake import ssl_for
@@ -184,6 +187,7 @@ class SioClient(socketio.AsyncClient):
         super().__init__(**kwargs)
         self._binary_packet: Any = None  # as in the base class; typed for the checker
         self._binary_size = 0  # bytes so far of the binary packet being put together
+        self._msgpack = parser == "msgpack"
         #: connection state recovery, per namespace: the server's private session id,
         #: the offset of the last broadcast, events recovered while reconnecting
         self.recovery_pid: dict[str, str] = {}
@@ -279,6 +283,7 @@ class SioClient(socketio.AsyncClient):
             self._binary_size += _size(data)
             if complete:
                 self._binary_packet = None
+                pkt.data = to_notation(pkt.data)
                 # the size of the whole packet: its text part and every attachment
                 self.hooks.packet("in", pkt.namespace or "/", _KIND[pkt.packet_type],
                                   pkt.data, pkt.id, self._binary_size)
@@ -291,6 +296,8 @@ class SioClient(socketio.AsyncClient):
             pkt = self.packet_class(encoded_packet=data)
             if pkt.packet_type not in _KIND:
                 raise ValueError(f"unknown packet type {pkt.packet_type}")
+            if self._msgpack:  # bytes may be anywhere in a msgpack packet
+                pkt.data = to_notation(pkt.data)
         except Exception as exc:  # ValueError, RecursionError, ...: keep it, stay up
             why = f"{type(exc).__name__}: {exc}"
             self.hooks.malformed(namespace_of(data), data, why[:500])
