@@ -14,8 +14,9 @@ requests), to tell the cases a developer can act on apart:
   one parser and answers it in the other: the parsers do not match (msgpack vs JSON);
 - an Engine.IO server that refuses the handshake and says why (`{"code", "message"}`).
 
-`diagnose` returns that finding as the second half of a sentence, or None when the
-polling handshake and the CONNECT both work (the problem is elsewhere). It also holds
+`diagnose` returns that finding (`Finding`: the second half of a sentence, and whether
+retrying cannot help: a v2 server or the other parser stays what it is), or None when
+the polling handshake and the CONNECT both work (the problem is elsewhere). It also holds
 `ssl_for`, how a server's certificate is checked, shared with the client.
 """
 
@@ -26,6 +27,7 @@ import contextlib
 import re
 import ssl
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiohttp
@@ -34,7 +36,17 @@ import msgpack
 from app import jsonmod
 from app.config import TlsSettings
 
-__all__ = ["diagnose", "ssl_for"]
+__all__ = ["Finding", "diagnose", "ssl_for"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the probe found: `text` ends a sentence that starts "Cannot connect to
+    URL: "; `permanent` when trying again cannot help (the server speaks another
+    Socket.IO version or parser)."""
+
+    text: str
+    permanent: bool = False
 
 #: Engine.IO 3 (Socket.IO v2) polling payload: "<length>:<packet>", the open packet first
 _EIO3_OPEN = re.compile(r"^\d+:0\{")
@@ -166,7 +178,7 @@ def _refusal(body: str) -> str | None:
 
 async def diagnose(url: str, path: str = "socket.io", parser: str = "default",
                    tls: TlsSettings | None = None, headers: dict[str, str] | None = None,
-                   timeout: float = 3.0) -> str | None:
+                   timeout: float = 3.0) -> Finding | None:
     """What answers at `url` + `path`, as the end of a sentence ("nothing answers at
     /socket.io/ on that server: ..."), or None if the handshake works over polling in
     the configured parser (nothing to add). Never raises for network trouble."""
@@ -178,52 +190,54 @@ async def diagnose(url: str, path: str = "socket.io", parser: str = "default",
         try:
             return await _diagnose(probe, shown, parser, timeout)
         except aiohttp.ClientSSLError as exc:
-            return (f"the server does not complete a TLS handshake ({exc.__class__.__name__})"
-                    "; if it is a plain HTTP server, use http:// instead of https://")
+            return Finding(f"the server does not complete a TLS handshake "
+                           f"({exc.__class__.__name__}); if it is a plain HTTP server, use "
+                           "http:// instead of https://")
         except (aiohttp.ClientResponseError, aiohttp.ServerDisconnectedError,
                 aiohttp.ClientPayloadError) as exc:
-            return (f"something listens there, but it does not answer HTTP "
-                    f"({type(exc).__name__}); is it the right port?")
+            return Finding(f"something listens there, but it does not answer HTTP "
+                           f"({type(exc).__name__}); is it the right port?")
         except TimeoutError:
-            return (f"the port accepts connections, but no HTTP answer came within "
-                    f"{timeout:g} s")
+            return Finding(f"the port accepts connections, but no HTTP answer came within "
+                           f"{timeout:g} s")
         except (aiohttp.ClientError, OSError):
             return None
 
 
-async def _diagnose(probe: _Probe, shown: str, parser: str, timeout: float) -> str | None:
+async def _diagnose(probe: _Probe, shown: str, parser: str, timeout: float
+                    ) -> Finding | None:
     status, ctype, body = await probe.get(EIO="4", transport="polling")
     if status == 200 and _sid(body) is not None:
         return await _check_parser(probe, parser)
     if status == 404:
-        return (f"nothing answers at {shown} on that server (HTTP 404): is the Socket.IO "
-                "path different?")
+        return Finding(f"nothing answers at {shown} on that server (HTTP 404): is the "
+                       "Socket.IO path different?")
     # anything else: is it an older Socket.IO?
     status3, _, body3 = await probe.get(EIO="3", transport="polling", b64="1")
     if (status == 200 and _EIO3_OPEN.match(body)) or (status3 == 200
                                                        and _EIO3_OPEN.match(body3)):
-        return ("this server speaks Socket.IO v2 (Engine.IO 3), which SockDesk does not "
-                "support; it needs a Socket.IO v3 or v4 server")
+        return Finding("this server speaks Socket.IO v2 (Engine.IO 3), which SockDesk does "
+                       "not support; it needs a Socket.IO v3 or v4 server", permanent=True)
     refused = _refusal(body)
     if refused is not None:
-        return f"the Engine.IO server at {shown} refused the handshake: {refused}"
+        return Finding(f"the Engine.IO server at {shown} refused the handshake: {refused}")
     kind = ctype.split(";", 1)[0].strip() or "no content type"
-    return (f"an HTTP server answers at {shown}, but not as Socket.IO (HTTP {status}, "
-            f"{kind}): is this the Socket.IO server, and the right path?")
+    return Finding(f"an HTTP server answers at {shown}, but not as Socket.IO (HTTP "
+                   f"{status}, {kind}): is this the Socket.IO server, and the right path?")
 
 
-async def _check_parser(probe: _Probe, parser: str) -> str | None:
+async def _check_parser(probe: _Probe, parser: str) -> Finding | None:
     """The Engine.IO 4 handshake works: does the Socket.IO parser match?"""
     mine = await probe.understands(parser)
     if mine is not False:
         return None
     other = "default" if parser == "msgpack" else "msgpack"
     if await probe.understands(other) is not True:
-        return ("the server closed the connection on our first Socket.IO packet "
-                "(CONNECT); it may use a parser SockDesk does not know")
+        return Finding("the server closed the connection on our first Socket.IO packet "
+                       "(CONNECT); it may use a parser SockDesk does not know")
     if other == "msgpack":
-        return ("the server did not understand the packets: does it use the msgpack "
-                "parser? (use --parser msgpack)")
-    return ("the server did not understand the packets: it uses the default JSON "
-            "parser, not msgpack (drop --parser msgpack)")
+        return Finding("the server did not understand the packets: does it use the "
+                       "msgpack parser? (use --parser msgpack)", permanent=True)
+    return Finding("the server did not understand the packets: it uses the default JSON "
+                   "parser, not msgpack (drop --parser msgpack)", permanent=True)
 

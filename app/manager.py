@@ -232,9 +232,11 @@ class ConnectionManager:
                 log.debug("connection attempt failed", exc_info=True)
             self.session.mark_all_not_ready()
             detail = str(exc) or type(exc).__name__
-            return False, await errors.explain_transport_failure(
+            why = await errors.explain_transport_failure(
                 url, detail, tls=cfg.tls, path=cfg.socketio_path, parser=cfg.parser,
-                headers=dict(cfg.headers), probe_url=cfg.full_url(url)), False
+                headers=dict(cfg.headers), probe_url=cfg.full_url(url))
+            # a v2 server or another parser stays what it is: no use retrying
+            return False, why.sentence, why.permanent
         outcome = await self._namespaces_answered(cfg.connect_timeout)
         client = self.client
         if outcome and client.namespaces:
@@ -247,10 +249,10 @@ class ConnectionManager:
         if self._refusals and not client.namespaces:
             ns, msg = next(iter(self._refusals.items()))
             return False, errors.refused_sentence(url, ns, msg), True
-        return False, await errors.explain_silent_server(
+        why = await errors.explain_silent_server(
             url, closed, cfg.connect_timeout, tls=cfg.tls, path=cfg.socketio_path,
-            parser=cfg.parser, headers=dict(cfg.headers),
-            probe_url=cfg.full_url(url)), False
+            parser=cfg.parser, headers=dict(cfg.headers), probe_url=cfg.full_url(url))
+        return False, why.sentence, why.permanent
 
     async def _namespaces_answered(self, timeout: float) -> bool:
         """Wait until every namespace was accepted or refused (True), or the transport

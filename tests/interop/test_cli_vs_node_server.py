@@ -131,3 +131,28 @@ async def test_a_saved_workspace_auth_reaches_the_server_in_its_order(tmp_path: 
         assert code == 0, err
         connect = (await srv.wait("connect"))[0]
         assert connect["authKeys"][:3] == ["zeta", "alpha", "user"]
+
+
+async def test_parsers_and_versions_on_the_command_line(tmp_path: Path) -> None:
+    async with node_server("server_wire.js", "--parser", "msgpack") as srv:
+        code, out, err = await run_cli_async(tmp_path, "send", *conn(srv.url), "--wait", "10",
+                                             "--parser", "msgpack", "hi",
+                                             '{"b": {"$binary": "AP8="}}')
+        assert code == 0, err
+        assert out.splitlines()[0] == \
+            'acked {"ok":true,"event":"hi","args":[{"b":{"$binary":"AP8="}}]}'
+        # retrying cannot help: one error line at once, nothing left queued (exit 2)
+        code, out, err = await run_cli_async(tmp_path / "json", "send", *conn(srv.url),
+                                             "--wait", "30", "hi")
+        assert code == 2
+        assert err.splitlines() == [
+            f"sockdesk-cli: Cannot connect to {srv.url}: the server did not understand the "
+            "packets: does it use the msgpack parser? (use --parser msgpack)."]
+    async with node_server("server_v2.js") as srv:
+        code, out, err = await run_cli_async(tmp_path / "v2", "send", *conn(srv.url),
+                                             "--wait", "30", "hi")
+        assert code == 2
+        assert err.splitlines() == [(
+            f"sockdesk-cli: Cannot connect to {srv.url}: this server speaks Socket.IO v2 "
+            "(Engine.IO 3), which SockDesk does not support; it needs a Socket.IO v3 or v4 "
+            "server.")]

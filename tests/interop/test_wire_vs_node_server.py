@@ -154,8 +154,9 @@ async def test_key_order_big_integers_and_unicode_survive_wire_and_replay(sessio
 async def test_msgpack_server_connect_emit_ack_receive(sessions):
     async with node_server("server_wire.js", "--parser", "msgpack") as srv:
         # the default parser: the error says what the server speaks
-        wrong = sessions(srv.url, name="json", reconnect=ReconnectPolicy(enabled=False))
+        wrong = sessions(srv.url, name="json")
         assert await wrong.connect() is False
+        assert wrong.state == ConnectionState.OFFLINE   # retrying cannot help
         assert wrong.last_error == (
             f"Cannot connect to {srv.url}: the server did not understand the packets: "
             "does it use the msgpack parser? (use --parser msgpack).")
@@ -187,8 +188,9 @@ async def test_msgpack_server_connect_emit_ack_receive(sessions):
 
 async def test_a_json_server_told_it_is_msgpack_says_so(sessions):
     async with node_server("server_wire.js") as srv:
-        s = sessions(srv.url, parser="msgpack", reconnect=ReconnectPolicy(enabled=False))
+        s = sessions(srv.url, parser="msgpack")
         assert await s.connect() is False
+        assert s.state == ConnectionState.OFFLINE
         assert s.last_error == (
             f"Cannot connect to {srv.url}: the server did not understand the packets: it "
             "uses the default JSON parser, not msgpack (drop --parser msgpack).")
@@ -196,7 +198,7 @@ async def test_a_json_server_told_it_is_msgpack_says_so(sessions):
 
 async def test_a_socketio_v2_server_is_named(sessions):
     async with node_server("server_v2.js") as srv:
-        s = sessions(srv.url, reconnect=ReconnectPolicy(enabled=False))
+        s = sessions(srv.url)
         assert await s.connect() is False
         assert s.last_error == (
             f"Cannot connect to {srv.url}: this server speaks Socket.IO v2 (Engine.IO 3), "
