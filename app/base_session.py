@@ -44,6 +44,12 @@ log = logging.getLogger("app.session")
 
 Handler = Callable[..., Any]
 
+#: Facts about the server this data folder talks to, kept in the store's meta table. Per
+#: folder, not per URL: a folder belongs to one workspace (or, for the CLI, one server),
+#: and a private server's URL changes with its port on every launch.
+SERVER_META = "sockdesk-server"
+DEDUPE_META = "server-dedupes"
+
 #: How long a namespace with an extension waits after CONNECT for the server to
 #: introduce itself (the bundled server's `welcome` comes right after CONNECT) before
 #: it takes the server as foreign and counts as ready without the extension.
@@ -143,14 +149,13 @@ class BaseSession:
             return True
         if mode == "off":
             return False
-        known = self.store.meta(self._server_meta_key())
+        known = self.store.meta(SERVER_META)
+        if known is None:  # data folders from before: remembered per URL
+            known = self.store.meta(f"{SERVER_META}:{self.config.url}")
         return True if known == "1" else None
 
-    def _server_meta_key(self) -> str:
-        return f"sockdesk-server:{self.config.url}"
-
     def _dedupe_meta_key(self) -> str:
-        return f"dedupe:{self.config.url}"
+        return DEDUPE_META
 
     def resends(self) -> bool:
         """Whether a message whose ack did not come is sent again (see
@@ -179,7 +184,7 @@ class BaseSession:
     def _introduced_as(self, namespace: str, ours: bool) -> None:
         if ours and not self.extensions_on and self.config.extensions == "auto":
             self.extensions_on = True
-            self.store.set_meta(self._server_meta_key(), "1")
+            self.store.set_meta(SERVER_META, "1")
         if ours and self._auto_namespaces:
             # no namespaces were asked for: `/` first, and the extensions' own
             # namespaces once the server says they are there
@@ -507,6 +512,8 @@ class BaseSession:
             await asyncio.wait_for(self._introduced[ns].wait(), INTRODUCTION_WAIT)
         if self.extensions_on is None:  # silence: a foreign server
             self.extensions_on = False
+            self.store.set_meta(SERVER_META, "0")
+            self.server_said_dedupe(False)
         ext = self.extension(ns)
         if ext is not None:
             try:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from socketio import exceptions as sio_exc
@@ -30,15 +31,13 @@ log = logging.getLogger("app.session")
 
 
 class ManagedSession(ClientHooks, Protocol):
-    """What the manager needs from the session above it (`app.base_session.BaseSession`
-    is one): its settings and namespaces, where to report states and errors, and the
-    hooks the client reports packets and events to. A protocol, so the manager does not
-    import the session that owns it."""
+    """What the manager needs of the session it connects (`BaseSession` is one): the
+    settings, where to report, and the hooks the transport calls."""
 
     config: ConnectionConfig
+    namespaces: list[str]
     state: ConnectionState
     last_error: str | None
-    namespaces: list[str]
     namespace_refused: Signal[Any]
 
     def set_state(self, state: ConnectionState, reason: str) -> None: ...
@@ -47,7 +46,7 @@ class ManagedSession(ClientHooks, Protocol):
 
     def mark_all_not_ready(self) -> None: ...
 
-    def spawn(self, coro: Any) -> asyncio.Task[Any]: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
 
 
 class ConnectionManager:

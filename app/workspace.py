@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import sqlite3
 import sys
 import tempfile
 import time
@@ -33,7 +34,7 @@ from typing import Any
 from app.config import ConnectionConfig, ReconnectPolicy, TlsSettings
 from app.errors import check_url
 from app.invite import Invite, normalize_fingerprint
-from app.paths import default_data_dir
+from app.paths import db_path, default_data_dir
 from app.vault import SecretBackend, system_keyring
 
 FORMAT_VERSION = 1
@@ -370,6 +371,35 @@ class WorkspaceStore:
             if raw is not None:
                 with contextlib.suppress(ValueError):
                     ws.auth[k] = json.loads(raw)
+
+
+def waiting_count(data_dir: Path) -> int | None:
+    """How many messages wait in the outbox kept in `data_dir` (queued or sent, as the
+    outbox's `depth()` counts), read without changing anything: None when it cannot be
+    read, 0 when there is no database yet.
+
+    For a workspace that is not open: opening an `Outbox` would rewrite its `sent` rows
+    (requeue or give up), and its store would take the write lock; this only reads the
+    per-queue counters, on a read-only connection.
+    """
+    path = db_path(data_dir)
+    if not path.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                        "name = 'queue_counts'").fetchone() is None:
+            return 0  # created, never written
+        row = conn.execute("SELECT coalesce(sum(queued + sent), 0) FROM queue_counts "
+                           "WHERE queue LIKE 'outbox:%'").fetchone()
+        return int(row[0])
+    except sqlite3.Error:  # locked beyond the timeout, damaged, not a database
+        return None
+    finally:
+        conn.close()
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+if TYPE_CHECKING:
+    from app.session import Session, StateChange
+    from app.signals import Signal as CoreSignal
+
 log = logging.getLogger(__name__)
-
-
-def state_name(state: Any) -> str:
-    """'connected' from ConnectionState.CONNECTED, 'CONNECTED', or 'connected'."""
-    value = getattr(state, "value", None)
-    if isinstance(value, str):
-        return value.lower()
-    name = getattr(state, "name", None)
-    return (name or str(state)).lower()
 
 
 class SessionBridge(QObject):
@@ -32,6 +27,7 @@ class SessionBridge(QObject):
 
     state_changed = Signal(str, str)        # state name, reason
     namespace_ready = Signal(str, bool)
+    namespace_refused = Signal(str, str)    # namespace, the sentence why (with err.data)
     event_received = Signal(object)         # StoredMessage
     packet_logged = Signal(object)          # Packet
     error = Signal(str)                     # a sentence for the user
@@ -47,34 +43,37 @@ class SessionBridge(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.session: Any = None
-        self._links: list[tuple[Any, Callable[..., Any]]] = []
+        self.session: Session | None = None
+        self._links: list[tuple[CoreSignal[Any], Callable[..., Any]]] = []
 
-    def attach(self, session: Any) -> None:
+    def attach(self, session: Session) -> None:
         """Follow ``session`` (and stop following the previous one)."""
         self.detach()
         self.session = session
-        self._link(session, "state_changed", self._on_state)
-        self._link(session, "namespace_ready", lambda ns, ready: self.namespace_ready.emit(
-            str(ns), bool(ready)))
-        self._link(session, "event_received", self.event_received.emit)
-        self._link(session, "errors", lambda text: self.error.emit(str(text)))
-        self._link(session, "ack_requested", self.ack_requested.emit)
-        self._link(getattr(session, "packet_log", None), "packet_logged",
-                   self.packet_logged.emit)
-        self._link(getattr(session, "outbox", None), "changed", self.outbox_changed.emit)
-        chat = getattr(session, "chat", None)
-        self._link(chat, "room_joined", lambda room, ack=None: self.room_joined.emit(
-            str(room), ack))
-        self._link(chat, "room_left", lambda room: self.room_left.emit(str(room)))
-        self._link(chat, "presence", self.presence.emit)
-        typing_name = "typing_seen" if hasattr(getattr(chat, "typing_seen", None),
-                                               "connect") else "typing"
-        self._link(chat, typing_name, lambda room, user: self.typing.emit(
-            str(room or ""), str(user or "")))
-        self._link(chat, "message", self.chat_message.emit)
-        self._link(chat, "dm", self.dm.emit)
-        self._link(chat, "recovered", lambda room, n: self.recovered.emit(str(room), int(n)))
+        chat = session.chat
+        links: list[tuple[CoreSignal[Any], Callable[..., Any]]] = [
+            (session.state_changed, self._on_state),
+            (session.namespace_ready,
+             lambda ns, ready: self.namespace_ready.emit(str(ns), bool(ready))),
+            (session.namespace_refused,
+             lambda ns, why: self.namespace_refused.emit(str(ns), str(why))),
+            (session.event_received, self.event_received.emit),
+            (session.errors, lambda text: self.error.emit(str(text))),
+            (session.ack_requested, self.ack_requested.emit),
+            (session.packet_log.packet_logged, self.packet_logged.emit),
+            (session.outbox.changed, self.outbox_changed.emit),
+            (chat.room_joined, lambda room, ack=None: self.room_joined.emit(str(room), ack)),
+            (chat.room_left, lambda room: self.room_left.emit(str(room))),
+            (chat.presence, self.presence.emit),
+            (chat.typing_seen,
+             lambda room, user: self.typing.emit(str(room or ""), str(user or ""))),
+            (chat.message, self.chat_message.emit),
+            (chat.dm, self.dm.emit),
+            (chat.recovered, lambda room, n: self.recovered.emit(str(room), int(n))),
+        ]
+        for signal, callback in links:
+            signal.connect(callback)
+        self._links = links
 
     def detach(self) -> None:
         for core_signal, callback in self._links:
@@ -85,14 +84,5 @@ class SessionBridge(QObject):
         self._links.clear()
         self.session = None
 
-    def _link(self, owner: Any, name: str, callback: Callable[..., Any]) -> None:
-        sig = getattr(owner, name, None) if owner is not None else None
-        if sig is None or not hasattr(sig, "connect"):
-            return
-        sig.connect(callback)
-        self._links.append((sig, callback))
-
-    def _on_state(self, change: Any, *rest: Any) -> None:
-        state = getattr(change, "state", change)
-        reason = getattr(change, "reason", rest[0] if rest else "") or ""
-        self.state_changed.emit(state_name(state), str(reason))
+    def _on_state(self, change: StateChange) -> None:
+        self.state_changed.emit(change.state.value, change.reason)

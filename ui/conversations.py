@@ -112,6 +112,8 @@ class Conversations(QObject):
         self._models: dict[tuple[str, str], ChatMessageModel] = {}
         self._seen: dict[str, set[str]] = {}              # room -> users seen in it
         self._own_ids: dict[str, tuple[str, str]] = {}    # outbox id -> conversation
+        #: None while chat works; the sentence why when it is off (a foreign server)
+        self.off_reason: str | None = None
 
         sidebar.join_requested.connect(lambda room: host.spawn(self.join_room(room)))
         sidebar.leave_requested.connect(lambda room: host.spawn(self.leave_room(room)))
@@ -141,6 +143,32 @@ class Conversations(QObject):
             model = ChatMessageModel(self)
             self._models[(kind, key)] = model
         return model
+
+    def reset(self) -> None:
+        """Another workspace is shown: forget every conversation of the last one (its
+        store keeps them; they come back with ``session_opened`` when it is shown)."""
+        for kind in ("room", "dm"):
+            for key in self.sidebar_model.keys(kind):
+                self.sidebar_model.remove(kind, key)
+        self._models.clear()
+        self._seen.clear()
+        self._own_ids.clear()
+        self.chat.members.set_members([], [])
+        self.chat.clear_conversation()
+        self.set_chat_available(None)
+
+    def set_chat_available(self, off_reason: str | None) -> None:
+        """Chat on (None), or off with the sentence why, shown in the sidebar and the
+        chat pane; joining, sending and DMs are disabled meanwhile."""
+        if off_reason == self.off_reason:
+            return
+        self.off_reason = off_reason
+        self.sidebar.set_notice(off_reason or "")
+        self.sidebar.set_chat_enabled(off_reason is None)
+        if off_reason is not None or not self.chat.kind:
+            self.chat.clear_conversation()
+        if off_reason is not None:
+            self.chat.subtitle.setText(off_reason)
 
     def session_opened(self) -> None:
         """A new session: remembered rooms and past DMs, with what the store holds for each."""
@@ -177,6 +205,9 @@ class Conversations(QObject):
         if session is None:
             self.host.show_error("Connect first, then join a room")
             return
+        if self.off_reason is not None:
+            self.host.show_error(self.off_reason)
+            return
         self._add_room(room)
         self.sidebar.select("room", room)
         ack = await session.chat.join(room)
@@ -197,7 +228,7 @@ class Conversations(QObject):
 
     def open_dm(self, user: str) -> None:
         """Show the direct messages with ``user`` (started if new)."""
-        if not user or user == self.host.user:
+        if not user or user == self.host.user or self.off_reason is not None:
             return
         new = ("dm", user) not in self._models
         self.sidebar_model.add("dm", user)
@@ -209,6 +240,8 @@ class Conversations(QObject):
 
     def show_conversation(self, kind: str, key: str) -> None:
         """Show a room or DM in the chat pane (and the Chat tab); it is read now."""
+        if self.off_reason is not None:
+            return
         model = self.conversation(kind, key)
         model.flush()
         self.sidebar.select(kind, key)
@@ -247,7 +280,7 @@ class Conversations(QObject):
     def _load_own(self, session: Session, kind: str, key: str) -> None:
         """Own messages from the outbox for this conversation (any state)."""
         # acked room messages are in the room's queue already; own DMs live only here
-        states = ("queued", "sent", "failed") if kind == "room" else None
+        states = ("queued", "sent", "failed", "no_ack") if kind == "room" else None
         try:
             mine = session.outbox.list(CHAT_NS, states=states)
         except Exception:
@@ -363,6 +396,9 @@ class Conversations(QObject):
         if session is None:
             self.host.show_error("Not connected to any server yet: press Connect (Ctrl+K)")
             return
+        if self.off_reason is not None:
+            self.host.show_error(self.off_reason)
+            return
         try:
             if kind == "room":
                 msg = session.chat.send(target, text)
@@ -393,7 +429,8 @@ class Conversations(QObject):
             model.set_state(msg.id, msg.state.value, msg.error or "")
 
     def retry_message(self, msg_id: str) -> None:
-        """Send a failed own message again."""
+        """Send a failed own message again, or one whose ack never came ("no ack": it
+        may have arrived, so only the user decides to send it once more)."""
         session = self.host.session
         if session is None:
             return

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from ui.window import MainWindow
 
 
-async def stage_and_save(window: MainWindow, path: Path, data_dir: Path) -> int:
+async def stage_and_save(window: MainWindow, path: Path, data_dir: Path,
+                         taken: Sequence[str] = ()) -> int:
     """Connect, stage a little conversation with two simulated users, save a PNG.
 
-    Returns the process exit code: 0 when the PNG is written, 1 otherwise (said on stderr).
+    ``taken``: user names other windows use (the simulated users take other names: the
+    server keeps a name for whoever claimed it first). Returns the process exit code: 0
+    when the PNG is written, 1 otherwise (said on stderr).
     """
     path = path.expanduser().resolve()
     peers: list[Session] = []
@@ -35,7 +38,7 @@ async def stage_and_save(window: MainWindow, path: Path, data_dir: Path) -> int:
         await wait_until(lambda: window.is_connected, 30)
         session = window.session
         assert session is not None  # connected
-        names = [n for n in NAMES if n != window.user][:2]
+        names = [n for n in NAMES if n != window.user and n not in taken][:2]
         peers = [await _peer(window, name, data_dir) for name in names]
         bob, carol = peers
         chat = window.conversations
@@ -96,7 +99,7 @@ async def stage_and_save(window: MainWindow, path: Path, data_dir: Path) -> int:
 async def _peer(window: MainWindow, name: str, data_dir: Path) -> Session:
     """A simulated second user (a core session without a window) in #general."""
     from app.session import Session
-    from ui.window import build_config
+    from ui.workspaces import build_config
 
     cfg = build_config({**window.options, "user": name, "namespaces": ["/chat"]})
     peer = Session(cfg, data_dir / "screenshot-peers" / name)

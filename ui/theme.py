@@ -192,6 +192,7 @@ STATE_COLORS = {
     "queued": "#8a8f98",
     "sent": "#8a8f98",
     "acked": "#3e8ef7",
+    "no_ack": "#e0a526",
     "error": "#e5484d",
 }
 

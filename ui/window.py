@@ -1,18 +1,32 @@
-"""The main window: the shell around one connection.
+"""The main window: the shell around one workspace at a time.
 
-It owns the connection bar and its wiring, the sidebar and the tabs (Chat, Events,
-Compose, Queues, Learn), the status bar, the dialogs it opens (connection options, packet
-export), the window layout it saves, and the session's lifecycle. The chat itself (rooms,
-DMs, unread counts, notifications) is ``ui.conversations.Conversations``.
+It owns the connection bar and its wiring, the workspace switcher (menu bar and bar
+button), the sidebar and the tabs (Chat, Events, Compose, Queues, Learn), the status bar,
+the dialogs it opens (the workspace's connection settings, packet export), the window
+layout it saves, and the session's lifecycle. The chat itself (rooms, DMs, unread counts,
+notifications) is ``ui.conversations.Conversations``.
+
+A workspace (``app.workspace.Workspace``) is a saved server with its own data folder, so
+its own outbox: the session of the workspace shown is
+``Session(ws.connection_config(url), <its data folder>)``, and a message is only ever
+sent by the session of the workspace it was written in. Switching closes that session
+(its outbox stays on disk) and swaps the whole view. Changing a workspace's address
+while messages wait for the old one is asked about, never done silently.
 
 All core calls go through ``self.session`` (an ``app.session.Session``); every core
 notification arrives through ``self.bridge`` (ui.bridge.SessionBridge) as a Qt signal.
+
+At about 750 lines it is one thing: the lifecycle of the workspace shown (open, switch,
+close, a server that restarts under it, a server that turns out to be foreign) and the
+signals that follow it, which share the window's state. The flows that are not
+(workspace dialogs, conversations, Compose, the Queues tab, hosting) have their own
+modules.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Coroutine
@@ -27,15 +41,18 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QTabWidget,
     QWidget,
 )
 
+from app.workspace import Workspace, WorkspaceStore, slug
 from ui import theme
 from ui.bridge import SessionBridge
 from ui.compose_controller import ComposeController
 from ui.conversations import Conversations
+from ui.hosting_controls import HostingControls
 from ui.inspector import QueuesTab
 from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
@@ -44,58 +61,95 @@ from ui.text import escape_controls, one_line
 from ui.widgets.acks import AckPanel
 from ui.widgets.chat import ChatPane
 from ui.widgets.compose import ComposeTab
-from ui.widgets.connection import DEFAULT_OPTIONS, ConnectionBar, ConnectionDialog
+from ui.widgets.connection import ConnectionBar, ConnectionDialog
 from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
+from ui.widgets.switcher import Entry, WorkspaceMenu
+from ui.workspace_editing import WorkspaceEditing
+from ui.workspaces import (
+    Workspaces,
+    options_of,
+    workspace_from_options,
+)
 
 if TYPE_CHECKING:
-    from app.config import ConnectionConfig
     from app.outbox import OutboxMessage
     from app.session import Session
+    from ui.hosting import HostInfo
     from ui.learn import LearnTab
     from ui.server import EmbeddedServer
+    from ui.widgets.new_workspace import NewWorkspaceDialog
 
 log = logging.getLogger(__name__)
 
-
-def build_config(options: dict[str, Any]) -> ConnectionConfig:
-    """An app.config.ConnectionConfig from the options the dialog edits."""
-    from app.config import ConnectionConfig, ReconnectPolicy
-
-    o = {**DEFAULT_OPTIONS, **options}
-    return ConnectionConfig(
-        url=o["url"], user=o["user"] or None, token=o["token"] or None,
-        namespaces=list(o["namespaces"]), auth=dict(o["auth"]), headers=dict(o["headers"]),
-        query=dict(o["query"]), transports=list(o["transports"]),
-        reconnect=ReconnectPolicy(delay=float(o["delay"]), delay_max=float(o["delay_max"]),
-                                  attempts=int(o["attempts"])),
-        no_ack=bool(o["no_ack"]), ack_timeout=float(o["ack_timeout"]))
+#: what the chat says on a server that is not SockDesk's
+NOT_SOCKDESK = ("This server is not a SockDesk server: chat rooms are off. Events and "
+                "Queues show its traffic.")
 
 
 class MainWindow(QMainWindow):
-    """One connection, one user. Several can live in one process (``--clients N``)."""
+    """One workspace at a time, one user. Several can live in one process
+    (``--clients N``: the same workspace as N users, each with its own data folder)."""
 
     closed = Signal()
     connected = Signal()  # every time the session gets connected
 
-    def __init__(self, options: dict[str, Any], data_dir: Path, settings: Settings | None = None,
-                 *, key: str = "main", title_suffix: str = "",
-                 bundled_url: str | None = None) -> None:
+    def __init__(self, workspace: Workspace | dict[str, Any], data_dir: Path | None = None,
+                 settings: Settings | None = None, *, key: str = "main",
+                 title_suffix: str = "", bundled_url: str | None = None,
+                 workspaces: Workspaces | None = None, as_user: str | None = None) -> None:
+        """``workspace``: the one to show first (an option dict is turned into one, not
+        saved: the tests and the perf harness build windows that way). ``workspaces``:
+        the app's shared registry; without one, a store under ``data_dir`` (secrets in
+        its files). ``as_user``: this window is that user on every workspace it shows,
+        with a data folder of its own (``--clients``)."""
         super().__init__()
         self.settings = settings or Settings()
-        self.options: dict[str, Any] = {**DEFAULT_OPTIONS, **options}
-        self.data_root = Path(data_dir)
+        if workspaces is None:
+            root = Path(data_dir) if data_dir is not None else Path.home() / ".sockdesk"
+            workspaces = Workspaces(WorkspaceStore(root / "config", root,
+                                                   secrets_backend=None), self)
+        self.workspaces = workspaces
+        self.data_root = Path(data_dir) if data_dir is not None else workspaces.store.data_root
+        if isinstance(workspace, dict):
+            url = str(workspace.get("url") or "")
+            workspace = workspace_from_options(
+                workspace, bundled=bool(bundled_url) and url == bundled_url)
+        self.as_user = as_user
+        if as_user:
+            workspace = dataclasses.replace(workspace, user=as_user)
+        self.workspace: Workspace = workspace
+        #: where the session connects: the workspace's first address, or where its
+        #: embedded server listens this time
+        self.url = workspace.url
         self.bundled_url = bundled_url
         self.embedded_server: EmbeddedServer | None = None  # when this window uses it
         self.key = key
+        self.title_suffix = title_suffix
         self.session: Session | None = None
         self.bridge = SessionBridge(self)
         self._closing = False
         self._closed = False
         self._state = "offline"
+        self._open_gen = 0
+        #: None: not known yet; True: the server did not introduce itself as SockDesk's
+        self.foreign: bool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.setWindowTitle("SockDesk" + (f" — {title_suffix}" if title_suffix else ""))
+        #: the question about waiting messages, while it is open
+        self.where_box: QMessageBox | None = None
+        self.editing = WorkspaceEditing(self)
+        self._update_title()
         self.resize(1180, 760)
+
+        # -- the workspace switcher -------------------------------------------------------------
+        self.workspace_menu = WorkspaceMenu(self.workspace_entries, self)
+        self.workspace_menu.chosen.connect(self.switch_workspace)
+        self.workspace_menu.new_requested.connect(self.new_workspace_dialog)
+        self.workspace_menu.edit_requested.connect(self.open_connection_dialog)
+        self.menuBar().addMenu(self.workspace_menu)
+        # -- hosting: shown for a workspace hosted for a team or a class --------------------
+        self.hosting = HostingControls(self, self)
+        self.menuBar().addMenu(self.hosting.menu)
 
         # -- connection bar ------------------------------------------------------------------
         self.bar = ConnectionBar(self)
@@ -103,12 +157,15 @@ class MainWindow(QMainWindow):
         self.bar.connect_requested.connect(self.on_connect_clicked)
         self.bar.disconnect_requested.connect(self.on_disconnect_clicked)
         self.bar.options_requested.connect(self.open_connection_dialog)
+        self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
+                               self.workspace_menu)
         self._fill_bar()
 
         # -- sidebar and tabs ---------------------------------------------------------------------
         self.sidebar_model = SidebarModel(self)
         self.sidebar = Sidebar(self.sidebar_model)
         self.sidebar.namespace_selected.connect(self._namespace_selected)
+        self.sidebar.namespace_retry_requested.connect(self.retry_namespace)
         self.chat = ChatPane()
         self.conversations = Conversations(self, self.bridge, self.chat, self.sidebar, self)
 
@@ -151,6 +208,7 @@ class MainWindow(QMainWindow):
         self.summary_label = QLabel("")
         self.summary_label.setObjectName("hint")
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addPermanentWidget(self.hosting.status)
         self.statusBar().addPermanentWidget(self.error_label, 1)
         self.statusBar().addPermanentWidget(self.summary_label)
         self.statusBar().setSizeGripEnabled(False)
@@ -159,6 +217,11 @@ class MainWindow(QMainWindow):
         self._depth_timer.setSingleShot(True)
         self._depth_timer.setInterval(40)
         self._depth_timer.timeout.connect(self.refresh_depth)
+        # a server that has not introduced itself a while after a namespace got ready is
+        # not SockDesk's (its `welcome` comes right after CONNECT; see app.base_session)
+        self._intro_timer = QTimer(self)
+        self._intro_timer.setSingleShot(True)
+        self._intro_timer.timeout.connect(self._introduction_over)
 
         self._wire_bridge()
         self._shortcuts()
@@ -227,12 +290,19 @@ class MainWindow(QMainWindow):
         self.events.focus_filter()
 
     def _fill_bar(self) -> None:
+        """The bar shows this workspace: its addresses (or where its server listens) and
+        who you are there."""
         self.bar.url.clear()
-        urls = [self.options["url"]] + [r["url"] for r in self.settings.recent_connections()
-                                        if r["url"] != self.options["url"]]
+        here = self.url or self.workspace.url
+        urls = list(dict.fromkeys([u for u in [here, *self.workspace.urls] if u]))
         self.bar.url.addItems(urls)
-        self.bar.url.setCurrentText(self.options["url"])
-        self.bar.user.setText(self.options.get("user") or "")
+        self.bar.url.setCurrentText(here)
+        self.bar.user.setText(self.user)
+
+    def _update_title(self) -> None:
+        """"SockDesk — Team" (with the user when one process shows several)."""
+        extra = f" · {self.title_suffix}" if self.title_suffix else ""
+        self.setWindowTitle(f"SockDesk — {self.workspace.name}{extra}")
 
     def _restore_layout(self) -> None:
         geo = self.settings.bytes_value(f"windows/{self.key}/geometry")
@@ -283,14 +353,21 @@ class MainWindow(QMainWindow):
         b = self.bridge
         b.state_changed.connect(self._on_state)
         b.namespace_ready.connect(self._on_namespace_ready)
+        b.namespace_refused.connect(self._on_namespace_refused)
         b.packet_logged.connect(self.packets.add)
         b.error.connect(self.show_error)
         b.outbox_changed.connect(self._on_outbox_changed)
 
-    # -- session lifecycle ---------------------------------------------------------------------
+    # -- the workspace ---------------------------------------------------------------------------
+    @property
+    def options(self) -> dict[str, Any]:
+        """The workspace as an option dict (url, user, ...): what the Queues tab's replay
+        and the simulated users of tests and screenshots are built from."""
+        return options_of(self.workspace, self.url or self.workspace.url)
+
     @property
     def user(self) -> str:
-        return str(self.options.get("user") or "")
+        return str(self.workspace.user or "")
 
     @property
     def is_connected(self) -> bool:
@@ -301,14 +378,15 @@ class MainWindow(QMainWindow):
         """Closed for good: the session is closed and ``closed`` was emitted."""
         return self._closed
 
-    def profile_dir(self, options: dict[str, Any] | None = None) -> Path:
-        """The core's data dir for one identity (user on a server).
+    def session_dir(self) -> Path:
+        """The data folder of the workspace shown: its outbox, store and rooms (a
+        ``--clients`` window has one of its own inside it)."""
+        folder = self.workspaces.data_dir(self.workspace)
+        return folder / "clients" / slug(self.as_user) if self.as_user else folder
 
-        The outbox and remembered rooms are not keyed by user or server, so each
-        identity gets its own folder: switching user or URL never sends what one
-        identity queued as another, or to another server. The bundled server is one
-        identity per user whatever port it got this time.
-        """
+    def profile_dir(self, options: dict[str, Any] | None = None) -> Path:
+        """A data folder for one identity (user on a server) outside any workspace: where
+        a replay to another server keeps what it could not deliver yet."""
         o = options or self.options
         url = str(o.get("url") or "")
         if self.bundled_url and url == self.bundled_url:
@@ -319,64 +397,178 @@ class MainWindow(QMainWindow):
         name = f"{o.get('user') or 'anonymous'}@{where}"
         return self.data_root / "profiles" / re.sub(r"[^A-Za-z0-9._@-]", "_", name)
 
+    def workspace_entries(self) -> list[Entry]:
+        """The switcher's lines: every saved workspace (and this one, if it is not saved)
+        with what waits in its outbox and the state it is (or was last) in."""
+        listed = self.workspaces.saved()
+        if not any(w.id == self.workspace.id for w in listed):
+            listed.insert(0, self.workspace)
+        out: list[Entry] = []
+        for ws in listed:
+            if ws.id == self.workspace.id:
+                text = self.workspaces.summary(ws, self._depth_now(), self._state)
+                out.append((ws.id, text, True))
+            else:
+                out.append((ws.id, self.workspaces.summary(ws, self.workspaces.waiting(ws)),
+                            False))
+        return out
+
+    def switch_workspace(self, ws_id: str) -> asyncio.Task[Any] | None:
+        """Show another saved workspace in this window (nothing happens for this one)."""
+        if ws_id == self.workspace.id:
+            return None
+        ws = self.workspaces.store.find(ws_id)
+        if ws is None:
+            self.show_error("That workspace is gone (deleted in another window?)")
+            return None
+        return self.spawn(self.open_workspace(ws))
+
+    async def open_workspace(self, ws: Workspace) -> None:
+        """Show ``ws`` here: close the current session (its outbox stays on disk for next
+        time), swap the whole view (conversations, members, badge, title, Events and
+        Queues), start the workspace's server when SockDesk runs it, and connect."""
+        self._open_gen += 1
+        gen = self._open_gen
+        if self.as_user:
+            ws = dataclasses.replace(ws, user=self.as_user)
+        await self.close_session()
+        if gen != self._open_gen or self._closing:
+            return  # another workspace was chosen meanwhile, or the window is closing
+        self.workspace = ws
+        self.url = ws.url
+        self.bundled_url = None
+        self.embedded_server = None
+        self._reset_view()
+        if not self.as_user and self.workspaces.is_saved(ws):
+            self.workspaces.store.set_last(ws)
+        if ws.embedded:
+            self.server_starting()
+            try:
+                url = await self.workspaces.server_url(ws)
+            except Exception as exc:
+                if gen == self._open_gen:
+                    self._on_state("offline", str(exc))
+                    self.show_error(str(exc))
+                    # Start hosting (the Hosting menu) tries again, e.g. once the port
+                    # is free
+                    self.hosting.attach(self.workspaces.hosted(ws))
+                    self.hosting.start_failed(str(exc))
+                return
+            if gen != self._open_gen or self._closing:
+                return
+            self.use_server(url, self.workspaces.server(ws))
+            self.hosting.attach(self.workspaces.hosted(ws))
+        else:
+            self.use_server(ws.url)
+        await self.open_session()
+
+    def _reset_view(self) -> None:
+        """Nothing of the last workspace stays in view."""
+        self._update_title()
+        self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
+                               self.workspace_menu)
+        self.hosting.show_workspace(self.workspace)
+        self.conversations.reset()
+        self.events.start_over()
+        self.sidebar_model.set_namespaces([])
+        self.sidebar.clear_namespace_errors()
+        self._set_foreign(None)
+        self.error_label.setText("")
+        self.bar.set_depth(0)
+        self._fill_bar()
+        self.queues.refresh_now()  # the Queues tab lets go of the last session's queues
+
     def server_starting(self) -> None:
-        """The bundled server is still starting: the window is up, saying so, and
+        """The workspace's server is still starting: the window is up, saying so, and
         connects once ``use_server`` gives it the address."""
         self._state = "starting"
-        self.bar.set_state("starting", "Starting the bundled server…")
-        self.summary_label.setText(f"{self.user or '?'}  ·  starting the bundled server…")
+        self.bar.set_state("starting", "Starting this workspace's server…")
+        self.summary_label.setText(f"{self.user or '?'}  ·  starting the server on this "
+                                   "computer…")
+        self.workspaces.note_state(self.workspace, "starting")
 
     def use_server(self, url: str, embedded: EmbeddedServer | None = None) -> None:
-        """Connect to ``url`` from now on; ``embedded`` is the bundled server when ``url``
-        is its address (the Learn tab can then stop and start it)."""
-        self.options["url"] = url
+        """Connect to ``url`` from now on; ``embedded`` is the server SockDesk runs for
+        this workspace when ``url`` is its address (the Learn tab can then stop and start
+        it)."""
+        self.url = url
         self.bundled_url = url if embedded is not None else None
         self.embedded_server = embedded
-        self.setWindowTitle(f"SockDesk — {self.user} @ {url}")
+        self._update_title()
         self._fill_bar()
         if self._state == "starting":
             self._on_state("offline", "")
         if self._learn is not None:
             self._learn.classroom.refresh_server()
 
-    async def open_session(self, options: dict[str, Any] | None = None) -> None:
-        """(Re)create the core session for ``options`` and connect."""
+    def server_restarted(self, info: HostInfo) -> None:
+        """The server SockDesk runs for this workspace listens again (Start hosting):
+        use its new process, and connect now rather than after the session's back-off.
+        A hosted server keeps its port, so the session only reconnects; one that got
+        another address gets a new session."""
+        self.use_server(info.url, self.workspaces.server(self.workspace))
+        session = self.session
+        if session is None:
+            return
+        if session.config.url == info.url:
+            session.reconnect_now()
+        else:
+            self.spawn(self.open_session())
+
+    async def open_session(self) -> None:
+        """(Re)create the session of the workspace shown and connect."""
         from app.session import Session
 
-        if options is not None:
-            self.options = {**DEFAULT_OPTIONS, **options}
         await self.close_session()
-        cfg = build_config(self.options)
+        ws = self.workspace
+        # the workspace's own addresses (all of them, to fail over between), unless its
+        # server is SockDesk's own, which listens where it listens this time
+        url = self.url if self.url and self.url not in ws.urls else None
+        cfg = ws.connection_config(url)
+        info = self.workspaces.host_info(ws) if ws.embedded else None
+        if info is not None and info.fingerprint:
+            # a hosted server with TLS: exactly the certificate it printed, nothing else
+            cfg.tls.fingerprint = info.fingerprint
         self.error_label.setText("")
-        self.session = Session(cfg, self.profile_dir())
-        self.bridge.attach(self.session)
+        self.session = session = Session(cfg, self.session_dir())
+        self.bridge.attach(session)
         self.sidebar_model.set_namespaces(cfg.normalized_namespaces())
         self.compose.set_namespaces(cfg.normalized_namespaces())
         self._fill_bar()
         self.conversations.session_opened()
+        for ns, why in session.namespace_errors.items():
+            self.sidebar.set_namespace_error(ns, why)
+        self._set_foreign(True if session.extensions_on is False else None)
         self.refresh_depth()
-        self.settings.remember_connection({"url": self.options["url"], "user": self.user})
-        await self.session.connect()
+        if not ws.embedded:
+            self.settings.remember_connection({"url": cfg.url, "user": self.user})
+        await session.connect()
 
     async def close_session(self) -> None:
         session, self.session = self.session, None
         if session is None:
             return
         self.bridge.detach()
+        self._intro_timer.stop()
         try:
             await session.close()
         except Exception as exc:  # closing must not stop a shutdown
             log.debug("session close failed: %s", exc)
-        self._on_state("offline", "Closed")
+        self._show_state("offline", "Closed")
 
+    # -- editing the workspace -------------------------------------------------------------------
     def on_connect_clicked(self) -> None:
         url = self.bar.url.currentText().strip()
         user = self.bar.user.text().strip()
-        if not url:
+        ws = self.workspace
+        if not ws.embedded and not url:
             self.show_error("Type a server URL first, like http://127.0.0.1:5000")
             return
-        if url != self.options["url"] or user != self.user or self.session is None:
-            self.spawn(self.open_session({**self.options, "url": url, "user": user}))
+        if (not ws.embedded and url != ws.url) or user != self.user:
+            urls = ws.urls if ws.embedded else [url, *[u for u in ws.urls[1:] if u != url]]
+            self.apply_edit(dataclasses.replace(ws, urls=urls, user=user or None))
+        elif self.session is None:
+            self.spawn(self.open_session())
         else:
             self.spawn(self.session.connect())
 
@@ -384,22 +576,32 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.spawn(self.session.disconnect(reason="user"))
 
+    def waiting_here(self) -> int:
+        """Messages waiting in the outbox of the workspace shown."""
+        if self.session is not None:
+            return self._depth_now()
+        return self.workspaces.waiting(self.workspace) or 0
+
+    def new_workspace_dialog(self) -> NewWorkspaceDialog:
+        """"New workspace…" (see `ui.workspace_editing`)."""
+        return self.editing.new_workspace_dialog()
+
     def open_connection_dialog(self) -> ConnectionDialog:
-        opts = {**self.options, "url": self.bar.url.currentText().strip() or self.options["url"],
-                "user": self.bar.user.text().strip()}
-        dlg = ConnectionDialog(opts, self)
+        """Edit the workspace shown (see `ui.workspace_editing`)."""
+        return self.editing.open_connection_dialog()
 
-        def done(result: int) -> None:
-            if result == ConnectionDialog.DialogCode.Accepted:
-                self.spawn(self.open_session(dlg.options()))
-            dlg.deleteLater()
-
-        dlg.finished.connect(done)
-        dlg.open()
-        return dlg
+    def apply_edit(self, new: Workspace) -> QMessageBox | None:
+        """Save an edited workspace (see `ui.workspace_editing`)."""
+        return self.editing.apply_edit(new)
 
     # -- state ---------------------------------------------------------------------------------
     def _on_state(self, state: str, reason: str) -> None:
+        self._show_state(state, reason)
+        self.workspaces.note_state(self.workspace, state)
+        if state == "connected":
+            self._check_server()
+
+    def _show_state(self, state: str, reason: str) -> None:
         self._state = state
         self.bar.set_state(state, reason)
         self.summary_label.setText(f"{self.user or '?'}  ·  "
@@ -407,7 +609,7 @@ class MainWindow(QMainWindow):
         if state == "connected":
             self.error_label.setText("")
             self.connected.emit()
-            self.show_info(f"Connected to {self.options['url']} as {self.user}")
+            self.show_info(f"Connected to {self.url} as {self.user}")
         elif state == "offline" and reason and reason not in ("user", "Closed"):
             self.show_info(f"Offline: {reason}")
         if state != "connected":
@@ -418,17 +620,69 @@ class MainWindow(QMainWindow):
     def _on_namespace_ready(self, ns: str, ready: bool) -> None:
         self.sidebar_model.add("namespace", ns)
         self.sidebar_model.set_ready("namespace", ns, ready)
+        if ready:
+            self.sidebar.set_namespace_error(ns, None)
+            self.compose.set_namespaces([ns])  # one the server added (a SockDesk server)
+            self._check_server()
+
+    def _on_namespace_refused(self, ns: str, why: str) -> None:
+        """The server refused one namespace: say why next to it; the others go on."""
+        self.sidebar_model.add("namespace", ns)
+        self.sidebar_model.set_ready("namespace", ns, False)
+        self.sidebar.set_namespace_error(ns, why)
+
+    def retry_namespace(self, ns: str) -> None:
+        """Ask the server for a refused namespace again, now."""
+        if self.session is not None:
+            self.session.retry_namespace(ns)
+            self.show_info(f"Asking for {ns} again…")
 
     def _namespace_selected(self, ns: str) -> None:
         self.compose.namespace.setCurrentText(ns)
 
+    # -- a server that is not SockDesk's -------------------------------------------------------
+    def _check_server(self) -> None:
+        """Has the server said what it is? SockDesk's introduces itself on every
+        namespace right after CONNECT; a namespace that is ready without that, for a
+        while, means a server of somebody else's."""
+        s = self.session
+        if s is None or self._state != "connected":
+            return
+        if s.extensions_on is True:
+            self._set_foreign(False)
+        elif s.extensions_on is False:
+            self._set_foreign(True)
+        elif not self._intro_timer.isActive() and self.foreign is None:
+            from app.base_session import INTRODUCTION_WAIT
+
+            self._intro_timer.start(int(INTRODUCTION_WAIT * 1000) + 250)
+
+    def _introduction_over(self) -> None:
+        s = self.session
+        if s is not None and self._state == "connected" and s.extensions_on is not True:
+            self._set_foreign(True)
+
+    def _set_foreign(self, foreign: bool | None) -> None:
+        """Chat off and the Events tab in front on a foreign server; chat back on when
+        the server turns out to be SockDesk's after all."""
+        if foreign == self.foreign:
+            return
+        self.foreign = foreign
+        self.conversations.set_chat_available(NOT_SOCKDESK if foreign else None)
+        if foreign:
+            self.tabs.setCurrentWidget(self.events)
+
     # -- outbox --------------------------------------------------------------------------------
+    def _depth_now(self) -> int:
+        if self.session is None:
+            return 0
+        try:
+            return self.session.outbox.depth()
+        except Exception:  # an unreadable store shows 0, not a crash
+            return 0
+
     def refresh_depth(self) -> None:
-        depth = 0
-        if self.session is not None:
-            with contextlib.suppress(Exception):  # an unreadable store shows 0, not a crash
-                depth = self.session.outbox.depth()
-        self.bar.set_depth(depth)
+        self.bar.set_depth(self._depth_now())
 
     def _on_outbox_changed(self, _msg: OutboxMessage) -> None:
         if not self._depth_timer.isActive():
@@ -484,6 +738,7 @@ class MainWindow(QMainWindow):
             self.spawn(self._finish_close())
 
     async def _finish_close(self) -> None:
+        self._open_gen += 1  # a workspace still being opened is not opened any more
         try:
             if self._learn is not None:
                 await self._learn.shutdown()  # the Learn tab's simulated users

@@ -72,18 +72,13 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
     from tests.support import REPO, ensure_node_packages
 
     result: dict[str, Any] = {}
-    original_url = uimain.App._server_url
-
-    async def server_url(self: Any, data: Path, settings: Any) -> tuple[str, str]:
-        url, error = await original_url(self, data, settings)
-        result["url"] = url
-        return url, error
 
     async def measure(self: Any, window: Any, data: Path) -> int:
         from PySide6.QtCore import Qt, QTimer
 
         await _until(lambda: window._state == "connected", 30)
         await _until(lambda: window.session.is_ready("/"), 10)
+        result["url"] = window.session.current_url
         received = 0
 
         def count(_m: Any) -> None:
@@ -131,7 +126,6 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
                       inspector_tab=inspector_tab >= 0)
         return 0
 
-    uimain.App._server_url = server_url  # type: ignore[method-assign]
     uimain.App._screenshot = measure  # type: ignore[method-assign]
     rc = uimain.main(["--screenshot", str(Path(data_dir) / "unused.png"),
                       "--data-dir", data_dir])

@@ -16,7 +16,8 @@ from ui.eventloop import GuiEventLoop
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp) -> Path:
-    """Settings go to INI files in tmp_path, never to the real user configuration."""
+    """Settings go to INI files in tmp_path, never to the real user configuration; so do
+    workspaces and their data, and no secret goes to the user's keyring."""
     from PySide6.QtCore import QCoreApplication
 
     from ui import settings, theme
@@ -24,6 +25,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp) -> 
     qapp.setQuitOnLastWindowClosed(False)  # as the app does: cleanup awaits after close
     folder = tmp_path / "settings"
     monkeypatch.setenv("SOCKDESK_SETTINGS_DIR", str(folder))
+    monkeypatch.setenv("SOCKDESK_CONFIG_DIR", str(tmp_path / "sockdesk-config"))
+    monkeypatch.setenv("SOCKDESK_DATA_DIR", str(tmp_path / "sockdesk-data"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     QCoreApplication.setOrganizationName(settings.ORG)
     QCoreApplication.setApplicationName(settings.APP)
     settings.isolate(folder)

@@ -14,10 +14,13 @@ from PySide6.QtGui import QColor, QPalette
 from tests.support import REPO, wait_for
 from tests.ui.conftest import connect
 
+NO_KEYRING = "keyring.backends.fail.Keyring"
+
 
 def run_gui(*args: str, tmp_path: Path, timeout: float = 90) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
-               SOCKDESK_SETTINGS_DIR=str(tmp_path / "gui-settings"))
+               SOCKDESK_SETTINGS_DIR=str(tmp_path / "gui-settings"),
+               PYTHON_KEYRING_BACKEND=NO_KEYRING)
     env.pop("SOCKDESK_DATA_DIR", None)
     return subprocess.run([sys.executable, "-m", "ui", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -32,8 +35,15 @@ def test_screenshot_writes_a_png_and_exits_cleanly(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
     assert proc.stderr.strip() == ""
-    assert (data / "server.db").exists()
-    assert (data / "profiles" / "alice@bundled" / "sockdesk.db").exists()
+    # the first run made a private workspace; its server and its outbox live in its folder
+    from app.workspace import ServerKind, WorkspaceStore
+
+    (ws,) = WorkspaceStore(data / "config", data, secrets_backend=None).saved()
+    assert (ws.name, ws.server, ws.user) == ("On this computer", ServerKind.PRIVATE, "alice")
+    from ui.hosting import server_db
+
+    assert server_db(data / "workspaces" / ws.id).exists()
+    assert (data / "workspaces" / ws.id / "sockdesk.db").exists()
 
 
 def test_several_clients_in_one_process(tmp_path):
@@ -43,9 +53,13 @@ def test_several_clients_in_one_process(tmp_path):
                    tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 10_000
-    # one core data dir per user
-    assert (data / "profiles" / "alice@bundled" / "sockdesk.db").exists()
-    assert (data / "profiles" / "bob@bundled" / "sockdesk.db").exists()
+    # one workspace, one server; one core data dir per user inside the workspace's
+    from ui.hosting import server_db
+
+    (folder,) = (data / "workspaces").iterdir()
+    assert server_db(folder).exists()
+    assert (folder / "clients" / "alice" / "sockdesk.db").exists()
+    assert (folder / "clients" / "bob" / "sockdesk.db").exists()
 
 
 def test_arguments_and_client_names():
@@ -59,6 +73,20 @@ def test_arguments_and_client_names():
         parse_args(["--clients", "0"])
     with pytest.raises(SystemExit):
         parse_args(["--user", "bad name!"])
+    args = parse_args(["--url", "https://h:2", "--path", "/rt/socket.io", "--namespaces",
+                       "/,orders", "--auth", '{"role": "admin"}', "--header", "X-A: 1",
+                       "--header", "X-B:two", "--query", "v=2", "--transport", "websocket",
+                       "--fingerprint", ("AB:" * 32)[:-1]])
+    assert args.auth_fields == {"role": "admin"}
+    assert args.headers == {"X-A": "1", "X-B": "two"} and args.query_params == {"v": "2"}
+    assert args.fingerprint == "ab" * 32
+    for bad in (["--path", "/x"],                                  # no --url
+                ["--url", "http://h:1", "--auth", "[1]"],          # not an object
+                ["--url", "http://h:1", "--header", "no-colon"],
+                ["--url", "http://h:1", "--fingerprint", "abc"],
+                ["--url", "ftp://h:1"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
 
 
 def test_first_run_dialog_asks_once(run, qtbot, monkeypatch):
@@ -66,11 +94,13 @@ def test_first_run_dialog_asks_once(run, qtbot, monkeypatch):
     from ui.widgets.firstrun import FirstRunDialog
 
     opened: list[FirstRunDialog] = []
+    texts: list[str] = []
     original = FirstRunDialog.open
 
     def open_and_answer(self):
         original(self)
         opened.append(self)
+        texts.append(self.text.text())
         self.edit.setText("not valid!")
         assert not self.buttons.button(self.buttons.StandardButton.Ok).isEnabled()
         self.edit.setText("zoe")
@@ -79,12 +109,17 @@ def test_first_run_dialog_asks_once(run, qtbot, monkeypatch):
     monkeypatch.setattr(FirstRunDialog, "open", open_and_answer)
     assert run(main_mod.ask_user_name()) == "zoe"
     assert len(opened) == 1
+    # it says SockDesk runs a server only when it will
+    assert "server on this computer" in texts[0]
+    assert run(main_mod.ask_user_name(server_here=False)) == "zoe"
+    assert "server" in texts[1] and "this computer" not in texts[1]
 
 
-def test_connection_dialog_validates_json_inline(qtbot):
+def test_connection_dialog_validates_inline(qtbot):
+    from app.workspace import Workspace
     from ui.widgets.connection import ConnectionDialog
 
-    dlg = ConnectionDialog({"url": "http://127.0.0.1:5000", "user": "alice"})
+    dlg = ConnectionDialog(Workspace(name="Dev", urls=["http://127.0.0.1:5000"], user="alice"))
     qtbot.addWidget(dlg)
     ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
     assert ok.isEnabled()
@@ -99,19 +134,26 @@ def test_connection_dialog_validates_json_inline(qtbot):
     dlg.polling.setChecked(False)
     assert not ok.isEnabled()
     dlg.polling.setChecked(True)
+    dlg.urls.setPlainText("http://127.0.0.1:5000\nnot a url")
+    assert not ok.isEnabled() and "not a url" in dlg.error.text()
+    dlg.urls.setPlainText("")
+    assert not ok.isEnabled() and "URL" in dlg.error.text()
+    dlg.urls.setPlainText("http://127.0.0.1:5000")
+    dlg.fingerprint.setText("12:34")
+    assert not ok.isEnabled() and "fingerprint" in dlg.error.text()
+    dlg.fingerprint.setText("")
+    dlg.name.setText(" ")
+    assert not ok.isEnabled() and "name" in dlg.error.text()
+    dlg.name.setText("Dev")
     dlg.namespaces.setText("chat, /queue")
     dlg.attempts.setValue(3)
-    dlg.no_ack.setChecked(True)
     assert ok.isEnabled()
-    opts = dlg.options()
-    assert opts["auth"] == {"room": "x"} and opts["headers"] == {"X-Test": "1"}
-    assert opts["namespaces"] == ["/chat", "/queue"] and opts["transports"] == ["polling"]
-    assert opts["attempts"] == 3 and opts["no_ack"] is True
-
-    from ui.window import build_config
-
-    cfg = build_config(opts)
-    assert cfg.no_ack and cfg.reconnect.attempts == 3 and cfg.transports == ["polling"]
+    ws = dlg.workspace()
+    assert ws.auth == {"room": "x"} and ws.headers == {"X-Test": "1"}
+    assert ws.namespaces == ["/chat", "/queue"] and ws.transports == ["polling"]
+    assert ws.reconnect.attempts == 3
+    cfg = ws.connection_config()
+    assert cfg.reconnect.attempts == 3 and cfg.transports == ["polling"]
 
 
 def test_connection_bar_state_and_shortcuts(run, server, make_window):
@@ -216,7 +258,8 @@ def test_sigterm_closes_cleanly_and_stops_the_server(tmp_path):
 
     data = tmp_path / "data"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
-               SOCKDESK_SETTINGS_DIR=str(tmp_path / "gui-settings"))
+               SOCKDESK_SETTINGS_DIR=str(tmp_path / "gui-settings"),
+               PYTHON_KEYRING_BACKEND=NO_KEYRING)
     proc = subprocess.Popen([sys.executable, "-m", "ui", "--user", "alice", "--data-dir",
                              str(data)], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -235,8 +278,7 @@ def test_sigterm_closes_cleanly_and_stops_the_server(tmp_path):
 
     try:
         started = wait_for(lambda: proc.poll() is not None or (
-            (data / "profiles" / "alice@bundled" / "sockdesk.db").exists()
-            and bool(server_pids())), 30)
+            any((data / "workspaces").glob("*/sockdesk.db")) and bool(server_pids())), 30)
         assert started and proc.poll() is None, "the GUI did not start"
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)

@@ -40,7 +40,7 @@ def peer(run: Any, window: Any, name: str, folder: Path, namespaces: list[str],
          url: str | None = None) -> Any:
     """A second user as a bare core session (no window)."""
     from app.session import Session
-    from ui.window import build_config
+    from ui.workspaces import build_config
 
     cfg = build_config({**window.options, "user": name, "namespaces": namespaces,
                         **({"url": url} if url else {})})

@@ -167,8 +167,8 @@ def test_external_server_cannot_be_started_or_stopped(run, server, make_window):
     w = make_window(server.url, "alice")
     bar = w.learn.classroom
     assert not bar.server_button.isEnabled()
-    assert "--url" in bar.server_label.text()
-    assert "--url" in bar.server_button.toolTip()
+    assert "does not run this workspace's server" in bar.server_label.text()
+    assert "does not run this workspace's server" in bar.server_button.toolTip()
 
 
 def test_bundled_server_stops_and_starts_on_the_same_address(run, tmp_path, qtbot):
@@ -329,23 +329,32 @@ def test_stop_in_the_middle_then_run_another_lesson(run, server, make_window):
         "Client emit, server emit"
 
 
-def test_the_app_hands_its_bundled_server_to_the_learn_tab(run, server):
+def test_the_app_hands_its_bundled_server_to_the_learn_tab(run, server, tmp_path,
+                                                          monkeypatch):
     from ui.main import App, parse_args
-    from ui.settings import Settings
+    from ui.workspaces import Workspaces, private_workspace
 
     class Bundled:  # stands in for ui.server.EmbeddedServer (already running)
         running = True
         proc = None
         extra = ()
 
-    app = App(parse_args(["--user", "alice"]))
-    app.server = Bundled()
-    app._open_windows(["alice"], server.url, "", Path(server.db).parent / "app", Settings(),
-                      ["/chat"])
+    bundled = Bundled()
+
+    async def server_url(_self, _ws):
+        return server.url
+
+    monkeypatch.setattr(Workspaces, "server_url", server_url)
+    monkeypatch.setattr(Workspaces, "server", lambda _self, _ws: bundled)
+    app = App(parse_args(["--data-dir", str(tmp_path / "app")]))
+    app.prepare()
+    ws = private_workspace("alice")
+    app.workspaces.save(ws)
+    app._open_windows(ws)
     w = app.windows[0]
     try:
-        assert w.embedded_server is app.server
         run.until(lambda: w._state == "connected", 20)
+        assert w.embedded_server is bundled
         bar = w.learn.classroom
         assert bar.server_button.isEnabled() and bar.server_button.text() == "Stop server"
     finally:

@@ -18,17 +18,19 @@ pytestmark = pytest.mark.timeout(120)
 # -- start-up: the window does not wait for the bundled server ------------------------------
 
 @pytest.fixture
-def slow_start(monkeypatch: pytest.MonkeyPatch) -> dict[str, asyncio.Future[tuple[str, str]]]:
-    """App._server_url waits for the test to say where the server listens (or why not)."""
+def slow_start(monkeypatch: pytest.MonkeyPatch) -> dict[str, asyncio.Future[str]]:
+    """Workspaces.server_url waits for the test to say where the server listens (or to
+    raise why it did not start)."""
     from ui.main import App
+    from ui.workspaces import Workspaces
 
-    pending: dict[str, asyncio.Future[tuple[str, str]]] = {}
+    pending: dict[str, asyncio.Future[str]] = {}
 
-    async def server_url(_self: Any, _data_dir: Path, _settings: Any) -> tuple[str, str]:
+    async def server_url(_self: Any, _ws: Any) -> str:
         pending["url"] = asyncio.get_running_loop().create_future()
         return await pending["url"]
 
-    monkeypatch.setattr(App, "_server_url", server_url)
+    monkeypatch.setattr(Workspaces, "server_url", server_url)
     monkeypatch.setattr(App, "_install_signal_handlers", lambda _self: None)  # pytest's own
     return pending
 
@@ -36,8 +38,7 @@ def slow_start(monkeypatch: pytest.MonkeyPatch) -> dict[str, asyncio.Future[tupl
 def make_app(tmp_path: Path) -> Any:
     from ui.main import App, parse_args
 
-    return App(parse_args(["--user", "alice", "--data-dir", str(tmp_path / "data"),
-                           "--namespaces", "/chat"]))
+    return App(parse_args(["--user", "alice", "--data-dir", str(tmp_path / "data")]))
 
 
 def test_the_window_is_shown_before_the_server_listens_then_connects(
@@ -46,14 +47,15 @@ def test_the_window_is_shown_before_the_server_listens_then_connects(
 
     async def scenario() -> int:
         main = asyncio.ensure_future(app.run())
-        await until(lambda: bool(app.windows) and app.windows[0].isVisible())
+        await until(lambda: bool(app.windows) and app.windows[0].isVisible()
+                    and "url" in slow_start)
         w = app.windows[0]
         assert not slow_start["url"].done()                  # not listening yet
         assert w._state == "starting" and w.session is None
         assert w.bar.light.label.text() == "Starting server…"
-        assert "starting the bundled server" in w.summary_label.text()
+        assert "starting the server on this computer" in w.summary_label.text()
         assert not w.bar.connect_action.isEnabled()          # no address to connect to yet
-        slow_start["url"].set_result((server.url, ""))
+        slow_start["url"].set_result(server.url)
         await until(lambda: w._state == "connected", 20)
         assert w.options["url"] == server.url and w.bar.url.currentText() == server.url
         assert w.error_label.text() == ""
@@ -69,10 +71,11 @@ def test_a_server_that_fails_to_start_is_shown_in_the_open_window(
 
     async def scenario() -> int:
         main = asyncio.ensure_future(app.run())
-        await until(lambda: bool(app.windows) and app.windows[0].isVisible())
+        await until(lambda: bool(app.windows) and app.windows[0].isVisible()
+                    and "url" in slow_start)
         w = app.windows[0]
-        slow_start["url"].set_result(("http://127.0.0.1:5000",
-                                      "The bundled server did not start: port in use"))
+        slow_start["url"].set_exception(
+            RuntimeError("The bundled server did not start: port in use"))
         await until(lambda: w._state != "starting")
         assert w.error_label.text() == "The bundled server did not start: port in use"
         assert w.session is None and w._state == "offline"

@@ -77,10 +77,12 @@ class QueueActions(QObject):
         return done
 
     def retry_selected(self) -> int:
-        return self._outbox_op("retry", Outbox.retry, ("failed",))
+        """Failed and "no ack" messages go back in the queue (no ack: sent once, never
+        confirmed; only the user sends such a message again)."""
+        return self._outbox_op("retry", Outbox.retry, ("failed", "no_ack"))
 
     def cancel_selected(self) -> int:
-        return self._outbox_op("cancel", Outbox.cancel, ("queued", "failed"))
+        return self._outbox_op("cancel", Outbox.cancel, ("queued", "failed", "no_ack"))
 
     def save_outbox_edit(self) -> bool:
         s = self.host.session

@@ -85,7 +85,8 @@ class MessagePane(QWidget):
         self.end_button = tool_button("Jump to the newest messages without loading "
                                       "everything before them", icon="jump-end", text="End")
         self.end_button.clicked.connect(self.jump_to_end)
-        self.retry_button = tool_button("Send the selected failed outbox messages again",
+        self.retry_button = tool_button("Send the selected failed outbox messages again, "
+                                        "and those whose ack never came (\"no ack\")",
                                         icon="retry", text="Retry")
         self.retry_button.clicked.connect(self.retry_requested)
         self.cancel_button = tool_button("Cancel the selected queued or failed outbox "
@@ -334,8 +335,15 @@ class MessagePane(QWidget):
         outbox = q is not None and q.is_outbox
         self.retry_button.setVisible(outbox)
         self.cancel_button.setVisible(outbox)
-        self.retry_button.setEnabled(any(r.state == "failed" for r in rows))
-        self.cancel_button.setEnabled(any(r.state in ("queued", "failed") for r in rows))
+        self.retry_button.setEnabled(any(r.state in ("failed", "no_ack") for r in rows))
+        # "no ack" is not a failure: the message may have arrived; sending it once more
+        # is the user's decision, and the button says so
+        no_ack_only = bool(rows) and all(r.state == "no_ack" for r in rows
+                                         if r.state in ("failed", "no_ack"))
+        self.retry_button.setText("Send again" if no_ack_only and any(
+            r.state == "no_ack" for r in rows) else "Retry")
+        self.cancel_button.setEnabled(any(r.state in ("queued", "failed", "no_ack")
+                                          for r in rows))
         server = q is not None and q.is_server
         self.requeue_button.setVisible(q is not None and server and q.kind == "dead")
         self.requeue_button.setEnabled(bool(rows))

@@ -264,6 +264,8 @@ class MessageRow:
                 state = f"{state} · {self.extra}" if state else self.extra
             if self.error and self.state == "failed":
                 state = f"failed: {self.error}"
+            elif self.state == "no_ack":
+                state = "no ack: sent once, never confirmed (Send again to resend)"
             self._cells = (
                 f"{self.key:,}",
                 format_time_precise(self.ts) if self.ts else "",
@@ -383,7 +385,8 @@ class MessageTableModel(QAbstractTableModel):
         self._more_before = False
         self._fetching = False
         self.fetches = 0
-        self.colors = {s: theme.state_color(s) for s in ("queued", "sent", "acked", "failed")}
+        self.colors = {s: theme.state_color(s) for s in ("queued", "sent", "acked", "failed",
+                                                        "no_ack")}
         self.colors["dead"] = theme.state_color("failed")
         self.dir_colors = {"in": QColor("#2fb36b"), "out": QColor("#3e8ef7")}
 

@@ -31,8 +31,8 @@ STATE_WORDS = {
     "connecting": "Connecting…",
     "reconnecting": "Connection lost: trying again. Your outbox keeps everything.",
 }
-EXTERNAL = ("Connected to an external server (--url). SockDesk can only start and stop the "
-            "server it bundles; start and stop this one where it runs.")
+EXTERNAL = ("SockDesk does not run this workspace's server: start and stop it where it "
+            "runs.")
 
 
 def _vline() -> QFrame:

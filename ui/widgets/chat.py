@@ -81,7 +81,11 @@ LEFT = 14
 GAP = 12
 RIGHT = 40
 STATE_LABELS = {"queued": "Queued: waiting for the connection", "sent": "Sent, waiting for the ack",
-                "acked": "Delivered (acknowledged by the server)", "failed": "Failed"}
+                "acked": "Delivered (acknowledged by the server)", "failed": "Failed",
+                "no_ack": "No ack: sent once, the server never confirmed it"}
+#: own messages the user may send again: failed, or sent once with no ack ("no ack" is
+#: neither failed nor pending: it may have arrived, so it is never resent on its own)
+RESENDABLE = ("failed", "no_ack")
 
 
 def _layout_text(text: str, font: QFont, width: float) -> tuple[QTextLayout, float]:
@@ -133,7 +137,7 @@ class ChatDelegate(QStyledItemDelegate):
         if kind == "day":
             return QSize(self.width, QFontMetrics(small).height() + 22)
         grouped = bool(index.data(GroupedRole))
-        failed = index.data(StateRole) == "failed"
+        failed = index.data(StateRole) in RESENDABLE
         key = (str(index.data(IdRole)), self.width, failed)
         h = self._heights.get(key)
         if h is None:
@@ -223,17 +227,23 @@ class ChatDelegate(QStyledItemDelegate):
             state = index.data(StateRole)
             if state:
                 icon_name = {"queued": "clock", "sent": "check", "acked": "check-check",
-                             "failed": "alert"}.get(state, "clock")
-                col = theme.state_color(state) if state in ("acked", "failed") else muted
+                             "failed": "alert", "no_ack": "check"}.get(state, "clock")
+                col = theme.state_color(state) if state in ("acked", "failed", "no_ack") \
+                    else muted
                 px = theme.pixmap(icon_name, 14, col)
                 painter.drawPixmap(QPointF(rect.right() - RIGHT + 14, rect.top() + (
                     5 if grouped else 10)), px)
-            if state == "failed":
+            if state in RESENDABLE:
                 painter.setFont(small)
-                painter.setPen(theme.state_color("failed"))
-                err = index.data(ErrorRole) or "not delivered"
-                painter.drawText(QPointF(x_text, y + QFontMetrics(small).ascent() + 1),
-                                 f"Failed: {err}. Right-click to retry.")
+                painter.setPen(theme.state_color(state))
+                err = index.data(ErrorRole)
+                line = (f"Failed: {err or 'not delivered'}. Right-click to retry."
+                        if state == "failed" else
+                        "No ack: sent once, the server never confirmed it (it may have "
+                        "arrived). Right-click to send again.")
+                fm = QFontMetrics(small)
+                painter.drawText(QPointF(x_text, y + fm.ascent() + 1), fm.elidedText(
+                    line, Qt.TextElideMode.ElideRight, self._text_width()))
         painter.restore()
 
     def _pill(self, painter: QPainter, pal: QPalette, font: QFont, text: str, x: float,
@@ -306,16 +316,25 @@ class ChatView(QListView):
             self._scroll_timer.start()
 
     def _menu(self, pos: QPoint) -> None:
-        index = self.indexAt(pos)
+        menu = self.message_menu(self.indexAt(pos))
+        if menu is not None:
+            menu.popup(self.viewport().mapToGlobal(pos))
+
+    def message_menu(self, index: QModelIndex) -> QMenu | None:
+        """The context menu of a message row (None elsewhere): retry or send again,
+        cancel, copy."""
         if not index.isValid() or index.data(KindRole) != "message":
-            return
+            return None
         menu = QMenu(self)
+        menu.aboutToHide.connect(menu.deleteLater)
         key = str(index.data(IdRole))
-        if index.data(OwnRole) and index.data(StateRole) == "failed":
-            retry = QAction(theme.icon("retry"), "Retry sending", menu)
+        state = index.data(StateRole)
+        if index.data(OwnRole) and state in RESENDABLE:
+            retry = QAction(theme.icon("retry"),
+                            "Retry sending" if state == "failed" else "Send again", menu)
             retry.triggered.connect(lambda: self.retry_requested.emit(key))
             menu.addAction(retry)
-        if index.data(OwnRole) and index.data(StateRole) in ("queued", "failed"):
+        if index.data(OwnRole) and state in ("queued", *RESENDABLE):
             cancel = QAction(theme.icon("x"), "Cancel sending (delete)", menu)
             cancel.triggered.connect(lambda: self.cancel_requested.emit(key))
             menu.addAction(cancel)
@@ -323,11 +342,11 @@ class ChatView(QListView):
         text = index.data() or ""
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(text))
         menu.addAction(copy)
-        menu.popup(self.viewport().mapToGlobal(pos))
+        return menu
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         index = self.indexAt(event.position().toPoint())
-        if (index.isValid() and index.data(OwnRole) and index.data(StateRole) == "failed"
+        if (index.isValid() and index.data(OwnRole) and index.data(StateRole) in RESENDABLE
                 and event.position().x() > self.viewport().width() - RIGHT):
             self.retry_requested.emit(str(index.data(IdRole)))
         super().mouseReleaseEvent(event)

@@ -1,15 +1,20 @@
-"""Connection bar (toolbar) and the Connection dialog.
+"""Connection bar (toolbar) and the Connection dialog, which edits a workspace.
 
-The bar is always in view: URL, user, a status light with the reason in its tooltip, the
-outbox depth, Connect / Disconnect. The dialog edits every other connection option
-(auth, headers, query, transports, reconnection, namespaces). ``DEFAULT_OPTIONS`` is the
-shape of the options both hand to the main window.
+The bar is always in view: which workspace is shown (a button whose menu switches), the
+URL, the user, a status light with the reason in its tooltip, the outbox depth, Connect /
+Disconnect. The dialog edits every field a workspace holds (``app.workspace.Workspace``):
+name, addresses, path, namespaces, who you are, auth with the fields that are secret,
+headers, query, transports, reconnection, the ack timeout, the delivery rule and TLS.
+``DEFAULT_OPTIONS`` is the shape of the option dicts windows were built from before
+workspaces (``ui.workspaces.build_config`` still reads it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -19,21 +24,37 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.config import TlsSettings
+from app.errors import check_url
+from app.invite import normalize_fingerprint
+from app.workspace import Delivery, Workspace
 from ui import theme
 from ui.text import escape_controls, tooltip_text
 from ui.widgets.jsonedit import JsonEdit
 
+if TYPE_CHECKING:
+    from app.workspace import WorkspaceStore
+
+#: widest the workspace name in the bar gets (pixels); the full name is in its tooltip
+WORKSPACE_NAME_WIDTH = 160
 STATE_TITLES = {"offline": "Offline", "connecting": "Connecting…", "connected": "Connected",
                 "reconnecting": "Reconnecting…", "starting": "Starting server…"}
 
@@ -95,6 +116,14 @@ class ConnectionBar(QToolBar):
         self.addWidget(title)
         self.addSeparator()
 
+        self.workspace_button = QToolButton()
+        self.workspace_button.setObjectName("workspaceButton")
+        self.workspace_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.workspace_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.workspace_button.setIcon(theme.icon("layers"))
+        self.workspace_button.setToolTip("The workspace shown; click to switch to another")
+        self.addWidget(self.workspace_button)
+
         self.url = QComboBox()
         self.url.setEditable(True)
         self.url.setLineEdit(QLineEdit(placeholderText="http://host:port"))
@@ -117,8 +146,8 @@ class ConnectionBar(QToolBar):
                                           "(Ctrl+Shift+K)")
         self.disconnect_action.triggered.connect(self.disconnect_requested)
         self.options_action = QAction(theme.icon("settings"), "Connection…", self)
-        self.options_action.setToolTip("Auth, headers, query, transports, reconnection, "
-                                       "namespaces")
+        self.options_action.setToolTip("Edit this workspace: addresses, auth, headers, "
+                                       "query, transports, delivery, TLS, namespaces")
         self.options_action.triggered.connect(self.options_requested)
         self.addAction(self.connect_action)
         self.addAction(self.disconnect_action)
@@ -144,6 +173,19 @@ class ConnectionBar(QToolBar):
         self.connect_action.setEnabled(not online and state != "starting")
         self.disconnect_action.setEnabled(online)
 
+    def set_workspace(self, name: str, embedded: bool, menu: QMenu | None = None) -> None:
+        """Show which workspace this is (a long name elided: the bar must not grow the
+        window); the URL is not typed for one SockDesk runs."""
+        fm = self.workspace_button.fontMetrics()
+        self.workspace_button.setText(fm.elidedText(name, Qt.TextElideMode.ElideRight,
+                                                    WORKSPACE_NAME_WIDTH))
+        self.workspace_button.setToolTip(f"Workspace {name}; click to switch to another")
+        if menu is not None and self.workspace_button.menu() is not menu:
+            self.workspace_button.setMenu(menu)
+        self.url.setEnabled(not embedded)
+        self.url.setToolTip("SockDesk runs this workspace's server on this computer"
+                            if embedded else "Server URL of this workspace")
+
     def set_depth(self, depth: int) -> None:
         self.badge.setText(f"Outbox {depth}")
         busy = depth > 0
@@ -157,64 +199,158 @@ class ConnectionBar(QToolBar):
         return self.badge.text()
 
 
+DELIVERY_TEXT = {
+    Delivery.AUTO: "Resend until acked where the server drops repeats (SockDesk's own "
+                   "does); anywhere else send once.",
+    Delivery.ONCE: "Send once; when no ack comes the message shows \"no ack\" and only "
+                   "you send it again.",
+    Delivery.UNTIL_ACKED: "Resend until acked, whatever the server: one that keeps repeats "
+                          "may get a message twice.",
+}
+DELIVERY_LABELS = {Delivery.AUTO: "Automatic", Delivery.ONCE: "Once",
+                   Delivery.UNTIL_ACKED: "Until acked"}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _namespaces(text: str) -> list[str]:
+    out: list[str] = []
+    for n in text.replace("\n", ",").split(","):
+        n = n.strip()
+        if n:
+            n = n if n.startswith("/") else "/" + n
+            if n not in out:
+                out.append(n)
+    return out
+
+
 class ConnectionDialog(QDialog):
-    """Every connection option; JSON fields are validated inline and block OK while wrong."""
+    """Every field of a workspace; JSON fields and addresses are checked as they are
+    typed and keep "Save" disabled while wrong. ``workspace()`` is the edited copy (same
+    id, so the same data folder); the window saves it and decides what happens to
+    messages waiting for an old address (it asks)."""
 
-    def __init__(self, options: dict[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None, *,
+                 store: WorkspaceStore | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Connection")
-        self.setMinimumWidth(520)
-        opts = {**DEFAULT_OPTIONS, **options}
+        self.setWindowTitle(f"Workspace — {workspace.name}")
+        self.setMinimumWidth(560)
+        self.original = workspace
+        self.store = store
+        ws = workspace
 
-        self.url = QLineEdit(str(opts["url"]))
-        self.user = QLineEdit(str(opts["user"] or ""))
-        self.token = QLineEdit(str(opts["token"] or ""))
+        self.name = QLineEdit(ws.name)
+        self.urls = QPlainTextEdit("\n".join(ws.urls))
+        self.urls.setTabChangesFocus(True)
+        self.urls.setPlaceholderText("http://host:port\n(one per line: the next is tried when "
+                                     "one cannot be reached)")
+        self.urls.setFixedHeight(self.urls.fontMetrics().lineSpacing() * 3 + 14)
+        self.path = QLineEdit(ws.path)
+        self.path.setPlaceholderText("/socket.io")
+        self.namespaces = QLineEdit(", ".join(ws.namespaces))
+        self.namespaces.setPlaceholderText("automatic: /, and /chat and /queue on a SockDesk "
+                                           "server")
+        self.namespaces.setToolTip("Namespaces opened together, comma separated; empty "
+                                   "opens / and, once the server says it is SockDesk's, "
+                                   "/chat and /queue")
+        self.user = QLineEdit(ws.user or "")
+        self.token = QLineEdit(ws.token or "")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.namespaces = QLineEdit(", ".join(opts["namespaces"]))
-        self.namespaces.setToolTip("Namespaces opened together, comma separated")
         self.websocket = QCheckBox("WebSocket")
         self.polling = QCheckBox("HTTP long-polling")
-        self.websocket.setChecked("websocket" in opts["transports"])
-        self.polling.setChecked("polling" in opts["transports"])
-        self.delay = QDoubleSpinBox()
-        self.delay.setRange(0.05, 60)
-        self.delay.setSuffix(" s")
-        self.delay.setValue(float(opts["delay"]))
-        self.delay_max = QDoubleSpinBox()
-        self.delay_max.setRange(0.1, 600)
-        self.delay_max.setSuffix(" s")
-        self.delay_max.setValue(float(opts["delay_max"]))
-        self.attempts = QSpinBox()
-        self.attempts.setRange(0, 10_000)
-        self.attempts.setSpecialValueText("forever")
-        self.attempts.setValue(int(opts["attempts"]))
+        self.websocket.setChecked("websocket" in ws.transports)
+        self.polling.setChecked("polling" in ws.transports)
         self.ack_timeout = QDoubleSpinBox()
         self.ack_timeout.setRange(0.1, 600)
         self.ack_timeout.setSuffix(" s")
-        self.ack_timeout.setValue(float(opts["ack_timeout"]))
-        self.no_ack = QCheckBox("No-ack mode (the server never acks: sent counts as done)")
-        self.no_ack.setChecked(bool(opts["no_ack"]))
+        self.ack_timeout.setValue(float(ws.ack_timeout))
+        self.delivery = QComboBox()
+        for rule in Delivery:
+            self.delivery.addItem(DELIVERY_LABELS[rule], rule.value)
+        self.delivery.setCurrentIndex(self.delivery.findData(ws.delivery.value))
+        self.delivery_hint = QLabel("")
+        self.delivery_hint.setObjectName("hint")
+        self.delivery_hint.setWordWrap(True)
+        self.delivery.currentIndexChanged.connect(lambda _i: self._delivery_changed())
+        self._delivery_changed()
+        self.parser = QComboBox()
+        self.parser.addItem("JSON (default)", "default")
+        self.parser.addItem("MessagePack", "msgpack")
+        self.parser.setCurrentIndex(max(0, self.parser.findData(ws.parser)))
 
-        self.auth = JsonEdit(json.dumps(opts["auth"], indent=2), require_object=True,
+        self.delay = QDoubleSpinBox()
+        self.delay.setRange(0.05, 60)
+        self.delay.setSuffix(" s")
+        self.delay.setValue(float(ws.reconnect.delay))
+        self.delay_max = QDoubleSpinBox()
+        self.delay_max.setRange(0.1, 600)
+        self.delay_max.setSuffix(" s")
+        self.delay_max.setValue(float(ws.reconnect.delay_max))
+        self.attempts = QSpinBox()
+        self.attempts.setRange(0, 10_000)
+        self.attempts.setSpecialValueText("forever")
+        self.attempts.setValue(int(ws.reconnect.attempts))
+
+        self.auth = JsonEdit(json.dumps(ws.auth, indent=2), require_object=True,
                              allow_empty=True)
-        self.headers = JsonEdit(json.dumps(opts["headers"], indent=2), require_object=True,
+        self.secret_keys = QListWidget()
+        self.secret_keys.setToolTip("Tick the auth fields that are secrets: they are kept "
+                                    "with the token, not in the workspace file's clear part")
+        self.secret_keys.setMaximumHeight(110)
+        self._secret: set[str] = set(ws.secret_auth)
+        self.secret_keys.itemChanged.connect(self._secret_toggled)
+        self.auth.changed.connect(self._fill_secret_keys)
+        self._fill_secret_keys()
+        self.headers = JsonEdit(json.dumps(ws.headers, indent=2), require_object=True,
                                 allow_empty=True)
-        self.query = JsonEdit(json.dumps(opts["query"], indent=2), require_object=True,
+        self.query = JsonEdit(json.dumps(ws.query, indent=2), require_object=True,
                               allow_empty=True)
+
+        self.verify = QCheckBox("Check the server's certificate")
+        self.verify.setChecked(ws.tls.verify)
+        self.verify.setToolTip("Off accepts any certificate: only for your own test server")
+        self.ca_file = QLineEdit(ws.tls.ca_file or "")
+        self.ca_file.setPlaceholderText("the system's certificate authorities")
+        self.ca_browse = QPushButton("Browse…")
+        self.ca_browse.clicked.connect(self._browse_ca)
+        self.fingerprint = QLineEdit(ws.tls.fingerprint or "")
+        self.fingerprint.setPlaceholderText("SHA-256, 64 hex digits (pins exactly that "
+                                            "certificate)")
+
+        where = store.secrets_where if store is not None else "nowhere yet (not saved)"
+        self.secrets_label = QLabel(f"Secrets (the token and the auth fields ticked as "
+                                    f"secret) are kept {where}.")
+        self.secrets_label.setObjectName("hint")
+        self.secrets_label.setWordWrap(True)
+        self.secrets_label.setTextFormat(Qt.TextFormat.PlainText)
 
         general = QWidget()
         form = QFormLayout(general)
-        form.addRow("Server URL", self.url)
+        form.addRow("Name", self.name)
+        if ws.embedded:
+            self.urls.setEnabled(False)
+            note = QLabel("SockDesk runs this workspace's server on this computer; its "
+                          "address is chosen when it starts.")
+            note.setObjectName("hint")
+            note.setWordWrap(True)
+            form.addRow("Server", note)
+        else:
+            form.addRow("Server URLs", self.urls)
+        form.addRow("Path", self.path)
+        form.addRow("Namespaces", self.namespaces)
         form.addRow("User", self.user)
         form.addRow("Token", self.token)
-        form.addRow("Namespaces", self.namespaces)
         tr = QHBoxLayout()
         tr.addWidget(self.websocket)
         tr.addWidget(self.polling)
         tr.addStretch(1)
         form.addRow("Transports", tr)
         form.addRow("Ack timeout", self.ack_timeout)
-        form.addRow("", self.no_ack)
+        form.addRow("Delivery", self.delivery)
+        form.addRow("", self.delivery_hint)
+        form.addRow("Parser", self.parser)
 
         reconnect = QWidget()
         rf = QFormLayout(reconnect)
@@ -227,31 +363,63 @@ class ConnectionDialog(QDialog):
         hint.setObjectName("hint")
         rf.addRow(hint)
 
-        tabs = QTabWidget()
-        tabs.addTab(general, "General")
-        tabs.addTab(self._wrap(self.auth, "Extra auth fields (user and token are added)"),
-                    "Auth")
-        tabs.addTab(self._wrap(self.headers, "Extra HTTP headers, as a JSON object"), "Headers")
-        tabs.addTab(self._wrap(self.query, "Query parameters, as a JSON object"), "Query")
-        tabs.addTab(reconnect, "Reconnection")
+        auth = QWidget()
+        al = QVBoxLayout(auth)
+        label = QLabel("Extra auth fields, a JSON object (user, token and the name-claim "
+                       "key are added)")
+        label.setObjectName("hint")
+        al.addWidget(label)
+        al.addWidget(self.auth, 1)
+        keep = QLabel("Keep secret:")
+        keep.setObjectName("hint")
+        al.addWidget(keep)
+        al.addWidget(self.secret_keys)
+
+        tls = QWidget()
+        tf = QFormLayout(tls)
+        tf.addRow("", self.verify)
+        ca = QHBoxLayout()
+        ca.addWidget(self.ca_file, 1)
+        ca.addWidget(self.ca_browse)
+        tf.addRow("CA file", ca)
+        tf.addRow("Pinned certificate", self.fingerprint)
+        tls_hint = QLabel("A pinned fingerprint accepts exactly that certificate, self-signed "
+                          "or not, and nothing else.")
+        tls_hint.setObjectName("hint")
+        tls_hint.setWordWrap(True)
+        tf.addRow(tls_hint)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.tabs.addTab(auth, "Auth")
+        self.tabs.addTab(self._wrap(self.headers, "Extra HTTP headers, as a JSON object"),
+                         "Headers")
+        self.tabs.addTab(self._wrap(self.query, "Query parameters, as a JSON object"),
+                         "Query")
+        self.tabs.addTab(reconnect, "Reconnection")
+        self.tabs.addTab(tls, "TLS")
 
         self.error = QLabel("")
         self.error.setObjectName("errorLabel")
         self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                         QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save and connect")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
-        lay.addWidget(tabs)
+        lay.addWidget(self.tabs)
+        lay.addWidget(self.secrets_label)
         lay.addWidget(self.error)
         lay.addWidget(self.buttons)
 
         for w in (self.auth, self.headers, self.query):
             w.validity_changed.connect(lambda _v: self.validate())
-        for le in (self.url, self.user, self.namespaces):
+        for le in (self.name, self.user, self.namespaces, self.fingerprint, self.ca_file,
+                   self.path):
             le.textChanged.connect(lambda _t: self.validate())
+        self.urls.textChanged.connect(self.validate)
         self.websocket.toggled.connect(lambda _c: self.validate())
         self.polling.toggled.connect(lambda _c: self.validate())
         self.validate()
@@ -266,17 +434,83 @@ class ConnectionDialog(QDialog):
         lay.addWidget(editor, 1)
         return w
 
+    def _delivery_changed(self) -> None:
+        self.delivery_hint.setText(DELIVERY_TEXT[Delivery(self.delivery.currentData())])
+
+    def _fill_secret_keys(self) -> None:
+        """One tickable line per top-level auth field (while the JSON is valid)."""
+        if not self.auth.valid:
+            return
+        keys = [str(k) for k in (self.auth.value() or {})]
+        if keys == [self.secret_keys.item(i).text()
+                    for i in range(self.secret_keys.count())]:
+            return
+        self.secret_keys.blockSignals(True)
+        self.secret_keys.clear()
+        for k in keys:
+            item = QListWidgetItem(k)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if k in self._secret
+                               else Qt.CheckState.Unchecked)
+            self.secret_keys.addItem(item)
+        self.secret_keys.blockSignals(False)
+
+    def _secret_toggled(self, item: QListWidgetItem) -> None:
+        if item.checkState() == Qt.CheckState.Checked:
+            self._secret.add(item.text())
+        else:
+            self._secret.discard(item.text())
+
+    def set_secret(self, key: str, secret: bool) -> None:
+        """Tick (or untick) an auth field as secret."""
+        for i in range(self.secret_keys.count()):
+            item = self.secret_keys.item(i)
+            if item.text() == key:
+                item.setCheckState(Qt.CheckState.Checked if secret
+                                   else Qt.CheckState.Unchecked)
+
+    def _browse_ca(self) -> QFileDialog:
+        dlg = QFileDialog(self, "CA certificates", self.ca_file.text() or "",
+                          "Certificates (*.pem *.crt *.cer);;All files (*)")
+        dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dlg.fileSelected.connect(self.ca_file.setText)
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+        return dlg
+
     def problems(self) -> list[str]:
-        out = []
-        if not self.url.text().strip().startswith(("http://", "https://", "ws://", "wss://")):
-            out.append("The URL must start with http:// or https://")
-        for name, w in (("Auth", self.auth), ("Headers", self.headers), ("Query", self.query)):
+        out: list[str] = []
+        name = self.name.text().strip()
+        if not name:
+            out.append("A workspace needs a name.")
+        elif self.store is not None:
+            other = self.store.find(name)
+            if other is not None and other.id != self.original.id:
+                out.append(f"A workspace named {name!r} exists already.")
+        if not self.original.embedded:
+            urls = _lines(self.urls.toPlainText())
+            if not urls:
+                out.append("Type the server's URL, like http://127.0.0.1:5000")
+            for url in urls:
+                bad = check_url(url)
+                if bad:
+                    out.append(bad)
+                    break
+        for label, w in (("Auth", self.auth), ("Headers", self.headers),
+                         ("Query", self.query)):
             if not w.valid:
-                out.append(f"{name}: {w.error}")
+                out.append(f"{label}: {w.error}")
         if not (self.websocket.isChecked() or self.polling.isChecked()):
             out.append("Choose at least one transport")
-        if not [n for n in self.namespaces.text().split(",") if n.strip()]:
-            out.append("Open at least one namespace")
+        fp = self.fingerprint.text().strip()
+        if fp:
+            try:
+                normalize_fingerprint(fp)
+            except ValueError as exc:
+                out.append(str(exc))
+        ca = self.ca_file.text().strip()
+        if ca and not Path(ca).expanduser().is_file():
+            out.append(f"The CA file {ca} does not exist.")
         return out
 
     def validate(self) -> bool:
@@ -285,20 +519,32 @@ class ConnectionDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problems)
         return not problems
 
-    def options(self) -> dict[str, Any]:
-        namespaces = []
-        for n in self.namespaces.text().split(","):
-            n = n.strip()
-            if n:
-                namespaces.append(n if n.startswith("/") else "/" + n)
-        return {
-            "url": self.url.text().strip(), "user": self.user.text().strip(),
-            "token": self.token.text(), "auth": self.auth.value() or {},
-            "headers": {str(k): str(v) for k, v in (self.headers.value() or {}).items()},
-            "query": {str(k): str(v) for k, v in (self.query.value() or {}).items()},
-            "transports": [t for t, b in (("websocket", self.websocket),
-                                          ("polling", self.polling)) if b.isChecked()],
-            "delay": self.delay.value(), "delay_max": self.delay_max.value(),
-            "attempts": self.attempts.value(), "no_ack": self.no_ack.isChecked(),
-            "ack_timeout": self.ack_timeout.value(), "namespaces": namespaces,
-        }
+    def workspace(self) -> Workspace:
+        """The workspace as edited: the same id (so the same data folder and outbox)."""
+        o = self.original
+        auth = dict(self.auth.value() or {}) if self.auth.valid else dict(o.auth)
+        fp = self.fingerprint.text().strip()
+        ca = self.ca_file.text().strip()
+        return dataclasses.replace(
+            o, name=self.name.text().strip(),
+            urls=list(o.urls) if o.embedded else _lines(self.urls.toPlainText()),
+            path="/" + (self.path.text().strip().strip("/") or "socket.io"),
+            namespaces=_namespaces(self.namespaces.text()),
+            user=self.user.text().strip() or None, token=self.token.text() or None,
+            auth=auth, secret_auth=[k for k in auth if k in self._secret],
+            headers={str(k): str(v) for k, v in (self.headers.value() or {}).items()}
+            if self.headers.valid else dict(o.headers),
+            query={str(k): str(v) for k, v in (self.query.value() or {}).items()}
+            if self.query.valid else dict(o.query),
+            transports=[t for t, b in (("websocket", self.websocket),
+                                       ("polling", self.polling)) if b.isChecked()],
+            reconnect=dataclasses.replace(o.reconnect, delay=self.delay.value(),
+                                          delay_max=self.delay_max.value(),
+                                          attempts=self.attempts.value()),
+            ack_timeout=self.ack_timeout.value(),
+            delivery=Delivery(self.delivery.currentData()),
+            parser=str(self.parser.currentData()),
+            tls=TlsSettings(verify=self.verify.isChecked(),
+                            ca_file=str(Path(ca).expanduser()) if ca else None,
+                            fingerprint=normalize_fingerprint(fp) if fp else None),
+            host=dataclasses.replace(o.host))

@@ -303,6 +303,19 @@ class EventsTab(QWidget):
         self.copy_button.setEnabled(False)
         self._update_count()
 
+    def start_over(self) -> None:
+        """Another workspace is shown: none of the last one's packets, and filters that
+        offer only the events and namespaces this one sends (the typed filters stay)."""
+        self.clear()
+        self._known_events.clear()
+        self._known_ns.clear()
+        for combo in (self.event_filter, self.ns_filter):
+            text = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.setEditText(text)
+            combo.blockSignals(False)
+
     # -- detail ----------------------------------------------------------------------------------
     def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()

@@ -1,4 +1,9 @@
-"""The first-run dialog: what should people call you?"""
+"""The first-run dialog: what should people call you?
+
+It says what happens next, and only that: SockDesk starts a server of its own only for
+a workspace it runs (the first run's private one); joining somebody else's server it
+does not, and the text must not say it does.
+"""
 
 from __future__ import annotations
 
@@ -28,17 +33,27 @@ def suggested_name() -> str:
     return name or "me"
 
 
+#: the first run makes a private workspace: SockDesk runs its server on this computer
+TEXT_PRIVATE = ("Pick the name others will see. SockDesk runs a small server on this "
+                "computer for your first workspace and connects you to it; start it with "
+                "--url to join another server instead.")
+#: joining a server somebody else runs: nothing is started here
+TEXT_REMOTE = "Pick the name others will see on the server you join."
+
+
 class FirstRunDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, server_here: bool = True) -> None:
+        """``server_here``: whether SockDesk will run the server of the workspace this
+        name is for (the text says so only then)."""
         super().__init__(parent)
         self.setWindowTitle("Welcome to SockDesk")
         self.setWindowIcon(theme.icon("app"))
         title = QLabel("Welcome to SockDesk")
         title.setObjectName("roomTitle")
-        text = QLabel("Pick the name others will see. SockDesk starts its own small server "
-                      "and connects you to it; use --url to join another one.")
+        text = QLabel(TEXT_PRIVATE if server_here else TEXT_REMOTE)
         text.setWordWrap(True)
         text.setObjectName("hint")
+        self.text = text
         self.edit = QLineEdit(suggested_name())
         self.edit.selectAll()
         self.edit.setPlaceholderText("your name (letters, digits, . _ -)")

@@ -14,8 +14,11 @@ Three ways to begin, as chat apps put "create or join" first:
 Only the first two say that SockDesk runs a server: joining never starts one. The
 dialog makes the ``Workspace`` (``workspace()`` once accepted) and checks it with
 ``Workspace.validate()`` as it is filled in: the problem is shown under the fields and
-the button stays disabled until there is none. Saving it and starting or connecting is
-the caller's business.
+the button stays disabled until there is none. Given the ``WorkspaceStore``, a name
+typed that another saved workspace has is such a problem too, and a name left to its
+default ("Private sandbox", the invite's) becomes "Private sandbox (2)" rather than
+one: a second private sandbox is no mistake the user made. Saving it and starting or
+connecting is the caller's business.
 """
 
 from __future__ import annotations
@@ -51,11 +54,13 @@ from app.workspace import (
     ServerKind,
     Workspace,
     WorkspaceError,
+    WorkspaceStore,
     from_invite,
 )
 from ui import theme
 from ui.hosting import TOKEN_BYTES, is_loopback, local_addresses, route_address
 from ui.widgets.firstrun import USER_RE, suggested_name
+from ui.workspaces import unique_name
 
 PAGE_TRY = "try"
 PAGE_HOST = "host"
@@ -389,11 +394,14 @@ class NewWorkspaceDialog(QDialog):
     """Try it here, host, or join (see the module doc). With ``invite`` it opens on the
     Join page with the invite filled in (a ``sockdesk://`` link that was clicked)."""
 
-    def __init__(self, parent: QWidget | None = None, invite: str | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, invite: str | None = None, *,
+                 store: WorkspaceStore | None = None) -> None:
+        """``store``: the saved workspaces, so a name one of them has is caught here."""
         super().__init__(parent)
         self.setWindowTitle("New workspace")
         self.setWindowIcon(theme.icon("app"))
         self._result: Workspace | None = None
+        self._store = store
         title = QLabel("Start, host or join")
         title.setObjectName("roomTitle")
         self.try_page = _TryPage()
@@ -464,11 +472,31 @@ class NewWorkspaceDialog(QDialog):
     def _current(self) -> _TryPage | _HostPage | _JoinPage:
         return (self.try_page, self.host_page, self.join_page)[self.pages.currentIndex()]
 
+    def joined_with_invite(self) -> bool:
+        """The workspace is (to be) joined with an invite, not typed in by hand: the
+        caller may then open the one an earlier use of the same invite made."""
+        return self.page() == PAGE_JOIN and self.join_page.with_invite.isChecked()
+
+    def set_user(self, name: str) -> None:
+        """Fill in the user name on every page (one the app knows already: ``--user``,
+        or the name used last)."""
+        for page in (self.try_page, self.host_page, self.join_page):
+            page.user.setText(name)
+
     def _build(self) -> Workspace:
         """The workspace the current page describes, checked; WorkspaceError with the
         first problem otherwise."""
-        ws = self._current().build()
+        page = self._current()
+        ws = page.build()
         ws.validate()
+        if self._store is not None:
+            if page.name.text().strip():
+                other = self._store.find(ws.name)
+                if other is not None and other.id != ws.id:
+                    raise WorkspaceError(f"A workspace named {ws.name!r} exists already: "
+                                         "choose another name.")
+            else:
+                ws.name = unique_name(self._store, ws.name, ws.id)
         return ws
 
     def current_problem(self) -> str | None:

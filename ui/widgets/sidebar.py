@@ -3,6 +3,10 @@
 The entry at the top joins a room, or starts a DM with ``@user``; the tree shows
 ``ui.models.sidebar.SidebarModel``. What selecting, joining and leaving do is
 ``ui.conversations`` (rooms, DMs) and the main window (namespaces).
+
+Above the tree: a notice when chat is off (a server that is not SockDesk's has no rooms),
+and one line per namespace the server refused, with its reason and a Retry button, so a
+refused namespace is seen next to the others that work.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -124,10 +129,22 @@ class Sidebar(QWidget):
     join_requested = Signal(str)
     leave_requested = Signal(str)
     dm_requested = Signal(str)
+    namespace_retry_requested = Signal(str)
 
     def __init__(self, model: SidebarModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self.notice = QLabel("")
+        self.notice.setObjectName("hint")
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.ns_errors = QWidget()
+        self._ns_errors_layout = QVBoxLayout(self.ns_errors)
+        self._ns_errors_layout.setContentsMargins(0, 0, 0, 0)
+        self._ns_errors_layout.setSpacing(4)
+        self._ns_rows: dict[str, tuple[QWidget, QLabel]] = {}
+        self.ns_errors.hide()
         self.error = QLabel("")
         self.error.setObjectName("errorLabel")
         self.error.setTextFormat(Qt.TextFormat.PlainText)
@@ -169,6 +186,8 @@ class Sidebar(QWidget):
         lay.setSpacing(6)
         lay.addLayout(top)
         lay.addWidget(self.error)
+        lay.addWidget(self.notice)
+        lay.addWidget(self.ns_errors)
         lay.addWidget(self.tree, 1)
         self.setMinimumWidth(190)
 
@@ -201,6 +220,56 @@ class Sidebar(QWidget):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+
+    def set_notice(self, text: str) -> None:
+        """A standing sentence above the tree (empty: none)."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def set_chat_enabled(self, enabled: bool) -> None:
+        """Joining rooms and starting DMs, on or off (off on a foreign server)."""
+        self.entry.setEnabled(enabled)
+        self.go.setEnabled(enabled)
+
+    def set_namespace_error(self, ns: str, sentence: str | None) -> None:
+        """Show why the server refused ``ns`` (with a Retry button), or stop showing it."""
+        row = self._ns_rows.get(ns)
+        if sentence is None:
+            if row is not None:
+                del self._ns_rows[ns]
+                row[0].deleteLater()
+            self.ns_errors.setVisible(bool(self._ns_rows))
+            return
+        if row is None:
+            box = QWidget()
+            line = QHBoxLayout(box)
+            line.setContentsMargins(0, 0, 0, 0)
+            label = QLabel()
+            label.setObjectName("errorLabel")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
+            retry = QPushButton("Retry")
+            retry.setToolTip(f"Ask the server for {ns} again now")
+            retry.clicked.connect(lambda: self.namespace_retry_requested.emit(ns))
+            line.addWidget(label, 1)
+            line.addWidget(retry, 0, Qt.AlignmentFlag.AlignTop)
+            self._ns_errors_layout.addWidget(box)
+            row = self._ns_rows[ns] = (box, label)
+        row[1].setText(sentence)
+        self.ns_errors.show()
+
+    def namespace_error(self, ns: str) -> str | None:
+        """The refusal shown for ``ns``, if any."""
+        row = self._ns_rows.get(ns)
+        return row[1].text() if row is not None else None
+
+    def retry_button(self, ns: str) -> QPushButton | None:
+        row = self._ns_rows.get(ns)
+        return row[0].findChild(QPushButton) if row is not None else None
+
+    def clear_namespace_errors(self) -> None:
+        for ns in list(self._ns_rows):
+            self.set_namespace_error(ns, None)
 
     def select(self, kind: str, key: str) -> None:
         idx = self.model.index_of(kind, key)

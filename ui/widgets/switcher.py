@@ -1,0 +1,69 @@
+"""The workspace switcher: a menu of every workspace with its state and what waits in its
+outbox ("Team — 3 waiting, server unreachable", "Orders API — connected").
+
+The window puts the same menu in its menu bar and behind the workspace button of the
+connection bar. It is built again each time it opens, so the counts are those of that
+moment; what it lists comes from the window (``entries``), which knows the live state
+of the workspace it shows and asks ``ui.workspaces`` about the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu, QWidget
+
+from ui import theme
+
+#: (workspace id, the line to show, shown in this window?)
+Entry = tuple[str, str, bool]
+
+
+class WorkspaceMenu(QMenu):
+    """Choosing a workspace emits ``chosen(id)``; below the list, "New workspace…" asks
+    for another (try it here, host, or join: the first run's dialog) and the last item
+    edits the one shown."""
+
+    chosen = Signal(str)
+    new_requested = Signal()
+    edit_requested = Signal()
+
+    def __init__(self, entries: Callable[[], list[Entry]],
+                 parent: QWidget | None = None) -> None:
+        super().__init__("&Workspace", parent)
+        self.setObjectName("workspaceMenu")
+        self._entries = entries
+        self._group: QActionGroup | None = None
+        self.aboutToShow.connect(self.rebuild)
+
+    def rebuild(self) -> None:
+        """List the workspaces as they are now."""
+        self.clear()
+        if self._group is not None:
+            self._group.deleteLater()
+        self._group = group = QActionGroup(self)
+        for wid, text, current in self._entries():
+            action = QAction(text.replace("&", "&&"), self)
+            action.setCheckable(True)
+            action.setChecked(current)
+            action.setData(wid)
+            action.setActionGroup(group)
+            action.triggered.connect(lambda _checked=False, wid=wid: self.chosen.emit(wid))
+            self.addAction(action)
+        self.addSeparator()
+        new = QAction(theme.icon("plus"), "New workspace…", self)
+        new.triggered.connect(self.new_requested)
+        self.addAction(new)
+        edit = QAction(theme.icon("settings"), "Edit this workspace…", self)
+        edit.triggered.connect(self.edit_requested)
+        self.addAction(edit)
+
+    def workspace_actions(self) -> list[QAction]:
+        """The entries of the last ``rebuild`` (one per workspace)."""
+        return [a for a in self.actions() if a.isCheckable()]
+
+    def lines(self) -> list[str]:
+        """What the entries say, as shown (after ``rebuild``)."""
+        return [a.text().replace("&&", "&") for a in self.workspace_actions()]

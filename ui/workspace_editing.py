@@ -1,0 +1,151 @@
+"""Making and changing workspaces from the window: "New workspace…", the Connection
+dialog, and the question asked when an edited address would take waiting messages
+elsewhere.
+
+Kept out of `ui.window` because it is a flow of its own (dialogs opened with `open()`,
+answers handled when they come, then a save and a switch), and the window is the shell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox
+
+from app.workspace import Workspace, WorkspaceError
+from ui.widgets.connection import ConnectionDialog
+from ui.workspaces import host_port, joined_before, new_copy, take_over, unique_name
+
+if TYPE_CHECKING:
+    from ui.widgets.new_workspace import NewWorkspaceDialog
+    from ui.window import MainWindow
+
+
+def moved_urls(old: Workspace, new: Workspace) -> bool:
+    """The edit takes away an address messages may be waiting for (adding a second
+    address for the same server does not)."""
+    return not old.embedded and bool(set(old.urls) - set(new.urls))
+
+
+class WorkspaceEditing(QObject):
+    """The window's workspace dialogs and what follows their answers."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def new_workspace_dialog(self) -> NewWorkspaceDialog:
+        """"New workspace…": try it here, host, or join (the first run's dialog); the
+        new workspace is saved and shown in this window."""
+        from ui.widgets.new_workspace import NewWorkspaceDialog
+
+        dlg = NewWorkspaceDialog(self.window, store=self.window.workspaces.store)
+        if self.window.user:
+            dlg.set_user(self.window.user)
+
+        def done(result: int) -> None:
+            if result == NewWorkspaceDialog.DialogCode.Accepted:
+                self.window.spawn(self._add_and_open(dlg.workspace(), dlg.joined_with_invite()))
+            dlg.deleteLater()
+
+        dlg.finished.connect(done)
+        dlg.open()
+        return dlg
+
+    async def _add_and_open(self, ws: Workspace, with_invite: bool = False) -> None:
+        """Save a new workspace and switch to it (its server starts if SockDesk runs
+        it). An invite used before, as the same user, opens what it made then (with the
+        newer invite's token and certificate) rather than a second workspace."""
+        found = joined_before(self.window.workspaces.store, ws.url, ws.user) if with_invite \
+            else None
+        if found is not None:
+            take_over(found, ws.token, ws.tls.fingerprint, ws.path)
+            ws = found
+            self.window.show_info(f"You joined this server as {ws.user} before: {ws.name}")
+        try:
+            self.window.workspaces.save(ws)
+        except WorkspaceError as exc:
+            self.window.show_error(f"Not saved: {exc}")
+            return
+        await self.window.open_workspace(ws)
+
+    def open_connection_dialog(self) -> ConnectionDialog:
+        """Edit the workspace shown (every field); saving reconnects it."""
+        w = self.window
+        dlg = ConnectionDialog(w.workspace, w, store=w.workspaces.store)
+
+        def done(result: int) -> None:
+            if result == ConnectionDialog.DialogCode.Accepted:
+                self.apply_edit(dlg.workspace())
+            dlg.deleteLater()
+
+        dlg.finished.connect(done)
+        dlg.open()
+        return dlg
+
+    def apply_edit(self, new: Workspace) -> QMessageBox | None:
+        """Save the edited workspace and show it again. When its address changes while
+        messages wait for the old one, ask first (the returned box) whether they go to
+        the new address, or stay with the old one while a new workspace is made for the
+        new address."""
+        old = self.window.workspace
+        waiting = self.window.waiting_here()
+        if waiting and moved_urls(old, new):
+            return self._ask_where_waiting_go(old, new, waiting)
+        self.window.spawn(self._save_and_open(new))
+        return None
+
+    def _ask_where_waiting_go(self, old: Workspace, new: Workspace,
+                              waiting: int) -> QMessageBox:
+        n = f"{waiting} message{'s' if waiting != 1 else ''}"
+        box = QMessageBox(QMessageBox.Icon.Question, "Messages are waiting",
+                          f"{n} wait{'s' if waiting == 1 else ''} for {old.url}. "
+                          f"Send them to {new.url} instead?", parent=self.window)
+        box.setInformativeText(f"Or keep them for {old.url}: this workspace stays as it "
+                               f"is, and a new workspace is made for {new.url}.")
+        send = box.addButton(f"Send them to {new.url}", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(f"Keep them for {old.url} (new workspace for {new.url})",
+                             QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        self.window.where_box = box
+
+        def finished(_result: int) -> None:
+            self.window.where_box = None
+            clicked = box.clickedButton()
+            if clicked is send:
+                self.window.spawn(self._save_and_open(new))
+            elif clicked is keep:
+                self.window.spawn(self._save_and_open(self._copy_for(new, old)))
+            else:
+                self.window.show_info("Nothing changed: the waiting messages stay with "
+                               f"{old.url}")
+            box.deleteLater()
+
+        box.finished.connect(finished)
+        box.open()
+        return box
+
+    def _copy_for(self, new: Workspace, old: Workspace) -> Workspace:
+        """A new workspace for the new address (its own outbox); the edited one keeps
+        its old address and the messages waiting for it."""
+        base = new.name if new.name != old.name else f"{old.name} ({host_port(new.url)})"
+        return new_copy(new, name=unique_name(self.window.workspaces.store, base))
+
+    async def _save_and_open(self, ws: Workspace) -> None:
+        if self.window.as_user:
+            # this window is one of several users on the workspace (--clients): its user
+            # is not the workspace's
+            stored = self.window.workspaces.store.find(ws.id)
+            ws = dataclasses.replace(ws, user=stored.user if stored else None)
+        if ws.user:
+            ws.ensure_key()
+        try:
+            self.window.workspaces.save(ws)
+        except WorkspaceError as exc:
+            self.window.show_error(f"Not saved: {exc}")
+            return
+        await self.window.open_workspace(ws)
+
