@@ -99,7 +99,8 @@ async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
                                     tls: TlsSettings | None = None, path: str = "socket.io",
                                     parser: str = "default",
                                     headers: dict[str, str] | None = None,
-                                    probe_url: str | None = None) -> Explanation:
+                                    probe_url: str | None = None,
+                                    transports: list[str] | None = None) -> Explanation:
     """Probe the server and say in one sentence why connecting failed: first its TCP
     port (and certificate), then, when the port answers, what answers there over
     plain HTTP (`app.handshake.diagnose`: a 404 at the path, a server that is not
@@ -127,7 +128,8 @@ async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
-    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout)
+    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout,
+                                     transports)
     if found:
         return Explanation(f"Cannot connect to {url}: {_sentence(found.text)}",
                            found.permanent)
@@ -140,12 +142,13 @@ async def explain_silent_server(url: str, closed: bool, waited: float, *,
                                 tls: TlsSettings | None = None, path: str = "socket.io",
                                 parser: str = "default",
                                 headers: dict[str, str] | None = None,
-                                probe_url: str | None = None, timeout: float = 3.0
-                                ) -> Explanation:
+                                probe_url: str | None = None, timeout: float = 3.0,
+                                transports: list[str] | None = None) -> Explanation:
     """The Engine.IO connection opened, but no namespace was answered: the connection
     was closed (`closed`), or nothing came within `waited` seconds. Most often the
     server could not read our packets (another parser): the probe says so."""
-    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout)
+    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout,
+                                     transports)
     if found:
         return Explanation(f"Cannot connect to {url}: {_sentence(found.text)}",
                            found.permanent)

@@ -178,17 +178,20 @@ def _refusal(body: str) -> str | None:
 
 async def diagnose(url: str, path: str = "socket.io", parser: str = "default",
                    tls: TlsSettings | None = None, headers: dict[str, str] | None = None,
-                   timeout: float = 3.0) -> Finding | None:
+                   timeout: float = 3.0, transports: list[str] | None = None
+                   ) -> Finding | None:
     """What answers at `url` + `path`, as the end of a sentence ("nothing answers at
     /socket.io/ on that server: ..."), or None if the handshake works over polling in
-    the configured parser (nothing to add). Never raises for network trouble."""
+    the configured parser (nothing to add). `transports` are the connection's: a server
+    that refuses long-polling only matters when the connection would use it. Never
+    raises for network trouble."""
     endpoint, query, shown = _endpoint(url, path)
     connector = aiohttp.TCPConnector(ssl=ssl_for(tls or TlsSettings()))
     async with aiohttp.ClientSession(connector=connector, headers=headers or {},
                                      timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         probe = _Probe(http, endpoint, query, timeout)
         try:
-            return await _diagnose(probe, shown, parser, timeout)
+            return await _diagnose(probe, shown, parser, transports or ["polling"])
         except aiohttp.ClientSSLError as exc:
             return Finding(f"the server does not complete a TLS handshake "
                            f"({exc.__class__.__name__}); if it is a plain HTTP server, use "
@@ -204,7 +207,7 @@ async def diagnose(url: str, path: str = "socket.io", parser: str = "default",
             return None
 
 
-async def _diagnose(probe: _Probe, shown: str, parser: str, timeout: float
+async def _diagnose(probe: _Probe, shown: str, parser: str, transports: list[str]
                     ) -> Finding | None:
     status, ctype, body = await probe.get(EIO="4", transport="polling")
     if status == 200 and _sid(body) is not None:
@@ -219,6 +222,11 @@ async def _diagnose(probe: _Probe, shown: str, parser: str, timeout: float
         return Finding("this server speaks Socket.IO v2 (Engine.IO 3), which SockDesk does "
                        "not support; it needs a Socket.IO v3 or v4 server", permanent=True)
     refused = _refusal(body)
+    if refused == "Transport unknown":  # a websocket-only server
+        if "polling" not in transports:
+            return None  # we did not ask for polling: this says nothing about the failure
+        return Finding("the server does not accept long-polling (it answered \"Transport "
+                       "unknown\"); connect over websocket only (--transport websocket)")
     if refused is not None:
         return Finding(f"the Engine.IO server at {shown} refused the handshake: {refused}")
     kind = ctype.split(";", 1)[0].strip() or "no content type"

@@ -233,7 +233,8 @@ class ConnectionManager:
             detail = str(exc) or type(exc).__name__
             why = await errors.explain_transport_failure(
                 url, detail, tls=cfg.tls, path=cfg.socketio_path, parser=cfg.parser,
-                headers=dict(cfg.headers), probe_url=cfg.full_url(url))
+                headers=dict(cfg.headers), probe_url=cfg.full_url(url),
+                transports=cfg.engine_transports())
             # a v2 server or another parser stays what it is: no use retrying
             return False, why.sentence, why.permanent
         outcome = await self._namespaces_answered(cfg.connect_timeout)
@@ -250,7 +251,8 @@ class ConnectionManager:
             return False, errors.refused_sentence(url, ns, msg), True
         why = await errors.explain_silent_server(
             url, closed, cfg.connect_timeout, tls=cfg.tls, path=cfg.socketio_path,
-            parser=cfg.parser, headers=dict(cfg.headers), probe_url=cfg.full_url(url))
+            parser=cfg.parser, headers=dict(cfg.headers), probe_url=cfg.full_url(url),
+            transports=cfg.engine_transports())
         return False, why.sentence, why.permanent
 
     async def _namespaces_answered(self, timeout: float) -> bool:

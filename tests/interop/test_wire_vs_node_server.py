@@ -303,3 +303,18 @@ async def test_an_ack_timeout_per_message_is_kept_with_it(sessions, tmp_path):
         assert recs[0]["ack_timeout"] == 0.3 and "reply" not in recs[0]
         assert recs[1]["reply"] == [{"ok": True, "event": "fine", "args": [2]}]
         assert "ack_timeout" not in recs[1]
+
+
+async def test_a_websocket_only_server_says_so_when_polling_is_tried(sessions):
+    async with node_server("server_wire.js", "--transports", "websocket") as srv:
+        # the default: long-polling first, then the upgrade
+        s = sessions(srv.url, name="both", reconnect=ReconnectPolicy(enabled=False))
+        assert await s.connect() is False
+        assert s.last_error == (
+            f"Cannot connect to {srv.url}: the server does not accept long-polling (it "
+            'answered "Transport unknown"); connect over websocket only (--transport '
+            "websocket).")
+        ws_only = sessions(srv.url, name="ws", transports=["websocket"])
+        assert await ws_only.connect()
+        assert await ws_only.call("/", "direct", 1, timeout=5) == {
+            "ok": True, "event": "direct", "args": [1]}

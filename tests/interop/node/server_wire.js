@@ -3,6 +3,7 @@
 // faithful" interop tests of the SockDesk client core and CLI.
 //
 // Usage: node server_wire.js PORT [--parser msgpack] [--welcome] [--ask-on-connect MS]
+//                              [--transports websocket]
 //
 // Prints NDJSON on stdout:
 //   {"type":"listening","port":N}
@@ -30,6 +31,7 @@ const option = (name) => {
 const opts = { cors: { origin: "*" } };
 const msgpack = option("--parser") === "msgpack";
 if (msgpack) opts.parser = require("socket.io-msgpack-parser");
+if (option("--transports")) opts.transports = option("--transports").split(",");
 const askOnConnect = option("--ask-on-connect");
 
 const io = new Server(port, opts);
