@@ -20,24 +20,24 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from app import binary, errors, jsonmod
 from app import db as dbmod
-from app import errors, jsonmod
+from app.acks import AckMode, AckRequest, AckRules, AckState
 from app.config import ConnectionConfig
-from app.errors import CallTimeout, NotConnected
+from app.errors import CallTimeout, EncodeError, NotConnected
 from app.extension import NamespaceExtension
 from app.flusher import NamespaceFlusher
 from app.keys import MALFORMED_EVENT, event_key
 from app.manager import ConnectionManager
-from app.outbox import Outbox, OutboxMessage, OutboxState
+from app.outbox import Outbox, OutboxMessage, OutboxState, stored_args
 from app.packets import PacketLog
 from app.session_state import ConnectionState, StateChange
 from app.signals import Signal, cancel_and_wait, wait_until
 from app.sioclient import SioClient
-from app.store import MessageStore, StoredMessage, describe
+from app.store import MessageStore, StoredMessage, describe, reply_value
 
 #: one logger for the session, whichever layer speaks (users filter `-v` output by it)
 log = logging.getLogger("app.session")
@@ -56,31 +56,12 @@ DEDUPE_META = "server-dedupes"
 INTRODUCTION_WAIT = 1.0
 #: How much of an undecodable packet is kept (as text) for inspection.
 MALFORMED_KEEP = 64 * 1024
+#: packet kinds whose data may hold bytes with the JSON parser (msgpack: any packet)
+BINARY_KINDS = frozenset({"BINARY_EVENT", "BINARY_ACK"})
 
 
-@dataclass
-class AckRequest:
-    """The server emitted an event with a callback and waits for our answer.
-
-    Observers of `Session.ack_requested` may set `reply` (one payload) or call
-    `answer(*args)` for several; by default the answer is {"ok": true}.
-    """
-
-    namespace: str
-    event: str
-    args: list[Any]
-    reply: Any = field(default_factory=lambda: {"ok": True})
-    reply_args: list[Any] | None = None
-
-    def answer(self, *args: Any) -> None:
-        """Answer with exactly these arguments (none, one or several)."""
-        self.reply_args = list(args)
-
-    def ack_args(self) -> list[Any]:
-        """The arguments of the ACK packet we send back."""
-        if self.reply_args is not None:
-            return self.reply_args
-        return [] if self.reply is None else [self.reply]
+#: store meta key of the workspace's ack rules (`app.acks.AckRules`)
+ACK_RULES_META = "ack_rules"
 
 
 class BaseSession:
@@ -116,6 +97,12 @@ class BaseSession:
         self.event_received: Signal[StoredMessage] = Signal("event_received")
         self.errors: Signal[str] = Signal("errors")
         self.ack_requested: Signal[AckRequest] = Signal("ack_requested")
+        #: every change of a server's ack request: held, answered, ignored, dropped
+        self.ack_changed: Signal[AckRequest] = Signal("ack_changed")
+        self._pending_acks: dict[int, AckRequest] = {}
+        #: what the server's ack requests get, per event (saved in the store)
+        self.ack_rules = AckRules.loads(self.store.meta(ACK_RULES_META))
+        self.ack_rules.changed.connect(self._save_ack_rules)
         self.last_error: str | None = None
         self._handlers: dict[tuple[str, str], list[Handler]] = {}
         self._any: list[Handler] = []
@@ -384,12 +371,19 @@ class BaseSession:
 
     def packet(self, direction: str, namespace: str, kind: str, data: Any,
                ack_id: int | None, size: int) -> None:
-        """Every packet in or out goes to the packet log."""
+        """Every packet in or out goes to the packet log (binary in the notation: the
+        client converts what it receives; what we send may hold bytes)."""
+        if direction == "out" and (kind in BINARY_KINDS or self.config.parser == "msgpack"):
+            data = binary.to_notation(data)
         self.packet_log.log(direction, namespace, kind, data, ack_id, size)
 
     def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool,
-              recovered: bool = False) -> list[Any] | None:
-        """An inbound event: store it, run handlers, answer an ack request."""
+              recovered: bool = False, ack_id: int | None = None
+              ) -> list[Any] | asyncio.Future[list[Any] | None] | None:
+        """An inbound event: store it, run handlers, answer an ack request.
+
+        Returns the ACK's arguments to send now, a future of them (a held request), or
+        None (no ACK: none was asked for, or the request is ignored on purpose)."""
         me = self.config.user
         intro = self.introduction(namespace, event, args)
         if intro is not None:
@@ -411,9 +405,50 @@ class BaseSession:
             self._call_handler(h, namespace, event, args)
         if not wants_ack:
             return None
-        req = AckRequest(namespace, event, list(args))
+        return self._ack_request(namespace, event, list(args), ack_id)
+
+    # ---- the server's ack requests (app.acks) --------------------------------------
+
+    def _ack_request(self, namespace: str, event: str, args: list[Any],
+                     ack_id: int | None) -> list[Any] | asyncio.Future[list[Any] | None] | None:
+        """Apply the event's rule, let observers decide, and say what to send."""
+        rule = self.ack_rules.rule_for(namespace, event)
+        req = AckRequest(namespace, event, args, ack_id, reply_args=rule.args,
+                         on_change=self._ack_state)
+        if rule.mode == AckMode.HOLD:
+            req.hold()
+        elif rule.mode == AckMode.IGNORE:
+            req.ignore()
         self.ack_requested.emit(req)
-        return req.ack_args()
+        try:
+            return req.resolve()
+        except ValueError as exc:  # an observer's reply with invalid base64
+            log.warning("the answer to %r on %s is not valid (%s); answered with no "
+                        "arguments", event, namespace, exc)
+            req.answer()
+            return []
+
+    def _ack_state(self, req: AckRequest) -> None:
+        key = id(req)
+        if req.state == AckState.HELD:
+            self._pending_acks[key] = req
+        else:
+            self._pending_acks.pop(key, None)
+        self.ack_changed.emit(req)
+
+    @property
+    def pending_acks(self) -> list[AckRequest]:
+        """The server's ack requests held for a manual answer, oldest first."""
+        return list(self._pending_acks.values())
+
+    def _drop_acks(self, namespace: str | None, why: str) -> None:
+        """The server stops waiting for answers on a connection that is gone."""
+        for req in list(self._pending_acks.values()):
+            if namespace is None or req.namespace == namespace:
+                req.drop(why)
+
+    def _save_ack_rules(self, rules: AckRules) -> None:
+        self.store.set_meta(ACK_RULES_META, rules.dumps())
 
     def malformed(self, namespace: str, raw: Any, why: str) -> None:
         """A packet the client could not decode: log and store it (the first 64 KiB, as
@@ -460,6 +495,7 @@ class BaseSession:
         elif event == "disconnect":
             self._set_ready(namespace, False)
             self._fail_calls(namespace)
+            self._drop_acks(namespace, f"the namespace {namespace} disconnected")
             ext = self._extensions.get(namespace)
             if ext is not None:
                 ext.on_disconnected()
@@ -515,6 +551,7 @@ class BaseSession:
     def transport_closed(self, reason: str) -> None:
         """The engine.io connection ended: nothing is ready, reconnect (manager)."""
         self.packet_log.log("in", "/", "DISCONNECT", [{"reason": reason}], None, 0)
+        self._drop_acks(None, f"the connection closed ({reason})")
         self.mark_all_not_ready()
         self._extensions_disconnected()
         self.packet_log.forget_acks()
@@ -543,11 +580,15 @@ class BaseSession:
                     callback: Callable[..., None] | None) -> None:
         """The only place that writes to the socket (AsyncClient.emit is not safe for
         concurrent use, so writes are serialized here)."""
+        try:
+            wire = binary.to_wire(list(args))
+        except ValueError as exc:
+            raise EncodeError(f"Cannot send {event!r}: {exc}.") from None
         async with self._write_lock:
             c = self._client
             if c is None or namespace not in c.namespaces or c.eio.state != "connected":
                 raise NotConnected(f"Not connected to {namespace}.")
-            await c.emit(event, tuple(args), namespace=namespace, callback=callback)
+            await c.emit(event, tuple(wire), namespace=namespace, callback=callback)
 
     async def before_send(self, msg: OutboxMessage) -> None:
         """The extension's prerequisites for a message (e.g. join its room first)."""
@@ -556,15 +597,20 @@ class BaseSession:
             await ext.before_send(msg)
 
     def emit(self, namespace: str, event: str, *args: Any, ack: bool = True,
-             volatile: bool = False, ttl: float | None = None) -> OutboxMessage:
+             volatile: bool = False, ttl: float | None = None,
+             ack_timeout: float | None = None) -> OutboxMessage:
         """Send an event through the durable outbox (committed before this returns).
 
-        `volatile=True` skips the outbox: written now if connected, otherwise dropped
-        (state FAILED, "not connected"), like socket.io's volatile emits.
+        Arguments may hold binary as bytes or as the `{"$binary": base64}` notation, at
+        any depth; it is stored in the notation and written as real Socket.IO binary.
+        `ack_timeout` (seconds) is this message's own, kept with it (default: the
+        session's). `volatile=True` skips the outbox: written now if connected,
+        otherwise dropped (state FAILED, "not connected"), like socket.io's volatile
+        emits. BinaryError (a ValueError) for invalid base64.
         """
         ns = _ns(namespace)
         if volatile:
-            msg = OutboxMessage(id="", namespace=ns, event=event, args=list(args),
+            msg = OutboxMessage(id="", namespace=ns, event=event, args=stored_args(args),
                                 ack=False, volatile=True)
             if self.is_connected(ns):
                 msg.state = OutboxState.SENT
@@ -573,10 +619,12 @@ class BaseSession:
                 msg.state = OutboxState.FAILED
                 msg.error = "not connected (volatile events are not queued)"
             return msg
-        return self.emit_many([(ns, event, list(args))], ack=ack, ttl=ttl)[0]
+        return self.emit_many([(ns, event, list(args))], ack=ack, ttl=ttl,
+                              ack_timeout=ack_timeout)[0]
 
     def emit_many(self, items: Iterable[tuple[str, str, list[Any]]], *, ack: bool = True,
-                  ttl: float | None = None) -> list[OutboxMessage]:
+                  ttl: float | None = None, ack_timeout: float | None = None
+                  ) -> list[OutboxMessage]:
         """Send many events through the outbox in ONE transaction (a replay of 10,000 is
         one commit). Each goes through its namespace's extension exactly as `emit`."""
         prepared: list[tuple[str, str, list[Any]]] = []
@@ -587,7 +635,7 @@ class BaseSession:
             ids.append(ext.dedupe_id(event, args) if ext else None)
             prepared.append((ns, event, list(args)))
         msgs = self.outbox.enqueue_many(prepared, ack=ack and not self.config.no_ack,
-                                        ttl=ttl, ids=ids)
+                                        ttl=ttl, ids=ids, ack_timeout=ack_timeout)
         for m in msgs:
             ext = self._hopeful_extension(m.namespace)
             if ext is not None:
@@ -605,7 +653,8 @@ class BaseSession:
                    timeout: float | None = None) -> Any:
         """Emit and wait for the ack, outside the outbox (requests, not messages).
 
-        Returns the ack's single argument (or a list for several, None for none).
+        Returns the ack's single argument (or a list for several, None for none;
+        binary in the notation).
         Raises NotConnected if the namespace is not connected or drops meanwhile, and
         CallTimeout if no ack comes within `timeout` (default: config.ack_timeout).
         """
@@ -615,8 +664,7 @@ class BaseSession:
 
         def on_ack(*reply: Any) -> None:
             if not fut.done():
-                fut.set_result(reply[0] if len(reply) == 1 else list(reply) if reply
-                               else None)
+                fut.set_result(reply_value(binary.to_notation(list(reply))))
 
         pending = self._calls.setdefault(ns, set())
         pending.add(fut)

@@ -3,7 +3,9 @@
 python-socketio reports most failures as "Connection error" or "One or more namespaces
 failed to connect"; that tells a user nothing. We keep what the server said
 (connect_error data.message) and, for transport failures, probe the TCP port ourselves
-to tell "nothing listens there" from "no such host" from "no answer".
+to tell "nothing listens there" from "no such host" from "no answer", then what answers
+over HTTP (`app.handshake`: a wrong path, not Socket.IO, Socket.IO v2, another parser).
+An `Explanation` says whether retrying can help.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import contextlib
 import hashlib
 import socket
 import ssl
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app import handshake
 from app.config import TlsSettings
 
 SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -30,6 +34,16 @@ class NotConnected(SessionError):
 
 class CallTimeout(SessionError, TimeoutError):
     """A direct call got no acknowledgement in time."""
+
+
+class EncodeError(SessionError, ValueError):
+    """A payload the connection's parser cannot write (e.g. an integer beyond 64 bits
+    with msgpack, or invalid base64 in a `{"$binary": ...}` value)."""
+
+
+class AckError(SessionError):
+    """An answer to the server's ack request that cannot be given any more (answered
+    already, ignored on purpose, or the connection it came on is gone)."""
 
 
 def check_url(url: str) -> str | None:
@@ -57,6 +71,20 @@ def host_port(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or SCHEMES.get(parts.scheme, 80)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """Why a connection attempt failed: one sentence, and whether retrying cannot help
+    (the server was reached and speaks another Socket.IO version or parser)."""
+
+    sentence: str
+    permanent: bool = False
+
+
+def _sentence(text: str) -> str:
+    """`text` ending like a sentence (a question keeps its question mark)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def refused_sentence(url: str, namespace: str, message: str | None) -> str:
     """The sentence for a connect_error sent by the server."""
     msg = (message or "").strip() or "no reason given"
@@ -68,30 +96,67 @@ def refused_sentence(url: str, namespace: str, message: str | None) -> str:
 
 
 async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
-                                    tls: TlsSettings | None = None) -> str:
-    """Probe the server's TCP port and say in one sentence why connecting failed."""
+                                    tls: TlsSettings | None = None, path: str = "socket.io",
+                                    parser: str = "default",
+                                    headers: dict[str, str] | None = None,
+                                    probe_url: str | None = None,
+                                    transports: list[str] | None = None) -> Explanation:
+    """Probe the server and say in one sentence why connecting failed: first its TCP
+    port (and certificate), then, when the port answers, what answers there over
+    plain HTTP (`app.handshake.diagnose`: a 404 at the path, a server that is not
+    Socket.IO, a Socket.IO v2 server, a parser mismatch). `probe_url` is the URL with
+    the connection's query, if it has one."""
     host, port = host_port(url)
     if urlsplit(url).scheme in ("https", "wss"):
         why = await explain_certificate(host, port, tls or TlsSettings(), timeout)
         if why:
-            return f"Cannot connect to {url}: {why}"
+            return Explanation(f"Cannot connect to {url}: {why}")
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except socket.gaierror:
-        return f"Cannot connect to {url}: the host name {host!r} does not resolve."
+        return Explanation(f"Cannot connect to {url}: the host name {host!r} does not "
+                           "resolve.")
     except ConnectionRefusedError:
-        return f"Cannot connect to {url}: nothing is listening on {host} port {port}."
+        return Explanation(f"Cannot connect to {url}: nothing is listening on {host} port "
+                           f"{port}.")
     except TimeoutError:
-        return f"Cannot connect to {url}: {host} port {port} does not answer (timed out)."
+        return Explanation(f"Cannot connect to {url}: {host} port {port} does not answer "
+                           "(timed out).")
     except OSError as exc:
         why = exc.strerror or str(exc)
-        return f"Cannot connect to {url}: {host} is unreachable ({why})."
+        return Explanation(f"Cannot connect to {url}: {host} is unreachable ({why}).")
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
+    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout,
+                                     transports)
+    if found:
+        return Explanation(f"Cannot connect to {url}: {_sentence(found.text)}",
+                           found.permanent)
     detail = (detail or "unknown error").rstrip(".")
-    return (f"Cannot connect to {url}: the host answers but the Socket.IO handshake "
-            f"failed ({detail}); check the URL, path and transports.")
+    return Explanation(f"Cannot connect to {url}: the host answers but the Socket.IO "
+                       f"handshake failed ({detail}); check the URL, path and transports.")
+
+
+async def explain_silent_server(url: str, closed: bool, waited: float, *,
+                                tls: TlsSettings | None = None, path: str = "socket.io",
+                                parser: str = "default",
+                                headers: dict[str, str] | None = None,
+                                probe_url: str | None = None, timeout: float = 3.0,
+                                transports: list[str] | None = None) -> Explanation:
+    """The Engine.IO connection opened, but no namespace was answered: the connection
+    was closed (`closed`), or nothing came within `waited` seconds. Most often the
+    server could not read our packets (another parser): the probe says so."""
+    found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout,
+                                     transports)
+    if found:
+        return Explanation(f"Cannot connect to {url}: {_sentence(found.text)}",
+                           found.permanent)
+    if closed:
+        return Explanation(f"Cannot connect to {url}: the server closed the connection "
+                           "before answering the namespaces.")
+    return Explanation(f"Cannot connect to {url}: the server accepted the connection but "
+                       f"answered none of the namespaces within {waited:g} s.")
 
 
 async def explain_certificate(host: str, port: int, tls: TlsSettings,

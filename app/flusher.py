@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from app.binary import to_notation
+from app.errors import EncodeError
 from app.outbox import Outbox
 from app.outbox_rows import OutboxMessage, OutboxState
 from app.signals import Signal, cancel_and_wait
@@ -171,6 +173,12 @@ class NamespaceFlusher:
             try:
                 await self.transport.write(self.namespace, m.event,
                                            self.transport.wire_args(m), cb)
+            except EncodeError as exc:
+                # this message can never be written (e.g. an integer msgpack cannot
+                # hold): it fails alone, the ones after it go on
+                self._inflight.pop(m.rowid, None)
+                self.outbox.settle(m, OutboxState.FAILED, error=str(exc))
+                continue
             except Exception as exc:
                 log.debug("write failed for %s: %s", m.id, exc)
                 self._inflight.pop(m.rowid, None)
@@ -179,7 +187,7 @@ class NamespaceFlusher:
             if wants_ack:
                 if m.rowid in self._inflight:
                     timer = asyncio.get_running_loop().call_later(
-                        self.ack_timeout, self._on_timeout, m, gen)
+                        self.timeout_of(m), self._on_timeout, m, gen)
                     self._inflight[m.rowid] = (m, timer)
             else:
                 self.outbox.settle(m, OutboxState.ACKED)
@@ -192,6 +200,10 @@ class NamespaceFlusher:
                 self.outbox.requeue(m)
         # if the generation changed, set_ready(False) already requeued every sent row
 
+    def timeout_of(self, m: OutboxMessage) -> float:
+        """How long to wait for this message's ack: its own timeout, else the session's."""
+        return m.ack_timeout if m.ack_timeout else self.ack_timeout
+
     def _make_callback(self, m: OutboxMessage, gen: int) -> Callable[..., None]:
         def on_ack(*reply: Any) -> None:
             if gen != self._gen:
@@ -202,8 +214,9 @@ class NamespaceFlusher:
             if entry[1] is not None:
                 entry[1].cancel()
             self._timeouts.pop(m.rowid, None)
-            state, value, error = ack_outcome(reply)
-            self.outbox.settle(m, state, reply=value, error=error)
+            args = to_notation(list(reply))
+            state, value, error = ack_outcome(tuple(args))
+            self.outbox.settle(m, state, reply=value, error=error, reply_args=args)
             self._wake.set()
         return on_ack
 
@@ -212,7 +225,7 @@ class NamespaceFlusher:
             return
         if not self.resends():
             self.outbox.settle(m, OutboxState.NO_ACK, error=(
-                f"no acknowledgement within {self.ack_timeout:g} s; not sent again, "
+                f"no acknowledgement within {self.timeout_of(m):g} s; not sent again, "
                 "because this server may not drop duplicates (resend it if it did not "
                 "arrive)"))
             self._wake.set()
@@ -222,7 +235,7 @@ class NamespaceFlusher:
             self._timeouts.pop(m.rowid, None)
             self.outbox.settle(m, OutboxState.FAILED, error=(
                 f"no acknowledgement after {n} attempts "
-                f"({self.ack_timeout:g} s each)"))
+                f"({self.timeout_of(m):g} s each)"))
         else:
             self.outbox.requeue(m)
         self._wake.set()

@@ -14,11 +14,12 @@ refusal here would drop an event or kill the connection instead of storing it.
 
 from __future__ import annotations
 
-import base64
 import json as _stdlib_json
 from typing import Any
 
 import orjson
+
+from app import binary
 
 _OPTS = orjson.OPT_NON_STR_KEYS
 #: 20+ digits in a row: maybe an integer orjson would turn into a float; decode exactly.
@@ -38,18 +39,28 @@ class JSONDecodeError(ValueError):
 
 
 def _default(obj: Any) -> Any:
-    """Binary attachments and tuples/sets become JSON too, so the store never chokes."""
+    """Binary attachments (as the `{"$binary": base64}` notation, `app.binary`) and
+    tuples/sets become JSON too, so the store never chokes."""
     if isinstance(obj, bytes | bytearray | memoryview):
-        return {"$binary": base64.b64encode(bytes(obj)).decode()}
+        return binary.notation(obj)
     if isinstance(obj, set | frozenset | tuple):
         return list(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
 def _stdlib_dumps(obj: Any) -> str:
-    # ensure_ascii: a lone surrogate stays a \\u escape, so the text is valid UTF-8.
-    # Raises TypeError / ValueError / RecursionError when even the stdlib cannot.
-    return _stdlib_json.dumps(obj, separators=(",", ":"), default=_default)
+    # Unicode is written as itself, as orjson does (the same text on the wire whichever
+    # encoder ran); only a lone surrogate, which UTF-8 cannot carry, makes the whole
+    # text fall back to \\u escapes. Raises TypeError / ValueError / RecursionError
+    # when even the stdlib cannot.
+    text = _stdlib_json.dumps(obj, separators=(",", ":"), default=_default,
+                              ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _stdlib_json.dumps(obj, separators=(",", ":"), default=_default)
+    return text
 
 
 def dumps(obj: Any, **_ignored: Any) -> str:

@@ -231,22 +231,29 @@ class ConnectionManager:
                 log.debug("connection attempt failed", exc_info=True)
             self.session.mark_all_not_ready()
             detail = str(exc) or type(exc).__name__
-            return False, await errors.explain_transport_failure(url, detail,
-                                                                 tls=cfg.tls), False
+            why = await errors.explain_transport_failure(
+                url, detail, tls=cfg.tls, path=cfg.socketio_path, parser=cfg.parser,
+                headers=dict(cfg.headers), probe_url=cfg.full_url(url),
+                transports=cfg.engine_transports())
+            # a v2 server or another parser stays what it is: no use retrying
+            return False, why.sentence, why.permanent
         outcome = await self._namespaces_answered(cfg.connect_timeout)
         client = self.client
         if outcome and client.namespaces:
             for ns in self._refusals:
                 self._namespace_refused(ns)
             return True, "", False
+        closed = client.eio.state != "connected"
         await self.close_client(client)
         self.session.mark_all_not_ready()
         if self._refusals and not client.namespaces:
             ns, msg = next(iter(self._refusals.items()))
             return False, errors.refused_sentence(url, ns, msg), True
-        return False, (f"Cannot connect to {url}: the server accepted the connection but "
-                       f"answered none of the namespaces within "
-                       f"{cfg.connect_timeout:g} s."), False
+        why = await errors.explain_silent_server(
+            url, closed, cfg.connect_timeout, tls=cfg.tls, path=cfg.socketio_path,
+            parser=cfg.parser, headers=dict(cfg.headers), probe_url=cfg.full_url(url),
+            transports=cfg.engine_transports())
+        return False, why.sentence, why.permanent
 
     async def _namespaces_answered(self, timeout: float) -> bool:
         """Wait until every namespace was accepted or refused (True), or the transport

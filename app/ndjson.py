@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app import jsonmod
+from app import binary, jsonmod
 from app.inspector import base_queue
 from app.keys import QUEUE_NAMESPACE, queue_key, work_key
 from app.store import MessageStore, StoredMessage, describe
@@ -105,7 +105,23 @@ def record_to_message(rec: Any) -> StoredMessage:
     state = rec.get("state")
     if state is not None and not isinstance(state, str):
         raise ValueError('"state" must be a string')
-    m.state = state if state in KEPT_STATES and queue.startswith("outbox:") else None
+    outbox = queue.startswith("outbox:")
+    m.state = state if state in KEPT_STATES and outbox else None
+    reply = rec.get("reply")
+    if reply is not None and not isinstance(reply, list):
+        raise ValueError('"reply" must be a JSON array (the ack\'s arguments)')
+    m.reply = reply if outbox and m.state is not None else None
+    timeout = rec.get("ack_timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or not 0 < timeout < math.inf):
+        raise ValueError('"ack_timeout" must be a number of seconds above 0')
+    m.ack_timeout = float(timeout) if timeout is not None and outbox else None
+    try:
+        binary.to_wire(args)
+        if reply is not None:
+            binary.to_wire(reply)
+    except binary.BinaryError as exc:
+        raise ValueError(str(exc)) from None
     return m
 
 

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from app import binary
 from app import db as dbmod
 from app.keys import outbox_key
 from app.outbox_rows import OutboxMessage, OutboxRows, OutboxState
@@ -61,6 +62,16 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def stored_args(args: Iterable[Any]) -> builtins.list[Any]:
+    """Arguments as the outbox keeps them: bytes in the `{"$binary": ...}` notation
+    (turned back into bytes only when written, `app.binary.to_wire`). Raises
+    `app.binary.BinaryError` (a ValueError) for a notation that is not valid base64,
+    so a bad payload is refused when it is given, not when it is sent."""
+    payload = list(args)
+    binary.to_wire(payload)
+    return binary.to_notation(payload)
+
+
 class Outbox:
     """Durable FIFO of outbound messages per namespace, sharing the store's database.
 
@@ -83,7 +94,8 @@ class Outbox:
         #: fires with a namespace whenever it has new work (enqueue, retry, requeue)
         self.wakeup: Signal[str] = Signal("outbox.wakeup")
         self._expiry_handle: asyncio.TimerHandle | None = None
-        self._acks: list[tuple[OutboxMessage, OutboxState, Any, str | None]] = []
+        self._acks: list[tuple[OutboxMessage, OutboxState, Any, str | None,
+                               list[Any] | None]] = []
         self._acks_handle: asyncio.TimerHandle | None = None
         if resend_sent:
             self.requeue_sent(None)
@@ -95,20 +107,29 @@ class Outbox:
     # ---- accepting -----------------------------------------------------------------
 
     def enqueue(self, namespace: str, event: str, *args: Any, ack: bool = True,
-                ttl: float | None = None, msg_id: str | None = None) -> OutboxMessage:
+                ttl: float | None = None, msg_id: str | None = None,
+                ack_timeout: float | None = None) -> OutboxMessage:
         """Accept one message; it is committed to disk when this returns.
 
         `msg_id` is the id to keep (the user's own dedupe id, lifted from the payload by
-        the namespace's extension); without one a fresh id is made.
+        the namespace's extension); without one a fresh id is made. `ack_timeout` is
+        kept with the message (None: the session's).
         """
         return self.enqueue_many([(namespace, event, list(args))], ack=ack, ttl=ttl,
-                                 ids=[msg_id] if msg_id else None)[0]
+                                 ids=[msg_id] if msg_id else None,
+                                 ack_timeout=ack_timeout)[0]
 
     def enqueue_many(self, items: Iterable[tuple[str, str, list[Any]]], ack: bool = True,
-                     ttl: float | None = None, ids: list[str | None] | None = None
-                     ) -> list[OutboxMessage]:
-        """Accept many messages in ONE transaction (replay of 10k = one commit)."""
-        items = list(items)
+                     ttl: float | None = None, ids: list[str | None] | None = None,
+                     ack_timeout: float | None = None) -> list[OutboxMessage]:
+        """Accept many messages in ONE transaction (replay of 10k = one commit).
+
+        Binary (bytes or the notation) is kept in the notation; BinaryError (a
+        ValueError) for invalid base64, before anything is written."""
+        items = [(ns, event, stored_args(args)) for ns, event, args in items]
+        if ack_timeout is not None and not ack_timeout > 0:
+            raise ValueError(f"ack_timeout must be a number of seconds above 0, got "
+                             f"{ack_timeout!r}")
         if not items:
             return []
         waiting = self.depth()
@@ -129,9 +150,11 @@ class Outbox:
             sm.msg_id = mid
             sm.state = OutboxState.QUEUED.value
             sm.offset = None
+            sm.ack_timeout = ack_timeout
             rows.append(sm)
             msgs.append(OutboxMessage(id=mid, namespace=ns, event=event, args=payload,
-                                      ack=ack, created=now, expires=expires))
+                                      ack=ack, created=now, expires=expires,
+                                      ack_timeout=ack_timeout))
         inserted = self.store.insert(rows, outbox={"want_ack": int(ack), "expires": expires})
         for m, sm in zip(msgs, inserted, strict=True):
             m.rowid = sm.rowid
@@ -180,7 +203,8 @@ class Outbox:
             self.changed.emit(m)
 
     def settle(self, m: OutboxMessage, state: OutboxState, reply: Any = None,
-               error: str | None = None) -> None:
+               error: str | None = None, reply_args: builtins.list[Any] | None = None
+               ) -> None:
         """Record an ack / failure. Batched: acks arriving within ACK_BATCH_DELAY share
         one transaction (acks are handled one by one as they are read, so "the same loop
         tick" would mostly batch one); a full batch is written at once.
@@ -189,7 +213,7 @@ class Outbox:
         resent on the next start and the bundled server answers the duplicate with the
         original ack. Readers (`get`, `list`) write pending acks first.
         """
-        self._acks.append((m, state, reply, error))
+        self._acks.append((m, state, reply, error, reply_args))
         if len(self._acks) >= ACK_BATCH_MAX:
             self.write_pending_acks()
         elif self._acks_handle is None:
@@ -209,8 +233,9 @@ class Outbox:
         batch, self._acks = self._acks, []
         done: builtins.list[OutboxMessage] = []
         with dbmod.transaction(self.store.conn) as c:
-            for m, state, reply, error in batch:
-                if self.rows.set_state(c, m, state, error=error, reply=reply):
+            for m, state, reply, error, reply_args in batch:
+                if self.rows.set_state(c, m, state, error=error, reply=reply,
+                                       reply_args=reply_args):
                     done.append(m)
         for m in done:
             self.changed.emit(m)
@@ -269,7 +294,7 @@ class Outbox:
         """Replace the arguments of a queued or failed message (its id is kept)."""
         m = self._require(msg_id, (OutboxState.QUEUED, OutboxState.FAILED,
                                    OutboxState.NO_ACK), "edit")
-        payload = list(args)
+        payload = stored_args(args)
         sm = describe(m.namespace, m.event, payload, "out", m.queue)
         with dbmod.transaction(self.store.conn) as c:
             self.store.update_args(c, m.rowid, payload, sm.text)

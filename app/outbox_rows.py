@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from app import db as dbmod
 from app import jsonmod
 from app.keys import Kind, outbox_key, parse_key
+from app.store import decode_reply, encode_args
 
 if TYPE_CHECKING:
     import sqlite3
@@ -60,8 +61,14 @@ class OutboxMessage:
     attempts: int = 0
     created: float = field(default_factory=time.time)
     expires: float | None = None
+    #: the ack as one value: its only argument, a list of several, None for none
     reply: Any = None
     volatile: bool = False
+    #: the ack's arguments exactly (binary in the `{"$binary": ...}` notation); None
+    #: while no ack came
+    reply_args: list[Any] | None = None
+    #: this message's own ack timeout in seconds; None: the session's `ack_timeout`
+    ack_timeout: float | None = None
 
     @property
     def queue(self) -> str:
@@ -70,14 +77,16 @@ class OutboxMessage:
 
 
 _SELECT = ("SELECT id, msg_id, namespace, event, args, state, want_ack, error, attempts, ts, "
-           "expires, reply FROM messages")
+           "expires, reply, reply_args, ack_timeout FROM messages")
 
 
 def _msg(r: Sequence[Any]) -> OutboxMessage:
+    reply_args = decode_reply(r[11], r[12])
     return OutboxMessage(rowid=r[0], id=r[1], namespace=r[2], event=r[3],
                          args=jsonmod.loads(r[4]), state=OutboxState(r[5]),
                          ack=bool(r[6]), error=r[7], attempts=r[8] or 0, created=r[9],
-                         expires=r[10], reply=jsonmod.loads(r[11]) if r[11] else None)
+                         expires=r[10], reply=jsonmod.loads(r[11]) if r[11] else None,
+                         reply_args=reply_args, ack_timeout=r[13])
 
 
 def _namespace_of(queue: str) -> str:
@@ -159,20 +168,25 @@ class OutboxRows:
     # ---- writing (each inside the caller's transaction) -----------------------------
 
     def set_state(self, c: sqlite3.Connection, m: OutboxMessage, new: OutboxState,
-                  error: str | None = None, reply: Any = None, attempt: bool = False) -> bool:
-        """Move one row to `new` if it still exists in the expected state; keeps counters."""
+                  error: str | None = None, reply: Any = None, attempt: bool = False,
+                  reply_args: list[Any] | None = None) -> bool:
+        """Move one row to `new` if it still exists in the expected state; keeps counters.
+        `reply_args` are the ack's arguments exactly, `reply` the same as one value."""
         r = c.execute("SELECT state FROM messages WHERE id = ?", (m.rowid,)).fetchone()
         if r is None or r[0] is None:
             return False
         old = r[0]
-        c.execute("UPDATE messages SET state = ?, error = ?, reply = ?, updated = ?, "
-                  "attempts = attempts + ? WHERE id = ?",
+        c.execute("UPDATE messages SET state = ?, error = ?, reply = ?, reply_args = ?, "
+                  "updated = ?, attempts = attempts + ? WHERE id = ?",
                   (new.value, error, jsonmod.dumps(reply) if reply is not None else None,
+                   encode_args(reply_args) if reply_args is not None else None,
                    time.time(), int(attempt), m.rowid))
         self.store.bump_state(c, m.queue, old, new.value)
         m.state, m.error = new, error
         if reply is not None:
             m.reply = reply
+        if reply_args is not None:
+            m.reply_args = reply_args
         if attempt:
             m.attempts += 1
         return True

@@ -4,6 +4,9 @@ Replays go through the outbox like any emit, with NEW ids: a replay is a new mes
 and reusing the captured id would make the bundled server drop it as a duplicate.
 Targets can be changed (server via the session you replay into, namespace, event,
 room); with `speed` the original spacing is kept, divided by the factor.
+
+Payloads are replayed as captured: binary in the `{"$binary": ...}` notation goes out
+as the same bytes, key order and big integers as they were stored.
 """
 
 from __future__ import annotations
@@ -68,12 +71,18 @@ class Replayer:
                      namespace: str | None = None, event: str | None = None,
                      room: str | None = None, speed: float | None = None,
                      edit: Callable[[ReplayItem], ReplayItem | None] | None = None,
-                     ack: bool = True) -> list[OutboxMessage]:
+                     ack: bool = True, ack_timeout: float | None = None
+                     ) -> list[OutboxMessage]:
         """Enqueue the items (optionally edited / retargeted); returns the new messages.
 
-        Without `speed` everything is enqueued in one transaction. With `speed` each
-        item is enqueued after the original gap / speed (2.0 = twice as fast).
-        `edit` may change an item or return None to skip it.
+        Without `speed` everything is enqueued in one transaction. With `speed` item i
+        is enqueued at start + (ts_i - ts_0) / speed (2.0 = twice as fast): a schedule
+        from the first item, so waits do not add up their overshoots. The outbox sends
+        a message as soon as it is enqueued when its namespace is ready, so connect
+        (and wait until ready) first, or the spacing is lost in the queue.
+        `edit` may change an item or return None to skip it. BinaryError (a
+        ValueError) when an item's binary is not valid base64 (nothing is enqueued
+        without `speed`).
         """
         prepared: list[ReplayItem] = []
         for it in items:
@@ -87,12 +96,19 @@ class Replayer:
             prepared.append(ri)
         if not speed or speed <= 0:
             return self.session.emit_many(
-                [(ri.namespace, ri.event, ri.args) for ri in prepared], ack=ack)
+                [(ri.namespace, ri.event, ri.args) for ri in prepared], ack=ack,
+                ack_timeout=ack_timeout)
         out: list[OutboxMessage] = []
-        prev: float | None = None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        first: float | None = None
         for ri in prepared:
-            if prev is not None and ri.ts > prev:
-                await asyncio.sleep((ri.ts - prev) / speed)
-            prev = ri.ts if ri.ts else prev
-            out.append(self.session.emit(ri.namespace, ri.event, *ri.args, ack=ack))
+            if ri.ts:
+                if first is None:
+                    first = ri.ts
+                delay = start + max(0.0, ri.ts - first) / speed - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            out.append(self.session.emit(ri.namespace, ri.event, *ri.args, ack=ack,
+                                         ack_timeout=ack_timeout))
         return out

@@ -15,18 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.base_session import (
-    AckRequest,
-    BaseSession,
-    ConnectionState,
-    StateChange,
-)
+from app.acks import AckMode, AckRequest, AckRule, AckRules, AckState
+from app.base_session import BaseSession, ConnectionState, StateChange
 from app.chat import ChatRooms
 from app.config import ConnectionConfig
 from app.consumer import QueueConsumer
 from app.keys import MALFORMED_EVENT, first_object
 
-__all__ = ["MALFORMED_EVENT", "AckRequest", "ConnectionState", "Session", "StateChange"]
+__all__ = ["MALFORMED_EVENT", "AckMode", "AckRequest", "AckRule", "AckRules", "AckState",
+           "ConnectionState", "Session", "StateChange"]
 
 #: what the bundled server's `welcome` says it is
 SERVER_NAME = "sockdesk"

@@ -1,9 +1,13 @@
-"""python-socketio's AsyncClient with three hooks the stock client does not offer.
+"""python-socketio's AsyncClient with four things the stock client does not offer.
 
 1. Every packet in and out is reported (for the packet log), encoded size included.
-2. An inbound event is handed over together with "does the server want an ack?", so
-   the session can show the request and answer with a chosen payload.
-3. Lifecycle events (connect, disconnect, connect_error) go to one callback, instead of
+2. Received binary (attachments, or msgpack `bin`) is handed over in the
+   `{"$binary": base64}` notation (`app.binary`), so the session never sees bytes.
+3. An inbound event is handed over together with "does the server want an ack?", so
+   the session can show the request and answer with a chosen payload, now or later: the
+   hook returns the ACK's arguments, a future of them (awaited in that message's own
+   task, so other events go on meanwhile), or None for no ACK at all.
+4. Lifecycle events (connect, disconnect, connect_error) go to one callback, instead of
    per-namespace handler registration that would need re-registering on every change.
 Reconnection is off here: the session drives it, to report each state change with a
 reason and to run its own readiness steps (room re-join) before flushing.
@@ -44,7 +48,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -54,7 +57,12 @@ import socketio
 from socketio import packet as sio_packet
 
 from app import jsonmod
+from app.binary import to_notation
 from app.config import TlsSettings
+from app.errors import EncodeError
+from app.handshake import ssl_for
+
+__all__ = ["MAX_FRAME_BYTES", "ClientHooks", "InlineEngineIO", "SioClient", "ssl_for"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +82,8 @@ class ClientHooks(Protocol):
                ack_id: int | None, size: int) -> None: ...
 
     def event(self, namespace: str, event: str, args: list[Any], wants_ack: bool,
-              recovered: bool = False) -> list[Any] | None: ...
+              recovered: bool = False, ack_id: int | None = None
+              ) -> list[Any] | asyncio.Future[list[Any] | None] | None: ...
 
     def lifecycle(self, event: str, namespace: str, *args: Any) -> None: ...
 
@@ -158,17 +167,6 @@ class InlineEngineIO(engineio.AsyncClient):
         return task
 
 
-def ssl_for(tls: TlsSettings) -> aiohttp.Fingerprint | ssl.SSLContext | bool:
-    """What aiohttp's connector checks a server's certificate with."""
-    if tls.fingerprint:
-        return aiohttp.Fingerprint(bytes.fromhex(tls.fingerprint))
-    if not tls.verify:
-        return False
-    if tls.ca_file:
-        return ssl.create_default_context(cafile=tls.ca_file)
-    return True
-
-
 class SioClient(socketio.AsyncClient):
     """AsyncClient that reports to `hooks` (see module doc)."""
 
@@ -188,6 +186,8 @@ class SioClient(socketio.AsyncClient):
             kwargs["json"] = jsonmod
         super().__init__(**kwargs)
         self._binary_packet: Any = None  # as in the base class; typed for the checker
+        self._binary_size = 0  # bytes so far of the binary packet being put together
+        self._msgpack = parser == "msgpack"
         #: connection state recovery, per namespace: the server's private session id,
         #: the offset of the last broadcast, events recovered while reconnecting
         self.recovery_pid: dict[str, str] = {}
@@ -256,7 +256,12 @@ class SioClient(socketio.AsyncClient):
         return True
 
     async def _send_packet(self, pkt: Any) -> None:
-        encoded = pkt.encode()
+        try:
+            encoded = pkt.encode()
+        except (TypeError, ValueError, OverflowError) as exc:
+            parser = "msgpack" if self.packet_class is not sio_packet.Packet else "JSON"
+            raise EncodeError(f"the {parser} parser cannot write this payload "
+                              f"({type(exc).__name__}: {exc})") from None
         self.hooks.packet("out", pkt.namespace or "/", _KIND.get(pkt.packet_type, "?"),
                           pkt.data, pkt.id, _size(encoded))
         if isinstance(encoded, list):
@@ -275,10 +280,13 @@ class SioClient(socketio.AsyncClient):
                 self.hooks.malformed(pkt.namespace or "/", pkt.data,
                                      f"bad binary attachment: {type(exc).__name__}: {exc}")
                 return
+            self._binary_size += _size(data)
             if complete:
                 self._binary_packet = None
+                pkt.data = to_notation(pkt.data)
+                # the size of the whole packet: its text part and every attachment
                 self.hooks.packet("in", pkt.namespace or "/", _KIND[pkt.packet_type],
-                                  pkt.data, pkt.id, _size(data))
+                                  pkt.data, pkt.id, self._binary_size)
                 if pkt.packet_type == sio_packet.BINARY_EVENT:
                     await self._handle_event(pkt.namespace, pkt.id, pkt.data)
                 else:
@@ -288,6 +296,8 @@ class SioClient(socketio.AsyncClient):
             pkt = self.packet_class(encoded_packet=data)
             if pkt.packet_type not in _KIND:
                 raise ValueError(f"unknown packet type {pkt.packet_type}")
+            if self._msgpack:  # bytes may be anywhere in a msgpack packet
+                pkt.data = to_notation(pkt.data)
         except Exception as exc:  # ValueError, RecursionError, ...: keep it, stay up
             why = f"{type(exc).__name__}: {exc}"
             self.hooks.malformed(namespace_of(data), data, why[:500])
@@ -295,6 +305,8 @@ class SioClient(socketio.AsyncClient):
         kind = _KIND.get(pkt.packet_type, "?")
         if pkt.packet_type not in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
             self.hooks.packet("in", pkt.namespace or "/", kind, pkt.data, pkt.id, _size(data))
+        else:  # logged once its attachments are in
+            self._binary_size = _size(data)
         await self._dispatch(pkt)
 
     async def _dispatch(self, pkt: Any) -> None:
@@ -321,10 +333,17 @@ class SioClient(socketio.AsyncClient):
                     sio_packet.ACK, namespace=namespace, id=id, data=[]))
             return
         reply = self.hooks.event(namespace, str(data[0]), list(data[1:]), id is not None,
-                                 self._seen(namespace, data))
-        if id is not None:
-            await self._send_packet(self.packet_class(
-                sio_packet.ACK, namespace=namespace, id=id, data=list(reply or [])))
+                                 self._seen(namespace, data), ack_id=id)
+        if id is None:
+            return
+        if inspect.isawaitable(reply):  # held for an answer by hand: wait in this task
+            reply = await reply
+        if reply is None:  # ignored on purpose, or the connection is gone
+            return
+        if self.eio.state != "connected" or namespace not in self.namespaces:
+            return
+        await self._send_packet(self.packet_class(
+            sio_packet.ACK, namespace=namespace, id=id, data=list(reply)))
 
     # ---- connection state recovery (see module doc) ----------------------------------
 

@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS messages(
     error TEXT,
     expires REAL,
     reply TEXT,
-    updated REAL
+    updated REAL,
+    reply_args TEXT,
+    ack_timeout REAL
 );
 CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_queue_offset
@@ -92,12 +94,19 @@ CREATE TABLE IF NOT EXISTS rooms(
 );
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 """
+#: columns added after the first release, with their types: a database made before
+#: them gets them on open (ALTER TABLE ... ADD COLUMN, which SQLite does in place)
+ADDED_COLUMNS = (("reply_args", "TEXT"), ("ack_timeout", "REAL"))
 
 _COLUMNS = ("id, queue, direction, namespace, event, args, ts, msg_id, room, room_offset, "
-            "user, text, recovered, state, error")
+            "user, text, recovered, state, error, reply, reply_args, ack_timeout")
 _INSERT = ("INSERT OR IGNORE INTO messages(queue, direction, namespace, event, args, ts, "
            "msg_id, room, room_offset, user, text, recovered, state, want_ack, attempts, "
-           "error, expires, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+           "error, expires, updated, reply, reply_args, ack_timeout) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+#: parameters of _INSERT; ready-made tuples from before the ack columns (18 values) are
+#: padded with NULLs
+_INSERT_PARAMS = 21
 COUNTED_STATES = ("queued", "sent", "acked", "failed")
 #: Longest `text` column value (characters); the bundled server allows 4000 per message.
 TEXT_COLUMN_LIMIT = 16_384
@@ -142,6 +151,11 @@ class StoredMessage:
     state: str | None = None
     rowid: int = 0
     error: str | None = None
+    #: outbox: the arguments of the server's ack, exactly (binary in the notation);
+    #: None while no ack came (or none was asked for)
+    reply: list[Any] | None = None
+    #: outbox: this message's own ack timeout in seconds (None: the session's)
+    ack_timeout: float | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The export form: every field except the database rowid, JSON-ready."""
@@ -149,7 +163,8 @@ class StoredMessage:
             "queue": self.queue, "direction": self.direction, "namespace": self.namespace,
             "event": self.event, "args": self.args, "ts": self.ts,
         }
-        for key in ("msg_id", "room", "offset", "user", "text", "state", "error"):
+        for key in ("msg_id", "room", "offset", "user", "text", "state", "error", "reply",
+                    "ack_timeout"):
             value = getattr(self, key)
             if value is not None:
                 rec[key] = value
@@ -252,6 +267,14 @@ def fts_query(search: str) -> str | None:
     return " ".join(f'"{t}"*' for t in terms)
 
 
+def reply_value(reply: list[Any] | tuple[Any, ...] | None) -> Any:
+    """An ack's arguments as one value (`OutboxMessage.reply`, the `reply` column): the
+    only argument, a list of several, None for none."""
+    if not reply:
+        return None
+    return reply[0] if len(reply) == 1 else list(reply)
+
+
 def insert_row(m: StoredMessage, want_ack: int | None = None, expires: float | None = None,
                updated: float | None = None) -> tuple[Any, ...]:
     """One message as the parameters of `_INSERT` (shared by every way rows go in).
@@ -259,17 +282,32 @@ def insert_row(m: StoredMessage, want_ack: int | None = None, expires: float | N
     `want_ack` and `expires` are the outbox's columns; an outbox row starts with 0
     attempts, any other row with none.
     """
+    value = reply_value(m.reply)
     return (_storable(m.queue), m.direction, _storable(m.namespace), _storable(m.event),
             encode_args(m.args), m.ts, _storable(m.msg_id), _storable(m.room), m.offset,
             _storable(m.user), _storable(clip_text(m.text)), int(m.recovered), m.state,
-            want_ack, 0 if m.state else None, _storable(m.error), expires, updated)
+            want_ack, 0 if m.state else None, _storable(m.error), expires, updated,
+            jsonmod.dumps(value) if value is not None else None,
+            encode_args(m.reply) if m.reply is not None else None, m.ack_timeout)
+
+
+def decode_reply(reply: str | None, reply_args: str | None) -> list[Any] | None:
+    """The ack arguments of a row: exact when they were kept (`reply_args`); a row from
+    before that column kept only the value, taken as the one argument."""
+    if reply_args is not None:
+        value = jsonmod.loads(reply_args)
+        return value if isinstance(value, list) else [value]
+    if reply is not None:
+        return [jsonmod.loads(reply)]
+    return None
 
 
 def _row(r: tuple[Any, ...]) -> StoredMessage:
     return StoredMessage(rowid=r[0], queue=r[1], direction=r[2], namespace=r[3], event=r[4],
                          args=jsonmod.loads(r[5]), ts=r[6], msg_id=r[7], room=r[8],
                          offset=r[9], user=r[10], text=r[11], recovered=bool(r[12]),
-                         state=r[13], error=r[14])
+                         state=r[13], error=r[14], reply=decode_reply(r[15], r[16]),
+                         ack_timeout=r[17])
 
 
 class MessageStore:
@@ -283,6 +321,7 @@ class MessageStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         conn.executescript(SCHEMA)
+        self._add_columns()
         self.stored: Signal[list[StoredMessage]] = Signal("stored")
         self._pending: list[StoredMessage] = []
         self._flush_handle: asyncio.Handle | None = None
@@ -292,6 +331,13 @@ class MessageStore:
         #: called inside the batch transaction; chat rooms persist their offsets here so
         #: an offset is never on disk ahead of the messages it covers
         self.before_commit: list[Callable[[sqlite3.Connection], None]] = []
+
+    def _add_columns(self) -> None:
+        """Give a database made by an older version the columns added since."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(messages)")}
+        for name, kind in ADDED_COLUMNS:
+            if name not in have:
+                self.conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
     @classmethod
     def open(cls, data_dir: Path | str) -> MessageStore:
@@ -455,7 +501,8 @@ class MessageStore:
         Accepts StoredMessage or ready tuples in `_INSERT` column order. No signal fires:
         callers that need one (import) refresh their views afterwards.
         """
-        rows = (m if isinstance(m, tuple) else insert_row(m) for m in msgs)
+        pad = (None,) * _INSERT_PARAMS
+        rows = ((m + pad[len(m):]) if isinstance(m, tuple) else insert_row(m) for m in msgs)
         with dbmod.transaction(self.conn) as c:
             start = self._max_id(c)
             c.executemany(_INSERT, rows)

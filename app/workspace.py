@@ -167,7 +167,10 @@ class Workspace:
         for name in _SECRET_NAMES:
             data.pop(name, None)
         secret_auth = {k: self.auth[k] for k in self.secret_auth if k in self.auth}
-        data["auth"] = {k: v for k, v in self.auth.items() if k not in self.secret_auth}
+        # a secret field keeps its place as a null: the auth object reaches the server
+        # in the order it was written (loading fills the value in at that place)
+        data["auth"] = {k: (None if k in self.secret_auth else v)
+                        for k, v in self.auth.items()}
         data["version"] = FORMAT_VERSION
         if with_secrets:
             data["secrets"] = {"token": self.token, "key": self.key, "auth": secret_auth}
@@ -189,6 +192,12 @@ class Workspace:
         ws.key = stored.get("key")
         ws.auth.update(stored.get("auth") or {})
         return ws
+
+    def drop_unset_secrets(self) -> None:
+        """Secret auth fields whose value was not found (their place-holding null)."""
+        for k in self.secret_auth:
+            if k in self.auth and self.auth[k] is None:
+                del self.auth[k]
 
 
 def _known(cls: type, value: Any) -> dict[str, Any]:
@@ -269,6 +278,7 @@ class WorkspaceStore:
                 raise WorkspaceError(f"The workspace file {path} cannot be read: {exc}"
                                      ) from None
             self._load_secrets(ws)
+            ws.drop_unset_secrets()
             yield ws
 
     def saved(self) -> list[Workspace]:
@@ -301,8 +311,9 @@ class WorkspaceStore:
         in_file = self.vault is None
         if not in_file:
             self._store_secrets(ws)
+        # not sort_keys: auth, headers and query keep the order the user wrote them in
         _write_private(self._file(ws), json.dumps(ws.to_json(with_secrets=in_file),
-                                                  indent=2, sort_keys=True))
+                                                  indent=2))
         return self._file(ws)
 
     def delete(self, ws: Workspace) -> None:

@@ -21,7 +21,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_CACHE = Path(os.environ.get("SOCKDESK_NODE_CACHE", Path.home() / ".cache" / "sockdesk-node"))
-NODE_PACKAGES = ("socket.io@4", "socket.io-client@4")
+#: the official packages; socket.io v2 under an alias, beside v4, for the version test
+NODE_PACKAGES = ("socket.io@4", "socket.io-client@4", "socket.io-msgpack-parser@3",
+                 "socket.io-v2@npm:socket.io@2")
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ from app.cli.target import Run, private_parents, resolve_run, run_config
 from app.ndjson import export_ndjson, import_ndjson, read_ndjson
 from app.outbox import OutboxMessage, OutboxState
 from app.replay import Replayer, ReplayItem
-from app.session import ConnectionState, Session
+from app.session import AckRequest, ConnectionState, Session
 from app.store import MessageStore
 
 
@@ -51,9 +51,45 @@ async def _session(run: Run, a: argparse.Namespace, namespaces: list[str],
         yield session
 
 
+def outcome(m: OutboxMessage) -> str:
+    """What happened to one message, as `send` and `replay` print it: `acked` and the
+    ack's arguments (each one JSON value), `no ack: why`, `failed: why`, `queued`."""
+    if m.state == OutboxState.ACKED:
+        if not m.ack:
+            return "sent (no ack asked)"
+        args = m.reply_args if m.reply_args is not None else (
+            [] if m.reply is None else [m.reply])
+        return " ".join(["acked", *(jsonmod.dumps(x) for x in args)])
+    if m.state == OutboxState.NO_ACK:
+        return f"no ack: {m.error}" if m.error else "no ack"
+    if m.state == OutboxState.FAILED:
+        return f"failed: {m.error or 'unknown error'}"
+    if m.state == OutboxState.SENT:
+        return "sent, no ack yet"
+    return m.state.value
+
+
+def _report(session: Session, a: argparse.Namespace, mine: list[OutboxMessage]) -> None:
+    """One line (or, with --json, one NDJSON record) per message of this run."""
+    as_json = getattr(a, "as_json", False)
+    for m in mine:
+        now = session.outbox.get(m.id)
+        if now is None:
+            continue
+        if as_json:
+            row = session.store.get(now.rowid)
+            if row is not None:
+                sys.stdout.write(jsonmod.dumps(row.to_record()) + "\n")
+        else:
+            sys.stdout.write(outcome(now) + "\n")
+    sys.stdout.flush()
+
+
 async def _deliver(session: Session, a: argparse.Namespace, mine: list[OutboxMessage],
                    namespaces: list[str]) -> int:
-    """Connect and flush; the common tail of send, flush and replay."""
+    """Connect and flush; the common tail of send, flush and replay. Prints what
+    happened to each message of this run (`mine`), then the counts (not with --json:
+    the records say it all, and the exit code)."""
     ok = await session.connect()
     if not ok and session.state == ConnectionState.OFFLINE:
         # refused / unknown namespace: retrying cannot help; take back this run's messages
@@ -71,6 +107,7 @@ async def _deliver(session: Session, a: argparse.Namespace, mine: list[OutboxMes
         done = await session.wait_flushed(timeout=a.wait, namespaces=namespaces)
         if not done:
             left = sum(session.outbox.depth(n) for n in namespaces)
+            _report(session, a, mine)
             if session.last_error and session.state != ConnectionState.CONNECTED:
                 err(session.last_error)
             err(f"timed out after {a.wait:g} s; {left} message(s) remain queued.")
@@ -79,7 +116,9 @@ async def _deliver(session: Session, a: argparse.Namespace, mine: list[OutboxMes
     failed = [session.outbox.get(m.id) for m in mine]
     failed_msgs = [m for m in failed if m is not None and m.state == OutboxState.FAILED]
     acked = sum(1 for m in failed if m is not None and m.state == OutboxState.ACKED)
-    print(f"{acked} acked, {len(failed_msgs)} failed, {left} queued", flush=True)
+    _report(session, a, mine)
+    if not getattr(a, "as_json", False):
+        print(f"{acked} acked, {len(failed_msgs)} failed, {left} queued", flush=True)
     for m in failed_msgs[:10]:
         err(f"message {m.id} failed: {m.error}")
     return EXIT_FAILED if failed_msgs else EXIT_OK
@@ -97,7 +136,8 @@ async def cmd_send(a: argparse.Namespace) -> int:
         raise CliError("send needs the namespace to send to: --namespace/-n NS (a "
                        "workspace's first namespace is used when there is one).")
     async with _session(run, a, [namespace]) as session:
-        msg = session.emit(namespace, a.event, *args, ack=not a.no_ack)
+        msg = session.emit(namespace, a.event, *args, ack=not a.no_ack,
+                           ack_timeout=a.ack_timeout)
         return await _deliver(session, a, [msg], [namespace])
 
 
@@ -123,12 +163,18 @@ async def cmd_listen(a: argparse.Namespace) -> int:
     else:
         raise CliError("listen needs a namespace: --namespace/-n NS or --namespaces "
                        "NS,NS (or a workspace, whose namespaces are used).")
+    reply = None if a.ack_reply is None else [parse_json_arg(t, i)
+                                              for i, t in enumerate(a.ack_reply, 1)]
     done = asyncio.Event()
     printed = 0
     async with _session(run, a, namespaces) as session:
         def on_event(m: Any) -> None:
             nonlocal printed
-            if m.event == "welcome" or done.is_set():
+            if done.is_set():
+                return
+            # the bundled server's own greeting is ours to read, not the user's; any
+            # other server's `welcome` is an event like every other
+            if m.event == "welcome" and session.introduction(m.namespace, m.event, m.args):
                 return
             sys.stdout.write(jsonmod.dumps(m.to_record()) + "\n")
             sys.stdout.flush()
@@ -136,7 +182,14 @@ async def cmd_listen(a: argparse.Namespace) -> int:
             if a.count is not None and printed >= a.count:
                 done.set()
 
+        def on_ack_request(req: AckRequest) -> None:
+            if a.ack_hold:
+                req.ignore()
+            elif reply is not None:
+                req.answer(*reply)
+
         session.event_received.connect(on_event)
+        session.ack_requested.connect(on_ack_request)
         session.errors.connect(err)
         for room in a.room:
             session.chat.remember(room)
@@ -166,8 +219,25 @@ async def cmd_replay(a: argparse.Namespace) -> int:
     if a.wait is None:
         a.wait = 60.0
     async with _session(run, a, namespaces) as session:
-        msgs = await Replayer(session).replay(items, namespace=a.namespace, event=a.event,
-                                              room=a.room, speed=a.speed)
+        if a.speed:
+            # the spacing is kept between emits on the wire: connect first, so nothing
+            # piles up in the outbox while the gaps are waited out
+            ok = await session.connect()
+            if not ok:
+                err(session.last_error or "could not connect")
+                return EXIT_ERROR
+            for ns in namespaces:
+                if not await session.wait_ready(ns, timeout=run_config(
+                        run, a, namespaces).connect_timeout):
+                    err(session.namespace_errors.get(ns)
+                        or f"{ns} did not become ready; nothing was replayed.")
+                    return EXIT_ERROR
+        try:
+            msgs = await Replayer(session).replay(
+                items, namespace=a.namespace, event=a.event, room=a.room, speed=a.speed,
+                ack_timeout=a.ack_timeout)
+        except ValueError as exc:  # invalid binary in a record
+            raise CliError(f"{a.file}: {exc}") from None
         code = await _deliver(session, a, msgs, namespaces)
     if code == EXIT_OK and bad:
         return EXIT_FAILED

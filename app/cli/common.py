@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from app import jsonmod
+from app import binary, jsonmod
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_TIMEOUT = 0, 1, 2, 3
 #: how long a run without --wait tries to connect and flush before it leaves the rest
@@ -61,9 +61,25 @@ def positive_float(text: str) -> float:
     return value
 
 
+def positive_factor(text: str) -> float:
+    """A factor above zero (`replay --speed`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
 def parse_json_arg(text: str, index: int) -> Any:
     """One JSON command-line argument; CliError names the argument and the position."""
     try:
-        return jsonmod.loads(text)
+        value = jsonmod.loads(text)
     except ValueError as exc:
         raise CliError(f"Invalid JSON in argument {index} ({text!r}): {exc}") from None
+    try:
+        binary.to_wire(value)
+    except binary.BinaryError as exc:
+        raise CliError(f"Invalid binary in argument {index}: {exc}.") from None
+    return value

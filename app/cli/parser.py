@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from app.cli.common import EXIT_ERROR, PROG, ns, ns_list, positive_float
+from app.cli.common import EXIT_ERROR, PROG, ns, ns_list, positive_factor, positive_float
 from app.paths import CLI_DIR_NAME, default_data_dir
 from app.workspace import Delivery
 
@@ -21,6 +21,11 @@ folder yourself; a run for another server is refused while messages wait there.
 
 Exit codes: 0 done, 1 some messages failed or some import lines were bad, 2 usage,
 connection or storage error, 3 --wait timed out (what was not sent stays queued)."""
+
+
+BINARY_HELP = """\
+Binary: an object {"$binary": "BASE64"} (that one key only) is sent as real Socket.IO
+binary (a Buffer on a Node server), alone or nested in objects and arrays."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -110,11 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sp = sub.add_parser("send", help="enqueue an event durably, then flush")
+    sp = sub.add_parser("send", help="enqueue an event durably, then flush",
+                        description="Enqueue an event durably, send it, and print what "
+                                    "happened to it: acked with the server's ack "
+                                    "arguments, no ack, or failed and why.",
+                        epilog=BINARY_HELP)
     _connecting(sp, "namespace to send to (default: the first of the workspace's or "
                     "--namespaces)")
     sp.add_argument("event")
-    sp.add_argument("json", nargs="*", help="arguments, each one JSON value")
+    sp.add_argument("json", nargs="*", help="arguments, each one JSON value (binary as "
+                                            '{"$binary": "BASE64"})')
+    sp.add_argument("--json", dest="as_json", action="store_true",
+                    help="print one NDJSON record per message (the export format, with "
+                         "state, reply and error) instead of the outcome lines")
 
     sp = sub.add_parser("flush", help="send what is queued")
     _connecting(sp, "flush only this namespace (default: every one with messages)")
@@ -124,14 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "--namespaces)")
     sp.add_argument("--room", action="append", default=[], help="join a /chat room")
     sp.add_argument("--count", type=int, default=None, help="exit after N events")
+    acks = sp.add_mutually_exclusive_group()
+    acks.add_argument("--ack-reply", action="append", default=None, metavar="JSON",
+                      help="answer every ack request of the server with this JSON value "
+                           "(repeat it to answer with several arguments; default: the "
+                           'workspace\'s ack rules, {"ok": true} unless set otherwise)')
+    acks.add_argument("--ack-hold", action="store_true",
+                      help="never answer the server's ack requests (its timeout fires)")
 
     sp = sub.add_parser("replay", help="re-emit an NDJSON file through the outbox")
     _connecting(sp, "send everything to this namespace (default: each record's own)")
     sp.add_argument("file", type=Path)
     sp.add_argument("--event", default=None)
     sp.add_argument("--room", default=None)
-    sp.add_argument("--speed", type=float, default=None,
-                    help="keep the original spacing, this many times faster")
+    sp.add_argument("--speed", type=positive_factor, default=None,
+                    help="connect first, then keep the captured spacing between "
+                         "emits, divided by this (2 = twice as fast)")
 
     sp = sub.add_parser("queues", help="depth, sent, acked, failed per queue")
     _data_only(sp)

@@ -151,3 +151,16 @@ def self_signed(folder: Path) -> tuple[Path, Path, str]:
                                            serialization.NoEncryption()))
     fp = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
     return cert_path, key_path, fp
+
+
+def acked_lines(stdout: str) -> int:
+    """`send` / `replay` output where every message went through: one outcome line per
+    message (`acked ...`, or `sent (no ack asked)`), then the counts. Returns how many
+    messages; fails on anything else."""
+    lines = stdout.splitlines()
+    assert lines, stdout
+    n = len(lines) - 1
+    assert lines[-1] == f"{n} acked, 0 failed, 0 queued", stdout
+    assert all(x == "sent (no ack asked)" or x == "acked" or x.startswith("acked ")
+               for x in lines[:-1]), stdout
+    return n

@@ -21,6 +21,7 @@ from app.paths import cli_data_dir
 from app.workspace import Delivery, WorkspaceStore
 from tests.app.cli_support import (
     RecordingServer,
+    acked_lines,
     chat_texts,
     one_error,
     run_cli,
@@ -60,7 +61,7 @@ def test_workspaces_keep_each_servers_messages_apart(tmp_path, down_then_up) -> 
         assert r.returncode == 0, r.stderr
     r = run_cli(tmp_path, "send", "-w", "A", "message", room_msg("STAGING-ONLY for A"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "0 acked, 0 failed, 1 queued"
+    assert r.stdout.splitlines() == ["queued", "0 acked, 0 failed, 1 queued"]
     # the workspace's folder refuses another server while A's message waits
     r = run_cli(tmp_path, "send", "-w", "A", "--url", b.url, "--wait", "10", "message",
                 room_msg("via an override"))
@@ -69,7 +70,7 @@ def test_workspaces_keep_each_servers_messages_apart(tmp_path, down_then_up) -> 
                                  f"or flush it to {url_a} first.")
     r = run_cli(tmp_path, "send", "-w", "B", "--wait", "20", "message", room_msg("for B"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "1 acked, 0 failed, 0 queued"
+    assert acked_lines(r.stdout) == 1
     assert chat_texts(b.db) == [("orders", "alice", "for B")]
 
     r = run_cli(tmp_path, "workspaces")
@@ -108,10 +109,10 @@ def test_default_folders_are_per_server_and_user(tmp_path, down_then_up) -> None
                        *extra, "message", room_msg(text))
 
     r = send(url_a, "STAGING-ONLY for A")
-    assert r.returncode == 0 and r.stdout.strip() == "0 acked, 0 failed, 1 queued"
+    assert r.returncode == 0 and r.stdout.splitlines() == ["queued", "0 acked, 0 failed, 1 queued"]
     r = send(b.url, "for B", "--wait", "20")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "1 acked, 0 failed, 0 queued"   # A's message stayed put
+    assert acked_lines(r.stdout) == 1   # A's message stayed put
     assert chat_texts(b.db) == [("orders", "alice", "for B")]
     folder_a = cli_data_dir(url_a, "alice", root=tmp_path / "data")
     folder_b = cli_data_dir(b.url, "alice", root=tmp_path / "data")
@@ -181,7 +182,7 @@ def test_an_explicit_data_dir_refuses_another_server_while_messages_wait(
     assert len(chat_texts(a.db)) == 2
     a.kill()
     r = run("send", url_a, "-n", "/chat", "message", room_msg("for A again"))
-    assert r.stdout.strip() == "0 acked, 0 failed, 1 queued"
+    assert r.stdout.splitlines() == ["queued", "0 acked, 0 failed, 1 queued"]
     assert one_error(run("flush", b.url)).startswith(
         f"The data folder {d} holds 1 message waiting for {url_a}; it will not be sent")
 
@@ -205,7 +206,7 @@ async def test_a_saved_workspace_gives_every_setting(tmp_path) -> None:
         code, out, err = await run_cli_async(tmp_path, "send", "-w", "Orders", "--wait",
                                              "10", "created", '{"id": 1}')
         assert code == 0, err
-        assert out.strip() == "1 acked, 0 failed, 0 queued"
+        assert acked_lines(out) == 1
         assert srv.events == [("/orders", "created", [{"id": 1}])]
         ns, environ, auth = srv.connects[-1]
         assert ns == "/orders" and environ["HTTP_X_ENV"] == "staging"
@@ -301,7 +302,7 @@ def test_join_an_invite_then_send_with_its_token(tmp_path, server_factory) -> No
     r = run_cli(tmp_path, "send", "-w", "Team", "--wait", "20", "message",
                 room_msg("hi from bob", room="lobby"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "1 acked, 0 failed, 0 queued"
+    assert acked_lines(r.stdout) == 1
     assert chat_texts(srv.db) == [("lobby", "bob", "hi from bob")]
 
     # the invite's token is what let bob in: the same invite with another token is refused

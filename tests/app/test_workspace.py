@@ -149,3 +149,22 @@ def test_a_workspace_from_an_invite() -> None:
     assert ws.tls.fingerprint == FP and ws.namespaces == ["/chat", "/queue", "/"]
     assert ws.key and len(ws.key) >= 16
     assert from_invite(Invite(url="http://h:1"), user="x").name == "h:1"
+
+
+@pytest.mark.parametrize("vault", [None, FakeVault()], ids=["file", "keyring"])
+def test_auth_headers_and_query_keep_the_order_they_were_written_in(
+        tmp_path: Path, vault: FakeVault | None) -> None:
+    """The CONNECT auth reaches the server as written ({"zeta":1,"alpha":2} stays in that
+    order), secret fields in their place, wherever secrets are kept."""
+    ws = Workspace(name="Ordered", urls=["http://127.0.0.1:5000"], user="u",
+                   auth={"zeta": 1, "pin": 2**70, "alpha": 2}, secret_auth=["pin"],
+                   headers={"X-Zeta": "1", "X-Alpha": "2"}, query={"z": "1", "a": "2"})
+    s = store(tmp_path, vault)
+    s.save(ws)
+    back = store(tmp_path, vault).get("Ordered")
+    assert list(back.auth.items()) == [("zeta", 1), ("pin", 2**70), ("alpha", 2)]
+    assert list(back.headers) == ["X-Zeta", "X-Alpha"] and list(back.query) == ["z", "a"]
+    assert list(back.connection_config().auth_payload()) == ["zeta", "pin", "alpha", "user"]
+    if vault is not None:   # a secret missing from the keyring leaves no null behind
+        vault.items.clear()
+        assert list(store(tmp_path, vault).get("Ordered").auth) == ["zeta", "alpha"]

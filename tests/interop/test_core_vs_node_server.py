@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,42 +13,14 @@ from app.config import ConnectionConfig, ReconnectPolicy
 from app.outbox import OutboxState
 from app.session import AckRequest, ConnectionState, Session
 from tests.app.helpers import until
-from tests.support import free_port, node_available, node_process
+from tests.interop.helpers import NodeServer
+from tests.support import free_port, node_available
 
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.skipif(not node_available(),
                        reason="node and npm are not installed; the interop tests need them"),
 ]
-
-SCRIPT = Path(__file__).parent / "node" / "server_echo.js"
-
-
-class NodeServer:
-    """server_echo.js on a port; its NDJSON lines collected by a reader thread."""
-
-    def __init__(self, port: int, *args: str) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.args = args
-        self.lines: list[dict[str, Any]] = []
-
-    def run(self) -> Iterator[NodeServer]:
-        return self.run_script(SCRIPT)
-
-    def run_script(self, script: Path) -> Iterator[NodeServer]:
-        with node_process(script, str(self.port), *self.args) as proc:
-            def read() -> None:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    if line.strip():
-                        self.lines.append(json.loads(line))
-            threading.Thread(target=read, daemon=True).start()
-            yield self
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [x for x in self.lines if x["type"] == kind]
-
 
 @pytest.fixture
 async def sessions(tmp_path):
@@ -250,7 +221,9 @@ async def test_a_server_on_a_custom_path(sessions):
         wrong = sessions(srv.url, user="dev", namespaces=["/"],
                          reconnect=ReconnectPolicy(enabled=False))
         assert await wrong.connect() is False
-        assert "check the URL, path and transports" in (wrong.last_error or "")
+        assert wrong.last_error == (f"Cannot connect to {srv.url}: nothing answers at "
+                                    "/socket.io/ on that server (HTTP 404): is the "
+                                    "Socket.IO path different?")
         s = sessions(srv.url, user="dev", namespaces=["/"], socketio_path="/ws/socket.io")
         assert await s.connect()
         assert await s.call("/", "where", 1, timeout=5) == {"ok": True, "args": [1]}
