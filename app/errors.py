@@ -110,7 +110,8 @@ async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
     if urlsplit(url).scheme in ("https", "wss"):
         why = await explain_certificate(host, port, tls or TlsSettings(), timeout)
         if why:
-            return Explanation(f"Cannot connect to {url}: {why}")
+            # retrying cannot change the certificate the server presents
+            return Explanation(f"Cannot connect to {url}: {why}", permanent=True)
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except socket.gaierror:

@@ -22,12 +22,22 @@ from typing import Any, Protocol
 from socketio import exceptions as sio_exc
 
 from app import errors
-from app.config import ConnectionConfig
+from app.config import ConnectionConfig, ReconnectPolicy
 from app.session_state import ConnectionState
 from app.signals import Signal, cancel_and_wait
 from app.sioclient import ClientHooks, SioClient
 
 log = logging.getLogger("app.session")
+
+
+#: a refused namespace is asked again less and less often, up to once a minute: a refusal
+#: (auth, a missing namespace) rarely goes away by itself, and each try is two packets
+NAMESPACE_RETRY_MAX = 60.0
+
+
+def namespace_delay(policy: ReconnectPolicy, attempt: int) -> float:
+    """The wait before asking again for a refused namespace (attempt is 1-based)."""
+    return min(NAMESPACE_RETRY_MAX, max(policy.delay_max, policy.delay) * 2 ** (attempt - 1))
 
 
 class ManagedSession(ClientHooks, Protocol):
@@ -295,7 +305,7 @@ class ConnectionManager:
                 return
             self._ns_wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ns_wake.wait(), policy.delay_for(attempt))
+                await asyncio.wait_for(self._ns_wake.wait(), namespace_delay(policy, attempt))
             client = self.client
             if gen != self.generation or client is None or client.eio.state != "connected":
                 return

@@ -102,6 +102,9 @@ class Workspace:
     host: HostSettings = field(default_factory=HostSettings)
     token: str | None = field(default=None, repr=False)
     key: str | None = field(default=None, repr=False)
+    #: send `key` to claim the user name: only towards SockDesk's own server (joined with
+    #: an invite, or run by SockDesk); any other server would just be handed a secret
+    claims_name: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.time)
 
@@ -148,7 +151,7 @@ class Workspace:
         if not urls:
             raise WorkspaceError(f"Workspace {self.name!r} has no server URL.")
         auth = dict(self.auth)
-        if self.key and self.user:
+        if self.key and self.user and (self.claims_name or self.embedded):
             auth["key"] = self.key
         return ConnectionConfig(
             url=urls[0], urls=urls, user=self.user, token=self.token,
@@ -209,7 +212,8 @@ def from_invite(invite: Invite, user: str, name: str | None = None) -> Workspace
     """A workspace for a hosted SockDesk server, as its invite describes it."""
     ws = Workspace(name=name or invite.name or _host_of(invite.url), urls=[invite.url],
                    path=invite.path, namespaces=list(SOCKDESK_NAMESPACES), user=user,
-                   token=invite.token, tls=TlsSettings(fingerprint=invite.fingerprint))
+                   token=invite.token, tls=TlsSettings(fingerprint=invite.fingerprint),
+                   claims_name=True)
     ws.ensure_key()
     return ws
 

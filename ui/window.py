@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         self._wire_bridge()
         self._shortcuts()
         self._restore_layout()
+        self._fit_screen()
 
     # -- structure -----------------------------------------------------------------------------
     def add_tab(self, widget: QWidget, icon: str, title: str) -> int:
@@ -312,6 +313,20 @@ class MainWindow(QMainWindow):
             state = self.settings.bytes_value(f"windows/{self.key}/splitters/{name}")
             if state is not None:
                 splitter.restoreState(state)
+
+    def _fit_screen(self) -> None:
+        """Never open larger than the screen (a 1280x720 projector): a saved or default
+        size that does not fit is cut to the screen's free area, so the composer, Send
+        and the status bar, where errors are told, are on screen from the start."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        width = min(self.width(), free.width() - frame.width())
+        height = min(self.height(), free.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, 100), max(height, 100))
 
     def _save_layout(self) -> None:
         self.settings.set(f"windows/{self.key}/geometry", self.saveGeometry())
@@ -555,6 +570,11 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # closing must not stop a shutdown
             log.debug("session close failed: %s", exc)
         self._show_state("offline", "Closed")
+        # the switcher must not go on saying "connected" about a workspace nobody shows;
+        # "server unreachable" stays, as the last thing known about that server
+        if self.workspaces.last_state(self.workspace) in ("connected", "connecting",
+                                                          "starting"):
+            self.workspaces.note_state(self.workspace, "offline")
 
     # -- editing the workspace -------------------------------------------------------------------
     def on_connect_clicked(self) -> None:

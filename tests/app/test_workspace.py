@@ -44,7 +44,8 @@ def test_saved_workspace_comes_back_whole(tmp_path: Path) -> None:
                    path="/ws/socket.io", namespaces=["/", "/orders"], user="dev",
                    auth={"role": "admin", "password": "p4ss"}, secret_auth=["password"],
                    headers={"X-Env": "staging"}, query={"v": "2"}, transports=["websocket"],
-                   ack_timeout=3.5, delivery=Delivery.UNTIL_ACKED, token="tok-123")
+                   ack_timeout=3.5, delivery=Delivery.UNTIL_ACKED, token="tok-123",
+                   claims_name=True)
     ws.ensure_key()
     ws.tls.fingerprint = FP.upper()
     s = store(tmp_path)
@@ -147,7 +148,12 @@ def test_a_workspace_from_an_invite() -> None:
     ws = from_invite(inv, user="bob")
     assert ws.name == "Team" and ws.user == "bob" and ws.token == "tok"
     assert ws.tls.fingerprint == FP and ws.namespaces == ["/chat", "/queue", "/"]
-    assert ws.key and len(ws.key) >= 16
+    assert ws.key and len(ws.key) >= 16 and ws.claims_name
+    assert ws.connection_config().auth_payload()["key"] == ws.key
+    # a hand-made workspace for somebody else's server never hands it the key
+    other = Workspace(name="Node", urls=["http://localhost:3000"], user="dev")
+    other.ensure_key()
+    assert "key" not in other.connection_config().auth_payload()
     assert from_invite(Invite(url="http://h:1"), user="x").name == "h:1"
 
 

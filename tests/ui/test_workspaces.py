@@ -138,6 +138,8 @@ def test_messages_reach_only_the_server_of_the_workspace_they_were_written_in(
     assert w.windowTitle() == "SockDesk — Team A"
     assert w.sidebar_model.keys("room") == ["general"]
     run.until(lambda: texts(w).get("for A only") == "acked", 20)
+    w.workspace_menu.rebuild()      # B is closed now: no longer "connected"
+    assert w.workspace_menu.lines()[1] == "Team B — offline"
     run.until(lambda: w.bar.depth_text == "Outbox 0")
     assert "for B only" not in texts(w)
 
