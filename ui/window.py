@@ -36,7 +36,14 @@ from urllib.parse import urlsplit
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -226,7 +233,7 @@ class MainWindow(QMainWindow):
         self._wire_bridge()
         self._shortcuts()
         self._restore_layout()
-        self._fit_screen()
+        self._fitted = False
 
     # -- structure -----------------------------------------------------------------------------
     def add_tab(self, widget: QWidget, icon: str, title: str) -> int:
@@ -314,19 +321,33 @@ class MainWindow(QMainWindow):
             if state is not None:
                 splitter.restoreState(state)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:  # once the frame (title bar) is known, on the first show
+            self._fitted = True
+            QTimer.singleShot(0, self._fit_screen)
+
     def _fit_screen(self) -> None:
         """Never open larger than the screen (a 1280x720 projector): a saved or default
-        size that does not fit is cut to the screen's free area, so the composer, Send
-        and the status bar, where errors are told, are on screen from the start."""
+        size that does not fit is cut to the screen's free area, frame included, and
+        moved onto it, so the composer, Send and the status bar, where errors are told,
+        are on screen from the start."""
         screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
+        if screen is None or self.isMaximized() or self.isFullScreen():
             return
         free = screen.availableGeometry()
-        frame = self.frameGeometry().size() - self.geometry().size()
-        width = min(self.width(), free.width() - frame.width())
-        height = min(self.height(), free.height() - frame.height())
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width()
+        extra_h = frame.height() - self.height()
+        width = min(self.width(), free.width() - extra_w)
+        height = min(self.height(), free.height() - extra_h)
         if (width, height) != (self.width(), self.height()):
             self.resize(max(width, 100), max(height, 100))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), free.x()), max(free.x(), free.right() + 1 - frame.width()))
+        y = min(max(frame.y(), free.y()), max(free.y(), free.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     def _save_layout(self) -> None:
         self.settings.set(f"windows/{self.key}/geometry", self.saveGeometry())
