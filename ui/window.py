@@ -45,6 +45,7 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         self.workspace_menu.chosen.connect(self.switch_workspace)
         self.workspace_menu.new_requested.connect(self.new_workspace_dialog)
         self.workspace_menu.edit_requested.connect(self.open_connection_dialog)
+        self.workspace_menu.quit_requested.connect(QApplication.closeAllWindows)
         self.menuBar().addMenu(self.workspace_menu)
         # -- hosting: shown for a workspace hosted for a team or a class --------------------
         self.hosting = HostingControls(self, self)

@@ -597,3 +597,17 @@ def test_a_private_workspace_starts_its_own_server_only_when_opened(
     finally:
         run(shared.stop_servers())
     assert not srv.running
+
+
+def test_quit_is_in_the_workspace_menu_with_its_shortcut(qtbot):
+    from PySide6.QtGui import QKeySequence
+
+    from ui.widgets.switcher import WorkspaceMenu
+
+    menu = WorkspaceMenu(lambda: [])
+    qtbot.addWidget(menu)
+    menu.rebuild()
+    quit_action = next(a for a in menu.actions() if a.text() == "Quit")
+    assert quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
+    with qtbot.waitSignal(menu.quit_requested, timeout=1000):
+        quit_action.trigger()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from ui import theme
@@ -29,6 +29,7 @@ class WorkspaceMenu(QMenu):
     chosen = Signal(str)
     new_requested = Signal()
     edit_requested = Signal()
+    quit_requested = Signal()
 
     def __init__(self, entries: Callable[[], list[Entry]],
                  parent: QWidget | None = None) -> None:
@@ -59,6 +60,11 @@ class WorkspaceMenu(QMenu):
         edit = QAction(theme.icon("settings"), "Edit this workspace…", self)
         edit.triggered.connect(self.edit_requested)
         self.addAction(edit)
+        self.addSeparator()
+        quit_app = QAction("Quit", self)
+        quit_app.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_app.triggered.connect(self.quit_requested)
+        self.addAction(quit_app)
 
     def workspace_actions(self) -> list[QAction]:
         """The entries of the last ``rebuild`` (one per workspace)."""
