@@ -54,7 +54,8 @@ class ComposeController(QObject):
             self.host.spawn(self._call(session, ns, event, args, timeout))
             return
         try:
-            msg = session.emit(ns, event, *args, ack=ack, volatile=volatile)
+            msg = session.emit(ns, event, *args, ack=ack, volatile=volatile,
+                               ack_timeout=timeout if ack else None)
         except Exception as exc:
             self.compose.show_state(f"not sent: {exc}")
             return

@@ -1,0 +1,95 @@
+"""Every byte faithful, in the GUI: Compose keeps what was typed, binary both ways, the
+server's ack requests answered (or not) from the panel. Against a real python-socketio
+server started in the test (tests/app/localserver.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.app.localserver import LocalServer
+
+
+@pytest.fixture
+def local(run) -> Iterator[LocalServer]:
+    srv = run(LocalServer().start())
+    yield srv
+    run(srv.stop())
+
+
+def open_on(run, make_window, srv: LocalServer, user: str = "alice") -> Any:
+    w = make_window(srv.url, user, namespaces=["/"])
+    run(w.open_session(), 20)
+    run.until(lambda: w.session is not None and w.session.is_ready("/"), 20)
+    return w
+
+
+def test_compose_keeps_key_order_big_ints_and_unicode(run, local, make_window):
+    w = open_on(run, make_window, local)
+    c = w.compose
+    c.event_name.setText("order")
+    c.set_arguments(['{"zeta": 1, "alpha": 2, "big": 1180591620717411303424, "u": "żółw ☃"}'])
+    c.args[0].format_json()  # pretty-printing does not sort either
+    assert c.args[0].json.text().index('"zeta"') < c.args[0].json.text().index('"alpha"')
+    c.send()
+    run.until(lambda: "acked" in c.response_state.text())
+    _ns, event, args = local.events[-1]
+    assert event == "order"
+    assert list(args[0]) == ["zeta", "alpha", "big", "u"]
+    assert args[0]["big"] == 2 ** 70 and args[0]["u"] == "żółw ☃"
+    assert '"zeta"' in c.sent.toPlainText() and json.loads(c.response.toPlainText()) == {
+        "ok": True, "n": 1}
+
+
+def test_compose_binary_from_hex_arrives_as_bytes(run, local, make_window):
+    w = open_on(run, make_window, local)
+    c = w.compose
+    c.event_name.setText("blob")
+    card = c.args[0]
+    dlg = card.ask_hex()
+    assert dlg.isVisible()  # open(), not exec()
+    dlg.setTextValue("de ad be ef 00 41")
+    dlg.accept()
+    assert card.binary_info.text() == "binary, 6 bytes"
+    c.add_argument('{"nested": {"$binary": "AAE="}, "k": 1}')
+    assert c.args[1].binary_info.text() == "holds binary, 2 bytes"
+    c.send()
+    run.until(lambda: "acked" in c.response_state.text())
+    _ns, event, args = local.events[-1]
+    assert event == "blob"
+    assert args[0] == b"\xde\xad\xbe\xef\x00\x41"
+    assert args[1] == {"nested": b"\x00\x01", "k": 1}
+
+
+def test_compose_binary_from_file_and_bad_base64(make_window, tmp_path):
+    w = make_window("http://127.0.0.1:9", "alice")
+    c = w.compose
+    f = tmp_path / "b.bin"
+    f.write_bytes(bytes(range(256)) + b"tail" * 11)
+    card = c.args[0]
+    assert card.set_file(str(f))
+    assert card.binary_info.text() == "binary, 300 bytes"
+    assert c.send_button.isEnabled()
+    card.json.set_text('{"$binary": "not base64!"}')
+    assert not c.send_button.isEnabled() and "1" in c.status.text()
+    assert card.json.error_label.text().startswith("Binary:")
+    assert not card.set_hex("zz")
+    card.json.set_text('{"$binary": "3q2+7w=="}')
+    assert c.send_button.isEnabled() and card.binary_info.text() == "binary, 4 bytes"
+
+
+def test_compose_ack_timeout_is_the_messages_own(run, make_window):
+    from app.outbox import OutboxState
+
+    w = make_window("http://127.0.0.1:9", "alice", attempts=1)
+    run(w.open_session())
+    c = w.compose
+    c.event_name.setText("later")
+    c.timeout.setValue(42.5)
+    c.send()  # offline: through the outbox, with this message's own ack timeout
+    msgs = [m for m in w.session.outbox.list() if m.event == "later"]
+    assert len(msgs) == 1 and msgs[0].state == OutboxState.QUEUED
+    assert msgs[0].ack_timeout == 42.5
