@@ -93,3 +93,54 @@ def test_compose_ack_timeout_is_the_messages_own(run, make_window):
     msgs = [m for m in w.session.outbox.list() if m.event == "later"]
     assert len(msgs) == 1 and msgs[0].state == OutboxState.QUEUED
     assert msgs[0].ack_timeout == 42.5
+
+
+def sid_of(run, local: LocalServer) -> str:
+    return run(local.connected.get(), 10)
+
+
+def test_received_binary_shows_its_size_hexdump_and_saves(run, local, make_window, tmp_path):
+    w = open_on(run, make_window, local)
+    sid = sid_of(run, local)
+    payload = b"\xde\xad\xbe\xefSockDesk\x00" + bytes(range(20))
+    run(local.sio.emit("blob", {"name": "pic", "data": payload}, to=sid))
+    events = w.events
+    events.search.setText("pic")
+    events.apply_filters()
+
+    def blob_row() -> int:
+        w.packets.flush()
+        shown = events.shown_model()
+        rows = [r for r in range(shown.rowCount()) if shown.index(r, 3).data() == "blob"]
+        return rows[0] if rows else -1
+
+    run.until(lambda: blob_row() >= 0)
+    shown = events.shown_model()
+    cell = shown.index(blob_row(), 4).data()
+    assert "⟨binary, 33 bytes⟩" in cell and "_binary" not in cell
+    events.table.selectRow(blob_row())
+    view = events.binary
+    assert view.isVisibleTo(events)
+    assert view.size_label.text() == "args[0].data: binary, 33 bytes"
+    dump = view.dump.toPlainText().splitlines()
+    assert dump[0].startswith("00000000  de ad be ef 53 6f 63 6b 44 65 73 6b 00 00 01 02")
+    assert dump[0].endswith("|....SockDesk....|")
+    assert len(dump) == 3
+    assert '"$binary"' in events.detail.toPlainText()
+    dlg = view.ask_save()
+    assert dlg.isVisible()  # open(), not exec()
+    dlg.reject()
+    out = tmp_path / "saved.bin"
+    assert view.save_to(str(out))
+    assert out.read_bytes() == payload
+
+    # the Queues tab keeps and shows the same bytes
+    w.tabs.setCurrentWidget(w.queues)
+    tab = w.queues
+    run.until(lambda: tab.queue_model.row_of("event:/:blob") >= 0)
+    assert tab.select_queue("event:/:blob")
+    run.until(lambda: tab.select_rows([0]) or tab.detail.binary.isVisibleTo(tab))
+    assert tab.detail.binary.size_label.text() == "message.args[0].data: binary, 33 bytes"
+    assert tab.detail.binary.dump.toPlainText().splitlines()[0] == dump[0]
+    tab.detail.binary.save_to(str(tmp_path / "q.bin"))
+    assert (tmp_path / "q.bin").read_bytes() == payload

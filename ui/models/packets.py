@@ -23,7 +23,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 
 from app import jsonmod
-from ui.text import escape_controls, format_time_precise, human_size, preview
+from app.binary import has_binary
+from ui.text import escape_controls, format_time_precise, human_size, preview, without_base64
 
 COLUMNS = ("Time", "Dir", "Namespace", "Event", "Arguments", "Ack", "Latency", "Size")
 COL_TIME, COL_DIR, COL_NS, COL_EVENT, COL_ARGS, COL_ACK, COL_LATENCY, COL_SIZE = range(8)
@@ -81,7 +82,8 @@ class _Row:
                 "↑ out" if d == "out" else "↓ in" if d == "in" else d,
                 escape_controls(self.namespace),
                 event_label,
-                "" if args is None or args == [] else preview(args, 140),
+                "" if args is None or args == [] else preview(
+                    without_base64(args) if has_binary(args) else args, 140),
                 f"#{ack_id}" if ack_id is not None else "",
                 f"{float(latency):.1f} ms" if latency is not None else "",
                 human_size(_get(p, "size")),
