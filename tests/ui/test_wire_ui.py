@@ -144,3 +144,105 @@ def test_received_binary_shows_its_size_hexdump_and_saves(run, local, make_windo
     assert tab.detail.binary.dump.toPlainText().splitlines()[0] == dump[0]
     tab.detail.binary.save_to(str(tmp_path / "q.bin"))
     assert (tmp_path / "q.bin").read_bytes() == payload
+
+
+def test_held_ack_request_answered_from_the_panel_with_two_arguments(run, local, make_window):
+    import asyncio
+
+    from app.acks import AckMode, AckRule
+
+    w = open_on(run, make_window, local)
+    sid = sid_of(run, local)
+    acks = w.acks
+    assert acks.isVisibleTo(w.events)  # the panel is in the Events tab
+    # the default stays: answered at once with {"ok": true}
+    assert run(local.ask(sid, "ping", {"n": 1})) == {"ok": True}
+    run.until(lambda: acks.log.count() >= 1)
+    # a rule from the panel: hold "ask" for a manual answer
+    acks.edit_rule("ask", "*", AckRule(AckMode.HOLD))
+    assert acks.save_rule()
+    assert w.session.ack_rules.rule_for("/", "ask").mode == AckMode.HOLD
+    assert acks.rules.rowCount() == 1 and acks.rules.item(0, 1).text() == "ask"
+
+    task = asyncio.ensure_future(local.sio.call("ask", {"q": "name?"}, to=sid, timeout=15),
+                                 loop=run.loop)
+    run.until(lambda: acks.pending.rowCount() == 1)
+    assert [acks.pending.item(0, c).text() for c in range(3)] == [
+        "ask", "/", '[{"q":"name?"}]']
+    assert acks.pending.item(0, 3).text().endswith("s")
+    assert not task.done()  # held: nothing went back yet
+    acks.pending.selectRow(0)
+    dlg = acks.open_answer()
+    assert dlg is not None and dlg.isVisible()  # open(), not exec()
+    dlg.args.set_values([])
+    dlg.args.add('{"name": "zed", "z": 1, "a": 2}')
+    dlg.args.add('{"$binary": "3q2+7w=="}')
+    dlg.answer_button.click()
+    reply = run(task)
+    assert reply == ({"name": "zed", "z": 1, "a": 2}, b"\xde\xad\xbe\xef")
+    assert list(reply[0]) == ["name", "z", "a"]
+    run.until(lambda: acks.pending.rowCount() == 0)
+    assert "→" in acks.log.item(0).text() and "binary, 4 bytes" in acks.log.item(0).text()
+
+
+def test_dont_answer_leaves_the_servers_callback_to_time_out(run, local, make_window):
+    import asyncio
+
+    import socketio
+
+    from app.acks import AckMode, AckRule, AckState
+
+    w = open_on(run, make_window, local)
+    sid = sid_of(run, local)
+    acks = w.acks
+    acks.edit_rule("confirm", "/", AckRule(AckMode.HOLD))
+    assert acks.save_rule()
+    task = asyncio.ensure_future(local.sio.call("confirm", 7, to=sid, timeout=2),
+                                 loop=run.loop)
+    run.until(lambda: acks.pending.rowCount() == 1)
+    req = w.session.pending_acks[0]
+    acks.pending.selectRow(0)
+    acks.ignore_button.click()
+    assert req.state == AckState.IGNORED and acks.pending.rowCount() == 0
+    with pytest.raises(socketio.exceptions.TimeoutError):
+        run(task)
+    assert "not answered" in acks.log.item(0).text()
+    # answering it now is refused, in words
+    w.compose_controller.answer(req, [1])
+    assert "unanswered on purpose" in acks.error.text()
+
+    # a saved payload, answered at once; then removing the rule brings the default back
+    acks.edit_rule("confirm", "/", AckRule(AckMode.ANSWER, [{"sure": True}, 2]))
+    assert acks.save_rule()
+    assert run(local.sio.call("confirm", 8, to=sid, timeout=5)) == ({"sure": True}, 2)
+    acks.remove_rule()
+    assert run(local.ask(sid, "confirm", 9)) == {"ok": True}
+    # never answer, as a rule
+    acks.edit_rule("nope", "*", AckRule(AckMode.IGNORE))
+    assert acks.save_rule()
+    with pytest.raises(socketio.exceptions.TimeoutError):
+        run(local.sio.call("nope", 1, to=sid, timeout=1))
+    assert acks.pending.rowCount() == 0
+
+
+def test_answer_dialog_refuses_invalid_arguments(make_window):
+    from app.acks import AckRequest
+
+    w = make_window("http://127.0.0.1:9", "alice")
+    req = AckRequest("/", "ask", [1])
+    req.hold()
+    w.acks.set_pending([req])
+    w.acks.pending.selectRow(0)
+    dlg = w.acks.open_answer()
+    dlg.args.set_values([])
+    dlg.args.add('{"$binary": "@@@"}')
+    got = []
+    dlg.answered.connect(lambda r, a: got.append(a))
+    dlg.answer_button.click()
+    assert not got and dlg.isVisible() and dlg.error.text().startswith("Argument 1:")
+    dlg.args.editors[0].set_text("[1, ")
+    dlg.answer_button.click()
+    assert not got and "Argument 1" in dlg.error.text()
+    dlg.args.editors[0].set_text("2")
+    dlg.answer_button.click()
+    assert got == [[2]] and not dlg.isVisible()

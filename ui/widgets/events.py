@@ -185,7 +185,10 @@ class EventsTab(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
-        lay.addWidget(self.splitter, 1)
+        self.vsplit = QSplitter(Qt.Orientation.Vertical)
+        self.vsplit.setObjectName("eventsVSplitter")
+        self.vsplit.addWidget(self.splitter)
+        lay.addWidget(self.vsplit, 1)
         lay.addLayout(footer)
 
         self._known_events: set[str] = set()
@@ -319,6 +322,12 @@ class EventsTab(QWidget):
             combo.clear()
             combo.setEditText(text)
             combo.blockSignals(False)
+
+    def add_panel(self, panel: QWidget) -> None:
+        """Put ``panel`` under the log (the main window adds the server's ack requests)."""
+        self.vsplit.addWidget(panel)
+        self.vsplit.setStretchFactor(0, 3)
+        self.vsplit.setStretchFactor(1, 1)
 
     # -- detail ----------------------------------------------------------------------------------
     def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
