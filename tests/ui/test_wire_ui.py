@@ -246,3 +246,54 @@ def test_answer_dialog_refuses_invalid_arguments(make_window):
     dlg.args.editors[0].set_text("2")
     dlg.answer_button.click()
     assert got == [[2]] and not dlg.isVisible()
+
+
+def test_disconnect_and_recovery_rows_say_what_happened(qapp):
+    from PySide6.QtCore import Qt
+
+    from app.packets import Packet
+    from ui.models.packets import COL_ARGS, COL_EVENT, PacketTableModel
+
+    model = PacketTableModel()
+
+    def pkt(seq: int, kind: str, args: list[Any], ns: str = "/") -> Packet:
+        return Packet(seq, 1000.0 + seq, "in", ns, kind, None, args, None, None, 0)
+
+    model.add(pkt(1, "EVENT", [1]))
+    model.add(pkt(2, "DISCONNECT", [{"reason": "transport close"}]))
+    model.add(pkt(3, "RECOVERY", [{"recovered": True, "events": 3,
+                                   "note": "recovered 3 events"}], "/chat"))
+    model.add(pkt(4, "RECOVERY", [{"recovered": False, "events": 0,
+                                   "note": "gap: the server could not recover the session"}]))
+    model.add(pkt(5, "DISCONNECT", []))
+    model.flush()
+
+    def cell(r: int, c: int, role: Any = Qt.ItemDataRole.DisplayRole) -> Any:
+        return model.index(r, c).data(role)
+
+    assert [cell(r, COL_EVENT) for r in range(5)] == [
+        "EVENT", "⏏ DISCONNECT", "⟲ RECOVERY", "⟲ RECOVERY", "⏏ DISCONNECT"]
+    assert cell(1, COL_ARGS) == "disconnected: transport close"
+    assert cell(2, COL_ARGS) == "recovered 3 events"
+    assert cell(3, COL_ARGS).startswith("gap: ")
+    assert cell(4, COL_ARGS) == "disconnected (the namespace was closed)"
+    fg = Qt.ItemDataRole.ForegroundRole
+    assert cell(0, COL_ARGS, fg) is None
+    colours = {cell(r, COL_ARGS, fg).name() for r in (1, 2, 3)}
+    assert len(colours) == 3  # a disconnect, a recovery and a gap look different
+    assert cell(1, COL_EVENT, Qt.ItemDataRole.FontRole).bold()
+
+
+def test_a_real_disconnect_row_has_its_reason(run, local, make_window):
+    w = open_on(run, make_window, local)
+    sid = sid_of(run, local)
+    run(local.sio.disconnect(sid))
+
+    def notes() -> list[str]:
+        w.packets.flush()
+        return [w.packets.index(r, 4).data() for r in range(w.packets.rowCount())
+                if w.packets.index(r, 3).data() == "⏏ DISCONNECT"]
+
+    run.until(lambda: bool(notes()))
+    assert notes()[0] == "disconnected (the namespace was closed)"
+    assert all(n.startswith("disconnected") for n in notes())
