@@ -297,3 +297,27 @@ def test_a_real_disconnect_row_has_its_reason(run, local, make_window):
     run.until(lambda: bool(notes()))
     assert notes()[0] == "disconnected (the namespace was closed)"
     assert all(n.startswith("disconnected") for n in notes())
+
+
+def test_compose_through_the_outbox_shows_every_ack_argument(run, local, make_window):
+    @local.sio.on("pair", namespace="/")
+    async def pair(sid: str, *args: Any) -> Any:
+        return ({"first": args[0]}, "two", 3)
+
+    w = open_on(run, make_window, local)
+    w.on_disconnect_clicked()
+    run.until(lambda: w._state == "offline")
+    c = w.compose
+    c.event_name.setText("pair")
+    c.set_arguments(['{"b": 1, "a": 2}'])
+    c.timeout.setValue(7.0)
+    c.send()
+    assert "queued" in c.response_state.text()
+    assert c.sent.toPlainText().startswith("/ pair\n")
+    w.on_connect_clicked()
+    run.until(lambda: c.response_state.text() == "acked", 20)
+    reply = json.loads(c.response.toPlainText())
+    assert reply == [{"first": {"b": 1, "a": 2}}, "two", 3]
+    assert list(reply[0]["first"]) == ["b", "a"]
+    msg = next(m for m in w.session.outbox.list() if m.event == "pair")
+    assert msg.ack_timeout == 7.0
