@@ -4,6 +4,7 @@ server started in the test (tests/app/localserver.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -321,3 +322,35 @@ def test_compose_through_the_outbox_shows_every_ack_argument(run, local, make_wi
     assert list(reply[0]["first"]) == ["b", "a"]
     msg = next(m for m in w.session.outbox.list() if m.event == "pair")
     assert msg.ack_timeout == 7.0
+
+
+def test_a_held_request_is_dropped_when_the_connection_goes(run, local, make_window):
+    import asyncio
+
+    from app.acks import AckMode, AckRule, AckState
+
+    w = open_on(run, make_window, local)
+    sid = sid_of(run, local)
+    acks = w.acks
+    acks.edit_rule("ask", "*", AckRule(AckMode.HOLD))
+    assert acks.save_rule()
+    acks.edit_rule("other", "/", AckRule(AckMode.ANSWER, [{"x": 1}]))
+    assert acks.save_rule()
+    # choosing a rule puts it back in the form, to edit
+    acks.rules.selectRow(0)
+    assert acks.rule_event.text() == "ask" and acks.rule_mode.currentData() == AckMode.HOLD
+    acks.rules.selectRow(1)
+    assert acks.rule_event.text() == "other" and acks.rule_ns.currentText() == "/"
+    assert [e.value() for e in acks.rule_args.editors] == [{"x": 1}]
+
+    task = asyncio.ensure_future(local.sio.call("ask", 1, to=sid, timeout=3), loop=run.loop)
+    run.until(lambda: acks.pending.rowCount() == 1)
+    req = w.session.pending_acks[0]
+    run(local.sio.disconnect(sid))
+    run.until(lambda: acks.pending.rowCount() == 0)
+    assert req.state == AckState.DROPPED
+    assert any("dropped" in acks.log.item(i).text() for i in range(acks.log.count()))
+    w.compose_controller.answer(req, [1])
+    assert "no longer waits" in acks.error.text()
+    with contextlib.suppress(Exception):
+        run(task)
