@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app import binary
 from tests.app.localserver import LocalServer
 
 
@@ -71,6 +72,14 @@ def test_compose_binary_from_file_and_bad_base64(make_window, tmp_path):
     f = tmp_path / "b.bin"
     f.write_bytes(bytes(range(256)) + b"tail" * 11)
     card = c.args[0]
+    dlg = card.ask_file()
+    assert dlg.isVisible()  # open(), not exec()
+    dlg.fileSelected.emit(str(f))  # what choosing the file does
+    dlg.reject()
+    assert card.binary_info.text() == "binary, 300 bytes"
+    assert json.loads(card.json.text()) == binary.from_file(f)
+    assert not card.set_file(str(tmp_path / "missing.bin"))
+    assert "Cannot read" in card.json.error_label.text()
     assert card.set_file(str(f))
     assert card.binary_info.text() == "binary, 300 bytes"
     assert c.send_button.isEnabled()

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app import binary
 from ui import theme
 from ui.settings import Settings
-from ui.text import to_json
+from ui.text import binary_size_text, to_json
 from ui.widgets.buttons import tool_button
 from ui.widgets.jsonedit import JsonEdit
 
@@ -43,9 +43,8 @@ def binary_label(value: Any) -> str:
     """"binary, N bytes" for an argument that is or holds binary ("" when none)."""
     if not binary.has_binary(value):
         return ""
-    n = binary.binary_size(value)
-    unit = "byte" if n == 1 else "bytes"
-    return f"binary, {n} {unit}" if binary.is_binary(value) else f"holds binary, {n} {unit}"
+    text = binary_size_text(binary.binary_size(value))
+    return text if binary.is_binary(value) else f"holds {text}"
 
 
 class ArgumentEditor(QFrame):
