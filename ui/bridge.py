@@ -32,6 +32,8 @@ class SessionBridge(QObject):
     packet_logged = Signal(object)          # Packet
     error = Signal(str)                     # a sentence for the user
     ack_requested = Signal(object)          # AckRequest
+    ack_changed = Signal(object)            # AckRequest (HELD, ANSWERED, IGNORED, DROPPED)
+    ack_rules_changed = Signal()            # session.ack_rules changed
     outbox_changed = Signal(object)         # OutboxMessage
     room_joined = Signal(str, object)       # room, the join ack (members, history, ...)
     room_left = Signal(str)
@@ -60,6 +62,8 @@ class SessionBridge(QObject):
             (session.event_received, self.event_received.emit),
             (session.errors, lambda text: self.error.emit(str(text))),
             (session.ack_requested, self.ack_requested.emit),
+            (session.ack_changed, self.ack_changed.emit),
+            (session.ack_rules.changed, lambda _rules: self.ack_rules_changed.emit()),
             (session.packet_log.packet_logged, self.packet_logged.emit),
             (session.outbox.changed, self.outbox_changed.emit),
             (chat.room_joined, lambda room, ack=None: self.room_joined.emit(str(room), ack)),

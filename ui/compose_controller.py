@@ -8,7 +8,10 @@ main window stays a shell. It owns:
   answer is shown with its round-trip time); anything else goes through the outbox (or
   is written at once when volatile);
 - following the outbox messages it sent until they are acked or fail, to show the reply;
-- answering the server's ack requests with the answer the ack panel holds for the event.
+- the server's ack requests: the ack panel lists the held ones (``session.pending_acks``,
+  refreshed on ``ack_changed``), and its Answer…/Don't answer and rule edits are carried
+  out here (``AckRequest.answer``/``ignore``, ``session.ack_rules``). The core applies the
+  rules itself (default: answer ``{"ok": true}`` at once).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
+from app.errors import AckError
+
 if TYPE_CHECKING:
+    from app.acks import AckRule
     from app.outbox import OutboxMessage
     from app.session import AckRequest, Session
     from ui.bridge import SessionBridge
@@ -39,7 +45,12 @@ class ComposeController(QObject):
         self._pending: set[str] = set()  # ids of acked emits waiting in the outbox
         compose.send_requested.connect(self.send_compose)
         bridge.outbox_changed.connect(self._on_outbox_changed)
-        bridge.ack_requested.connect(self._on_ack_requested)
+        bridge.ack_changed.connect(self._on_ack_changed)
+        bridge.ack_rules_changed.connect(self.refresh_acks)
+        acks.answer_requested.connect(self.answer)
+        acks.ignore_requested.connect(self.ignore)
+        acks.rule_set.connect(self.set_rule)
+        acks.rule_removed.connect(self.remove_rule)
 
     def send_compose(self, ns: str, event: str, args: list[Any], ack: bool, timeout: float,
                      volatile: bool) -> None:
@@ -54,7 +65,8 @@ class ComposeController(QObject):
             self.host.spawn(self._call(session, ns, event, args, timeout))
             return
         try:
-            msg = session.emit(ns, event, *args, ack=ack, volatile=volatile)
+            msg = session.emit(ns, event, *args, ack=ack, volatile=volatile,
+                               ack_timeout=timeout if ack else None)
         except Exception as exc:
             self.compose.show_state(f"not sent: {exc}")
             return
@@ -93,8 +105,45 @@ class ComposeController(QObject):
         else:
             self.compose.show_state(state)
 
-    def _on_ack_requested(self, req: AckRequest) -> None:
-        """Answer now (the core sends the ACK as soon as observers return)."""
-        answer = self.acks.answer_for(req.event)
-        req.reply = answer
-        self.acks.record(req.namespace, req.event, req.args, answer)
+    # -- the server's ack requests -----------------------------------------------------------
+    def refresh_acks(self) -> None:
+        """Show the session's held requests and rules (after a session opens or changes)."""
+        session = self.host.session
+        if session is None:
+            self.acks.set_pending([])
+            return
+        self.acks.set_pending(session.pending_acks)
+        self.acks.set_rules(session.ack_rules.items(), session.ack_rules.default)
+
+    def _on_ack_changed(self, req: AckRequest) -> None:
+        session = self.host.session
+        self.acks.set_pending(session.pending_acks if session is not None else [])
+        self.acks.record(req)
+
+    def answer(self, req: AckRequest, args: list[Any]) -> None:
+        try:
+            req.answer(*args)
+        except (AckError, ValueError) as exc:  # dropped, done already, invalid base64
+            self.acks.show_error(str(exc))
+            return
+        self.acks.show_error("")
+
+    def ignore(self, req: AckRequest) -> None:
+        try:
+            req.ignore()
+        except AckError as exc:
+            self.acks.show_error(str(exc))
+            return
+        self.acks.show_error("")
+
+    def set_rule(self, namespace: str, event: str, rule: AckRule) -> None:
+        session = self.host.session
+        if session is None:
+            self.acks.show_error("Rules belong to a workspace: connect first")
+            return
+        session.ack_rules.set(event, rule, namespace=namespace)
+
+    def remove_rule(self, namespace: str, event: str) -> None:
+        session = self.host.session
+        if session is not None and not session.ack_rules.remove(event, namespace=namespace):
+            self.acks.show_error(f"No rule for {event!r} on {namespace}")

@@ -14,7 +14,7 @@ import time
 import zlib
 from typing import Any
 
-from app import jsonmod
+from app import binary, jsonmod
 
 _CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
 
@@ -55,12 +55,29 @@ def to_json(value: Any, indent: int | None = None) -> str:
 
 def _default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
-        return {"_binary": len(bytes(value))}
+        return binary.notation(bytes(value))  # every byte, as the core writes binary
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     if hasattr(value, "__dict__"):
         return {k: v for k, v in vars(value).items() if not k.startswith("_")}
     return repr(value)
+
+
+def binary_size_text(n: int) -> str:
+    """"binary, N bytes": how a binary value is named everywhere in the UI."""
+    return f"binary, {n:,} byte" + ("" if n == 1 else "s")
+
+
+def without_base64(value: Any) -> Any:
+    """``value`` with each binary value (the notation or bytes) replaced by
+    "⟨binary, N bytes⟩", for one-line previews where base64 says nothing to a reader."""
+    if binary.is_binary(value):
+        return f"⟨{binary_size_text(binary.binary_size(value))}⟩"
+    if isinstance(value, dict):
+        return {k: without_base64(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_base64(v) for v in value]
+    return value
 
 
 def preview(value: Any, limit: int = 160) -> str:

@@ -183,8 +183,8 @@ class MainWindow(QMainWindow):
         self.events.export_requested.connect(self.export_packets)
 
         self.compose = ComposeTab(self.settings)
-        self.acks = AckPanel(self.settings)
-        self.compose.add_panel(self.acks)
+        self.acks = AckPanel()
+        self.events.add_panel(self.acks)
         self.compose_controller = ComposeController(self, self.bridge, self.compose, self.acks,
                                                     self)
 
@@ -570,6 +570,7 @@ class MainWindow(QMainWindow):
         self.error_label.setText("")
         self.session = session = Session(cfg, self.session_dir())
         self.bridge.attach(session)
+        self.compose_controller.refresh_acks()
         self.sidebar_model.set_namespaces(cfg.normalized_namespaces())
         self.compose.set_namespaces(cfg.normalized_namespaces())
         self._fill_bar()

@@ -170,25 +170,6 @@ def test_favourites_are_saved_in_settings(make_window):
     assert [e.json.text() for e in c.args] == ['{"queue": "jobs", "payload": 1}']
 
 
-def test_ack_requests_are_answered_with_the_chosen_payload(make_window):
-    from app.session import AckRequest
-
-    a = make_window("http://127.0.0.1:9", "alice")
-    a.acks.default.set_text('{"ok": true, "by": "default"}')
-    a.acks.rules.set_text('{"confirm": {"ok": false}}')
-    req = AckRequest("/", "confirm", [1])
-    a.bridge.ack_requested.emit(req)
-    assert req.ack_args() == [{"ok": False}]
-    req2 = AckRequest("/", "other", [])
-    a.bridge.ack_requested.emit(req2)
-    assert req2.ack_args() == [{"ok": True, "by": "default"}]
-    assert a.acks.log.count() == 2
-    a.acks.rules.set_text("{oops")  # invalid rules fall back to the default
-    req3 = AckRequest("/", "confirm", [])
-    a.bridge.ack_requested.emit(req3)
-    assert req3.ack_args() == [{"ok": True, "by": "default"}]
-
-
 def test_keyboard_shortcuts(run, server, make_window, qtbot):
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest

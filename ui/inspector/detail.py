@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.inspector.pretty import bounded_json, size_of
 from ui.text import escape_controls, human_size, to_json
+from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
 from ui.widgets.jsonedit import JsonEdit
 
@@ -97,6 +98,8 @@ class DetailPane(QWidget):
         ml.addLayout(top)
         ml.addLayout(note)
         ml.addWidget(self.text, 1)
+        self.binary = BinaryView()  # "binary, N bytes", hex dump, Save bytes…
+        ml.addWidget(self.binary, 1)
 
         # -- Edit & replay ------------------------------------------------------------------
         self.mode = "replay"
@@ -192,6 +195,7 @@ class DetailPane(QWidget):
         self._full_shown = False
         self.meta.setText(escape_controls(meta))
         self._render(PREVIEW_CHARS, 20_000)
+        self.binary.set_value(value, "message")
 
     def _render(self, max_chars: int, max_string: int) -> None:
         text, truncated = bounded_json(self._value, max_chars=max_chars,
@@ -219,6 +223,7 @@ class DetailPane(QWidget):
         self._value = None
         self.meta.setText("")
         self.text.clear()
+        self.binary.clear()
         self.size_note.hide()
         self.show_all.hide()
         self.copy_button.setEnabled(False)

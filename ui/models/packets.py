@@ -23,7 +23,15 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 
 from app import jsonmod
-from ui.text import escape_controls, format_time_precise, human_size, preview
+from app.binary import has_binary
+from ui.text import (
+    escape_controls,
+    format_time_precise,
+    human_size,
+    one_line,
+    preview,
+    without_base64,
+)
 
 COLUMNS = ("Time", "Dir", "Namespace", "Event", "Arguments", "Ack", "Latency", "Size")
 COL_TIME, COL_DIR, COL_NS, COL_EVENT, COL_ARGS, COL_ACK, COL_LATENCY, COL_SIZE = range(8)
@@ -45,6 +53,38 @@ def _get(packet: Any, name: str, default: Any = None) -> Any:
     if isinstance(packet, dict):
         return packet.get(name, default)
     return getattr(packet, name, default)
+
+
+#: row colours of the session's own rows (a disconnect, a recovery, a gap)
+NOTE_COLORS = {"DISCONNECT": "#e5484d", "RECOVERY": "#2fb36b", "GAP": "#d29922"}
+
+
+def session_note(kind: str, args: Any) -> str | None:
+    """The sentence for a DISCONNECT row (with its reason) or a RECOVERY row ("recovered
+    N events" / "gap: …"); None for any other packet."""
+    if kind not in ("DISCONNECT", "RECOVERY"):
+        return None
+    info = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}
+    if kind == "DISCONNECT":
+        reason = info.get("reason")
+        return (one_line(f"disconnected: {reason}", 200) if reason
+                else "disconnected (the namespace was closed)")
+    note = info.get("note")
+    if isinstance(note, str) and note:
+        return one_line(note, 200)
+    if info.get("recovered"):
+        return f"recovered {info.get('events', 0)} events"
+    return "gap: the server could not recover the session"
+
+
+def note_color_key(kind: str, args: Any) -> str | None:
+    """Which NOTE_COLORS entry a row takes (None: an ordinary packet)."""
+    if kind == "DISCONNECT":
+        return "DISCONNECT"
+    if kind == "RECOVERY":
+        info = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}
+        return "RECOVERY" if info.get("recovered") else "GAP"
+    return None
 
 
 class _Row:
@@ -76,12 +116,16 @@ class _Row:
                 event_label = f"{kind} {event_label}"
             ts = _get(p, "ts")
             d = self.direction
+            note = session_note(kind, args)
+            if note is not None:  # our own rows: say what happened, not the raw dict
+                event_label = "⏏ DISCONNECT" if kind == "DISCONNECT" else "⟲ RECOVERY"
             self._cells = [
                 format_time_precise(float(ts)) if ts is not None else "",
                 "↑ out" if d == "out" else "↓ in" if d == "in" else d,
                 escape_controls(self.namespace),
                 event_label,
-                "" if args is None or args == [] else preview(args, 140),
+                note if note is not None else "" if args is None or args == [] else preview(
+                    without_base64(args) if has_binary(args) else args, 140),
                 f"#{ack_id}" if ack_id is not None else "",
                 f"{float(latency):.1f} ms" if latency is not None else "",
                 human_size(_get(p, "size")),
@@ -123,6 +167,9 @@ class PacketTableModel(QAbstractTableModel):
         self._interval_ms = interval_ms
         self._timer.timeout.connect(self.flush)
         self.dir_colors = {"in": QColor("#2fb36b"), "out": QColor("#3e8ef7")}
+        self.note_colors = {k: QColor(v) for k, v in NOTE_COLORS.items()}
+        self._bold = QFont()
+        self._bold.setBold(True)
 
     # -- feeding ---------------------------------------------------------------------------
     def add(self, packet: Any) -> None:
@@ -247,8 +294,17 @@ class PacketTableModel(QAbstractTableModel):
             return row.cells[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == COL_ARGS:
             return None  # the detail pane shows the whole packet
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_DIR:
-            return self.dir_colors.get(row.direction)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            key = (note_color_key(row.kind, _get(row.packet, "args"))
+                   if row.kind in ("DISCONNECT", "RECOVERY") else None)
+            if key is not None:
+                return self.note_colors[key]
+            if col == COL_DIR:
+                return self.dir_colors.get(row.direction)
+            return None
+        if (role == Qt.ItemDataRole.FontRole and col == COL_EVENT
+                and row.kind in ("DISCONNECT", "RECOVERY")):
+            return self._bold
         if role == Qt.ItemDataRole.FontRole and col in (COL_TIME, COL_ARGS, COL_ACK):
             return self._mono
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_LATENCY, COL_SIZE):

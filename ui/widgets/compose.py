@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -30,17 +31,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import binary
 from ui import theme
 from ui.settings import Settings
-from ui.text import to_json
+from ui.text import binary_size_text, to_json
 from ui.widgets.buttons import tool_button
 from ui.widgets.jsonedit import JsonEdit
 
 
+def binary_label(value: Any) -> str:
+    """"binary, N bytes" for an argument that is or holds binary ("" when none)."""
+    if not binary.has_binary(value):
+        return ""
+    text = binary_size_text(binary.binary_size(value))
+    return text if binary.is_binary(value) else f"holds {text}"
+
+
 class ArgumentEditor(QFrame):
-    """One argument: a title, a remove button and a validating JSON editor."""
+    """One argument: a title, a remove button and a validating JSON editor.
+
+    Binary is the notation ``{"$binary": "<base64>"}``, typed or made by "Binary from
+    hex…" / "Binary from file…"; the card says "binary, N bytes" and refuses bad base64.
+    """
 
     remove_requested = Signal(object)
+    validity_changed = Signal(bool)  # the binary check (the JSON check is json's own)
 
     def __init__(self, number: int, text: str = "{}", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,9 +68,23 @@ class ArgumentEditor(QFrame):
         self.format_button = tool_button("Pretty-print this JSON", text="Format")
         self.format_button.clicked.connect(self.format_json)
         self.json.validity_changed.connect(self.format_button.setEnabled)
+        self.hex_button = tool_button("Make this argument binary from hex digits",
+                                      text="Binary from hex…")
+        self.hex_button.clicked.connect(self.ask_hex)
+        self.file_button = tool_button("Make this argument binary from a file's bytes",
+                                       text="Binary from file…")
+        self.file_button.clicked.connect(self.ask_file)
+        self.binary_info = QLabel("")
+        self.binary_info.setObjectName("hint")
+        self.binary_info.setTextFormat(Qt.TextFormat.PlainText)
+        self.binary_error = ""
+        self.json.changed.connect(self._check_binary)
         head = QHBoxLayout()
         head.addWidget(self.title)
+        head.addWidget(self.binary_info)
         head.addStretch(1)
+        head.addWidget(self.hex_button)
+        head.addWidget(self.file_button)
         head.addWidget(self.format_button)
         head.addWidget(self.remove_button)
         lay = QVBoxLayout(self)
@@ -63,8 +92,76 @@ class ArgumentEditor(QFrame):
         lay.addLayout(head)
         lay.addWidget(self.json)
         self.set_number(number)
+        self._check_binary()
+
+    @property
+    def valid(self) -> bool:
+        return self.json.valid and not self.binary_error
+
+    def value(self) -> Any:
+        return self.json.value()
+
+    def _check_binary(self) -> None:
+        """Say how many bytes a binary argument holds; refuse invalid base64 here."""
+        error, info = "", ""
+        if self.json.valid:
+            try:
+                value = self.json.value()
+                binary.to_wire(value)
+                info = binary_label(value)
+            except (ValueError, RecursionError) as exc:
+                error = str(exc)
+        changed = bool(error) != bool(self.binary_error)
+        self.binary_error = error
+        self.binary_info.setText(info)
+        if error:
+            self.json.error_label.setText(f"Binary: {error}")
+            self.json.error_label.show()
+        if changed:
+            self.validity_changed.emit(self.valid)
+
+    def set_binary(self, value: dict[str, str]) -> None:
+        self.json.set_text(json.dumps(value, ensure_ascii=False))
+
+    def set_hex(self, text: str) -> bool:
+        """Make the argument the bytes ``text`` spells in hex; False (and says why) if not hex."""
+        try:
+            self.set_binary(binary.parse_hex(text))
+        except binary.BinaryError as exc:
+            self.json.error_label.setText(f"Not sent as binary: {exc}")
+            self.json.error_label.show()
+            return False
+        return True
+
+    def set_file(self, path: str) -> bool:
+        try:
+            self.set_binary(binary.from_file(path))
+        except OSError as exc:
+            self.json.error_label.setText(f"Cannot read {path}: {exc.strerror or exc}")
+            self.json.error_label.show()
+            return False
+        return True
+
+    def ask_hex(self) -> QInputDialog:
+        dlg = QInputDialog(self)
+        dlg.setWindowTitle("Binary from hex")
+        dlg.setLabelText("Bytes in hex (de ad be ef, DEADBEEF, de:ad, 0xde…):")
+        dlg.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        dlg.textValueSelected.connect(self.set_hex)
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+        return dlg
+
+    def ask_file(self) -> QFileDialog:
+        dlg = QFileDialog(self, "Binary from file")
+        dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dlg.fileSelected.connect(self.set_file)
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+        return dlg
 
     def format_json(self) -> None:
+        """Pretty-print as written: key order, big integers and Unicode unchanged."""
         if self.json.valid:
             self.json.set_text(json.dumps(self.json.value(), indent=2, ensure_ascii=False))
 
@@ -73,7 +170,8 @@ class ArgumentEditor(QFrame):
 
 
 class ComposeTab(QWidget):
-    send_requested = Signal(str, str, list, bool, float, bool)  # ns, event, args, ack, timeout, vol
+    # object, not list: a Qt list would turn ints beyond 64 bits into an OverflowError
+    send_requested = Signal(str, str, object, bool, float, bool)  # ns, event, args, ack, …
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,6 +194,7 @@ class ComposeTab(QWidget):
         self.timeout.setRange(0.1, 600)
         self.timeout.setValue(5.0)
         self.timeout.setSuffix(" s")
+        self.timeout.setToolTip("This message's own ack timeout (sent as ack_timeout)")
         self.ack.toggled.connect(self.timeout.setEnabled)
         self.volatile = QCheckBox("Volatile (skip the outbox; dropped when offline)")
 
@@ -115,7 +214,7 @@ class ComposeTab(QWidget):
         form.addRow("Event", self.event_name)
         ack_row = QHBoxLayout()
         ack_row.addWidget(self.ack)
-        ack_row.addWidget(QLabel("timeout"))
+        ack_row.addWidget(QLabel("ack timeout"))
         ack_row.addWidget(self.timeout)
         ack_row.addStretch(1)
         form.addRow("Ack", ack_row)
@@ -168,6 +267,12 @@ class ComposeTab(QWidget):
         self.response.setReadOnly(True)
         self.response.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.response.setPlaceholderText("The ack response appears here")
+        self.sent = QPlainTextEdit()
+        self.sent.setReadOnly(True)
+        self.sent.setFont(self.response.font())
+        self.sent.setPlaceholderText("The message as sent appears here")
+        sent_title = QLabel("Sent")
+        sent_title.setObjectName("sectionTitle")
         resp_title = QLabel("Response")
         resp_title.setObjectName("sectionTitle")
         self.response_state = QLabel("")
@@ -181,7 +286,15 @@ class ComposeTab(QWidget):
         head.addStretch(1)
         head.addWidget(self.response_state)
         rl.addLayout(head)
-        rl.addWidget(self.response, 3)
+        pair = QSplitter(Qt.Orientation.Vertical)
+        sent_box = QWidget()
+        sl = QVBoxLayout(sent_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(sent_title)
+        sl.addWidget(self.sent)
+        pair.addWidget(sent_box)
+        pair.addWidget(self.response)
+        rl.addWidget(pair, 3)
         self._right = rl
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -201,6 +314,7 @@ class ComposeTab(QWidget):
         editor = ArgumentEditor(len(self.args) + 1, text)
         editor.remove_requested.connect(self.remove_argument)
         editor.json.validity_changed.connect(lambda _v: self._update_send())
+        editor.validity_changed.connect(lambda _v: self._update_send())
         self.args.append(editor)
         self.args_box.addWidget(editor)
         self._update_send()
@@ -222,7 +336,7 @@ class ComposeTab(QWidget):
             self.add_argument(t)
 
     def invalid_arguments(self) -> list[int]:
-        return [i for i, e in enumerate(self.args, 1) if not e.json.valid]
+        return [i for i, e in enumerate(self.args, 1) if not e.valid]
 
     def _update_send(self) -> None:
         bad = self.invalid_arguments()
@@ -240,12 +354,14 @@ class ComposeTab(QWidget):
     def send(self) -> None:
         if not self.send_button.isEnabled():
             return
-        args = [e.json.value() for e in self.args]
+        args = [e.value() for e in self.args]  # json.loads: order, big ints, Unicode kept
         ns = self.namespace.currentText().strip()
         if not ns.startswith("/"):
             ns = "/" + ns
         self.response_state.setText("sending…")
         self.response.clear()
+        self.sent.setPlainText(f"{ns} {self.event_name.text().strip()}\n"
+                               + json.dumps(args, indent=2, ensure_ascii=False))
         self.send_requested.emit(ns, self.event_name.text().strip(), args, self.ack.isChecked(),
                                  float(self.timeout.value()), self.volatile.isChecked())
 

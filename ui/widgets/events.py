@@ -39,6 +39,7 @@ from ui.models.packets import (
     PacketTableModel,
 )
 from ui.text import to_json
+from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
 
 if TYPE_CHECKING:
@@ -164,6 +165,8 @@ class EventsTab(QWidget):
         dl.setContentsMargins(0, 0, 0, 0)
         dl.addLayout(dh)
         dl.addWidget(self.detail, 1)
+        self.binary = BinaryView()  # shown when the packet carries binary
+        dl.addWidget(self.binary, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("eventsSplitter")
@@ -182,7 +185,10 @@ class EventsTab(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
-        lay.addWidget(self.splitter, 1)
+        self.vsplit = QSplitter(Qt.Orientation.Vertical)
+        self.vsplit.setObjectName("eventsVSplitter")
+        self.vsplit.addWidget(self.splitter)
+        lay.addWidget(self.vsplit, 1)
         lay.addLayout(footer)
 
         self._known_events: set[str] = set()
@@ -300,6 +306,7 @@ class EventsTab(QWidget):
     def clear(self) -> None:
         self.model.clear()
         self.detail.clear()
+        self.binary.clear()
         self.copy_button.setEnabled(False)
         self._update_count()
 
@@ -316,15 +323,24 @@ class EventsTab(QWidget):
             combo.setEditText(text)
             combo.blockSignals(False)
 
+    def add_panel(self, panel: QWidget) -> None:
+        """Put ``panel`` under the log (the main window adds the server's ack requests)."""
+        self.vsplit.addWidget(panel)
+        self.vsplit.setStretchFactor(0, 3)
+        self.vsplit.setStretchFactor(1, 1)
+
     # -- detail ----------------------------------------------------------------------------------
     def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             self.detail.clear()
+            self.binary.clear()
             self.copy_button.setEnabled(False)
             return
         packet = self.model.packet(self._source_row(rows[0]))
-        self.detail.setPlainText(to_json(packet_dict(packet), indent=2))
+        shown = packet_dict(packet)
+        self.detail.setPlainText(to_json(shown, indent=2))
+        self.binary.set_value(shown.get("args"))
         self.copy_button.setEnabled(True)
 
     def copy_detail(self) -> None:
