@@ -54,7 +54,8 @@ NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "iv
          "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter")
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 #: options that describe a server, and so need --url
-URL_OPTIONS = ("path", "namespaces", "auth", "header", "query", "transport", "fingerprint")
+URL_OPTIONS = ("path", "namespaces", "auth", "header", "query", "transport", "fingerprint",
+               "parser")
 #: Test hook, inert unless set: "ROOM:TEXT" has the first window join ROOM and send TEXT
 #: there once, through the chat as a user would, when it is connected. The tests that
 #: drive real app processes (two apps chatting, restarts) use it: an offscreen process
@@ -91,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="how to connect (default: both, upgrading to WebSocket)")
     p.add_argument("--fingerprint", metavar="SHA256",
                    help="accept exactly the TLS certificate with this SHA-256 fingerprint")
+    p.add_argument("--parser", choices=("default", "msgpack"),
+                   help="the server's packet parser: msgpack for servers that use "
+                        "socket.io-msgpack-parser (remembered)")
     p.add_argument("--user", help="user name to connect as (remembered in the workspace)")
     p.add_argument("--token", help="token for servers started with --token (remembered)")
     p.add_argument("--clients", type=int, default=1, metavar="N",
@@ -326,6 +330,8 @@ def workspace_for_url(args: argparse.Namespace, store: WorkspaceStore) -> Worksp
     if args.fingerprint:
         ws.tls = TlsSettings(verify=ws.tls.verify, ca_file=ws.tls.ca_file,
                              fingerprint=args.fingerprint)
+    if args.parser:
+        ws.parser = args.parser
     if args.user:
         ws.user = args.user
     if args.token:

@@ -80,7 +80,10 @@ def test_arguments_and_client_names():
     assert args.auth_fields == {"role": "admin"}
     assert args.headers == {"X-A": "1", "X-B": "two"} and args.query_params == {"v": "2"}
     assert args.fingerprint == "ab" * 32
+    assert parse_args(["--url", "http://h:1", "--parser", "msgpack"]).parser == "msgpack"
     for bad in (["--path", "/x"],                                  # no --url
+                ["--parser", "msgpack"],                           # no --url
+                ["--url", "http://h:1", "--parser", "cbor"],
                 ["--url", "http://h:1", "--auth", "[1]"],          # not an object
                 ["--url", "http://h:1", "--header", "no-colon"],
                 ["--url", "http://h:1", "--fingerprint", "abc"],

@@ -247,9 +247,11 @@ def test_start_up_choices(tmp_path: Path, qapp: Any, capsys: pytest.CaptureFixtu
     assert ws.key and store.get("127.0.0.1:4000").user == "zed"
     named = choose_workspace(parse_args(["--url", "http://127.0.0.1:4001",
                                          "--workspace", "Orders", "--namespaces", "/orders",
-                                         "--transport", "polling"]), store)
+                                         "--transport", "polling", "--parser", "msgpack"]),
+                             store)
     assert named is not None and named.namespaces == ["/orders"]
-    assert named.transports == ["polling"]
+    assert named.transports == ["polling"] and named.parser == "msgpack"
+    assert store.get("Orders").connection_config().parser == "msgpack"
     assert choose_workspace(parse_args(["--workspace", "orders"]), store).id == named.id
 
     with pytest.raises(WorkspaceError, match=r"'Nope'.*127\.0\.0\.1:4000, Orders"):
