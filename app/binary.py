@@ -25,6 +25,7 @@ import base64
 import binascii
 import re
 import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,31 +72,11 @@ def to_wire(value: Any) -> Any:
     Returns `value` itself (not a copy) when it holds no notation, so the common case
     costs one walk and no allocation. Raises BinaryError for invalid base64.
     """
-    if type(value) is dict:
-        if len(value) == 1 and KEY in value and isinstance(value[KEY], str):
-            return decode(value)
-        out: dict[Any, Any] | None = None
-        for k, v in value.items():
-            w = to_wire(v)
-            if w is not v and out is None:
-                out = dict(value)
-            if out is not None:
-                out[k] = w
-        return value if out is None else out
-    if isinstance(value, list | tuple):
-        items: list[Any] | None = None
-        for i, v in enumerate(value):
-            w = to_wire(v)
-            if w is not v and items is None:
-                items = list(value)
-            if items is not None:
-                items[i] = w
-        if items is not None:
-            return items
-        return value
+    if type(value) is dict and len(value) == 1 and isinstance(value.get(KEY), str):
+        return decode(value)
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
-    return value
+    return _walk(value, to_wire, tuples_to_lists=False)
 
 
 def to_notation(value: Any) -> Any:
@@ -103,26 +84,33 @@ def to_notation(value: Any) -> Any:
     depth (tuples become lists). Returns `value` itself when it holds no bytes."""
     if isinstance(value, bytes | bytearray | memoryview):
         return notation(value)
+    return _walk(value, to_notation, tuples_to_lists=True)
+
+
+def _walk(value: Any, convert: Callable[[Any], Any], *, tuples_to_lists: bool) -> Any:
+    """`convert` applied to every member of a dict, list or tuple; the container itself
+    when nothing changed (one walk, no allocation in the common case), else a copy.
+    Anything else is returned as it is."""
     if isinstance(value, dict):
         out: dict[Any, Any] | None = None
         for k, v in value.items():
-            n = to_notation(v)
-            if n is not v and out is None:
+            c = convert(v)
+            if c is not v and out is None:
                 out = dict(value)
             if out is not None:
-                out[k] = n
+                out[k] = c
         return value if out is None else out
     if isinstance(value, list | tuple):
         items: list[Any] | None = None
         for i, v in enumerate(value):
-            n = to_notation(v)
-            if n is not v and items is None:
+            c = convert(v)
+            if c is not v and items is None:
                 items = list(value)
             if items is not None:
-                items[i] = n
+                items[i] = c
         if items is not None:
             return items
-        return list(value) if isinstance(value, tuple) else value
+        return list(value) if tuples_to_lists and isinstance(value, tuple) else value
     return value
 
 
