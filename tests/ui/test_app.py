@@ -304,3 +304,14 @@ def test_each_identity_has_its_own_core_data_dir(tmp_path, qtbot):
         tmp_path / "profiles" / "alice@127.0.0.1_40001"
     assert w.profile_dir({"url": "http://example.org:80", "user": "bob"}).name == \
         "bob@example.org_80"
+
+
+def test_the_window_fits_a_720_pixel_high_screen(make_window):
+    """A classroom projector is 1280x720: with every tab built, the window's minimum
+    height leaves room for a title bar (the Events tab's ack panel scrolls instead of
+    adding its own minimum)."""
+    w = make_window("http://127.0.0.1:9", "short")
+    assert w.learn is not None                      # the Learn tab exists too
+    for i in range(w.tabs.count()):
+        w.tabs.setCurrentIndex(i)
+    assert w.minimumSizeHint().height() <= 720 - 40

@@ -14,11 +14,13 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -324,8 +326,15 @@ class EventsTab(QWidget):
             combo.blockSignals(False)
 
     def add_panel(self, panel: QWidget) -> None:
-        """Put ``panel`` under the log (the main window adds the server's ack requests)."""
-        self.vsplit.addWidget(panel)
+        """Put ``panel`` under the log (the main window adds the server's ack requests).
+
+        In a scroll area: the panel's own minimum (lists, a rule form, a log) would
+        otherwise add ~460 px to the window's minimum height, past a 1280x720 screen."""
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.vsplit.addWidget(scroll)
         self.vsplit.setStretchFactor(0, 3)
         self.vsplit.setStretchFactor(1, 1)
 
