@@ -80,7 +80,7 @@ class BaseSession:
         conn = dbmod.connect(self.data_dir)
         try:
             self.store = MessageStore(conn)
-            #: the server said it drops repeated message ids (remembered per URL)
+            #: the server said it drops repeated message ids (remembered per data folder)
             self.server_dedupes = self.store.meta(self._dedupe_meta_key()) == "1"
             self.outbox = Outbox(self.store, limit=config.outbox_limit,
                                  ttl=config.outbox_ttl, user=config.user,
@@ -168,8 +168,8 @@ class BaseSession:
         return self.server_dedupes
 
     def server_said_dedupe(self, dedupes: bool) -> None:
-        """The server told whether it drops repeated message ids (remembered per URL, so
-        a restart before the next welcome already knows)."""
+        """The server told whether it drops repeated message ids (remembered in the data
+        folder, so a restart before the next welcome already knows)."""
         if dedupes != self.server_dedupes:
             self.server_dedupes = dedupes
             self.store.set_meta(self._dedupe_meta_key(), "1" if dedupes else "0")
