@@ -270,8 +270,8 @@ async def test_parser_and_tls_flags(tmp_path) -> None:
                 str(tmp_path / name), *flags, "--wait", wait, "ping", json.dumps(name))
             return code
 
-        assert await send("unchecked", wait="2") == 3      # self-signed: not trusted
-        assert await send("wrong-pin", "--fingerprint", "ab" * 32, wait="2") == 3
+        assert await send("unchecked", wait="2") == 2      # self-signed: not trusted, final
+        assert await send("wrong-pin", "--fingerprint", "ab" * 32, wait="2") == 2
         assert srv.events == []
         colons = ":".join(fp[i:i + 2] for i in range(0, 64, 2)).upper()
         assert await send("pinned", "--fingerprint", colons) == 0
