@@ -87,7 +87,8 @@ class ChatRooms(NamespaceExtension):
         self.history_replaced: Signal[str] = Signal("history_replaced")
         #: someone is writing us a direct message (their user name)
         self.dm_typing_seen: Signal[str] = Signal("dm_typing")
-        self.changes = ChangeRecorder(self)
+        self.changes = ChangeRecorder(self.store, self.NAMESPACE,
+                                      lambda: session.config.user, self.saw_offset)
         #: an edit or delete of a room message: live, recovered, or our own once acked
         self.changed: Signal[MessageChange] = self.changes.changed
         self.store.before_commit.append(self.memory.persist)

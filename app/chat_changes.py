@@ -20,15 +20,13 @@ Kept apart from `app.chat` so that module stays about rooms, joins and recovery.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from app.keys import MAX_TEXT_CHARS, first_object, outbox_key, parse_ts
+from app.keys import MAX_TEXT_CHARS, first_object, outbox_key, parse_ts, room_key
 from app.signals import Signal
-from app.store import StoredMessage, describe
-
-if TYPE_CHECKING:
-    from app.chat import ChatRooms
+from app.store import MessageStore, StoredMessage, describe
 
 log = logging.getLogger(__name__)
 
@@ -115,21 +113,28 @@ def without_text(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class ChangeRecorder:
-    """Keeps changes in the store and announces them (see the module docstring)."""
+    """Keeps changes in the store and announces them (see the module docstring).
 
-    def __init__(self, chat: ChatRooms) -> None:
-        self.chat = chat
-        self.store = chat.store
+    Given what it needs rather than the `ChatRooms` it serves: the store, the namespace,
+    who we are, and how to move a room's watermark."""
+
+    def __init__(self, store: MessageStore, namespace: str,
+                 me: Callable[[], str | None],
+                 saw_offset: Callable[[str, int], None]) -> None:
+        self.store = store
+        self.namespace = namespace
+        self.me = me
+        self.saw_offset = saw_offset
         #: every change recorded: live, recovered or our own once acked
         self.changed: Signal[MessageChange] = Signal("changed")
 
     def row(self, change: MessageChange, payload: dict[str, Any],
             recovered: bool = False) -> StoredMessage:
         """The room-queue row of a change (no text; at the change's offset)."""
-        me = self.chat.session.config.user
+        me = self.me()
         direction = "out" if me is not None and change.user == me else "in"
-        sm = describe(self.chat.NAMESPACE, change.kind, [without_text(payload)], direction,
-                      self.chat.queue(change.room), ts=change.ts, me=me)
+        sm = describe(self.namespace, change.kind, [without_text(payload)], direction,
+                      room_key(self.namespace, change.room), ts=change.ts, me=me)
         sm.recovered = recovered
         return sm
 
@@ -144,17 +149,17 @@ class ChangeRecorder:
             # an edit of a message deleted later: its delete follows and does the work
             return
         self.store.flush()
-        queue = self.chat.queue(change.room)
+        queue = room_key(self.namespace, change.room)
         self.store.apply_change(queue, change.id, change.text, user=change.user)
-        if change.user == self.chat.session.config.user:
-            self.store.apply_change(outbox_key(self.chat.NAMESPACE), change.id,
-                                    change.text, outbox=True)
+        if change.user == self.me():
+            self.store.apply_change(outbox_key(self.namespace), change.id, change.text,
+                                    outbox=True)
         self.changed.emit(change)
 
     def own_acked(self, event: str, args: list[Any], reply: dict[str, Any]) -> None:
         """Our own edit or delete was acked: keep and announce it like anybody's."""
         first = first_object(args)
-        me = self.chat.session.config.user
+        me = self.me()
         if first is None or me is None:
             return
         payload = {"room": first.get("room"), "id": first.get("id"), "user": me,
@@ -167,4 +172,4 @@ class ChangeRecorder:
         self.record(change)
         if change.offset is not None:
             self.store.add(self.row(change, payload))
-            self.chat.saw_offset(change.room, change.offset)
+            self.saw_offset(change.room, change.offset)
