@@ -91,45 +91,54 @@ def _all_where(namespace: str) -> tuple[str, list[Any]]:
              outbox_key(namespace), *_UNSENT])
 
 
-def _hit(m: StoredMessage, me: str | None) -> ChatHit | None:
+#: what a hit needs of a row, read in the search query itself (no JSON parsed in Python)
+_HIT_COLUMNS = ("id, queue, event, direction, coalesce(msg_id, json_extract(args, '$[0].id')), "
+                "room, json_extract(args, '$[0].to'), user, text, ts")
+
+
+def _hit(row: tuple[Any, ...], me: str | None) -> ChatHit | None:
     """The hit a stored row makes (None for a row that is not a chat message)."""
-    first = m.args[0] if m.args and isinstance(m.args[0], dict) else {}
-    key = m.msg_id or first.get("id")
-    if not isinstance(key, str) or not key:
+    rowid, queue, event, direction, key, room, to, user, text, ts = row
+    if not isinstance(key, str) or not key or text is None:
         return None
-    own = m.direction == "out" or (me is not None and m.user == me)
-    parsed = parse_key(m.queue)
+    own = direction == "out" or (me is not None and user == me)
+    parsed = parse_key(queue)
     if parsed is None:
         return None
     if parsed.kind is Kind.OUTBOX:
-        if m.event == "message":
-            kind: ChatKind = "room"
-            target = m.room
-        else:
-            kind, target = "dm", first.get("to")
-    elif parsed.kind is Kind.ROOM:
-        kind, target = "room", parsed.name
-    elif parsed.kind is Kind.DM:
-        kind, target = "dm", parsed.name
+        kind: ChatKind = "room" if event == "message" else "dm"
+        target = room if event == "message" else to
+    elif parsed.kind in (Kind.ROOM, Kind.DM):
+        kind, target = ("room" if parsed.kind is Kind.ROOM else "dm"), parsed.name
     else:
         return None
     if not isinstance(target, str) or not target:
         return None
-    text = m.text if m.text is not None else str(first.get("text") or "")
-    user = m.user or ((me or "") if own else "?")
-    return ChatHit(kind, target, key, m.rowid, m.queue, user, float(m.ts), text, own)
+    who = user or ((me or "") if own else "?")
+    return ChatHit(kind, target, key, rowid, queue, who, float(ts), text, own)
 
 
-def _select(store: MessageStore, where: str, params: list[Any], query: str, order: str,
-            limit: int) -> list[int]:
+def _hits(store: MessageStore, where: str, params: list[Any], query: str, order: str,
+          limit: int, me: str | None) -> tuple[list[ChatHit], bool]:
+    """The hits of one FTS query, at most ``limit``, in ``order``; and whether the
+    limit cut the list."""
     store.flush()
-    sql = (f"SELECT id FROM messages WHERE ({where}) AND id IN "
+    sql = (f"SELECT {_HIT_COLUMNS} FROM messages WHERE ({where}) AND id IN "
            f"(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) "
            f"ORDER BY {order} LIMIT ?")
     try:
-        return [r[0] for r in store.conn.execute(sql, [*params, query, limit])]
+        rows = store.conn.execute(sql, [*params, query, limit]).fetchall()
     except sqlite3.OperationalError:  # a query FTS still refuses: nothing matches
-        return []
+        return [], False
+    out: list[ChatHit] = []
+    seen: set[tuple[str, str, str]] = set()
+    for row in rows:
+        hit = _hit(row, me)
+        # an own message can be in the outbox and (echoed) in its queue: list it once
+        if hit is not None and (hit.kind, hit.target, hit.key) not in seen:
+            seen.add((hit.kind, hit.target, hit.key))
+            out.append(hit)
+    return out, len(rows) >= limit
 
 
 def _count(store: MessageStore, where: str, params: list[Any], query: str) -> int:
@@ -140,19 +149,6 @@ def _count(store: MessageStore, where: str, params: list[Any], query: str) -> in
         return int(store.conn.execute(sql, [*params, query]).fetchone()[0])
     except sqlite3.OperationalError:
         return 0
-
-
-def _hits(store: MessageStore, rowids: list[int], me: str | None) -> list[ChatHit]:
-    out: list[ChatHit] = []
-    seen: set[tuple[str, str, str]] = set()
-    for rid in rowids:
-        m = store.get(rid)
-        hit = _hit(m, me) if m is not None else None
-        # an own message can be in the outbox and (echoed) in its queue: list it once
-        if hit is not None and (hit.kind, hit.target, hit.key) not in seen:
-            seen.add((hit.kind, hit.target, hit.key))
-            out.append(hit)
-    return out
 
 
 def find_in_conversation(store: MessageStore, kind: ChatKind, target: str, search: str,
@@ -166,7 +162,7 @@ def find_in_conversation(store: MessageStore, kind: ChatKind, target: str, searc
     where, params = _conversation_where(kind, target, namespace)
     order = ("room_offset IS NULL DESC, room_offset DESC, id DESC" if kind == "room"
              else "ts DESC, id DESC")
-    return _hits(store, _select(store, where, params, query, order, limit), me)
+    return _hits(store, where, params, query, order, limit, me)[0]
 
 
 def find_everywhere(store: MessageStore, search: str, me: str | None = None,
@@ -178,9 +174,9 @@ def find_everywhere(store: MessageStore, search: str, me: str | None = None,
     if query is None:
         return [], 0
     where, params = _all_where(namespace)
-    rowids = _select(store, where, params, query, "ts DESC, id DESC", limit)
-    total = len(rowids) if len(rowids) < limit else _count(store, where, params, query)
-    return _hits(store, rowids, me), total
+    hits, cut = _hits(store, where, params, query, "ts DESC, id DESC", limit, me)
+    total = _count(store, where, params, query) if cut else len(hits)
+    return hits, total
 
 
 def conversation_rows(store: MessageStore, kind: ChatKind, target: str, ts: float,

@@ -267,8 +267,11 @@ class ChatFind(QObject):
         dialog.set_results(hits, total)
 
     def jump_to(self, hit: ChatHit) -> bool:
-        """Open the hit's conversation with the find bar on the term, at that hit."""
+        """Open the hit's conversation with the find bar on the term, at that hit (the
+        dialog steps aside, keeping its list for the next Ctrl+Shift+F)."""
         conv = self.conversations
+        if self.dialog is not None:
+            self.dialog.hide()
         if hit.kind == "dm":
             conv.open_dm(hit.target)
         conv.show_conversation(hit.kind, hit.target)

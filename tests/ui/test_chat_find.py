@@ -142,7 +142,12 @@ def test_search_everywhere_lists_rooms_and_a_dm_and_jumps(run, server, make_wind
     store = a.session.store
     run.until(lambda: len(find_everywhere(store, "kiwi", me="alice")[0]) == 4)
 
-    dialog = a.chat_find.open_global()
+    a.activateWindow()
+    qtbot.waitUntil(a.isActiveWindow)
+    QTest.keyClick(a.chat.editor, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    dialog = a.chat_find.dialog
+    assert dialog is not None and dialog.isVisible()
     QTest.keyClicks(dialog.line, "kiwi")
     qtbot.waitUntil(lambda: dialog.results.topLevelItemCount() == 4)
     hits = [dialog.hit_at(i) for i in range(4)]
@@ -159,6 +164,8 @@ def test_search_everywhere_lists_rooms_and_a_dm_and_jumps(run, server, make_wind
     assert (a.chat.kind, a.chat.target) == ("dm", "bob")
     qtbot.waitUntil(lambda: visible(a, hits[dm_row].key))
     assert a.chat_find.bar.isVisible() and a.chat_find.bar.term == "kiwi"
+    assert not dialog.isVisible()  # it steps aside, keeping its list
+    assert a.chat_find.open_global() is dialog and dialog.results.topLevelItemCount() == 4
 
     room_row = next(i for i, h in enumerate(hits) if h and h.target == "random")
     dialog.results.itemActivated.emit(dialog.results.topLevelItem(room_row), 0)

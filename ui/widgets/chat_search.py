@@ -7,6 +7,8 @@ plain text (where, who, when, the words around the term); nothing is rendered.
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +38,17 @@ def snippet(text: str, term: str, limit: int = 160) -> str:
     if pos > LEAD + 10:
         text = "…" + text[pos - LEAD:]
     return one_line(escape_controls(text), limit)
+
+
+def when_label(ts: float, today: _dt.date | None = None) -> str:
+    """The time of a hit: "14:05" today, "Mar 3 14:05" this year, "Mar 3 2024" before."""
+    when = _dt.datetime.fromtimestamp(ts)
+    today = today or _dt.date.today()
+    if when.date() == today:
+        return format_time(ts)
+    if when.year == today.year:
+        return f"{when:%b} {when.day} {format_time(ts)}"
+    return f"{when:%b} {when.day} {when.year}"
 
 
 def where_label(hit: ChatHit) -> str:
@@ -110,7 +123,7 @@ class ChatSearchDialog(QDialog):
         items = []
         for hit in hits:
             item = QTreeWidgetItem([where_label(hit), escape_controls(hit.user),
-                                    format_time(hit.ts), snippet(hit.text, term)])
+                                    when_label(hit.ts), snippet(hit.text, term)])
             item.setData(0, Qt.ItemDataRole.UserRole, hit)
             item.setToolTip(3, one_line(escape_controls(hit.text), 600))
             items.append(item)
