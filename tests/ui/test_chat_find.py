@@ -171,3 +171,21 @@ def test_search_everywhere_lists_rooms_and_a_dm_and_jumps(run, server, make_wind
     dialog.results.itemActivated.emit(dialog.results.topLevelItem(room_row), 0)
     assert (a.chat.kind, a.chat.target) == ("room", "random")
     qtbot.waitUntil(lambda: visible(a, hits[room_row].key))
+
+
+def test_a_hit_too_far_back_is_said_not_half_loaded(run, server, make_window, qtbot,
+                                                    monkeypatch):
+    import ui.chat_find
+
+    monkeypatch.setattr(ui.chat_find, "MAX_LOAD", 2500)
+    w, model = big_room(run, server, make_window)
+    bar = w.chat_find.bar
+    w.chat_find.open_bar()
+    bar.line.setText("zebra")
+    bar.emit_term()
+    bar.next_requested.emit()
+    qtbot.waitUntil(lambda: visible(w, "m3000"))  # 1,900 more rows: within the limit
+    rows = model.rowCount()
+    bar.next_requested.emit()  # 2,900 more: over the limit
+    assert bar.count.text().startswith("3 of 3 · too far back to show here")
+    assert not model.has("m100") and model.rowCount() == rows  # no gap was made
