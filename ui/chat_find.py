@@ -29,7 +29,7 @@ from app.chat_search import (
 )
 from app.keys import Kind, is_kind
 from ui import theme
-from ui.models.chat import ChatMessageModel
+from ui.models.chat import ChatMessageModel, IdRole
 from ui.widgets.chat_search import ChatSearchDialog
 from ui.widgets.find_bar import FindBar
 
@@ -46,6 +46,9 @@ PAGE = 1000
 #: most rows added to a conversation to reach one hit: beyond, the hit is too far back
 #: to show in the chat (a conversation model holds 20,000 rows)
 MAX_LOAD = 10_000
+#: how often (and how far apart, ms) a jump is retried while the list lays rows out
+SETTLE_TRIES = 300
+SETTLE_MS = 10
 
 
 class FindHost(Protocol):
@@ -210,8 +213,23 @@ class ChatFind(QObject):
             if why:
                 return False, why
         if self.chat.scroll_to_key(hit.key):
+            self._settle(hit.key, SETTLE_TRIES)
             return True, ""
         return False, "not in this conversation any more"
+
+    def _settle(self, key: str, tries: int) -> None:
+        """Scroll to ``key`` again until it has a place: the message list lays its rows
+        out in batches, one per event-loop turn, and scrolling to a row not laid out
+        yet (thousands were just added) does nothing."""
+        view = self.chat.view
+        index = view.currentIndex()
+        model = index.model()
+        if model is None or model.data(index, IdRole) != key or tries <= 0:
+            return  # another hit or message was chosen meanwhile
+        if not view.visualRect(index).isValid() or \
+                not view.viewport().rect().intersects(view.visualRect(index)):
+            self.chat.scroll_to_key(key)
+            QTimer.singleShot(SETTLE_MS, lambda: self._settle(key, tries - 1))
 
     def _load_back_to(self, hit: ChatHit, model: ChatMessageModel) -> str:
         """Add the rows from ``hit`` up to the first one the model holds; the reason

@@ -302,8 +302,6 @@ class ChatView(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self._stick = True
-        self._scroll_target = QPersistentModelIndex()
-        self._scroll_tries = 0
         self._scroll_timer = QTimer(self)
         self._scroll_timer.setSingleShot(True)
         self._scroll_timer.setInterval(0)
@@ -327,27 +325,14 @@ class ChatView(QListView):
         super().resizeEvent(event)
 
     def show_row(self, row: int) -> None:
-        """Select ``row`` and scroll it to the middle, now or, while the batched layout
-        has not reached it yet, as soon as it has a place."""
+        """Select ``row`` and scroll it to the middle (no longer following the end)."""
         model = self.model()
         if model is None:
             return
         self.stop_sticking()
         index = model.index(row, 0)
         self.setCurrentIndex(index)
-        self._scroll_target = QPersistentModelIndex(index)
-        self._scroll_tries = 0
-        self._scroll_to_target()
-
-    def _scroll_to_target(self) -> None:
-        index = self._scroll_target
-        if not index.isValid():
-            return
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
-        self._stick = False
-        if not self.visualRect(index).isValid() and self._scroll_tries < 500:
-            self._scroll_tries += 1  # the layout is done in batches, one per event
-            QTimer.singleShot(10, self._scroll_to_target)
 
     def stop_sticking(self) -> None:
         """Stay where the view is put, even at the bottom, until the user scrolls: a
