@@ -97,6 +97,7 @@ class ChatFind(QObject):
         self.current = -1
         self._where: tuple[str, str] = ("", "")
         self._term = ""
+        self._session: Session | None = None  # the one searched (a workspace switch)
         self._highlighted: ChatMessageModel | None = None
         conversations.sidebar.conversation_selected.connect(
             lambda *_a: QTimer.singleShot(0, self._conversation_changed))
@@ -138,6 +139,7 @@ class ChatFind(QObject):
         kind, target = self.chat.kind, self.chat.target
         self._term = term
         self._where = (kind, target)
+        self._session = session
         self.hits, self.current = [], -1
         self._highlight(term)
         if session is None or not kind or not term:
@@ -164,7 +166,8 @@ class ChatFind(QObject):
         self._step(-1)
 
     def _step(self, delta: int) -> None:
-        if (self.chat.kind, self.chat.target) != self._where or self.bar.term != self._term:
+        if (self.chat.kind, self.chat.target) != self._where or self.bar.term != self._term \
+                or self.host.session is not self._session:
             self.search(self.bar.term)
             return
         if self.hits:
@@ -267,6 +270,8 @@ class ChatFind(QObject):
             self.dialog.query_changed.connect(self.search_everywhere)
             self.dialog.hit_activated.connect(self.jump_to)
         self.dialog.open_dialog()
+        if self.dialog.term:  # what arrived since it was last open is listed too
+            self.dialog.emit_query()
         return self.dialog
 
     def search_everywhere(self, term: str) -> None:

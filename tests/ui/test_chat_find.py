@@ -189,3 +189,18 @@ def test_a_hit_too_far_back_is_said_not_half_loaded(run, server, make_window, qt
     bar.next_requested.emit()  # 2,900 more: over the limit
     assert bar.count.text().startswith("3 of 3 · too far back to show here")
     assert not model.has("m100") and model.rowCount() == rows  # no gap was made
+
+
+def test_the_bar_follows_the_conversation_shown(run, server, make_window, qtbot):
+    w, model = big_room(run, server, make_window)
+    bar = w.chat_find.bar
+    w.chat_find.open_bar()
+    bar.line.setText("zebra")
+    bar.emit_term()
+    assert bar.count.text() == "1 of 3"
+    w.conversations.open_dm("bob")  # nothing said with bob yet
+    qtbot.waitUntil(lambda: bar.count.text() == "No match")
+    assert model.highlight == ""  # the room shown before keeps no highlight
+    w.sidebar.conversation_selected.emit("room", "general")
+    qtbot.waitUntil(lambda: bar.count.text() == "1 of 3")
+    qtbot.waitUntil(lambda: visible(w, "m5150"))
