@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from app.keys import parse_ts
+from app.keys import Kind, is_kind, parse_ts
 from ui import theme
 from ui.host import WindowHost
 from ui.models.chat import ChatMessageModel
@@ -290,6 +290,21 @@ class Conversations(QObject):
             if (kind == "room" and msg.event == "message" and payload.get("room") == key) or (
                     kind == "dm" and msg.event == "dm" and payload.get("to") == key):
                 self._add_own(kind, key, msg, str(payload.get("text", "")))
+
+    def add_stored(self, kind: str, target: str, rows: list[StoredMessage]) -> None:
+        """Rows read back from the store beyond the history loaded (find jumping to an
+        old message), shown in their place as history; an own message kept only in the
+        outbox (waiting, or a DM) comes with its delivery state."""
+        session = self.host.session
+        for m in rows:
+            if is_kind(m.queue, Kind.OUTBOX):
+                msg = session.outbox.get(m.msg_id) if session and m.msg_id else None
+                if msg is not None:
+                    self._add_own(kind, target, msg, str(_arg0(msg.args).get("text", "")))
+            elif kind == "room":
+                self._add_room_message(m, fresh=False)
+            else:
+                self._add_dm(m, fresh=False)
 
     # -- incoming ------------------------------------------------------------------------------
     def _on_chat_message(self, m: StoredMessage) -> None:

@@ -74,6 +74,8 @@ class ChatMessageModel(QAbstractListModel):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.flush)
         self._seq = 0
+        #: what find highlights in every message (case-insensitive); "" for nothing
+        self.highlight = ""
 
     # -- feeding ----------------------------------------------------------------------------
     def add_message(self, *, key: str | None, user: str, text: str, ts: float | None = None,
@@ -137,6 +139,24 @@ class ChatMessageModel(QAbstractListModel):
 
     def item(self, key: str) -> ChatItem | None:
         return self._by_key.get(key)
+
+    def row_of(self, key: str) -> int | None:
+        """The row of a message shown (None when it is not, or still pending)."""
+        item = self._by_key.get(key)
+        if item is None:
+            return None
+        try:
+            return self._row_of(item)
+        except ValueError:
+            return None
+
+    def set_highlight(self, term: str) -> None:
+        """Make the delegate highlight ``term`` (each of its words) in every message."""
+        if term == self.highlight:
+            return
+        self.highlight = term
+        if self._items:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._items) - 1, 0))
 
     def flush(self) -> None:
         if not self._pending:

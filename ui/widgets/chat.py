@@ -38,6 +38,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QResizeEvent,
+    QTextCharFormat,
     QTextLayout,
     QTextOption,
 )
@@ -105,6 +106,24 @@ def _layout_text(text: str, font: QFont, width: float) -> tuple[QTextLayout, flo
         y += line.height()
     layout.endLayout()
     return layout, y
+
+
+def _highlights(text: str, term: str) -> list[QTextLayout.FormatRange]:
+    """Where find's words occur in a message (case-insensitive), as marked ranges."""
+    fmt = QTextCharFormat()
+    fmt.setBackground(QColor(255, 214, 0, 150))
+    ranges: list[QTextLayout.FormatRange] = []
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lower case is longer: positions shift
+        return ranges
+    for word in {w.lower() for w in term.split() if w}:
+        start = low.find(word)
+        while start >= 0:
+            r = QTextLayout.FormatRange()
+            r.start, r.length, r.format = start, len(word), fmt
+            ranges.append(r)
+            start = low.find(word, start + len(word))
+    return ranges
 
 
 class ChatDelegate(QStyledItemDelegate):
@@ -218,9 +237,11 @@ class ChatDelegate(QStyledItemDelegate):
         elif index.data(RecoveredRole):
             self._pill(painter, pal, small, "recovered", rect.right() - RIGHT - 70, y)
 
-        layout, text_h = _layout_text(index.data() or "", base, self._text_width())
+        text = index.data() or ""
+        layout, text_h = _layout_text(text, base, self._text_width())
         painter.setPen(pal.color(QPalette.ColorRole.Text))
-        layout.draw(painter, QPointF(x_text, y))
+        term = getattr(index.model(), "highlight", "")
+        layout.draw(painter, QPointF(x_text, y), _highlights(text, term) if term else [])
         y += text_h
 
         if index.data(OwnRole):
@@ -302,6 +323,22 @@ class ChatView(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
+
+    def show_row(self, row: int) -> None:
+        """Select ``row`` and scroll it to the middle (no longer following the end)."""
+        model = self.model()
+        if model is None:
+            return
+        self.stop_sticking()
+        index = model.index(row, 0)
+        self.setCurrentIndex(index)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def stop_sticking(self) -> None:
+        """Stay where the view is put, even at the bottom, until the user scrolls: a
+        message jumped to is not scrolled away by the next one arriving."""
+        self._stick = False
+        self._scroll_timer.stop()
 
     def _scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
@@ -503,6 +540,7 @@ class ChatPane(QWidget):
         ml.setSpacing(0)
         ml.addLayout(header)
         ml.addWidget(self.view, 1)
+        self._main_layout = ml
         ml.addWidget(self.typing_label)
         bottom = QVBoxLayout()
         bottom.setContentsMargins(12, 2, 12, 12)
@@ -532,6 +570,24 @@ class ChatPane(QWidget):
         self.set_enabled_input(True)
         self._refresh_typing()
         self.editor.setFocus()
+
+    def set_find_bar(self, widget: QWidget) -> None:
+        """Put a bar (find's) right above the messages; its owner shows and hides it."""
+        widget.hide()
+        self._main_layout.insertWidget(self._main_layout.indexOf(self.view), widget)
+
+    def scroll_to_key(self, key: str) -> bool:
+        """Select the message ``key`` and scroll it into the middle of the view; False
+        when the conversation shown does not hold it (yet)."""
+        model = self.view.model()
+        if not isinstance(model, ChatMessageModel):
+            return False
+        model.flush()
+        row = model.row_of(key)
+        if row is None:
+            return False
+        self.view.show_row(row)
+        return True
 
     def clear_conversation(self) -> None:
         self.kind = self.target = ""
