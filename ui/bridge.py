@@ -42,6 +42,8 @@ class SessionBridge(QObject):
     chat_message = Signal(object)           # StoredMessage of a room (live, history, own)
     dm = Signal(object)                     # StoredMessage of a direct message
     recovered = Signal(str, int)            # room, messages recovered on re-join
+    message_changed = Signal(object)        # MessageChange (an edit or delete)
+    dm_typing = Signal(str)                 # user typing a DM to us
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
