@@ -570,6 +570,9 @@ class ChatPane(QWidget):
     def set_members_offline(self, offline: bool) -> None:
         """Grey out the whole member list (you included): presence is unknown meanwhile."""
         self.members.set_offline(offline)
+        if self.kind == "room":
+            self.subtitle.setText("presence unknown while offline" if offline else
+                                  f"{len(self.members.online())} online")
 
     # -- sending ---------------------------------------------------------------------------------
     def submit(self) -> None:

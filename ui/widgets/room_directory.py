@@ -187,11 +187,12 @@ class RoomDirectory(QDialog):
         return str(items[0].data(0, ROOM_ROLE)) if items else None
 
     def _enter(self) -> None:
-        wanted = self._wanted()
-        if wanted and wanted not in self._names:
-            self._create()
-        else:
+        """Enter joins the room selected among those the filter matches, and creates the
+        one typed only when nothing matches."""
+        if self._selected() is not None:
             self._join_selected()
+        elif self._wanted():
+            self._create()
 
     def _join_item(self, item: QTreeWidgetItem) -> None:
         self._join(str(item.data(0, ROOM_ROLE)))
