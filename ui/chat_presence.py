@@ -79,6 +79,13 @@ class HonestPresence(QObject):
         self._connected = False
         self._chat_ready = False
         self._failing = False
+        self._chat_off = False
+        self._apply()
+
+    def set_chat_off(self, off: bool) -> None:
+        """Chat is off (a server that is not SockDesk's): no rooms to wait for, so being
+        connected is being online."""
+        self._chat_off = off
         self._apply()
 
     def reset(self) -> None:
@@ -122,7 +129,7 @@ class HonestPresence(QObject):
         return self.banner  # connecting: the first attempt says nothing new yet
 
     def _apply(self) -> None:
-        self.members_offline = not (self._connected and self._chat_ready)
+        self.members_offline = not (self._connected and (self._chat_ready or self._chat_off))
         self.pane.set_banner(self.banner)
         self.pane.set_members_offline(self.members_offline)
         self.status.set_self_online(not self.members_offline)

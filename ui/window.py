@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.sidebar.namespace_retry_requested.connect(self.retry_namespace)
         self.chat = ChatPane()
         self.conversations = Conversations(self, self.bridge, self.chat, self.sidebar, self)
+        self.menuBar().addMenu(self.conversations.discovery.menu)
 
         self.packets = PacketTableModel(self)
         self.events = EventsTab(self.packets)
