@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         # Ctrl+F: find in the conversation in the Chat tab, the packet filter elsewhere
         self.chat_find = ChatFind(self, self.conversations, self.chat, self._focus_filter, self)
         self.menuBar().addMenu(self.chat_find.menu)
+        self.menuBar().addMenu(self.conversations.discovery.menu)
 
         self.packets = PacketTableModel(self)
         self.events = EventsTab(self.packets)

@@ -534,11 +534,22 @@ class ChatPane(QWidget):
         sl.addWidget(self.member_view, 1)
         self.member_panel = side
 
+        self.banner = QLabel("")
+        self.banner.setObjectName("chatBanner")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setWordWrap(True)
+        self.banner.setContentsMargins(16, 6, 16, 6)
+        self.banner.setStyleSheet(
+            f"#chatBanner {{ background: {theme.state_color('reconnecting').name()};"
+            " color: white; }")
+        self.banner.hide()
+
         main = QWidget()
         ml = QVBoxLayout(main)
         ml.setContentsMargins(0, 0, 0, 0)
         ml.setSpacing(0)
         ml.addLayout(header)
+        ml.addWidget(self.banner)
         ml.addWidget(self.view, 1)
         self._main_layout = ml
         ml.addWidget(self.typing_label)
@@ -606,6 +617,18 @@ class ChatPane(QWidget):
         self.members.set_members(online, seen)
         n = len(self.members.online())
         self.subtitle.setText(f"{n} online" if self.kind == "room" else "direct message")
+
+    def set_banner(self, text: str | None) -> None:
+        """A standing line above the messages (offline, server unreachable); None hides it."""
+        self.banner.setText(text or "")
+        self.banner.setVisible(bool(text))
+
+    def set_members_offline(self, offline: bool) -> None:
+        """Grey out the whole member list (you included): presence is unknown meanwhile."""
+        self.members.set_offline(offline)
+        if self.kind == "room":
+            self.subtitle.setText("presence unknown while offline" if offline else
+                                  f"{len(self.members.online())} online")
 
     # -- sending ---------------------------------------------------------------------------------
     def submit(self) -> None:
