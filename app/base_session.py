@@ -243,13 +243,15 @@ class BaseSession:
         """Try refused namespaces again now instead of after their back-off wait."""
         self.manager.retry_namespace(namespace)
 
-    def set_state(self, state: ConnectionState, reason: str) -> None:
-        """Record and announce a state change (the manager reports through this)."""
+    def set_state(self, state: ConnectionState, reason: str,
+                  unreachable: bool = False) -> None:
+        """Record and announce a state change (the manager reports through this;
+        ``unreachable``: its last attempt to reach the server failed)."""
         if state == self.state and self.state_history and \
                 self.state_history[-1].reason == reason:
             return
         self.state = state
-        change = StateChange(state, reason, time.time())
+        change = StateChange(state, reason, time.time(), unreachable)
         self.state_history.append(change)
         log.info("session %s: %s", state.value, reason)
         self.state_changed.emit(change)

@@ -50,7 +50,8 @@ class ManagedSession(ClientHooks, Protocol):
     last_error: str | None
     namespace_refused: Signal[Any]
 
-    def set_state(self, state: ConnectionState, reason: str) -> None: ...
+    def set_state(self, state: ConnectionState, reason: str,
+                  unreachable: bool = False) -> None: ...
 
     def report_error(self, sentence: str) -> None: ...
 
@@ -150,12 +151,14 @@ class ConnectionManager:
         attempt = 0
         reason = f"connecting to {self.session.config.url}"
         state = ConnectionState.CONNECTING
+        unreachable = False  # the last attempt failed (a dropped connection is not that)
         try:
             while not self._stopping:
-                self.session.set_state(state, reason)
+                self.session.set_state(state, reason, unreachable)
                 ok, sentence, fatal = await self._attempt()
                 if self._stopping:
                     break
+                unreachable = not ok
                 if ok:
                     attempt = 0
                     # connected; a namespace refused on its own stays the last error
@@ -173,18 +176,19 @@ class ConnectionManager:
                     self.session.report_error(sentence)
                     self._resolve_first(False)
                     if fatal or not policy.enabled:
-                        self.session.set_state(ConnectionState.OFFLINE, sentence)
+                        self.session.set_state(ConnectionState.OFFLINE, sentence, unreachable)
                         return
                 attempt += 1
                 if policy.attempts and attempt > policy.attempts:
                     self.session.set_state(ConnectionState.OFFLINE,
-                                    f"gave up after {policy.attempts} attempts: {sentence}")
+                                           f"gave up after {policy.attempts} attempts: {sentence}",
+                                           unreachable)
                     return
                 delay = policy.delay_for(attempt)
                 delay *= 1 + policy.jitter * (2 * random.random() - 1)
                 state = ConnectionState.RECONNECTING
                 reason = f"{sentence} Retrying in {delay:.1f} s."
-                self.session.set_state(state, reason)
+                self.session.set_state(state, reason, unreachable)
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)

@@ -23,3 +23,6 @@ class StateChange:
     state: ConnectionState
     reason: str
     at: float
+    #: the last attempt to reach the server failed (not merely: the connection dropped);
+    #: stays true while retrying, until an attempt succeeds
+    unreachable: bool = False

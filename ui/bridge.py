@@ -26,6 +26,7 @@ class SessionBridge(QObject):
     """Qt signals mirroring the core session's callbacks."""
 
     state_changed = Signal(str, str)        # state name, reason
+    connection_changed = Signal(object)     # the same change in full (StateChange)
     namespace_ready = Signal(str, bool)
     namespace_refused = Signal(str, str)    # namespace, the sentence why (with err.data)
     event_received = Signal(object)         # StoredMessage
@@ -94,3 +95,4 @@ class SessionBridge(QObject):
 
     def _on_state(self, change: StateChange) -> None:
         self.state_changed.emit(change.state.value, change.reason)
+        self.connection_changed.emit(change)

@@ -11,11 +11,9 @@ The members come back from the fresh join acks: the list stays grey until ``/cha
 ready again (the core re-joins every room, with their member lists, before that), not
 merely until the transport is up.
 
-Which case it is comes from the connection manager's states (``app.manager``): after a
-drop it reports ``reconnecting`` with "connection lost (…)", then "reconnecting to …
-(attempt N)" while it tries; an attempt that fails is reported as ``reconnecting`` with
-the sentence why. That last one means the server is unreachable, not just that our
-connection blinked.
+Which case it is comes from the connection manager's state changes (``app.manager``):
+each says whether its last attempt to reach the server failed (``unreachable``), which
+is what tells "the server cannot be reached" from "our connection blinked".
 """
 
 from __future__ import annotations
@@ -26,14 +24,13 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject
 
+from app.session_state import ConnectionState, StateChange
 from ui.text import one_line
 
 CHAT_NS = "/chat"
 OFFLINE_BANNER = "You're offline — messages will be sent when the server is back"
 DISCONNECTED_BANNER = ("You're offline (disconnected) — messages will be sent once you "
                        "connect again")
-#: reasons of the manager's ``reconnecting`` states that are not a failed attempt
-_NOT_A_FAILURE = ("connection lost", "reconnecting to")
 #: offline reasons that are no news: nothing shown yet, or the window is closing
 _QUIET_OFFLINE = ("", "Closed")
 
@@ -94,17 +91,15 @@ class HonestPresence(QObject):
         self.banner = None
         self._apply()
 
-    def on_state(self, state: str, reason: str) -> None:
-        """A state change of the connection (``bridge.state_changed``)."""
-        self._connected = state == "connected"
+    def on_change(self, change: StateChange) -> None:
+        """A state change of the connection (``bridge.connection_changed``)."""
+        self._connected = change.state == ConnectionState.CONNECTED
+        self._failing = change.unreachable and not self._connected
         if self._connected:
-            self._failing = False
             self.banner = None
         else:
             self._chat_ready = False
-            if state == "reconnecting" and not reason.startswith(_NOT_A_FAILURE):
-                self._failing = True
-            self.banner = self._banner_for(state, reason)
+            self.banner = self._banner_for(change.state.value, change.reason)
         self._apply()
 
     def on_namespace_ready(self, namespace: str, ready: bool) -> None:

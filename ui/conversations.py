@@ -158,7 +158,7 @@ class Conversations(QObject):
         bridge.dm.connect(self._on_dm)
         bridge.recovered.connect(self._on_recovered)
         bridge.outbox_changed.connect(self._on_outbox_changed)
-        bridge.state_changed.connect(self.presence.on_state)
+        bridge.connection_changed.connect(self.presence.on_change)
         bridge.namespace_ready.connect(self.presence.on_namespace_ready)
         bridge.dm_typing.connect(self._on_dm_typing)
 

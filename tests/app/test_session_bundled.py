@@ -82,6 +82,19 @@ async def test_server_killed_mid_flush_exactly_once_in_order(server, make_sessio
     assert_exactly_once_in_order(await room_history(s, "crash"), texts)
     reasons = [c.reason for c in s.state_history]
     assert any("connection lost" in r for r in reasons)
+    # a dropped connection is not an unreachable server (the banner tells them apart)
+    lost = next(c for c in s.state_history if "connection lost" in c.reason)
+    assert not lost.unreachable
+
+
+@pytest.mark.timeout(60)
+async def test_failed_attempts_say_the_server_is_unreachable(make_session):
+    s = make_session(f"http://127.0.0.1:{free_port()}")
+    assert not await s.connect()  # nothing listens there; it keeps trying
+    await until(lambda: any(c.unreachable for c in s.state_history), what="unreachable")
+    failed = next(c for c in s.state_history if c.unreachable)
+    assert failed.state == ConnectionState.RECONNECTING
+    assert not s.state_history[0].unreachable  # the first attempt had not failed yet
 
 
 @pytest.mark.timeout(60)

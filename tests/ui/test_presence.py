@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.session_state import ConnectionState, StateChange
 from tests.ui.conftest import connect
 from ui.chat_presence import OFFLINE_BANNER, HonestPresence, unreachable_banner
 from ui.models.sidebar import OnlineRole
@@ -35,29 +36,33 @@ def presence(qapp: Any) -> tuple[HonestPresence, FakePane]:
 def test_banner_follows_the_managers_states(qapp):
     p, pane = presence(qapp)
     assert pane.banner is None and pane.offline is True  # nothing known yet: nobody is green
-    p.on_state("connecting", "connecting to https://10.0.0.5:5000")
+    def on_state(state: str, reason: str, unreachable: bool = False) -> None:
+        p.on_change(StateChange(ConnectionState(state), reason, 0.0, unreachable))
+
+    on_state("connecting", "connecting to https://10.0.0.5:5000")
     assert pane.banner is None  # the first attempt is no news
-    p.on_state("connected", "connected to https://10.0.0.5:5000 over websocket")
+    on_state("connected", "connected to https://10.0.0.5:5000 over websocket")
     assert pane.banner is None and pane.offline is True  # members wait for the re-joins
     p.on_namespace_ready("/chat", True)
     assert pane.offline is False and pane.me_online is True
     # the connection drops: offline, members greyed, you too
-    p.on_state("reconnecting", "connection lost (transport close) Retrying in 0.4 s.")
+    on_state("reconnecting", "connection lost (transport close) Retrying in 0.4 s.")
     assert pane.banner == OFFLINE_BANNER and pane.offline is True and pane.me_online is False
-    p.on_state("reconnecting", "reconnecting to https://10.0.0.5:5000 (attempt 1)")
+    on_state("reconnecting", "reconnecting to https://10.0.0.5:5000 (attempt 1)")
     assert pane.banner == OFFLINE_BANNER
     # an attempt failed: the server is unreachable (for everybody), nobody "left"
-    p.on_state("reconnecting", "Cannot connect to https://10.0.0.5:5000: connection "
-                               "refused. Retrying in 0.9 s.")
+    on_state("reconnecting", "Cannot connect to https://10.0.0.5:5000: connection "
+                             "refused. Retrying in 0.9 s.", unreachable=True)
     assert pane.banner == unreachable_banner("10.0.0.5:5000")
-    p.on_state("reconnecting", "reconnecting to https://10.0.0.5:5000 (attempt 2)")
+    on_state("reconnecting", "reconnecting to https://10.0.0.5:5000 (attempt 2)",
+             unreachable=True)
     assert pane.banner == unreachable_banner("10.0.0.5:5000")
-    p.on_state("connected", "connected to https://10.0.0.5:5000 over websocket")
+    on_state("connected", "connected to https://10.0.0.5:5000 over websocket")
     assert pane.banner is None and pane.offline is True
     p.on_namespace_ready("/chat", True)
     assert pane.offline is False
     # the user disconnects: said so, differently from an outage
-    p.on_state("offline", "user")
+    on_state("offline", "user")
     assert pane.banner is not None and "connect again" in pane.banner and pane.offline
     p.reset()
     assert pane.banner is None
