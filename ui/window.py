@@ -2,25 +2,15 @@
 
 It owns the connection bar and its wiring, the workspace switcher (menu bar and bar
 button), the sidebar and the tabs (Chat, Events, Compose, Queues, Learn), the status bar,
-the dialogs it opens (the workspace's connection settings, packet export), the window
-layout it saves, and the session's lifecycle. The chat itself (rooms, DMs, unread counts,
-notifications) is ``ui.conversations.Conversations``.
-
-A workspace (``app.workspace.Workspace``) is a saved server with its own data folder, so
-its own outbox: the session of the workspace shown is
-``Session(ws.connection_config(url), <its data folder>)``, and a message is only ever
-sent by the session of the workspace it was written in. Switching closes that session
-(its outbox stays on disk) and swaps the whole view. Changing a workspace's address
-while messages wait for the old one is asked about, never done silently.
+the dialogs it opens (packet export) and the window layout it saves. The flows that have
+state of their own live in their own modules: the workspace's lifecycle (open, switch,
+close, a server that restarts under it or turns out to be foreign) in
+``ui.workspace_lifecycle``, the workspace dialogs in ``ui.workspace_editing``, the chat
+(rooms, DMs, unread counts, notifications) in ``ui.conversations``, Compose in
+``ui.compose_controller``, hosting in ``ui.hosting_controls``.
 
 All core calls go through ``self.session`` (an ``app.session.Session``); every core
 notification arrives through ``self.bridge`` (ui.bridge.SessionBridge) as a Qt signal.
-
-At about 750 lines it is one thing: the lifecycle of the workspace shown (open, switch,
-close, a server that restarts under it, a server that turns out to be foreign) and the
-signals that follow it, which share the window's state. The flows that are not
-(workspace dialogs, conversations, Compose, the Queues tab, hosting) have their own
-modules.
 """
 
 from __future__ import annotations
@@ -74,6 +64,7 @@ from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
 from ui.workspace_editing import WorkspaceEditing
+from ui.workspace_lifecycle import WorkspaceLifecycle
 from ui.workspaces import (
     Workspaces,
     options_of,
@@ -89,10 +80,6 @@ if TYPE_CHECKING:
     from ui.widgets.new_workspace import NewWorkspaceDialog
 
 log = logging.getLogger(__name__)
-
-#: what the chat says on a server that is not SockDesk's
-NOT_SOCKDESK = ("This server is not a SockDesk server: chat rooms are off. Events and "
-                "Queues show its traffic.")
 
 
 class MainWindow(QMainWindow):
@@ -139,14 +126,12 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._closed = False
         self._state = "offline"
-        self._open_gen = 0
-        #: None: not known yet; True: the server did not introduce itself as SockDesk's
-        self.foreign: bool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         #: the question about waiting messages, while it is open
         self.where_box: QMessageBox | None = None
         self.editing = WorkspaceEditing(self)
-        self._update_title()
+        self.lifecycle = WorkspaceLifecycle(self)
+        self.update_title()
         self.resize(1180, 760)
 
         # -- the workspace switcher -------------------------------------------------------------
@@ -168,7 +153,7 @@ class MainWindow(QMainWindow):
         self.bar.options_requested.connect(self.open_connection_dialog)
         self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
                                self.workspace_menu)
-        self._fill_bar()
+        self.fill_bar()
 
         # -- sidebar and tabs ---------------------------------------------------------------------
         self.sidebar_model = SidebarModel(self)
@@ -226,11 +211,6 @@ class MainWindow(QMainWindow):
         self._depth_timer.setSingleShot(True)
         self._depth_timer.setInterval(40)
         self._depth_timer.timeout.connect(self.refresh_depth)
-        # a server that has not introduced itself a while after a namespace got ready is
-        # not SockDesk's (its `welcome` comes right after CONNECT; see app.base_session)
-        self._intro_timer = QTimer(self)
-        self._intro_timer.setSingleShot(True)
-        self._intro_timer.timeout.connect(self._introduction_over)
 
         self._wire_bridge()
         self._shortcuts()
@@ -299,7 +279,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.events)
         self.events.focus_filter()
 
-    def _fill_bar(self) -> None:
+    def fill_bar(self) -> None:
         """The bar shows this workspace: its addresses (or where its server listens) and
         who you are there."""
         self.bar.url.clear()
@@ -309,7 +289,7 @@ class MainWindow(QMainWindow):
         self.bar.url.setCurrentText(here)
         self.bar.user.setText(self.user)
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         """"SockDesk — Team" (with the user when one process shows several)."""
         extra = f" · {self.title_suffix}" if self.title_suffix else ""
         self.setWindowTitle(f"SockDesk — {self.workspace.name}{extra}")
@@ -389,7 +369,7 @@ class MainWindow(QMainWindow):
     # -- the bridge ----------------------------------------------------------------------------
     def _wire_bridge(self) -> None:
         b = self.bridge
-        b.state_changed.connect(self._on_state)
+        b.state_changed.connect(self.on_state)
         b.namespace_ready.connect(self._on_namespace_ready)
         b.namespace_refused.connect(self._on_namespace_refused)
         b.packet_logged.connect(self.packets.add)
@@ -406,6 +386,21 @@ class MainWindow(QMainWindow):
     @property
     def user(self) -> str:
         return str(self.workspace.user or "")
+
+    @property
+    def state(self) -> str:
+        """The connection state shown: offline, starting, connecting, connected, ..."""
+        return self._state
+
+    @property
+    def closing(self) -> bool:
+        """The window is closing (or closed): nothing new is opened in it."""
+        return self._closing
+
+    @property
+    def learn_if_built(self) -> LearnTab | None:
+        """The Learn tab if it was opened already (None: not built, nothing to tell)."""
+        return self._learn
 
     @property
     def is_connected(self) -> bool:
@@ -451,70 +446,14 @@ class MainWindow(QMainWindow):
                             False))
         return out
 
+    # -- the lifecycle (ui.workspace_lifecycle) -------------------------------------------
     def switch_workspace(self, ws_id: str) -> asyncio.Task[Any] | None:
         """Show another saved workspace in this window (nothing happens for this one)."""
-        if ws_id == self.workspace.id:
-            return None
-        ws = self.workspaces.store.find(ws_id)
-        if ws is None:
-            self.show_error("That workspace is gone (deleted in another window?)")
-            return None
-        return self.spawn(self.open_workspace(ws))
+        return self.lifecycle.switch_workspace(ws_id)
 
     async def open_workspace(self, ws: Workspace) -> None:
-        """Show ``ws`` here: close the current session (its outbox stays on disk for next
-        time), swap the whole view (conversations, members, badge, title, Events and
-        Queues), start the workspace's server when SockDesk runs it, and connect."""
-        self._open_gen += 1
-        gen = self._open_gen
-        if self.as_user:
-            ws = dataclasses.replace(ws, user=self.as_user)
-        await self.close_session()
-        if gen != self._open_gen or self._closing:
-            return  # another workspace was chosen meanwhile, or the window is closing
-        self.workspace = ws
-        self.url = ws.url
-        self.bundled_url = None
-        self.embedded_server = None
-        self._reset_view()
-        if not self.as_user and self.workspaces.is_saved(ws):
-            self.workspaces.store.set_last(ws)
-        if ws.embedded:
-            self.server_starting()
-            try:
-                url = await self.workspaces.server_url(ws)
-            except Exception as exc:
-                if gen == self._open_gen:
-                    self._on_state("offline", str(exc))
-                    self.show_error(str(exc))
-                    # Start hosting (the Hosting menu) tries again, e.g. once the port
-                    # is free
-                    self.hosting.attach(self.workspaces.hosted(ws))
-                    self.hosting.start_failed(str(exc))
-                return
-            if gen != self._open_gen or self._closing:
-                return
-            self.use_server(url, self.workspaces.server(ws))
-            self.hosting.attach(self.workspaces.hosted(ws))
-        else:
-            self.use_server(ws.url)
-        await self.open_session()
-
-    def _reset_view(self) -> None:
-        """Nothing of the last workspace stays in view."""
-        self._update_title()
-        self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
-                               self.workspace_menu)
-        self.hosting.show_workspace(self.workspace)
-        self.conversations.reset()
-        self.events.start_over()
-        self.sidebar_model.set_namespaces([])
-        self.sidebar.clear_namespace_errors()
-        self._set_foreign(None)
-        self.error_label.setText("")
-        self.bar.set_depth(0)
-        self._fill_bar()
-        self.queues.refresh_now()  # the Queues tab lets go of the last session's queues
+        """Show ``ws`` here, its server started when SockDesk runs it, and connect."""
+        await self.lifecycle.open_workspace(ws)
 
     def server_starting(self) -> None:
         """The workspace's server is still starting: the window is up, saying so, and
@@ -526,79 +465,25 @@ class MainWindow(QMainWindow):
         self.workspaces.note_state(self.workspace, "starting")
 
     def use_server(self, url: str, embedded: EmbeddedServer | None = None) -> None:
-        """Connect to ``url`` from now on; ``embedded`` is the server SockDesk runs for
-        this workspace when ``url`` is its address (the Learn tab can then stop and start
-        it)."""
-        self.url = url
-        self.bundled_url = url if embedded is not None else None
-        self.embedded_server = embedded
-        self._update_title()
-        self._fill_bar()
-        if self._state == "starting":
-            self._on_state("offline", "")
-        if self._learn is not None:
-            self._learn.classroom.refresh_server()
+        """Connect to ``url`` from now on (``embedded``: the server SockDesk runs there)."""
+        self.lifecycle.use_server(url, embedded)
 
     def server_restarted(self, info: HostInfo) -> None:
-        """The server SockDesk runs for this workspace listens again (Start hosting):
-        use its new process, and connect now rather than after the session's back-off.
-        A hosted server keeps its port, so the session only reconnects; one that got
-        another address gets a new session."""
-        self.use_server(info.url, self.workspaces.server(self.workspace))
-        session = self.session
-        if session is None:
-            return
-        if session.config.url == info.url:
-            session.reconnect_now()
-        else:
-            self.spawn(self.open_session())
+        """The workspace's server listens again (Start hosting): connect there now."""
+        self.lifecycle.server_restarted(info)
 
     async def open_session(self) -> None:
         """(Re)create the session of the workspace shown and connect."""
-        from app.session import Session
-
-        await self.close_session()
-        ws = self.workspace
-        # the workspace's own addresses (all of them, to fail over between), unless its
-        # server is SockDesk's own, which listens where it listens this time
-        url = self.url if self.url and self.url not in ws.urls else None
-        cfg = ws.connection_config(url)
-        info = self.workspaces.host_info(ws) if ws.embedded else None
-        if info is not None and info.fingerprint:
-            # a hosted server with TLS: exactly the certificate it printed, nothing else
-            cfg.tls.fingerprint = info.fingerprint
-        self.error_label.setText("")
-        self.session = session = Session(cfg, self.session_dir())
-        self.bridge.attach(session)
-        self.compose_controller.refresh_acks()
-        self.sidebar_model.set_namespaces(cfg.normalized_namespaces())
-        self.compose.set_namespaces(cfg.normalized_namespaces())
-        self._fill_bar()
-        self.conversations.session_opened()
-        for ns, why in session.namespace_errors.items():
-            self.sidebar.set_namespace_error(ns, why)
-        self._set_foreign(True if session.extensions_on is False else None)
-        self.refresh_depth()
-        if not ws.embedded:
-            self.settings.remember_connection({"url": cfg.url, "user": self.user})
-        await session.connect()
+        await self.lifecycle.open_session()
 
     async def close_session(self) -> None:
-        session, self.session = self.session, None
-        if session is None:
-            return
-        self.bridge.detach()
-        self._intro_timer.stop()
-        try:
-            await session.close()
-        except Exception as exc:  # closing must not stop a shutdown
-            log.debug("session close failed: %s", exc)
-        self._show_state("offline", "Closed")
-        # the switcher must not go on saying "connected" about a workspace nobody shows;
-        # "server unreachable" stays, as the last thing known about that server
-        if self.workspaces.last_state(self.workspace) in ("connected", "connecting",
-                                                          "starting"):
-            self.workspaces.note_state(self.workspace, "offline")
+        """Close the session shown (its outbox stays on disk)."""
+        await self.lifecycle.close_session()
+
+    @property
+    def foreign(self) -> bool | None:
+        """None: not known yet; True: the server did not introduce itself as SockDesk's."""
+        return self.lifecycle.foreign
 
     # -- editing the workspace -------------------------------------------------------------------
     def on_connect_clicked(self) -> None:
@@ -639,13 +524,13 @@ class MainWindow(QMainWindow):
         return self.editing.apply_edit(new)
 
     # -- state ---------------------------------------------------------------------------------
-    def _on_state(self, state: str, reason: str) -> None:
-        self._show_state(state, reason)
+    def on_state(self, state: str, reason: str) -> None:
+        self.show_state(state, reason)
         self.workspaces.note_state(self.workspace, state)
         if state == "connected":
-            self._check_server()
+            self.lifecycle.check_server()
 
-    def _show_state(self, state: str, reason: str) -> None:
+    def show_state(self, state: str, reason: str) -> None:
         self._state = state
         self.bar.set_state(state, reason)
         self.summary_label.setText(f"{self.user or '?'}  ·  "
@@ -667,7 +552,7 @@ class MainWindow(QMainWindow):
         if ready:
             self.sidebar.set_namespace_error(ns, None)
             self.compose.set_namespaces([ns])  # one the server added (a SockDesk server)
-            self._check_server()
+            self.lifecycle.check_server()
 
     def _on_namespace_refused(self, ns: str, why: str) -> None:
         """The server refused one namespace: say why next to it; the others go on."""
@@ -683,38 +568,6 @@ class MainWindow(QMainWindow):
 
     def _namespace_selected(self, ns: str) -> None:
         self.compose.namespace.setCurrentText(ns)
-
-    # -- a server that is not SockDesk's -------------------------------------------------------
-    def _check_server(self) -> None:
-        """Has the server said what it is? SockDesk's introduces itself on every
-        namespace right after CONNECT; a namespace that is ready without that, for a
-        while, means a server of somebody else's."""
-        s = self.session
-        if s is None or self._state != "connected":
-            return
-        if s.extensions_on is True:
-            self._set_foreign(False)
-        elif s.extensions_on is False:
-            self._set_foreign(True)
-        elif not self._intro_timer.isActive() and self.foreign is None:
-            from app.base_session import INTRODUCTION_WAIT
-
-            self._intro_timer.start(int(INTRODUCTION_WAIT * 1000) + 250)
-
-    def _introduction_over(self) -> None:
-        s = self.session
-        if s is not None and self._state == "connected" and s.extensions_on is not True:
-            self._set_foreign(True)
-
-    def _set_foreign(self, foreign: bool | None) -> None:
-        """Chat off and the Events tab in front on a foreign server; chat back on when
-        the server turns out to be SockDesk's after all."""
-        if foreign == self.foreign:
-            return
-        self.foreign = foreign
-        self.conversations.set_chat_available(NOT_SOCKDESK if foreign else None)
-        if foreign:
-            self.tabs.setCurrentWidget(self.events)
 
     # -- outbox --------------------------------------------------------------------------------
     def _depth_now(self) -> int:
@@ -782,7 +635,7 @@ class MainWindow(QMainWindow):
             self.spawn(self._finish_close())
 
     async def _finish_close(self) -> None:
-        self._open_gen += 1  # a workspace still being opened is not opened any more
+        self.lifecycle.cancel_opening()
         try:
             if self._learn is not None:
                 await self._learn.shutdown()  # the Learn tab's simulated users

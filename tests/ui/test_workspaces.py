@@ -351,7 +351,7 @@ def foreign_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]
 def test_a_foreign_server_opens_on_events_with_chat_off(
         run: Runner, tmp_path: Path, window_on: Any,
         foreign_server: tuple[str, Any]) -> None:
-    from ui.window import NOT_SOCKDESK
+    from ui.workspace_lifecycle import NOT_SOCKDESK
 
     url, _proc = foreign_server
     store = make_store(tmp_path)
