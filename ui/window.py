@@ -31,13 +31,13 @@ from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
+    QResizeEvent,
     QShortcut,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -57,9 +57,11 @@ from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
 from ui.widgets.acks import AckPanel
+from ui.widgets.buttons import tool_button
 from ui.widgets.chat import ChatPane
 from ui.widgets.compose import ComposeTab
 from ui.widgets.connection import ConnectionBar, ConnectionDialog
+from ui.widgets.elided import ElidedLabel
 from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
@@ -80,6 +82,12 @@ if TYPE_CHECKING:
     from ui.widgets.new_workspace import NewWorkspaceDialog
 
 log = logging.getLogger(__name__)
+
+
+#: below this window width the sidebar folds away by itself (Slack and VS Code do the same)
+SIDEBAR_AUTO_WIDTH = 900
+#: below this width the connection bar's actions show their icons alone
+COMPACT_BAR_WIDTH = 1100
 
 
 class MainWindow(QMainWindow):
@@ -195,13 +203,22 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([230, 950])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
+        # the sidebar folds away (Ctrl+B, the button left of the tabs), by itself in a
+        # window narrower than SIDEBAR_AUTO_WIDTH, and comes back when it is wide again
+        self.sidebar_button = tool_button("Show or hide the sidebar (Ctrl+B)", icon="layers",
+                                          checkable=True, name="sidebarToggle")
+        self.sidebar_button.setChecked(True)
+        self.sidebar_button.toggled.connect(self._sidebar_button_toggled)
+        self.tabs.setCornerWidget(self.sidebar_button, Qt.Corner.TopLeftCorner)
+        #: what the user chose for a wide window (Ctrl+B there); a narrow one hides it
+        self._sidebar_wanted = True
+        self._narrow = False
 
-        self.error_label = QLabel("")
+        # one-line, elided: an error of 300 characters must not widen the window
+        self.error_label = ElidedLabel("")
         self.error_label.setObjectName("errorLabel")
-        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary_label = QLabel("")
+        self.summary_label = ElidedLabel("")
         self.summary_label.setObjectName("hint")
-        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.hosting.status)
         self.statusBar().addPermanentWidget(self.error_label, 1)
         self.statusBar().addPermanentWidget(self.summary_label)
@@ -234,6 +251,8 @@ class MainWindow(QMainWindow):
         send2 = QShortcut(QKeySequence("Ctrl+Enter"), self.compose)
         send2.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         send2.activated.connect(self.compose.send)
+        fold = QShortcut(QKeySequence("Ctrl+B"), self)
+        fold.activated.connect(self.toggle_sidebar)
         join = QAction(self)
         join.setShortcut(QKeySequence("Ctrl+J"))
         join.triggered.connect(self.sidebar.focus_entry)
@@ -302,6 +321,40 @@ class MainWindow(QMainWindow):
             state = self.settings.bytes_value(f"windows/{self.key}/splitters/{name}")
             if state is not None:
                 splitter.restoreState(state)
+
+    # -- the sidebar folds away --------------------------------------------------------------
+    @property
+    def sidebar_visible(self) -> bool:
+        return not self.sidebar.isHidden()
+
+    def set_sidebar_visible(self, visible: bool) -> None:
+        """Show or hide the sidebar now; in a wide window that is also the user's choice
+        for later (a narrow window hides it by itself, a wide one shows it again only
+        if the user had it shown)."""
+        if not self._narrow:
+            self._sidebar_wanted = visible
+        self._show_sidebar(visible)
+
+    def toggle_sidebar(self) -> None:
+        """Ctrl+B."""
+        self.set_sidebar_visible(not self.sidebar_visible)
+
+    def _show_sidebar(self, visible: bool) -> None:
+        self.sidebar.setVisible(visible)
+        self.sidebar_button.blockSignals(True)
+        self.sidebar_button.setChecked(visible)
+        self.sidebar_button.blockSignals(False)
+
+    def _sidebar_button_toggled(self, checked: bool) -> None:
+        self.set_sidebar_visible(checked)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.bar.set_compact(event.size().width() < COMPACT_BAR_WIDTH)
+        narrow = event.size().width() < SIDEBAR_AUTO_WIDTH
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._show_sidebar(not narrow and self._sidebar_wanted)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
