@@ -56,6 +56,7 @@ from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
+from ui.tray import app_tray
 from ui.widgets.acks import AckPanel
 from ui.widgets.buttons import tool_button
 from ui.widgets.chat import ChatPane
@@ -147,7 +148,7 @@ class MainWindow(QMainWindow):
         self.workspace_menu.chosen.connect(self.switch_workspace)
         self.workspace_menu.new_requested.connect(self.new_workspace_dialog)
         self.workspace_menu.edit_requested.connect(self.open_connection_dialog)
-        self.workspace_menu.quit_requested.connect(QApplication.closeAllWindows)
+        self.workspace_menu.quit_requested.connect(self.quit_app)
         self.menuBar().addMenu(self.workspace_menu)
         # -- hosting: shown for a workspace hosted for a team or a class --------------------
         self.hosting = HostingControls(self, self)
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
 
         self._wire_bridge()
         self._shortcuts()
+        app_tray().add_window(self)
         self._restore_layout()
         self._fitted = False
 
@@ -670,14 +672,24 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing quits this window (its session closes) unless the desktop has a
+        tray: then the window hides, stays connected and keeps notifying; the tray's
+        Quit (or the Workspace menu's) closes it for good."""
         if self._closed:
             event.accept()
+            return
+        tray = app_tray()
+        if not self._closing and tray.keeps_running():
+            event.ignore()
+            self._save_layout()
+            self.hide()
+            tray.window_hidden()
             return
         if self.session is None and not self._closing:
             # nothing to close asynchronously
             self._closing = self._closed = True
             self._save_layout()
-            self.conversations.notifier.hide()
+            tray.remove_window(self)
             event.accept()
             self.closed.emit()
             return
@@ -694,10 +706,21 @@ class MainWindow(QMainWindow):
                 await self._learn.shutdown()  # the Learn tab's simulated users
             await self.close_session()
         finally:
-            self.conversations.notifier.hide()
+            app_tray().remove_window(self)
             self._closed = True
             self.hide()
             self.closed.emit()
+
+    def show_from_tray(self) -> None:
+        """The tray's "Show SockDesk": back on screen, in front."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_app(self) -> None:
+        """The Workspace menu's Quit: every window closes for good, tray or not."""
+        app_tray().quitting = True
+        QApplication.closeAllWindows()
 
     async def shutdown(self) -> None:
         """Close from code: the same path as the user closing the window."""
