@@ -34,7 +34,9 @@ class TrayWindow(Protocol):
     """What the tray needs of a main window (``ui.window.MainWindow``)."""
 
     sidebar_model: SidebarModel
-    title_suffix: str
+
+    @property
+    def user(self) -> str: ...
 
     def close(self) -> bool: ...
 
@@ -144,8 +146,7 @@ class AppTray(QObject):
         windows = self._live()
         several = len(windows) > 1
         for w in windows:
-            name = f"Show SockDesk — {w.title_suffix}" if several and w.title_suffix \
-                else "Show SockDesk"
+            name = f"Show SockDesk — {w.user}" if several and w.user else "Show SockDesk"
             action = self.menu.addAction(name)
             action.triggered.connect(w.show_from_tray)
         self.menu.addSeparator()
@@ -165,8 +166,7 @@ class AppTray(QObject):
         for w in windows:
             text = unread_of(w.sidebar_model)
             if text:
-                parts.append(f"{w.title_suffix}: {text}" if several and w.title_suffix
-                             else text)
+                parts.append(f"{w.user}: {text}" if several and w.user else text)
         return "SockDesk — " + "; ".join(parts) if parts else "SockDesk"
 
     def refresh_tooltip(self) -> None:
