@@ -67,10 +67,10 @@ class AppTray(QObject):
     quit_requested = Signal()
 
     def __init__(self, available: bool | None = None, parent: QObject | None = None) -> None:
-        """``available``: whether a tray exists (None: ask the desktop)."""
+        """``available``: whether a tray exists (None: ask the desktop, every time: a
+        panel may start after the app)."""
         super().__init__(parent)
-        self.available = (QSystemTrayIcon.isSystemTrayAvailable() if available is None
-                          else available)
+        self._available = available
         self.windows: list[TrayWindow] = []
         #: set by Quit (or the app quitting): closing a window then really closes it
         self.quitting = False
@@ -83,6 +83,13 @@ class AppTray(QObject):
         self._tooltip_timer.setSingleShot(True)
         self._tooltip_timer.setInterval(0)
         self._tooltip_timer.timeout.connect(self.refresh_tooltip)
+
+    @property
+    def available(self) -> bool:
+        """A system tray exists to put the icon in."""
+        if self._available is not None:
+            return self._available
+        return QSystemTrayIcon.isSystemTrayAvailable()
 
     # -- the windows -------------------------------------------------------------------------
     def add_window(self, window: TrayWindow) -> None:
