@@ -308,6 +308,9 @@ class MainWindow(QMainWindow):
         urls = list(dict.fromkeys([u for u in [here, *self.workspace.urls] if u]))
         self.bar.url.addItems(urls)
         self.bar.url.setCurrentText(here)
+        edit = self.bar.url.lineEdit()
+        if edit is not None:
+            edit.setCursorPosition(0)  # "http://…" from its start when cut
         self.bar.user.setText(self.user)
 
     def update_title(self) -> None:
