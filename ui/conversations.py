@@ -24,16 +24,16 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.keys import Kind, is_kind, parse_ts
-from ui import theme
 from ui.chat_attention import MutedRooms, MuteFollower, attention, mentions, mute_key
 from ui.chat_discovery import Discovery
 from ui.chat_presence import HonestPresence
 from ui.host import WindowHost
 from ui.models.chat import ChatMessageModel
 from ui.text import one_line
+from ui.tray import app_tray
 
 if TYPE_CHECKING:
     from app.outbox import OutboxMessage
@@ -87,27 +87,18 @@ def _arg0(args: list[Any]) -> dict[str, Any]:
 
 
 class Notifier:
-    """System-tray notifications, only where a tray exists."""
+    """Desktop notifications of one window's chat, through the app's one tray icon
+    (``ui.tray``), only where a tray exists; ``sent`` keeps this window's."""
 
     def __init__(self, parent: QObject) -> None:
         self.parent = parent
-        self.tray: QSystemTrayIcon | None = None
         self.sent: list[tuple[str, str]] = []
 
     def notify(self, title: str, text: str) -> bool:
-        if not QSystemTrayIcon.isSystemTrayAvailable():
+        if not app_tray().notify(title, text):
             return False
-        if self.tray is None:
-            self.tray = QSystemTrayIcon(theme.icon("app"), self.parent)
-            self.tray.setToolTip("SockDesk")
-            self.tray.show()
-        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 5000)
         self.sent.append((title, text))
         return True
-
-    def hide(self) -> None:
-        if self.tray is not None:
-            self.tray.hide()
 
 
 class Conversations(QObject):

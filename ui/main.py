@@ -14,6 +14,7 @@ and connected, and the clean exit. Staging the app for a screenshot is ``ui.scre
     sockdesk --install-desktop-entry make sockdesk:// links open SockDesk (Linux), exit
     sockdesk --clients 3             three windows, three users (alice, bob, carol)
     sockdesk --screenshot out.png    connect, show a little activity, save a PNG, exit
+             [--screenshot-size 800x657] (the window's size: the narrow layout)
 
 SockDesk starts a server of its own only for a workspace it runs (a private one on this
 computer, or one hosted for a team), and only when that workspace is opened. With no
@@ -101,6 +102,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="open N windows in this process as N users (alice, bob, carol, …)")
     p.add_argument("--screenshot", metavar="FILE", type=Path,
                    help="connect, show some sample activity, save a PNG of the window and exit")
+    p.add_argument("--screenshot-size", metavar="WxH", default="1280x800",
+                   help="the window's size for --screenshot (default 1280x800; 800x657 "
+                        "shows the narrow layout)")
     p.add_argument("--data-dir", type=Path, help="keep workspaces, their outboxes and stores "
                    "and the servers SockDesk runs under this folder")
     p.add_argument("--join", metavar="INVITE",
@@ -113,6 +117,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.clients < 1:
         p.error("--clients must be at least 1")
+    size = re.fullmatch(r"(\d{2,5})x(\d{2,5})", args.screenshot_size or "")
+    if size is None:
+        p.error("--screenshot-size: WIDTHxHEIGHT in pixels, like 800x600")
+    args.screenshot_wh = (int(size.group(1)), int(size.group(2)))
     if args.user and not USER_RE.match(args.user):
         p.error("--user: 1-32 letters, digits, '.', '_' or '-'")
     given = [f"--{name}" for name in URL_OPTIONS if getattr(args, name) not in (None, [])]
@@ -535,18 +543,23 @@ class App:
         assert self.workspaces is not None
         many = self.args.clients > 1
         users = client_names(self.args.clients) if many else [ws.user or ""]
-        for i, user in enumerate(users):
+        for user in users:
             w = MainWindow(ws, self.workspaces.store.data_root, self.settings,
                            key=user if many else "main", title_suffix=user if many else "",
                            workspaces=self.workspaces, as_user=user if many else None)
-            if many:
-                w.move(60 + 40 * i, 60 + 40 * i)
             if self.args.screenshot:
-                w.resize(1280, 800)
+                w.resize(*self.args.screenshot_wh)
             w.closed.connect(self._window_closed)
             w.show()
             self.windows.append(w)
             w.spawn(w.open_workspace(ws))
+        if many:
+            from ui.tiling import tile_windows
+
+            tile_windows(self.windows)  # side by side, or a grid, on the free area
+        from ui.tray import app_tray
+
+        app_tray().quit_requested.connect(self._quit)
 
     async def _preload_core(self) -> None:
         """Once the first window has painted, import the core session (the Socket.IO
@@ -590,6 +603,9 @@ class App:
         self._signal_timer.timeout.connect(lambda: None)
 
     def _quit(self) -> None:
+        from ui.tray import app_tray
+
+        app_tray().quitting = True  # closing a window now closes it, tray or not
         for w in self.windows:
             w.close()
         if not self.windows and self.done is not None and not self.done.done():

@@ -2,25 +2,15 @@
 
 It owns the connection bar and its wiring, the workspace switcher (menu bar and bar
 button), the sidebar and the tabs (Chat, Events, Compose, Queues, Learn), the status bar,
-the dialogs it opens (the workspace's connection settings, packet export), the window
-layout it saves, and the session's lifecycle. The chat itself (rooms, DMs, unread counts,
-notifications) is ``ui.conversations.Conversations``.
-
-A workspace (``app.workspace.Workspace``) is a saved server with its own data folder, so
-its own outbox: the session of the workspace shown is
-``Session(ws.connection_config(url), <its data folder>)``, and a message is only ever
-sent by the session of the workspace it was written in. Switching closes that session
-(its outbox stays on disk) and swaps the whole view. Changing a workspace's address
-while messages wait for the old one is asked about, never done silently.
+the dialogs it opens (packet export) and the window layout it saves. The flows that have
+state of their own live in their own modules: the workspace's lifecycle (open, switch,
+close, a server that restarts under it or turns out to be foreign) in
+``ui.workspace_lifecycle``, the workspace dialogs in ``ui.workspace_editing``, the chat
+(rooms, DMs, unread counts, notifications) in ``ui.conversations``, Compose in
+``ui.compose_controller``, hosting in ``ui.hosting_controls``.
 
 All core calls go through ``self.session`` (an ``app.session.Session``); every core
 notification arrives through ``self.bridge`` (ui.bridge.SessionBridge) as a Qt signal.
-
-At about 750 lines it is one thing: the lifecycle of the workspace shown (open, switch,
-close, a server that restarts under it, a server that turns out to be foreign) and the
-signals that follow it, which share the window's state. The flows that are not
-(workspace dialogs, conversations, Compose, the Queues tab, hosting) have their own
-modules.
 """
 
 from __future__ import annotations
@@ -41,13 +31,13 @@ from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
+    QResizeEvent,
     QShortcut,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -67,14 +57,18 @@ from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
+from ui.tray import app_tray
 from ui.widgets.acks import AckPanel
+from ui.widgets.buttons import tool_button
 from ui.widgets.chat import ChatPane
 from ui.widgets.compose import ComposeTab
 from ui.widgets.connection import ConnectionBar, ConnectionDialog
+from ui.widgets.elided import ElidedLabel
 from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
 from ui.workspace_editing import WorkspaceEditing
+from ui.workspace_lifecycle import WorkspaceLifecycle
 from ui.workspaces import (
     Workspaces,
     options_of,
@@ -91,9 +85,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: what the chat says on a server that is not SockDesk's
-NOT_SOCKDESK = ("This server is not a SockDesk server: chat rooms are off. Events and "
-                "Queues show its traffic.")
+
+#: below this window width the sidebar folds away by itself (Slack and VS Code do the same)
+SIDEBAR_AUTO_WIDTH = 900
+#: below this width the connection bar's actions show their icons alone
+COMPACT_BAR_WIDTH = 1100
 
 
 class MainWindow(QMainWindow):
@@ -140,14 +136,12 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._closed = False
         self._state = "offline"
-        self._open_gen = 0
-        #: None: not known yet; True: the server did not introduce itself as SockDesk's
-        self.foreign: bool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         #: the question about waiting messages, while it is open
         self.where_box: QMessageBox | None = None
         self.editing = WorkspaceEditing(self)
-        self._update_title()
+        self.lifecycle = WorkspaceLifecycle(self)
+        self.update_title()
         self.resize(1180, 760)
 
         # -- the workspace switcher -------------------------------------------------------------
@@ -155,7 +149,7 @@ class MainWindow(QMainWindow):
         self.workspace_menu.chosen.connect(self.switch_workspace)
         self.workspace_menu.new_requested.connect(self.new_workspace_dialog)
         self.workspace_menu.edit_requested.connect(self.open_connection_dialog)
-        self.workspace_menu.quit_requested.connect(QApplication.closeAllWindows)
+        self.workspace_menu.quit_requested.connect(self.quit_app)
         self.menuBar().addMenu(self.workspace_menu)
         # -- hosting: shown for a workspace hosted for a team or a class --------------------
         self.hosting = HostingControls(self, self)
@@ -169,7 +163,7 @@ class MainWindow(QMainWindow):
         self.bar.options_requested.connect(self.open_connection_dialog)
         self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
                                self.workspace_menu)
-        self._fill_bar()
+        self.fill_bar()
 
         # -- sidebar and tabs ---------------------------------------------------------------------
         self.sidebar_model = SidebarModel(self)
@@ -215,13 +209,22 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([230, 950])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
+        # the sidebar folds away (Ctrl+B, the button left of the tabs), by itself in a
+        # window narrower than SIDEBAR_AUTO_WIDTH, and comes back when it is wide again
+        self.sidebar_button = tool_button("Show or hide the sidebar (Ctrl+B)", icon="layers",
+                                          checkable=True, name="sidebarToggle")
+        self.sidebar_button.setChecked(True)
+        self.sidebar_button.toggled.connect(self._sidebar_button_toggled)
+        self.tabs.setCornerWidget(self.sidebar_button, Qt.Corner.TopLeftCorner)
+        #: what the user chose for a wide window (Ctrl+B there); a narrow one hides it
+        self._sidebar_wanted = True
+        self._narrow = False
 
-        self.error_label = QLabel("")
+        # one-line, elided: an error of 300 characters must not widen the window
+        self.error_label = ElidedLabel("")
         self.error_label.setObjectName("errorLabel")
-        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary_label = QLabel("")
+        self.summary_label = ElidedLabel("")
         self.summary_label.setObjectName("hint")
-        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.hosting.status)
         self.statusBar().addPermanentWidget(self.error_label, 1)
         self.statusBar().addPermanentWidget(self.summary_label)
@@ -231,14 +234,10 @@ class MainWindow(QMainWindow):
         self._depth_timer.setSingleShot(True)
         self._depth_timer.setInterval(40)
         self._depth_timer.timeout.connect(self.refresh_depth)
-        # a server that has not introduced itself a while after a namespace got ready is
-        # not SockDesk's (its `welcome` comes right after CONNECT; see app.base_session)
-        self._intro_timer = QTimer(self)
-        self._intro_timer.setSingleShot(True)
-        self._intro_timer.timeout.connect(self._introduction_over)
 
         self._wire_bridge()
         self._shortcuts()
+        app_tray().add_window(self)
         self._restore_layout()
         self._fitted = False
 
@@ -257,6 +256,8 @@ class MainWindow(QMainWindow):
         send2 = QShortcut(QKeySequence("Ctrl+Enter"), self.compose)
         send2.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         send2.activated.connect(self.compose.send)
+        fold = QShortcut(QKeySequence("Ctrl+B"), self)
+        fold.activated.connect(self.toggle_sidebar)
         join = QAction(self)
         join.setShortcut(QKeySequence("Ctrl+J"))
         join.triggered.connect(self.sidebar.focus_entry)
@@ -302,7 +303,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.events)
         self.events.focus_filter()
 
-    def _fill_bar(self) -> None:
+    def fill_bar(self) -> None:
         """The bar shows this workspace: its addresses (or where its server listens) and
         who you are there."""
         self.bar.url.clear()
@@ -310,9 +311,12 @@ class MainWindow(QMainWindow):
         urls = list(dict.fromkeys([u for u in [here, *self.workspace.urls] if u]))
         self.bar.url.addItems(urls)
         self.bar.url.setCurrentText(here)
+        edit = self.bar.url.lineEdit()
+        if edit is not None:
+            edit.setCursorPosition(0)  # "http://…" from its start when cut
         self.bar.user.setText(self.user)
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         """"SockDesk — Team" (with the user when one process shows several)."""
         extra = f" · {self.title_suffix}" if self.title_suffix else ""
         self.setWindowTitle(f"SockDesk — {self.workspace.name}{extra}")
@@ -325,6 +329,40 @@ class MainWindow(QMainWindow):
             state = self.settings.bytes_value(f"windows/{self.key}/splitters/{name}")
             if state is not None:
                 splitter.restoreState(state)
+
+    # -- the sidebar folds away --------------------------------------------------------------
+    @property
+    def sidebar_visible(self) -> bool:
+        return not self.sidebar.isHidden()
+
+    def set_sidebar_visible(self, visible: bool) -> None:
+        """Show or hide the sidebar now; in a wide window that is also the user's choice
+        for later (a narrow window hides it by itself, a wide one shows it again only
+        if the user had it shown)."""
+        if not self._narrow:
+            self._sidebar_wanted = visible
+        self._show_sidebar(visible)
+
+    def toggle_sidebar(self) -> None:
+        """Ctrl+B."""
+        self.set_sidebar_visible(not self.sidebar_visible)
+
+    def _show_sidebar(self, visible: bool) -> None:
+        self.sidebar.setVisible(visible)
+        self.sidebar_button.blockSignals(True)
+        self.sidebar_button.setChecked(visible)
+        self.sidebar_button.blockSignals(False)
+
+    def _sidebar_button_toggled(self, checked: bool) -> None:
+        self.set_sidebar_visible(checked)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.bar.set_compact(event.size().width() < COMPACT_BAR_WIDTH)
+        narrow = event.size().width() < SIDEBAR_AUTO_WIDTH
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._show_sidebar(not narrow and self._sidebar_wanted)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -392,7 +430,7 @@ class MainWindow(QMainWindow):
     # -- the bridge ----------------------------------------------------------------------------
     def _wire_bridge(self) -> None:
         b = self.bridge
-        b.state_changed.connect(self._on_state)
+        b.state_changed.connect(self.on_state)
         b.namespace_ready.connect(self._on_namespace_ready)
         b.namespace_refused.connect(self._on_namespace_refused)
         b.packet_logged.connect(self.packets.add)
@@ -409,6 +447,21 @@ class MainWindow(QMainWindow):
     @property
     def user(self) -> str:
         return str(self.workspace.user or "")
+
+    @property
+    def state(self) -> str:
+        """The connection state shown: offline, starting, connecting, connected, ..."""
+        return self._state
+
+    @property
+    def closing(self) -> bool:
+        """The window is closing (or closed): nothing new is opened in it."""
+        return self._closing
+
+    @property
+    def learn_if_built(self) -> LearnTab | None:
+        """The Learn tab if it was opened already (None: not built, nothing to tell)."""
+        return self._learn
 
     @property
     def is_connected(self) -> bool:
@@ -454,70 +507,14 @@ class MainWindow(QMainWindow):
                             False))
         return out
 
+    # -- the lifecycle (ui.workspace_lifecycle) -------------------------------------------
     def switch_workspace(self, ws_id: str) -> asyncio.Task[Any] | None:
         """Show another saved workspace in this window (nothing happens for this one)."""
-        if ws_id == self.workspace.id:
-            return None
-        ws = self.workspaces.store.find(ws_id)
-        if ws is None:
-            self.show_error("That workspace is gone (deleted in another window?)")
-            return None
-        return self.spawn(self.open_workspace(ws))
+        return self.lifecycle.switch_workspace(ws_id)
 
     async def open_workspace(self, ws: Workspace) -> None:
-        """Show ``ws`` here: close the current session (its outbox stays on disk for next
-        time), swap the whole view (conversations, members, badge, title, Events and
-        Queues), start the workspace's server when SockDesk runs it, and connect."""
-        self._open_gen += 1
-        gen = self._open_gen
-        if self.as_user:
-            ws = dataclasses.replace(ws, user=self.as_user)
-        await self.close_session()
-        if gen != self._open_gen or self._closing:
-            return  # another workspace was chosen meanwhile, or the window is closing
-        self.workspace = ws
-        self.url = ws.url
-        self.bundled_url = None
-        self.embedded_server = None
-        self._reset_view()
-        if not self.as_user and self.workspaces.is_saved(ws):
-            self.workspaces.store.set_last(ws)
-        if ws.embedded:
-            self.server_starting()
-            try:
-                url = await self.workspaces.server_url(ws)
-            except Exception as exc:
-                if gen == self._open_gen:
-                    self._on_state("offline", str(exc))
-                    self.show_error(str(exc))
-                    # Start hosting (the Hosting menu) tries again, e.g. once the port
-                    # is free
-                    self.hosting.attach(self.workspaces.hosted(ws))
-                    self.hosting.start_failed(str(exc))
-                return
-            if gen != self._open_gen or self._closing:
-                return
-            self.use_server(url, self.workspaces.server(ws))
-            self.hosting.attach(self.workspaces.hosted(ws))
-        else:
-            self.use_server(ws.url)
-        await self.open_session()
-
-    def _reset_view(self) -> None:
-        """Nothing of the last workspace stays in view."""
-        self._update_title()
-        self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
-                               self.workspace_menu)
-        self.hosting.show_workspace(self.workspace)
-        self.conversations.reset()
-        self.events.start_over()
-        self.sidebar_model.set_namespaces([])
-        self.sidebar.clear_namespace_errors()
-        self._set_foreign(None)
-        self.error_label.setText("")
-        self.bar.set_depth(0)
-        self._fill_bar()
-        self.queues.refresh_now()  # the Queues tab lets go of the last session's queues
+        """Show ``ws`` here, its server started when SockDesk runs it, and connect."""
+        await self.lifecycle.open_workspace(ws)
 
     def server_starting(self) -> None:
         """The workspace's server is still starting: the window is up, saying so, and
@@ -529,79 +526,25 @@ class MainWindow(QMainWindow):
         self.workspaces.note_state(self.workspace, "starting")
 
     def use_server(self, url: str, embedded: EmbeddedServer | None = None) -> None:
-        """Connect to ``url`` from now on; ``embedded`` is the server SockDesk runs for
-        this workspace when ``url`` is its address (the Learn tab can then stop and start
-        it)."""
-        self.url = url
-        self.bundled_url = url if embedded is not None else None
-        self.embedded_server = embedded
-        self._update_title()
-        self._fill_bar()
-        if self._state == "starting":
-            self._on_state("offline", "")
-        if self._learn is not None:
-            self._learn.classroom.refresh_server()
+        """Connect to ``url`` from now on (``embedded``: the server SockDesk runs there)."""
+        self.lifecycle.use_server(url, embedded)
 
     def server_restarted(self, info: HostInfo) -> None:
-        """The server SockDesk runs for this workspace listens again (Start hosting):
-        use its new process, and connect now rather than after the session's back-off.
-        A hosted server keeps its port, so the session only reconnects; one that got
-        another address gets a new session."""
-        self.use_server(info.url, self.workspaces.server(self.workspace))
-        session = self.session
-        if session is None:
-            return
-        if session.config.url == info.url:
-            session.reconnect_now()
-        else:
-            self.spawn(self.open_session())
+        """The workspace's server listens again (Start hosting): connect there now."""
+        self.lifecycle.server_restarted(info)
 
     async def open_session(self) -> None:
         """(Re)create the session of the workspace shown and connect."""
-        from app.session import Session
-
-        await self.close_session()
-        ws = self.workspace
-        # the workspace's own addresses (all of them, to fail over between), unless its
-        # server is SockDesk's own, which listens where it listens this time
-        url = self.url if self.url and self.url not in ws.urls else None
-        cfg = ws.connection_config(url)
-        info = self.workspaces.host_info(ws) if ws.embedded else None
-        if info is not None and info.fingerprint:
-            # a hosted server with TLS: exactly the certificate it printed, nothing else
-            cfg.tls.fingerprint = info.fingerprint
-        self.error_label.setText("")
-        self.session = session = Session(cfg, self.session_dir())
-        self.bridge.attach(session)
-        self.compose_controller.refresh_acks()
-        self.sidebar_model.set_namespaces(cfg.normalized_namespaces())
-        self.compose.set_namespaces(cfg.normalized_namespaces())
-        self._fill_bar()
-        self.conversations.session_opened()
-        for ns, why in session.namespace_errors.items():
-            self.sidebar.set_namespace_error(ns, why)
-        self._set_foreign(True if session.extensions_on is False else None)
-        self.refresh_depth()
-        if not ws.embedded:
-            self.settings.remember_connection({"url": cfg.url, "user": self.user})
-        await session.connect()
+        await self.lifecycle.open_session()
 
     async def close_session(self) -> None:
-        session, self.session = self.session, None
-        if session is None:
-            return
-        self.bridge.detach()
-        self._intro_timer.stop()
-        try:
-            await session.close()
-        except Exception as exc:  # closing must not stop a shutdown
-            log.debug("session close failed: %s", exc)
-        self._show_state("offline", "Closed")
-        # the switcher must not go on saying "connected" about a workspace nobody shows;
-        # "server unreachable" stays, as the last thing known about that server
-        if self.workspaces.last_state(self.workspace) in ("connected", "connecting",
-                                                          "starting"):
-            self.workspaces.note_state(self.workspace, "offline")
+        """Close the session shown (its outbox stays on disk)."""
+        await self.lifecycle.close_session()
+
+    @property
+    def foreign(self) -> bool | None:
+        """None: not known yet; True: the server did not introduce itself as SockDesk's."""
+        return self.lifecycle.foreign
 
     # -- editing the workspace -------------------------------------------------------------------
     def on_connect_clicked(self) -> None:
@@ -642,13 +585,13 @@ class MainWindow(QMainWindow):
         return self.editing.apply_edit(new)
 
     # -- state ---------------------------------------------------------------------------------
-    def _on_state(self, state: str, reason: str) -> None:
-        self._show_state(state, reason)
+    def on_state(self, state: str, reason: str) -> None:
+        self.show_state(state, reason)
         self.workspaces.note_state(self.workspace, state)
         if state == "connected":
-            self._check_server()
+            self.lifecycle.check_server()
 
-    def _show_state(self, state: str, reason: str) -> None:
+    def show_state(self, state: str, reason: str) -> None:
         self._state = state
         self.bar.set_state(state, reason)
         self.summary_label.setText(f"{self.user or '?'}  ·  "
@@ -670,7 +613,7 @@ class MainWindow(QMainWindow):
         if ready:
             self.sidebar.set_namespace_error(ns, None)
             self.compose.set_namespaces([ns])  # one the server added (a SockDesk server)
-            self._check_server()
+            self.lifecycle.check_server()
 
     def _on_namespace_refused(self, ns: str, why: str) -> None:
         """The server refused one namespace: say why next to it; the others go on."""
@@ -686,38 +629,6 @@ class MainWindow(QMainWindow):
 
     def _namespace_selected(self, ns: str) -> None:
         self.compose.namespace.setCurrentText(ns)
-
-    # -- a server that is not SockDesk's -------------------------------------------------------
-    def _check_server(self) -> None:
-        """Has the server said what it is? SockDesk's introduces itself on every
-        namespace right after CONNECT; a namespace that is ready without that, for a
-        while, means a server of somebody else's."""
-        s = self.session
-        if s is None or self._state != "connected":
-            return
-        if s.extensions_on is True:
-            self._set_foreign(False)
-        elif s.extensions_on is False:
-            self._set_foreign(True)
-        elif not self._intro_timer.isActive() and self.foreign is None:
-            from app.base_session import INTRODUCTION_WAIT
-
-            self._intro_timer.start(int(INTRODUCTION_WAIT * 1000) + 250)
-
-    def _introduction_over(self) -> None:
-        s = self.session
-        if s is not None and self._state == "connected" and s.extensions_on is not True:
-            self._set_foreign(True)
-
-    def _set_foreign(self, foreign: bool | None) -> None:
-        """Chat off and the Events tab in front on a foreign server; chat back on when
-        the server turns out to be SockDesk's after all."""
-        if foreign == self.foreign:
-            return
-        self.foreign = foreign
-        self.conversations.set_chat_available(NOT_SOCKDESK if foreign else None)
-        if foreign:
-            self.tabs.setCurrentWidget(self.events)
 
     # -- outbox --------------------------------------------------------------------------------
     def _depth_now(self) -> int:
@@ -767,14 +678,24 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing quits this window (its session closes) unless the desktop has a
+        tray: then the window hides, stays connected and keeps notifying; the tray's
+        Quit (or the Workspace menu's) closes it for good."""
         if self._closed:
             event.accept()
+            return
+        tray = app_tray()
+        if not self._closing and tray.keeps_running():
+            event.ignore()
+            self._save_layout()
+            self.hide()
+            tray.window_hidden()
             return
         if self.session is None and not self._closing:
             # nothing to close asynchronously
             self._closing = self._closed = True
             self._save_layout()
-            self.conversations.notifier.hide()
+            tray.remove_window(self)
             event.accept()
             self.closed.emit()
             return
@@ -785,16 +706,27 @@ class MainWindow(QMainWindow):
             self.spawn(self._finish_close())
 
     async def _finish_close(self) -> None:
-        self._open_gen += 1  # a workspace still being opened is not opened any more
+        self.lifecycle.cancel_opening()
         try:
             if self._learn is not None:
                 await self._learn.shutdown()  # the Learn tab's simulated users
             await self.close_session()
         finally:
-            self.conversations.notifier.hide()
+            app_tray().remove_window(self)
             self._closed = True
             self.hide()
             self.closed.emit()
+
+    def show_from_tray(self) -> None:
+        """The tray's "Show SockDesk": back on screen, in front."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_app(self) -> None:
+        """The Workspace menu's Quit: every window closes for good, tray or not."""
+        app_tray().quitting = True
+        QApplication.closeAllWindows()
 
     async def shutdown(self) -> None:
         """Close from code: the same path as the user closing the window."""

@@ -315,3 +315,4 @@ def test_the_window_fits_a_720_pixel_high_screen(make_window):
     for i in range(w.tabs.count()):
         w.tabs.setCurrentIndex(i)
     assert w.minimumSizeHint().height() <= 720 - 40
+    assert w.minimumSizeHint().width() <= 800       # two windows side by side on 1,920 px

@@ -35,6 +35,7 @@ from ui.inspector.pretty import bounded_json, size_of
 from ui.text import escape_controls, human_size, to_json
 from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
+from ui.widgets.flow import FlowLayout
 from ui.widgets.jsonedit import JsonEdit
 
 #: what the Message box shows at first, and at most after "Show all"
@@ -132,11 +133,10 @@ class DetailPane(QWidget):
         self.speed.setToolTip("Speed factor: 2 plays twice as fast")
         self.speed.setEnabled(False)
         self.keep_spacing.toggled.connect(self.speed.setEnabled)
-        spacing = QHBoxLayout()
+        spacing = FlowLayout(spacing=6)  # the speed wraps under the box when narrow
         spacing.setContentsMargins(0, 0, 0, 0)
         spacing.addWidget(self.keep_spacing)
         spacing.addWidget(self.speed)
-        spacing.addStretch(1)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.setHorizontalSpacing(10)
@@ -162,10 +162,9 @@ class DetailPane(QWidget):
                                     "outbox message (it keeps its id and place)")
         self.save_button.clicked.connect(self.save_edit)
         self.save_button.hide()
-        buttons = QHBoxLayout()
+        buttons = FlowLayout(spacing=6)  # one row where it fits, more in a narrow pane
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.replay_button)
-        buttons.addStretch(1)
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.replay_edited_button)
         self.editor.validity_changed.connect(self._update_buttons)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QSplitter,
     QVBoxLayout,
@@ -48,6 +47,7 @@ from ui.inspector.models import (
 from ui.inspector.table import make_table
 from ui.text import escape_controls
 from ui.widgets.buttons import tool_button
+from ui.widgets.elided import ElidedLabel
 
 #: typing pauses this long before a search runs (one query per word, not per key)
 SEARCH_DEBOUNCE_MS = 200
@@ -67,12 +67,11 @@ class MessagePane(QWidget):
         self._queue: QueueRow | None = None
 
         # -- the action bar and the search ---------------------------------------------------
-        self.title = QLabel("No queue selected")
+        # elided: a long queue name or count must not widen the window
+        self.title = ElidedLabel("No queue selected")
         self.title.setObjectName("sectionTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.count_label = QLabel("")
+        self.count_label = ElidedLabel("")
         self.count_label.setObjectName("hint")
-        self.count_label.setTextFormat(Qt.TextFormat.PlainText)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search this queue (every word, as a prefix)…")
         self.search.setClearButtonEnabled(True)

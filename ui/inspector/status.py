@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from ui import theme
 from ui.text import one_line
 from ui.widgets.buttons import tool_button
+from ui.widgets.elided import ElidedLabel
 
 
 class QueuesHeader(QWidget):
@@ -28,9 +29,8 @@ class QueuesHeader(QWidget):
         super().__init__(parent)
         self._live_shown: tuple[str, str] = ("", "")
         self.live_dot = QLabel()
-        self.live_label = QLabel("Offline")
+        self.live_label = ElidedLabel("Offline")  # a long sentence must not widen the tab
         self.live_label.setObjectName("hint")
-        self.live_label.setTextFormat(Qt.TextFormat.PlainText)
         self.import_button = tool_button("Import an NDJSON file into the store (bad lines "
                                          "are listed, good ones imported)", icon="import",
                                          text="Import…")

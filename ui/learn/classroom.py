@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.learn.widgets import ToggleSwitch
+from ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,6 @@ STATE_WORDS = {
 }
 EXTERNAL = ("SockDesk does not run this workspace's server: start and stop it where it "
             "runs.")
-
-
-def _vline() -> QFrame:
-    line = QFrame()
-    line.setFrameShape(QFrame.Shape.VLine)
-    line.setObjectName("learnSeparator")
-    return line
 
 
 class ClassroomBar(QFrame):
@@ -72,7 +66,7 @@ class ClassroomBar(QFrame):
         self.state_label = QLabel(STATE_WORDS["offline"])
         self.state_label.setObjectName("hint")
         self.state_label.setWordWrap(True)
-        self.state_label.setMinimumWidth(180)
+        self.state_label.setMinimumWidth(160)
         left = QVBoxLayout()
         left.setSpacing(2)
         left.addWidget(self.switch)
@@ -86,6 +80,9 @@ class ClassroomBar(QFrame):
         self.counter_caption.setObjectName("sectionTitle")
         self.flushed_label = QLabel("")
         self.flushed_label.setObjectName("hint")
+        for label in (self.counter_caption, self.flushed_label):
+            label.setWordWrap(True)  # two short lines rather than a wide bar
+            label.setMinimumWidth(120)
         self.test_button = QPushButton(theme.icon("send"), "Emit a test event")
         self.test_button.setObjectName("testEmit")
         self.test_button.setToolTip("Emit a 'note' event through your outbox (on / when "
@@ -117,17 +114,29 @@ class ClassroomBar(QFrame):
         server_words.addLayout(title_row)
         server_words.addWidget(self.server_label)
 
-        lay = QHBoxLayout(self)
+        # three groups that wrap onto more rows in a narrow window (ui.widgets.flow)
+        you = QWidget()
+        you_lay = QHBoxLayout(you)
+        you_lay.setContentsMargins(0, 0, 0, 0)
+        you_lay.addLayout(left)
+        outbox = QWidget()
+        outbox_lay = QHBoxLayout(outbox)
+        outbox_lay.setContentsMargins(0, 0, 0, 0)
+        outbox_lay.setSpacing(10)
+        outbox_lay.addWidget(self.counter)
+        outbox_lay.addLayout(words, 1)
+        outbox_lay.addWidget(self.test_button)
+        server = QWidget()
+        server.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        server_lay = QHBoxLayout(server)
+        server_lay.setContentsMargins(0, 0, 0, 0)
+        server_lay.setSpacing(10)
+        server_lay.addLayout(server_words, 1)
+        server_lay.addWidget(self.server_button)
+        lay = FlowLayout(self, spacing=24, row_spacing=8)
         lay.setContentsMargins(14, 10, 14, 10)
-        lay.setSpacing(14)
-        lay.addLayout(left, 2)
-        lay.addWidget(_vline())
-        lay.addWidget(self.counter)
-        lay.addLayout(words, 1)
-        lay.addWidget(self.test_button)
-        lay.addWidget(_vline())
-        lay.addLayout(server_words, 2)
-        lay.addWidget(self.server_button)
+        for group in (you, outbox, server):
+            lay.addWidget(group)
 
         bridge = host.bridge
         bridge.state_changed.connect(self._on_state)

@@ -108,7 +108,7 @@ class SequenceCanvas(QWidget):
         self.shorten: Callable[[str], str] = lambda s: s
         self.outbox: dict[str, int] = {}        # lane -> messages waiting in its outbox
         self.states: dict[str, str] = {}        # lane -> connection state
-        self.setMinimumSize(360, 220)
+        self.setMinimumSize(300, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
 
@@ -431,6 +431,7 @@ class SequenceDiagram(QFrame):
         self.legend.setObjectName("hint")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setText(self._legend_html())
+        self.legend.setWordWrap(True)  # wraps in a narrow window rather than widening it
         # icon, text and tip follow the state (_paused)
         self.pause_button = tool_button("Freeze the diagram; then scrub with the slider",
                                         icon="pause", text="Pause", checkable=True,

@@ -38,6 +38,7 @@ from ui.learn.classroom import ClassroomBar
 from ui.learn.diagram import SequenceDiagram
 from ui.learn.models import ScenarioListModel, StepListModel
 from ui.learn.widgets import ScenarioDelegate, StepList
+from ui.widgets.flip_splitter import FlipSplitter
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ QLabel#learnTitle { font-weight: 700; font-size: 16px; }
 QLabel#learnExplanation { line-height: 130%; }
 QListView#lessonList, QListView#stepList { border: none; background: palette(window); outline: 0; }
 QScrollArea#learnRight, QWidget#learnColumn { background: palette(window); }
+QScrollArea#learnScroll, QWidget#learnPage { background: palette(window); }
 QLabel#learnChecks { color: @muted; }
 """
 
@@ -110,7 +112,7 @@ class LearnTab(QWidget):
         f.setBold(True)
         lessons_title.setFont(f)
         left = QWidget()
-        left.setMinimumWidth(220)
+        left.setMinimumWidth(170)
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(8, 12, 4, 8)
         left_lay.addWidget(lessons_title)
@@ -206,22 +208,43 @@ class LearnTab(QWidget):
         right.setWidgetResizable(True)
         right.setFrameShape(QFrame.Shape.NoFrame)
         right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right.setMinimumWidth(280)
+        right.setMinimumWidth(240)
 
+        # the diagram and the explanation side by side where they fit, the explanation
+        # under the diagram in a narrow window (ui.widgets.flip_splitter)
+        self.body = FlipSplitter()
+        self.body.setObjectName("learnBody")
+        self.body.addWidget(centre)
+        self.right = right
+        self.body.addWidget(right)
+        self.body.setStretchFactor(0, 1)
+        self.body.setSizes([620, 330])
+        self.body.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("learnSplitter")
         self.splitter.addWidget(left)
-        self.splitter.addWidget(centre)
-        self.right = right
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.body)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([250, 620, 330])
+        self.splitter.setSizes([250, 950])
         self.splitter.setChildrenCollapsible(False)
+        # in a window too short for the bar (wrapped onto two rows when narrow) and the
+        # diagram, the tab scrolls rather than squeezing the diagram over its controls
+        page = QWidget()
+        page.setObjectName("learnPage")
+        page_lay = QVBoxLayout(page)
+        page_lay.setContentsMargins(0, 0, 0, 0)
+        page_lay.setSpacing(0)
+        page_lay.addWidget(self.classroom)
+        page_lay.addWidget(self.splitter, 1)
+        self.page_scroll = QScrollArea()
+        self.page_scroll.setObjectName("learnScroll")
+        self.page_scroll.setWidget(page)
+        self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(self.classroom)
-        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.page_scroll)
 
         # -- wiring ------------------------------------------------------------------------------
         b = self.bridge

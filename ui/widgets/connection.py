@@ -113,7 +113,7 @@ class ConnectionBar(QToolBar):
         title = QLabel("SockDesk")
         title.setObjectName("sectionTitle")
         self.addWidget(logo)
-        self.addWidget(title)
+        self._title_action = self.addWidget(title)
         self.addSeparator()
 
         self.workspace_button = QToolButton()
@@ -127,7 +127,7 @@ class ConnectionBar(QToolBar):
         self.url = QComboBox()
         self.url.setEditable(True)
         self.url.setLineEdit(QLineEdit(placeholderText="http://host:port"))
-        self.url.setMinimumWidth(240)
+        self.url.setMinimumWidth(160)
         self.url.setToolTip("Server URL (recent connections in the list)")
         self.user = QLineEdit()
         self.user.setPlaceholderText("user")
@@ -165,6 +165,18 @@ class ConnectionBar(QToolBar):
         self.addWidget(self.badge)
         self.addWidget(self.light)
         self.set_state("offline", "Not connected yet")
+
+    def set_compact(self, compact: bool) -> None:
+        """A narrow window: Connect, Disconnect and Connection… show their icons alone
+        (their names stay in the tooltips) and the app's name goes, so the outbox badge
+        and the connection light stay in view rather than in the overflow menu."""
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                                else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._title_action.setVisible(not compact)
+
+    @property
+    def compact(self) -> bool:
+        return self.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
 
     def set_state(self, state: str, reason: str = "") -> None:
         self.light.set_state(state, reason)
