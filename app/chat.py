@@ -9,6 +9,9 @@ Rooms are remembered in the data dir, so a restarted GUI or the next CLI run con
 where the last one stopped: on every (re)connect each room is joined again with
 `since` = its watermark, and the history the server returns is stored and marked
 recovered before the namespace counts as ready (and before the outbox flushes).
+
+Edits and deletes take offsets of their room like messages and are kept and applied
+by `app.chat_changes`; `changed` announces them.
 """
 
 from __future__ import annotations
@@ -18,8 +21,29 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from app.chat_changes import (
+    CHANGE_EVENTS,
+    ChangeRecorder,
+    MessageChange,
+    Person,
+    change_of,
+    check_id,
+    check_text,
+    people_of,
+    without_text,
+)
+from app.errors import SessionError
 from app.extension import NamespaceExtension
-from app.keys import CHAT_NAMESPACE, Kind, first_object, is_kind, parse_ts, queue_key, room_key
+from app.keys import (
+    CHAT_NAMESPACE,
+    ROOM_EVENTS,
+    Kind,
+    first_object,
+    is_kind,
+    parse_ts,
+    queue_key,
+    room_key,
+)
 from app.outbox import OutboxMessage, OutboxState
 from app.recovery import RoomMemory
 from app.signals import Signal
@@ -61,6 +85,12 @@ class ChatRooms(NamespaceExtension):
         self.recovered: Signal[Any] = Signal("recovered")          # (room, count)
         #: the server's history was replaced; rooms were started over (history id)
         self.history_replaced: Signal[str] = Signal("history_replaced")
+        #: someone is writing us a direct message (their user name)
+        self.dm_typing_seen: Signal[str] = Signal("dm_typing")
+        self.changes = ChangeRecorder(self.store, self.NAMESPACE,
+                                      lambda: session.config.user, self.saw_offset)
+        #: an edit or delete of a room message: live, recovered, or our own once acked
+        self.changed: Signal[MessageChange] = self.changes.changed
         self.store.before_commit.append(self.memory.persist)
         self.store.stored.connect(self._on_stored)
         session.outbox.changed.connect(self._on_outbox_changed)
@@ -118,9 +148,27 @@ class ChatRooms(NamespaceExtension):
         self.room_left.emit(room)
         return ack
 
-    def send(self, room: str, text: str) -> OutboxMessage:
-        """A room message, through the outbox (the room is joined before it is sent)."""
-        return self.session.emit(self.NAMESPACE, "message", {"room": room, "text": text})
+    def send(self, room: str, text: str, reply_to: str | None = None) -> OutboxMessage:
+        """A room message, through the outbox (the room is joined before it is sent);
+        `reply_to` is the id of the message it answers (ValueError for one that is not
+        an id). The text is not checked here: the composer keeps it within
+        `MAX_TEXT_CHARS`, and the server's refusal says why."""
+        payload: dict[str, Any] = {"room": room, "text": text}
+        if reply_to is not None:
+            payload["reply_to"] = check_id(reply_to)
+        return self.session.emit(self.NAMESPACE, "message", payload)
+
+    def edit(self, room: str, msg_id: str, text: str) -> OutboxMessage:
+        """Change the text of our message `msg_id` of `room`, through the outbox like a
+        message (resending it is safe: the server acks a repeat with the first change).
+        ValueError for an empty or too long text."""
+        payload = {"room": room, "id": check_id(msg_id), "text": check_text(text)}
+        return self.session.emit(self.NAMESPACE, "edit", payload)
+
+    def delete(self, room: str, msg_id: str) -> OutboxMessage:
+        """Delete our message `msg_id` of `room`, through the outbox like a message."""
+        return self.session.emit(self.NAMESPACE, "delete",
+                                 {"room": room, "id": check_id(msg_id)})
 
     def send_dm(self, user: str, text: str) -> OutboxMessage:
         """A direct message, through the outbox."""
@@ -129,6 +177,33 @@ class ChatRooms(NamespaceExtension):
     def typing(self, room: str) -> OutboxMessage:
         """The typing notice: volatile, never queued."""
         return self.session.emit(self.NAMESPACE, "typing", {"room": room}, volatile=True)
+
+    def typing_dm(self, user: str) -> OutboxMessage:
+        """The typing notice of a direct message to `user`: volatile, never queued."""
+        return self.session.emit(self.NAMESPACE, "typing", {"to": user}, volatile=True)
+
+    async def list_people(self) -> list[Person]:
+        """Every user the server has seen on /chat, online or not, sorted by name.
+        NotConnected / CallTimeout when it cannot be asked; SessionError with the
+        server's sentence when it refuses."""
+        ack = await self.session.call(self.NAMESPACE, "users", {})
+        if not isinstance(ack, dict) or ack.get("ok") is not True:
+            err = ack.get("error") if isinstance(ack, dict) else ack
+            raise SessionError(f"The server did not list its users: {err}.")
+        return people_of(ack.get("users"))
+
+    async def known_user(self, name: str) -> bool | None:
+        """Whether the server has ever seen the user `name` (to ask before a DM to a
+        name that may be mistyped); None when it cannot say: not connected, or not
+        SockDesk's server."""
+        if not self.session.extensions_on or not self.session.is_connected(self.NAMESPACE):
+            return None
+        try:
+            people = await self.list_people()
+        except SessionError as exc:
+            log.info("could not ask the server about %r: %s", name, exc)
+            return None
+        return any(p.user == name for p in people)
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         """The server's rooms (name, members, last offset)."""
@@ -211,10 +286,18 @@ class ChatRooms(NamespaceExtension):
         return ack
 
     def _store_history(self, room: str, msgs: list[Any], recovered: bool) -> int:
+        """Keep a page of history entries; returns how many were messages. Change
+        entries (`event`: edit / delete) are applied once the page's messages are in."""
         n = 0
         me = self.session.config.user
+        changes: list[tuple[MessageChange, dict[str, Any]]] = []
         for m in msgs:
             if not isinstance(m, dict):
+                continue
+            if m.get("event") is not None:
+                change = change_of(str(m["event"]), m)
+                if change is not None and change.room == room:
+                    changes.append((change, m))
                 continue
             sm = describe(self.NAMESPACE, "message", [m], "in", self.queue(room),
                           ts=parse_ts(m.get("ts")), me=me)
@@ -223,19 +306,28 @@ class ChatRooms(NamespaceExtension):
                 sm.direction = "out"
             self.store.add(sm)
             n += 1
+        for change, payload in changes:
+            self.changes.record(change)
+            self.store.add(self.changes.row(change, payload, recovered))
         return n
+
+    def saw_offset(self, room: str, offset: int) -> None:
+        """An entry of the room at `offset` is (being) stored: move the watermark."""
+        mark = self.memory.marks.get(room)
+        if mark is not None and mark.see(offset):
+            self.memory.touch(room)
 
     # ---- the extension hooks (app.extension) ---------------------------------------
 
     @staticmethod
     def _room_of(event: str, args: Sequence[Any]) -> str | None:
         first = first_object(args)
-        room = first.get("room") if first is not None and event == "message" else None
+        room = first.get("room") if first is not None and event in ROOM_EVENTS else None
         return room if isinstance(room, str) else None
 
     def on_emit(self, event: str, args: Sequence[Any]) -> None:
-        """A room message accepted while offline is re-joined on the next connect, even
-        after a restart, so the room is remembered now."""
+        """A room message (or edit, delete) accepted while offline is re-joined on the
+        next connect, even after a restart, so the room is remembered now."""
         room = self._room_of(event, args)
         if room is not None:
             self.memory.remember(room)
@@ -280,20 +372,29 @@ class ChatRooms(NamespaceExtension):
         first = first_object(args) or {}
         if event == "welcome":
             self._check_history(first.get("history"))
-        if event == "message" and sm.room is not None:
-            ts = parse_ts(first.get("ts"))
+        ts = parse_ts(first.get("ts"))
+        if event in ROOM_EVENTS and sm.room is not None:
             if ts is not None:
                 sm.ts = ts
-            mark = self.memory.marks.get(sm.room)
-            if mark is not None and sm.offset is not None and mark.see(sm.offset):
-                self.memory.touch(sm.room)
+            change = change_of(event, first) if event in CHANGE_EVENTS else None
+            if change is not None:
+                # recorded before its row is stored and the watermark moves (see record)
+                self.changes.record(change)
+                sm.args, sm.text = [without_text(first)], None
+            if sm.offset is not None:
+                self.saw_offset(sm.room, sm.offset)
+        elif event == "dm" and ts is not None:
+            sm.ts = ts  # when it was sent, also when it waited in the mailbox
         elif event == "presence":
             room = first.get("room")
             if isinstance(room, str) and isinstance(first.get("members"), list):
                 self._members[room] = list(first["members"])
             self.presence.emit(first)
         elif event == "typing":
-            self.typing_seen.emit(first.get("room"), first.get("user"))
+            if first.get("room") is None and isinstance(first.get("user"), str):
+                self.dm_typing_seen.emit(first["user"])
+            else:
+                self.typing_seen.emit(first.get("room"), first.get("user"))
 
     def _check_history(self, history: Any) -> None:
         """The welcome names the server's history. Watermarks belong to one history: a
@@ -319,14 +420,19 @@ class ChatRooms(NamespaceExtension):
             if m.namespace != self.NAMESPACE:
                 continue
             if is_kind(m.queue, Kind.ROOM):
-                self.message.emit(m)
+                if m.event == "message":  # changes are announced by `changed`
+                    self.message.emit(m)
             elif is_kind(m.queue, Kind.DM):
                 self.dm.emit(m)
 
     def _on_outbox_changed(self, msg: OutboxMessage) -> None:
-        """Our own acked room message gets its offset: keep a copy in the room queue."""
+        """Our own acked room message gets its offset: keep a copy in the room queue.
+        Our own acked edit or delete is kept and applied like anybody's."""
         if msg.namespace != self.NAMESPACE or msg.state != OutboxState.ACKED \
-                or msg.event != "message" or not isinstance(msg.reply, dict):
+                or msg.event not in ROOM_EVENTS or not isinstance(msg.reply, dict):
+            return
+        if msg.event in CHANGE_EVENTS:
+            self.changes.own_acked(msg.event, msg.args, msg.reply)
             return
         first = first_object(msg.args)
         offset = msg.reply.get("offset")
@@ -336,10 +442,10 @@ class ChatRooms(NamespaceExtension):
         room = first["room"]
         payload = {"room": room, "user": self.session.config.user, "text": first.get("text"),
                    "id": msg.id, "offset": offset, "ts": msg.reply.get("ts")}
+        if isinstance(first.get("reply_to"), str):
+            payload["reply_to"] = first["reply_to"]
         sm = describe(self.NAMESPACE, "message", [payload], "out", self.queue(room),
                       ts=parse_ts(msg.reply.get("ts")), me=self.session.config.user)
         sm.msg_id = msg.id
-        mark = self.memory.marks.get(room)
-        if mark is not None and mark.see(offset):
-            self.memory.touch(room)
+        self.saw_offset(room, offset)
         self.store.add(sm)

@@ -32,10 +32,20 @@ MAX_TEXT_CHARS = 4000
 #: Event name under which undecodable packets are stored (queue `event:<ns>:(malformed)`).
 MALFORMED_EVENT = "(malformed)"
 
+#: The longest chat message (and edit) the bundled server takes, in characters; the
+#: client refuses longer ones before queuing them, and the composer counts against it.
+MAX_TEXT_CHARS = 4000
+
+#: /chat events whose payload's `room` puts them in that room's queue: messages, and
+#: the edits and deletes that change them (they take offsets of the room too).
+ROOM_EVENTS = ("message", "edit", "delete")
+
 #: The fields a client sends for the bundled server's events; received copies carry
 #: server-stamped extras (user, offset, ts) that a replay must not send back.
 CLIENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
-    (CHAT_NAMESPACE, "message"): ("room", "text"),
+    (CHAT_NAMESPACE, "message"): ("room", "text", "reply_to"),
+    (CHAT_NAMESPACE, "edit"): ("room", "id", "text"),
+    (CHAT_NAMESPACE, "delete"): ("room", "id"),
     (CHAT_NAMESPACE, "dm"): ("to", "text"),
     (QUEUE_NAMESPACE, "publish"): ("queue", "payload"),
 }
@@ -160,7 +170,8 @@ def queue_key(namespace: str, event: str, args: Sequence[Any], direction: str = 
               me: str | None = None) -> str:
     """The queue of an event by the bundled server's payload shapes.
 
-    A ``message`` with a ``room`` belongs to that room, a ``dm`` to the other user (the
+    A ``message`` (or an ``edit`` / ``delete`` of one) with a ``room`` belongs to that
+    room, a ``dm`` to the other user (the
     recipient when we sent it, the sender when we received it), a ``deliver`` to its work
     queue; anything else to its event queue. The session asks this only for namespaces
     whose extension is on (a SockDesk server) and for imported records; a foreign
@@ -168,7 +179,7 @@ def queue_key(namespace: str, event: str, args: Sequence[Any], direction: str = 
     """
     first = first_object(args)
     if first is not None:
-        if event == "message" and isinstance(first.get("room"), str):
+        if event in ROOM_EVENTS and isinstance(first.get("room"), str):
             return room_key(namespace, first["room"])
         if event == "dm":
             other = first.get("to") if direction == "out" else first.get("user")

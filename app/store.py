@@ -73,6 +73,8 @@ CREATE INDEX IF NOT EXISTS messages_pending
     ON messages(queue, id) WHERE state IN ('queued', 'sent');
 CREATE INDEX IF NOT EXISTS messages_outbox_id
     ON messages(msg_id) WHERE state IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_room_id
+    ON messages(queue, msg_id) WHERE room_offset IS NOT NULL;
 CREATE TABLE IF NOT EXISTS queue_counts(
     queue TEXT PRIMARY KEY,
     total INTEGER NOT NULL DEFAULT 0,
@@ -574,6 +576,48 @@ class MessageStore:
                   (new_args, text, time.time(), rowid))
         c.execute("INSERT INTO messages_fts(rowid, text, args) VALUES (?, ?, ?)",
                   (rowid, text, new_args))
+
+    def apply_change(self, queue: str, msg_id: str, text: str | None, *,
+                     user: str | None = None, outbox: bool = False) -> int:
+        """An edit (`text`) or delete (None) of the message `msg_id` of `user`: rewrite its
+        rows in `queue` (room rows, or with `outbox` the outbox row of our own message,
+        and on a delete the text of our edits of it done before) to the latest state,
+        re-indexed for search. Payload (`args[0]`) and `text`
+        column get the new text and `edited: true`; a delete removes the text from both
+        and sets `deleted: true`, so it can no longer be found. Returns the rows changed
+        (0 when the message is not stored here)."""
+        self.flush()
+        sql = (f"SELECT id, args FROM messages WHERE queue = ? AND msg_id = ? AND "
+               f"event = 'message' AND {'state' if outbox else 'room_offset'} IS NOT NULL")
+        params: list[Any] = [queue, msg_id]
+        if user is not None and not outbox:
+            sql += " AND user = ?"
+            params.append(user)
+        with dbmod.transaction(self.conn) as c:
+            rows = c.execute(sql, params).fetchall()
+            for rowid, encoded in rows:
+                args = jsonmod.loads(encoded)
+                first = dict(args[0]) if args and isinstance(args[0], dict) else {}
+                if text is None:
+                    first.pop("text", None)
+                    first.pop("edited", None)
+                    first["deleted"] = True
+                else:
+                    first["text"] = text
+                    first["edited"] = True
+                rest = args[1:] if isinstance(args, list) else []
+                self.update_args(c, rowid, [first, *rest], _storable(clip_text(text)))
+            if outbox and text is None:
+                # our earlier edits of it, done and kept in the outbox, hold its text too
+                edits = c.execute(
+                    "SELECT id, args FROM messages WHERE queue = ? AND event = 'edit' AND "
+                    "state IN ('acked', 'failed') AND json_extract(args, '$[0].id') = ?",
+                    (queue, msg_id)).fetchall()
+                for rowid, encoded in edits:
+                    args = jsonmod.loads(encoded)
+                    first = {k: v for k, v in args[0].items() if k != "text"}
+                    self.update_args(c, rowid, [first, *args[1:]], None)
+        return len(rows)
 
     # ---- reading -------------------------------------------------------------------
 

@@ -48,9 +48,9 @@ class Backend(abc.ABC):
     gate: LiveGate
 
     def __init__(self) -> None:
-        # /chat room messages (vs. a join's history) and DMs (vs. the mailbox read at
-        # connect) must reach a socket exactly once
-        self.gate = LiveGate("/chat", ("message", "dm"))
+        # /chat room messages and changes (vs. a join's history) and DMs (vs. the
+        # mailbox read at connect) must reach a socket exactly once
+        self.gate = LiveGate("/chat", ("message", "edit", "delete", "dm"))
         self.on_presumed_dead: Callable[[], Awaitable[None]] | None = None
 
     @abc.abstractmethod

@@ -232,6 +232,7 @@ class SockDeskServer:
     async def stop(self) -> None:
         """Disconnect everyone, stop serving, then flush and close storage."""
         log.info("shutting down")
+        self.chat.stopping = True  # the server goes away; nobody "left" a room
         await self.queues.dispatcher.stop()
         try:
             await self._disconnect_all()

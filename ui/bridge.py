@@ -42,6 +42,8 @@ class SessionBridge(QObject):
     chat_message = Signal(object)           # StoredMessage of a room (live, history, own)
     dm = Signal(object)                     # StoredMessage of a direct message
     recovered = Signal(str, int)            # room, messages recovered on re-join
+    message_changed = Signal(object)        # MessageChange: an edit or delete of a message
+    dm_typing = Signal(str)                 # user writing us a direct message
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +76,8 @@ class SessionBridge(QObject):
             (chat.message, self.chat_message.emit),
             (chat.dm, self.dm.emit),
             (chat.recovered, lambda room, n: self.recovered.emit(str(room), int(n))),
+            (chat.changed, self.message_changed.emit),
+            (chat.dm_typing_seen, lambda user: self.dm_typing.emit(str(user))),
         ]
         for signal, callback in links:
             signal.connect(callback)

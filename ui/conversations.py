@@ -24,10 +24,13 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
-from app.keys import parse_ts
+from app.keys import Kind, is_kind, parse_ts
 from ui import theme
+from ui.chat_attention import MutedRooms, MuteFollower, attention, mentions, mute_key
+from ui.chat_discovery import Discovery
+from ui.chat_presence import HonestPresence
 from ui.host import WindowHost
 from ui.models.chat import ChatMessageModel
 from ui.text import one_line
@@ -36,7 +39,9 @@ if TYPE_CHECKING:
     from app.outbox import OutboxMessage
     from app.session import Session
     from app.store import StoredMessage
+    from app.workspace import Workspace
     from ui.bridge import SessionBridge
+    from ui.settings import Settings
     from ui.widgets.chat import ChatPane
     from ui.widgets.sidebar import Sidebar
 
@@ -66,6 +71,13 @@ class ChatHost(WindowHost, Protocol):
         """The Chat tab is the current one."""
 
     def bring_chat_to_front(self) -> None: ...
+
+    settings: Settings
+    #: where the session connects (the banner names its host)
+    url: str
+    workspace: Workspace
+    #: the user of a ``--clients`` window (its own muted rooms)
+    as_user: str | None
 
 
 def _arg0(args: list[Any]) -> dict[str, Any]:
@@ -114,10 +126,22 @@ class Conversations(QObject):
         self._own_ids: dict[str, tuple[str, str]] = {}    # outbox id -> conversation
         #: None while chat works; the sentence why when it is off (a foreign server)
         self.off_reason: str | None = None
+        #: muted rooms (per workspace), the offline banner, the directory and people
+        self.muted = MutedRooms(host.settings,
+                                lambda: mute_key(host.workspace.id, host.as_user), self)
+        self.mute_follower = MuteFollower(self.muted, sidebar, self)
+        self.presence = HonestPresence(chat, sidebar, lambda: host.url, self)
+        self.discovery = Discovery(
+            host, parent if isinstance(parent, QWidget) else None, me=lambda: host.user,
+            off_reason=lambda: self.off_reason, connected=lambda: host.is_connected,
+            join=lambda room: host.spawn(self.join_room(room)), open_dm=self.open_dm,
+            known_dm=self._knows, parent=self)
 
         sidebar.join_requested.connect(lambda room: host.spawn(self.join_room(room)))
         sidebar.leave_requested.connect(lambda room: host.spawn(self.leave_room(room)))
-        sidebar.dm_requested.connect(self.open_dm)
+        sidebar.dm_requested.connect(self.discovery.start_dm)  # a typed name: asked first
+        sidebar.browse_requested.connect(self.discovery.open_directory)
+        sidebar.people_requested.connect(self.discovery.open_people)
         sidebar.conversation_selected.connect(self.show_conversation)
         chat.send_requested.connect(self.send_chat)
         chat.typing_activity.connect(self._typing_activity)
@@ -134,6 +158,9 @@ class Conversations(QObject):
         bridge.dm.connect(self._on_dm)
         bridge.recovered.connect(self._on_recovered)
         bridge.outbox_changed.connect(self._on_outbox_changed)
+        bridge.state_changed.connect(self.presence.on_state)
+        bridge.namespace_ready.connect(self.presence.on_namespace_ready)
+        bridge.dm_typing.connect(self._on_dm_typing)
 
     # -- the conversations ------------------------------------------------------------------------
     def conversation(self, kind: str, key: str) -> ChatMessageModel:
@@ -156,6 +183,13 @@ class Conversations(QObject):
         self.chat.members.set_members([], [])
         self.chat.clear_conversation()
         self.set_chat_available(None)
+        self.presence.reset()
+        self.mute_follower.refresh()
+
+    def _knows(self, user: str) -> bool:
+        """Somebody we have a DM with or saw in a room (no need to ask the server)."""
+        return ("dm", user) in self._models or any(user in seen for seen in
+                                                   self._seen.values())
 
     def set_chat_available(self, off_reason: str | None) -> None:
         """Chat on (None), or off with the sentence why, shown in the sidebar and the
@@ -163,6 +197,7 @@ class Conversations(QObject):
         if off_reason == self.off_reason:
             return
         self.off_reason = off_reason
+        self.presence.set_chat_off(off_reason is not None)
         self.sidebar.set_notice(off_reason or "")
         self.sidebar.set_chat_enabled(off_reason is None)
         if off_reason is not None or not self.chat.kind:
@@ -291,6 +326,21 @@ class Conversations(QObject):
                     kind == "dm" and msg.event == "dm" and payload.get("to") == key):
                 self._add_own(kind, key, msg, str(payload.get("text", "")))
 
+    def add_stored(self, kind: str, target: str, rows: list[StoredMessage]) -> None:
+        """Rows read back from the store beyond the history loaded (find jumping to an
+        old message), shown in their place as history; an own message kept only in the
+        outbox (waiting, or a DM) comes with its delivery state."""
+        session = self.host.session
+        for m in rows:
+            if is_kind(m.queue, Kind.OUTBOX):
+                msg = session.outbox.get(m.msg_id) if session and m.msg_id else None
+                if msg is not None:
+                    self._add_own(kind, target, msg, str(_arg0(msg.args).get("text", "")))
+            elif kind == "room":
+                self._add_room_message(m, fresh=False)
+            else:
+                self._add_dm(m, fresh=False)
+
     # -- incoming ------------------------------------------------------------------------------
     def _on_chat_message(self, m: StoredMessage) -> None:
         self._add_room_message(m, fresh=None)
@@ -351,19 +401,28 @@ class Conversations(QObject):
                           recovered=m.recovered)
         if outgoing or not is_new:
             return
+        self.chat.stopped_typing("dm", peer, sender)
         if fresh is None:
             fresh = self._is_fresh(m)
         if fresh:
             self._unread_and_notify("dm", peer, sender, text)
 
     def _unread_and_notify(self, kind: str, key: str, user: str, text: str) -> None:
+        """Unread mark and notification as ``ui.chat_attention.attention`` decides
+        (muted rooms are quiet; a mention of you always gets through)."""
         showing = self.chat.kind == kind and self.chat.target == key and \
             self.host.chat_in_front()
-        if not showing:
+        bump, notify = attention(kind, key, text, me=self.host.user,
+                                 muted=kind == "room" and self.muted.is_muted(key),
+                                 showing=showing, active=self.host.isActiveWindow())
+        if bump:
             self.sidebar_model.bump_unread(kind, key)
-        if not self.host.isActiveWindow():
-            where = f"#{key}" if kind == "room" else "a direct message"
-            self.notifier.notify(f"{user} in {where}", one_line(text, 200))
+        if notify:
+            if kind == "room" and mentions(text, self.host.user):
+                title = f"{user} mentioned you in #{key}"
+            else:
+                title = f"{user} in " + (f"#{key}" if kind == "room" else "a direct message")
+            self.notifier.notify(title, one_line(text, 200))
 
     def _on_room_joined(self, room: str, _ack: object) -> None:
         self._add_room(room)
@@ -379,6 +438,10 @@ class Conversations(QObject):
             if p.get("event") == "left":
                 self.chat.stopped_typing("room", room, user)
         self._refresh_members(room)  # the core took the members from this event
+
+    def _on_dm_typing(self, user: str) -> None:
+        if user and user != self.host.user:
+            self.chat.someone_typing("dm", user, user)
 
     def _on_typing(self, room: str, user: str) -> None:
         if room and user and user != self.host.user:
@@ -451,7 +514,10 @@ class Conversations(QObject):
 
     def _typing_activity(self, kind: str, target: str) -> None:
         session = self.host.session
-        if kind != "room" or session is None or not self.host.is_connected:
+        if session is None or not self.host.is_connected or self.off_reason is not None:
             return
         with contextlib.suppress(Exception):  # a typing notice is best effort
-            session.chat.typing(target)
+            if kind == "room":
+                session.chat.typing(target)
+            elif kind == "dm":
+                session.chat.typing_dm(target)

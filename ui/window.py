@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 from app.workspace import Workspace, WorkspaceStore, slug
 from ui import theme
 from ui.bridge import SessionBridge
+from ui.chat_find import ChatFind
 from ui.compose_controller import ComposeController
 from ui.conversations import Conversations
 from ui.hosting_controls import HostingControls
@@ -177,6 +178,10 @@ class MainWindow(QMainWindow):
         self.sidebar.namespace_retry_requested.connect(self.retry_namespace)
         self.chat = ChatPane()
         self.conversations = Conversations(self, self.bridge, self.chat, self.sidebar, self)
+        # Ctrl+F: find in the conversation in the Chat tab, the packet filter elsewhere
+        self.chat_find = ChatFind(self, self.conversations, self.chat, self._focus_filter, self)
+        self.menuBar().addMenu(self.chat_find.menu)
+        self.menuBar().addMenu(self.conversations.discovery.menu)
 
         self.packets = PacketTableModel(self)
         self.events = EventsTab(self.packets)
@@ -246,8 +251,6 @@ class MainWindow(QMainWindow):
         for n in range(1, 10):
             sc = QShortcut(QKeySequence(f"Ctrl+{n}"), self)
             sc.activated.connect(lambda n=n: self._go_tab(n - 1))
-        find = QShortcut(QKeySequence.StandardKey.Find, self)
-        find.activated.connect(self._focus_filter)
         send = QShortcut(QKeySequence("Ctrl+Return"), self.compose)
         send.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         send.activated.connect(self.compose.send)

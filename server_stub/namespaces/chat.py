@@ -1,4 +1,5 @@
-"""The ``/chat`` namespace: rooms with durable history, presence, typing and DMs.
+"""The ``/chat`` namespace: rooms with durable history, presence, typing and DMs; edits
+and deletes live in :mod:`server_stub.namespaces.chat_changes`.
 
 Order of work in ``message``: validate, store (the storage assigns the offset and drops
 duplicates by (user, id)), and only then broadcast and ack, so nobody ever sees a message
@@ -18,6 +19,7 @@ from typing import Any
 from server_stub import validation as v
 from server_stub.guard import Ack, guarded, guarded_connect, logged
 from server_stub.namespaces.base import Context, Namespace
+from server_stub.namespaces.chat_changes import MessageChanges
 from server_stub.presence.base import Departure
 from server_stub.storage.base import ChatMessage, DirectMessage
 from server_stub.timestamps import now_iso
@@ -29,7 +31,8 @@ NAMESPACE = "/chat"
 JOIN_SINCE_LIMIT = 500
 JOIN_RECENT = 50
 HISTORY_LIMIT = 500
-KNOWN_EVENTS = ("join", "history", "leave", "message", "typing", "rooms", "dm")
+KNOWN_EVENTS = ("join", "history", "leave", "message", "edit", "delete", "typing", "rooms",
+                "dm", "users")
 
 
 def room_key(room: str) -> str:
@@ -67,12 +70,17 @@ class ChatNamespace(Namespace):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.gate = ctx.backend.gate
+        #: set by the server before a clean stop closes every connection: nobody left
+        #: their rooms then, the server went away, so no ``left`` presence is sent
+        self.stopping = False
+        changes = MessageChanges(self)
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
         self.register(NAMESPACE, {
             "join": self.join, "history": self.history, "leave": self.leave,
-            "message": self.message, "typing": self.typing, "rooms": self.rooms,
-            "dm": self.dm, "*": self.unknown,
+            "message": self.message, "edit": changes.edit, "delete": changes.delete,
+            "typing": self.typing, "rooms": self.rooms, "dm": self.dm,
+            "users": self.list_users, "*": self.unknown,
         })
         ctx.backend.on_socket_lost(self.socket_lost)
         ctx.backend.on_unsent_messages(self.broadcast_unsent)
@@ -90,6 +98,8 @@ class ChatNamespace(Namespace):
         self.gate.hold(sid, user_key(user))
         await self.sio.enter_room(sid, user_key(user), namespace=NAMESPACE)
         await self.register_socket(sid, NAMESPACE, user)
+        # Issued now, so a `users` request of this very connection already lists it.
+        self.watch(self.storage.touch_user(user, now_iso()), "user seen")
 
     def forget(self, sid: str) -> None:
         super().forget(sid)
@@ -106,7 +116,7 @@ class ChatNamespace(Namespace):
             covered = dm_keys({(dm.user, dm.id) for dm in pending})
         finally:
             live = self.gate.release(sid, user_key(user), covered)
-        payloads = [dm.wire() for dm in pending] + live
+        payloads = [dm.wire() for dm in pending] + [payload for _, payload in live]
         if not payloads or sid not in self.users:
             return
         for payload in payloads:
@@ -118,21 +128,34 @@ class ChatNamespace(Namespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         if self.is_forged_disconnect(sid, NAMESPACE):
             return
+        user = self.users.get(sid)
         # Forget first: a join still in progress for this socket sees it gone and does
         # not add a membership after the cleanup below was issued.
         self.forget(sid)
-        await self._announce_left(await self.presence.disconnected(sid), skip=sid)
+        if user is not None:
+            self.watch(self.storage.touch_user(user, now_iso()), "user seen")
+        departures = await self.presence.disconnected(sid)
+        if not self.stopping:
+            await self._announce_left(departures, skip=sid)
 
     async def socket_lost(self, sid: str, departures: list[Departure]) -> None:
         """A socket of a server process that died: its users' rooms learn they left."""
         await self._announce_left(departures, skip=sid)
 
     async def broadcast_unsent(self, messages: list[ChatMessage]) -> None:
-        """Room messages a dead server process stored and may not have broadcast: send
-        them now (a client that got them already sees the same offset again)."""
+        """Room messages (and changes) a dead server process stored and may not have
+        broadcast: send them now (a client that got them already sees the same offset
+        again)."""
         for msg in messages:
-            await self.sio.emit("message", msg.wire(), room=room_key(msg.room),
+            await self.sio.emit(msg.live_event, msg.live(), room=room_key(msg.room),
                                 namespace=NAMESPACE)
+
+    async def broadcast_entry(self, entry: ChatMessage, skip: str) -> None:
+        """A stored message or change goes to the other sockets of its room; then the
+        storage may forget that it still had to go out."""
+        await self.sio.emit(entry.live_event, entry.live(), room=room_key(entry.room),
+                            skip_sid=skip, namespace=NAMESPACE)
+        self.watch(self.storage.mark_broadcast(entry), "mark broadcast")
 
     async def _announce_left(self, departures: list[Departure], skip: str) -> None:
         for gone in departures:
@@ -145,11 +168,11 @@ class ChatNamespace(Namespace):
             "room": room, "user": user, "event": event, "members": members,
         }, room=room_key(room), skip_sid=skip, namespace=NAMESPACE)
 
-    def _require_member(self, sid: str, room: str) -> None:
+    def require_member(self, sid: str, room: str) -> None:
         if not self.presence.is_member(sid, room):
             raise v.not_found(f"You have not joined the room '{room}'; join it first.")
 
-    def _user(self, sid: str) -> str:
+    def user_of(self, sid: str) -> str:
         user = self.users.get(sid)
         if user is None:  # disconnected while the handler was waiting
             raise v.not_found("The connection closed during the request.")
@@ -161,7 +184,7 @@ class ChatNamespace(Namespace):
         payload = v.one_object(event, args)
         room = v.name(payload, "room")
         since = v.integer(payload, "since", low=0)
-        user = self._user(sid)
+        user = self.user_of(sid)
         limit = JOIN_SINCE_LIMIT if since is not None else JOIN_RECENT
         key = room_key(room)
         # Hold live messages, enter the room, *then* read: see server_stub.transport.livegate.
@@ -170,15 +193,15 @@ class ChatNamespace(Namespace):
         try:
             await self.sio.enter_room(sid, key, namespace=NAMESPACE)
             page = await self.storage.chat_history(room, since, limit)
-            self._user(sid)
+            self.user_of(sid)
             joined = await self.presence.join(sid, user, room)
             covered = offsets_up_to(page.last_offset)
         finally:
             missed = self.gate.release(sid, key, covered)
-        for msg in missed:
-            await self.sio.emit("message", msg, to=sid, namespace=NAMESPACE,
+        for event, msg in missed:
+            await self.sio.emit(event, msg, to=sid, namespace=NAMESPACE,
                                 ignore_queue=True)
-        self._user(sid)  # gone meanwhile: its disconnect cleaned up (and announced) it
+        self.user_of(sid)  # gone meanwhile: its disconnect cleaned up (and announced) it
         if joined.first:
             await self._presence(room, user, "joined", joined.members, skip=sid)
         return {"ok": True, "room": room, "members": joined.members,
@@ -202,7 +225,7 @@ class ChatNamespace(Namespace):
         if self.presence.is_member(sid, room):
             await self.sio.leave_room(sid, room_key(room), namespace=NAMESPACE)
             self.gate.forget(sid, room_key(room))
-            gone = await self.presence.leave(sid, self._user(sid), room)
+            gone = await self.presence.leave(sid, self.user_of(sid), room)
             if gone is not None:
                 await self._announce_left([gone], skip=sid)
         return {"ok": True}
@@ -213,7 +236,8 @@ class ChatNamespace(Namespace):
         room = v.name(payload, "room")
         text = v.text(payload)
         msg_id = v.msg_id(payload)
-        user = self._user(sid)
+        reply_to = v.msg_id(payload, "reply_to")
+        user = self.user_of(sid)
         if not self.presence.is_member(sid, room):
             # A resend of something already stored still gets its first ack, even after
             # leaving the room: the client only wants to know it was kept.
@@ -221,23 +245,39 @@ class ChatNamespace(Namespace):
                 earlier = await self.storage.find_chat_message(user, msg_id)
                 if earlier is not None:
                     return message_ack(earlier)
-            self._require_member(sid, room)
+            self.require_member(sid, room)
         result = await self.storage.append_chat_message(
-            room, user, msg_id or uuid.uuid4().hex, text, now_iso())
+            room, user, msg_id or uuid.uuid4().hex, text, now_iso(), reply_to)
         if not result.duplicate:
-            await self.sio.emit("message", result.message.wire(), room=room_key(room),
-                                skip_sid=sid, namespace=NAMESPACE)
-            self.watch(self.storage.mark_broadcast(result.message), "mark broadcast")
+            await self.broadcast_entry(result.message, skip=sid)
         return message_ack(result.message)
 
     @guarded
     async def typing(self, sid: str, event: str, *args: Any) -> Ack:
         payload = v.one_object(event, args)
+        if (payload.get("room") is None) == (payload.get("to") is None):
+            raise v.RequestError("'typing' takes exactly one of 'room' (a room you "
+                                 "joined) or 'to' (a user, for a direct message).")
+        user = self.user_of(sid)
+        if payload.get("to") is not None:
+            to = v.user(payload, "to")
+            await self.sio.emit("typing", {"user": user, "to": to}, room=user_key(to),
+                                namespace=NAMESPACE)
+            return {"ok": True}
         room = v.name(payload, "room")
-        self._require_member(sid, room)
-        await self.sio.emit("typing", {"room": room, "user": self._user(sid)},
+        self.require_member(sid, room)
+        await self.sio.emit("typing", {"room": room, "user": user},
                             room=room_key(room), skip_sid=sid, namespace=NAMESPACE)
         return {"ok": True}
+
+    @guarded
+    async def list_users(self, sid: str, event: str, *args: Any) -> Ack:
+        v.one_object(event, args, optional=True)
+        seen = await self.storage.chat_users()
+        online = await self.presence.online_users(NAMESPACE)
+        return {"ok": True, "users": [
+            {"user": name, "online": name in online, "last_seen": seen.get(name)}
+            for name in sorted(set(seen) | online)]}
 
     @guarded
     async def rooms(self, sid: str, event: str, *args: Any) -> Ack:
@@ -255,7 +295,7 @@ class ChatNamespace(Namespace):
         to = v.user(payload, "to")
         text = v.text(payload)
         msg_id = v.msg_id(payload) or uuid.uuid4().hex
-        result = await self.storage.store_dm(self._user(sid), to, msg_id, text, now_iso())
+        result = await self.storage.store_dm(self.user_of(sid), to, msg_id, text, now_iso())
         dm = result.message
         if not result.duplicate and await self.presence.online(NAMESPACE, to):
             # Marked delivered by whichever process hands it to a socket (_dm_reached).

@@ -78,3 +78,7 @@ class Presence(abc.ABC):
     @abc.abstractmethod
     async def online(self, namespace: str, user: str) -> bool:
         """Whether the user has at least one socket on the namespace, on any process."""
+
+    @abc.abstractmethod
+    async def online_users(self, namespace: str) -> set[str]:
+        """Every user with at least one socket on the namespace, on any process."""

@@ -86,6 +86,9 @@ class LocalPresence(Presence):
     async def online(self, namespace: str, user: str) -> bool:
         return self.per_user[(namespace, user)] > 0
 
+    async def online_users(self, namespace: str) -> set[str]:
+        return {user for ns, user in self.per_user if ns == namespace}
+
 
 def _decrement(counter: Counter[K], key: K) -> None:
     counter[key] -= 1

@@ -145,3 +145,6 @@ class RedisPresence(Presence):
 
     async def online(self, namespace: str, user: str) -> bool:
         return bool(await self.link.command("HEXISTS", f"{PREFIX}online:{namespace}", user))
+
+    async def online_users(self, namespace: str) -> set[str]:
+        return set(await self.link.command("HKEYS", f"{PREFIX}online:{namespace}"))

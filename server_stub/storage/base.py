@@ -33,21 +33,58 @@ class StorageError(Exception):
     """Opening or using the storage failed; the message is a sentence for the user."""
 
 
+#: What a change entry does to the message it names.
+ChangeKind = Literal["edit", "delete"]
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One stored room message; ``offset`` counts per room from 1 without gaps."""
+    """One entry of a room's history; ``offset`` counts per room from 1 without gaps.
+
+    Most entries are messages (``event`` None). An edit or a delete is an entry too, at
+    the room's next offset (``event`` "edit" / "delete", ``id`` naming the message it
+    changes, ``user`` its author), so ``since`` recovers changes like messages. A message
+    entry read back from storage carries its latest state: the latest ``text`` and
+    ``edited``, or ``deleted`` and no text. An edit entry of a message deleted later has
+    no text either: a delete takes the text out of the history for good.
+    """
 
     room: str
     offset: int
     user: str
     id: str
-    text: str
+    text: str | None
     ts: str
+    reply_to: str | None = None
+    edited: bool = False
+    deleted: bool = False
+    event: ChangeKind | None = None
 
     def wire(self) -> dict[str, Any]:
-        """The ``message`` event payload."""
-        return {"room": self.room, "user": self.user, "text": self.text, "id": self.id,
-                "offset": self.offset, "ts": self.ts}
+        """The history entry: the live payload, plus ``event`` for a change."""
+        entry = self.live()
+        if self.event is not None:
+            entry["event"] = self.event
+        return entry
+
+    def live(self) -> dict[str, Any]:
+        """The payload of the live ``message`` / ``edit`` / ``delete`` event."""
+        entry: dict[str, Any] = {"room": self.room, "user": self.user}
+        if self.text is not None:
+            entry["text"] = self.text
+        entry.update(id=self.id, offset=self.offset, ts=self.ts)
+        if self.reply_to is not None:
+            entry["reply_to"] = self.reply_to
+        if self.edited:
+            entry["edited"] = True
+        if self.deleted:
+            entry["deleted"] = True
+        return entry
+
+    @property
+    def live_event(self) -> str:
+        """The event name this entry is broadcast as."""
+        return self.event or "message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +94,25 @@ class AppendResult:
 
     message: ChatMessage
     duplicate: bool
+
+
+ChangeStatus = Literal["changed", "repeated", "not_found", "forbidden", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    """What an edit or delete did.
+
+    ``changed``: stored as ``entry`` at the room's next offset. ``repeated``: it changes
+    nothing (the same text again, or a delete of a deleted message), so nothing was
+    stored and ``entry`` is the earlier change that made the message what it is (for an
+    edit to the text it never lost, the message itself): a resend gets that ack.
+    Otherwise ``entry`` is None: no such message in the room (``not_found``), someone
+    else's (``forbidden``), or an edit of a deleted one (``deleted``).
+    """
+
+    status: ChangeStatus
+    entry: ChatMessage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +208,15 @@ class Storage(abc.ABC):
     # -- /chat rooms -------------------------------------------------------------------
     @abc.abstractmethod
     def append_chat_message(self, room: str, user: str, msg_id: str, text: str,
-                            ts: str) -> Awaitable[AppendResult]:
+                            ts: str, reply_to: str | None = None) -> Awaitable[AppendResult]:
         """Store a message at the room's next offset unless (user, id) exists already."""
+
+    @abc.abstractmethod
+    def change_chat_message(self, room: str, user: str, msg_id: str, kind: ChangeKind,
+                            text: str | None, ts: str) -> Awaitable[ChangeResult]:
+        """Edit (``text``) or delete ``user``'s message ``msg_id`` of ``room``, as one
+        atomic step: decide whether it applies (see :class:`ChangeResult`), store the
+        change entry at the room's next offset and the message's new state."""
 
     @abc.abstractmethod
     def find_chat_message(self, user: str, msg_id: str) -> Awaitable[ChatMessage | None]:
@@ -161,8 +224,9 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def chat_history(self, room: str, since: int | None, limit: int) -> Awaitable[HistoryPage]:
-        """Messages with offset > ``since`` oldest first (at most ``limit``; ``more`` tells
-        whether later ones exist), or with ``since`` None the newest ``limit`` ones."""
+        """Entries (messages in their latest state, and changes) with offset > ``since``
+        oldest first (at most ``limit``; ``more`` tells whether later ones exist), or with
+        ``since`` None the newest ``limit`` ones."""
 
     @abc.abstractmethod
     def room_offsets(self) -> Awaitable[dict[str, int]]:
@@ -187,6 +251,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def mark_dms_delivered(self, keys: list[tuple[str, str]]) -> Awaitable[None]:
         """Mark DMs, given as (sender, id) pairs, as delivered."""
+
+    # -- /chat users --------------------------------------------------------------------
+    @abc.abstractmethod
+    def touch_user(self, user: str, ts: str) -> Awaitable[None]:
+        """``user`` connected to or disconnected from ``/chat`` at ``ts``: remember the
+        name and when it was last seen (the ``users`` event lists them)."""
+
+    @abc.abstractmethod
+    def chat_users(self) -> Awaitable[dict[str, str | None]]:
+        """Every user name ever seen on ``/chat``, with its last-seen time."""
 
     # -- claimed user names ------------------------------------------------------------
     @abc.abstractmethod

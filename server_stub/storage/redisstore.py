@@ -8,8 +8,18 @@ copies of a message arriving at two processes at once are stored once.
 
 Keys (all under :data:`~server_stub.scaleout.redislink.PREFIX`):
 
-``chat:log:<room>``   stream of the room's messages; the entry id *is* the offset
-                      (``<offset>-0``), so ``since`` is a plain XRANGE start
+``chat:log:<room>``   stream of the room's history; the entry id *is* the offset
+                      (``<offset>-0``), so ``since`` is a plain XRANGE start. A message
+                      has fields user, id, text, ts (and reply_to); an edit or delete
+                      also event (``edit``/``delete``) and target (the offset of the
+                      message it changes)
+``chat:edits:<room>`` hash: offset of a changed message -> ``<offset of its latest
+                      change>\n<e|d>\n<text>`` (``e`` edited to that text, ``d``
+                      deleted). Stream entries cannot change, so history reads lay this
+                      over them: a message shows its latest text, a deleted one (and its
+                      earlier edits) no text. The deleted text stays in the stream but is
+                      never served again
+``chat:users``        hash user -> ISO time of their last ``/chat`` connect/disconnect
 ``chat:offsets``      hash room -> latest offset (also the list of rooms with messages)
 ``chat:ids``          hash ``<user>:<id>`` -> ``<offset>:<room>`` (dedupe, kept for good)
 ``dm:box:<user>``     stream: the user's DMs not delivered yet (the mailbox)
@@ -40,6 +50,8 @@ from collections.abc import Awaitable
 from server_stub.scaleout.redislink import PREFIX, RedisLink, Script
 from server_stub.storage.base import (
     AppendResult,
+    ChangeKind,
+    ChangeResult,
     ChatMessage,
     DirectMessage,
     DmResult,
@@ -66,8 +78,13 @@ if prev then
 end
 local off = tonumber(redis.call('HGET', P .. 'chat:offsets', room) or '0') + 1
 -- the stream entry first: if Redis refuses a write (out of memory), nothing changed
-redis.call('XADD', P .. 'chat:log:' .. room, off .. '-0',
-           'user', user, 'id', id, 'text', text, 'ts', ts)
+if ARGV[8] ~= '' then
+  redis.call('XADD', P .. 'chat:log:' .. room, off .. '-0',
+             'user', user, 'id', id, 'text', text, 'ts', ts, 'reply_to', ARGV[8])
+else
+  redis.call('XADD', P .. 'chat:log:' .. room, off .. '-0',
+             'user', user, 'id', id, 'text', text, 'ts', ts)
+end
 redis.call('HSET', P .. 'chat:offsets', room, off)
 redis.call('HSET', ids, field, off .. ':' .. room)
 if node ~= '' then redis.call('SADD', P .. 'node:' .. node .. ':unsent', off .. ':' .. room) end
@@ -100,14 +117,88 @@ local e = redis.call('XRANGE', P .. 'chat:log:' .. r, off .. '-0', off .. '-0')
 return {r, tonumber(off), e[1][2]}
 """)
 
+#: The page, and for each entry the state of the message it is or changes ('' if none).
 HISTORY = Script("chat_history", """
 local P, room, start, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local last = tonumber(redis.call('HGET', P .. 'chat:offsets', room) or '0')
 local log = P .. 'chat:log:' .. room
+local entries
 if start == '' then
-  return {last, redis.call('XREVRANGE', log, '+', '-', 'COUNT', limit)}
+  entries = redis.call('XREVRANGE', log, '+', '-', 'COUNT', limit)
+else
+  entries = redis.call('XRANGE', log, start, '+', 'COUNT', limit + 1)
 end
-return {last, redis.call('XRANGE', log, start, '+', 'COUNT', limit + 1)}
+local edits = P .. 'chat:edits:' .. room
+local states = {}
+for i, e in ipairs(entries) do
+  local f = e[2]
+  local key = string.match(e[1], '^(%d+)')
+  for j = 1, #f, 2 do
+    if f[j] == 'target' then key = f[j + 1] end
+  end
+  states[i] = redis.call('HGET', edits, key) or ''
+end
+return {last, entries, states}
+""")
+
+#: An edit or delete, decided and stored in one step (see ChangeResult). Replies
+#: {status, offset, flat fields}: 0 changed (offset), 1 repeated (the earlier change's
+#: or the message's offset and fields), 2 forbidden, 3 not found, 4 deleted.
+CHANGE = Script("chat_change", """
+local P, room, user, id, kind, text, ts, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+                                                ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local log = P .. 'chat:log:' .. room
+local prev = redis.call('HGET', P .. 'chat:ids', user .. ':' .. id)
+local target = nil
+if prev then
+  local sep = string.find(prev, ':', 1, true)
+  if string.sub(prev, sep + 1) == room then target = string.sub(prev, 1, sep - 1) end
+end
+if not target then
+  -- someone else's message of this room? (a rare path: a scan of the room)
+  for _, e in ipairs(redis.call('XRANGE', log, '-', '+')) do
+    local f, msg, event = e[2], false, false
+    for j = 1, #f, 2 do
+      if f[j] == 'id' and f[j + 1] == id then msg = true end
+      if f[j] == 'event' then event = true end
+    end
+    if msg and not event then return {2} end
+  end
+  return {3}
+end
+local edits = P .. 'chat:edits:' .. room
+local state = redis.call('HGET', edits, target)
+local earlier, current, deleted = target, nil, false
+if state then
+  local a = string.find(state, '\\n', 1, true)
+  local b = string.find(state, '\\n', a + 1, true)
+  earlier = string.sub(state, 1, a - 1)
+  deleted = string.sub(state, a + 1, b - 1) == 'd'
+  current = string.sub(state, b + 1)
+else
+  local f = redis.call('XRANGE', log, target .. '-0', target .. '-0')[1][2]
+  for j = 1, #f, 2 do
+    if f[j] == 'text' then current = f[j + 1] end
+  end
+end
+if deleted and kind == 'edit' then return {4} end
+if deleted or (kind == 'edit' and text == current) then
+  local e = redis.call('XRANGE', log, earlier .. '-0', earlier .. '-0')
+  return {1, tonumber(earlier), e[1][2]}
+end
+local off = tonumber(redis.call('HGET', P .. 'chat:offsets', room) or '0') + 1
+if kind == 'edit' then
+  redis.call('XADD', log, off .. '-0', 'user', user, 'id', id, 'text', text, 'ts', ts,
+             'event', kind, 'target', target)
+  redis.call('HSET', edits, target, off .. '\\n' .. 'e' .. '\\n' .. text)
+else
+  redis.call('XADD', log, off .. '-0', 'user', user, 'id', id, 'ts', ts,
+             'event', kind, 'target', target)
+  redis.call('HSET', edits, target, off .. '\\n' .. 'd' .. '\\n')
+end
+redis.call('HSET', P .. 'chat:offsets', room, off)
+if node ~= '' then redis.call('SADD', P .. 'node:' .. node .. ':unsent', off .. ':' .. room) end
+return {0, off}
 """)
 
 STORE_DM = Script("dm_store", """
@@ -149,7 +240,7 @@ redis.call('HSETNX', P .. 'claims', ARGV[2], ARGV[3])
 return redis.call('HGET', P .. 'claims', ARGV[2])
 """)
 
-SCRIPTS = (APPEND, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT, HISTORY_ID, CLAIM)
+SCRIPTS = (APPEND, CHANGE, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT, HISTORY_ID, CLAIM)
 
 
 def _fields(flat: list[str] | dict[str, str]) -> dict[str, str]:
@@ -160,10 +251,23 @@ def _fields(flat: list[str] | dict[str, str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def _chat(room: str, offset: int, flat: list[str]) -> ChatMessage:
+def _chat(room: str, offset: int, flat: list[str] | dict[str, str],
+          state: str = "") -> ChatMessage:
+    """A stream entry as stored, with ``state`` (its ``chat:edits`` value) laid over."""
     f = _fields(flat)
+    event = f.get("event")
+    text = f.get("text")
+    edited = deleted = False
+    if state:
+        _, mark, latest = state.split("\n", 2)
+        if mark == "d":
+            text, deleted = None, event is None
+        elif event is None:
+            text, edited = latest, True
     return ChatMessage(room=room, offset=int(offset), user=f["user"], id=f["id"],
-                       text=f["text"], ts=f["ts"])
+                       text=text, ts=f["ts"], reply_to=f.get("reply_to"), edited=edited,
+                       deleted=deleted,
+                       event="edit" if event == "edit" else "delete" if event else None)
 
 
 def _entry_offset(entry_id: str) -> int:
@@ -193,15 +297,32 @@ class RedisStorage(Storage):
 
     # -- /chat rooms -------------------------------------------------------------------
     def append_chat_message(self, room: str, user: str, msg_id: str, text: str,
-                            ts: str) -> Awaitable[AppendResult]:
-        reply = self.link.run(APPEND, (room, user, msg_id, text, ts, self.node))
+                            ts: str, reply_to: str | None = None) -> Awaitable[AppendResult]:
+        reply = self.link.run(APPEND, (room, user, msg_id, text, ts, self.node,
+                                       reply_to or ""))
 
         async def decode() -> AppendResult:
             value = await reply
             if value[0] == 1:
                 return AppendResult(_chat(value[1], value[2], value[3]), duplicate=True)
-            return AppendResult(ChatMessage(room, int(value[2]), user, msg_id, text, ts),
-                                duplicate=False)
+            return AppendResult(ChatMessage(room, int(value[2]), user, msg_id, text, ts,
+                                            reply_to=reply_to), duplicate=False)
+
+        return decode()
+
+    def change_chat_message(self, room: str, user: str, msg_id: str, kind: ChangeKind,
+                            text: str | None, ts: str) -> Awaitable[ChangeResult]:
+        reply = self.link.run(CHANGE, (room, user, msg_id, kind, text or "", ts, self.node))
+
+        async def decode() -> ChangeResult:
+            value = await reply
+            status = int(value[0])
+            if status == 0:
+                return ChangeResult("changed", ChatMessage(
+                    room, int(value[1]), user, msg_id, text, ts, event=kind))
+            if status == 1:
+                return ChangeResult("repeated", _chat(room, value[1], value[2]))
+            return ChangeResult({2: "forbidden", 3: "not_found"}.get(status, "deleted"))
 
         return decode()
 
@@ -219,8 +340,9 @@ class RedisStorage(Storage):
         reply = self.link.run(HISTORY, (room, start, limit))
 
         async def decode() -> HistoryPage:
-            last, entries = await reply
-            messages = [_chat(room, _entry_offset(eid), flat) for eid, flat in entries]
+            last, entries, states = await reply
+            messages = [_chat(room, _entry_offset(eid), flat, state)
+                        for (eid, flat), state in zip(entries, states, strict=True)]
             if since is None:
                 messages.reverse()
                 return HistoryPage(messages, int(last), more=False)
@@ -270,6 +392,23 @@ class RedisStorage(Storage):
                 f = _fields(flat)
                 out.append(DirectMessage(f["user"], to, f["id"], f["text"], f["ts"]))
             return out
+
+        return decode()
+
+    # -- /chat users --------------------------------------------------------------------
+    def touch_user(self, user: str, ts: str) -> Awaitable[None]:
+        reply = self.link.command("HSET", f"{PREFIX}chat:users", user, ts)
+
+        async def decode() -> None:
+            await reply
+
+        return decode()
+
+    def chat_users(self) -> Awaitable[dict[str, str | None]]:
+        reply = self.link.command("HGETALL", f"{PREFIX}chat:users")
+
+        async def decode() -> dict[str, str | None]:
+            return {str(user): str(ts) for user, ts in (await reply).items()}
 
         return decode()
 

@@ -41,6 +41,8 @@ from typing import Any, TypeVar
 from server_stub import jsonmod
 from server_stub.storage.base import (
     AppendResult,
+    ChangeKind,
+    ChangeResult,
     ChatMessage,
     DirectMessage,
     DmResult,
@@ -65,7 +67,9 @@ CHECKPOINT_EVERY = 2000
 APPLICATION_ID = 0x534B4453  # "SKDS"
 #: 2 added ``server_meta`` and ``name_claims``. A server that only knows 1 refuses such a
 #: file rather than serve it while ignoring the claims people made on it.
-SCHEMA_VERSION = 2
+#: 3 added edits and deletes (``chat_changes``, ``reply_to``/``edited``/``deleted``) and
+#: ``chat_users``: an older server would serve deleted messages as empty ones.
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_rooms (
@@ -79,9 +83,28 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     msg_id TEXT NOT NULL,
     body TEXT NOT NULL,
     ts TEXT NOT NULL,
+    reply_to TEXT,
+    edited INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (room, msg_offset)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS chat_messages_dedupe ON chat_messages (sender, msg_id);
+CREATE TABLE IF NOT EXISTS chat_changes (
+    room TEXT NOT NULL,
+    msg_offset INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT,
+    ts TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    PRIMARY KEY (room, msg_offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chat_changes_target ON chat_changes (room, target);
+CREATE TABLE IF NOT EXISTS chat_users (
+    name TEXT PRIMARY KEY,
+    last_seen TEXT
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS direct_messages (
     n INTEGER PRIMARY KEY,
     sender TEXT NOT NULL,
@@ -125,17 +148,34 @@ CREATE TABLE IF NOT EXISTS name_claims (
 ) WITHOUT ROWID;
 """
 
-_CHAT_COLUMNS = "room, msg_offset, sender, msg_id, body, ts"
+_CHAT_COLUMNS = "room, msg_offset, sender, msg_id, body, ts, reply_to, edited, deleted"
+#: chat_changes rows in the shape of _CHAT_COLUMNS plus the kind (NULL for messages)
+_CHANGE_COLUMNS = "room, msg_offset, sender, msg_id, body, ts, NULL, 0, 0, kind"
+#: columns added to chat_messages by schema 3, added in place to older files
+_ADDED_CHAT_COLUMNS = (("reply_to", "TEXT"), ("edited", "INTEGER NOT NULL DEFAULT 0"),
+                       ("deleted", "INTEGER NOT NULL DEFAULT 0"))
 
 
 def _chat(row: tuple[Any, ...]) -> ChatMessage:
-    return ChatMessage(room=row[0], offset=row[1], user=row[2], id=row[3], text=row[4],
-                       ts=row[5])
+    deleted = bool(row[8])
+    return ChatMessage(room=row[0], offset=row[1], user=row[2], id=row[3],
+                       text=None if deleted else row[4], ts=row[5], reply_to=row[6],
+                       edited=bool(row[7]) and not deleted, deleted=deleted,
+                       event=row[9] if len(row) > 9 else None)
 
 
 def _last_offset(conn: sqlite3.Connection, room: str) -> int:
     row = conn.execute("SELECT last_offset FROM chat_rooms WHERE room = ?", (room,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def _next_offset(conn: sqlite3.Connection, room: str) -> int:
+    """Take the room's next offset (messages and changes share the sequence)."""
+    offset = _last_offset(conn, room) + 1
+    conn.execute("INSERT INTO chat_rooms (room, last_offset) VALUES (?, ?) "
+                 "ON CONFLICT (room) DO UPDATE SET last_offset = excluded.last_offset",
+                 (room, offset))
+    return offset
 
 
 class SqliteStorage(Storage, QueueStore):
@@ -299,6 +339,10 @@ class SqliteStorage(Storage, QueueStore):
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        have = {r[1] for r in conn.execute("PRAGMA table_info(chat_messages)")}
+        for column, kind in _ADDED_CHAT_COLUMNS:
+            if column not in have:
+                conn.execute(f"ALTER TABLE chat_messages ADD COLUMN {column} {kind}")
 
     @staticmethod
     def _explain(path: Path, exc: sqlite3.Error) -> str:
@@ -415,20 +459,58 @@ class SqliteStorage(Storage, QueueStore):
 
     # -- /chat rooms -------------------------------------------------------------------
     def append_chat_message(self, room: str, user: str, msg_id: str, text: str,
-                            ts: str) -> Awaitable[AppendResult]:
+                            ts: str, reply_to: str | None = None) -> Awaitable[AppendResult]:
         def op(conn: sqlite3.Connection) -> AppendResult:
             row = conn.execute(
                 f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE sender = ? AND msg_id = ?",
                 (user, msg_id)).fetchone()
             if row:
                 return AppendResult(_chat(row), duplicate=True)
-            offset = _last_offset(conn, room) + 1
-            conn.execute(f"INSERT INTO chat_messages ({_CHAT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                         (room, offset, user, msg_id, text, ts))
-            conn.execute("INSERT INTO chat_rooms (room, last_offset) VALUES (?, ?) "
-                         "ON CONFLICT (room) DO UPDATE SET last_offset = excluded.last_offset",
-                         (room, offset))
-            return AppendResult(ChatMessage(room, offset, user, msg_id, text, ts), False)
+            offset = _next_offset(conn, room)
+            conn.execute(f"INSERT INTO chat_messages ({_CHAT_COLUMNS}) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)",
+                         (room, offset, user, msg_id, text, ts, reply_to))
+            return AppendResult(ChatMessage(room, offset, user, msg_id, text, ts,
+                                            reply_to=reply_to), False)
+
+        return self._submit(op)
+
+    def change_chat_message(self, room: str, user: str, msg_id: str, kind: ChangeKind,
+                            text: str | None, ts: str) -> Awaitable[ChangeResult]:
+        def op(conn: sqlite3.Connection) -> ChangeResult:
+            row = conn.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE sender = ? AND msg_id = ? "
+                "AND room = ?", (user, msg_id, room)).fetchone()
+            if row is None:
+                # Someone else's message of that room (a rare path: a scan of the room).
+                other = conn.execute("SELECT 1 FROM chat_messages WHERE room = ? AND "
+                                     "msg_id = ? LIMIT 1", (room, msg_id)).fetchone()
+                return ChangeResult("forbidden" if other else "not_found")
+            target = _chat(row)
+            latest = conn.execute(
+                f"SELECT {_CHANGE_COLUMNS} FROM chat_changes WHERE room = ? AND target = ? "
+                "ORDER BY msg_offset DESC LIMIT 1", (room, target.offset)).fetchone()
+            earlier = _chat(latest) if latest else target
+            if target.deleted:
+                return ChangeResult("repeated", earlier) if kind == "delete" \
+                    else ChangeResult("deleted")
+            if kind == "edit" and text == target.text:
+                return ChangeResult("repeated", earlier)
+            offset = _next_offset(conn, room)
+            conn.execute("INSERT INTO chat_changes (room, msg_offset, sender, msg_id, kind, "
+                         "body, ts, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (room, offset, user, msg_id, kind, text, ts, target.offset))
+            if kind == "edit":
+                conn.execute("UPDATE chat_messages SET body = ?, edited = 1 "
+                             "WHERE room = ? AND msg_offset = ?", (text, room, target.offset))
+            else:
+                # The text leaves the history: the message's and its earlier edits'.
+                conn.execute("UPDATE chat_messages SET body = '', deleted = 1 "
+                             "WHERE room = ? AND msg_offset = ?", (room, target.offset))
+                conn.execute("UPDATE chat_changes SET body = NULL "
+                             "WHERE room = ? AND target = ?", (room, target.offset))
+            return ChangeResult("changed", ChatMessage(room, offset, user, msg_id, text, ts,
+                                                       event=kind))
 
         return self._submit(op)
 
@@ -442,16 +524,16 @@ class SqliteStorage(Storage, QueueStore):
         return self._submit(op)
 
     def chat_history(self, room: str, since: int | None, limit: int) -> Awaitable[HistoryPage]:
+        both = (f"SELECT {_CHAT_COLUMNS}, NULL FROM chat_messages WHERE room = ?1 AND "
+                f"msg_offset > ?2 UNION ALL SELECT {_CHANGE_COLUMNS} FROM chat_changes "
+                "WHERE room = ?1 AND msg_offset > ?2 ORDER BY 2")
+
         def op(conn: sqlite3.Connection) -> HistoryPage:
             last = _last_offset(conn, room)
             if since is None:
-                rows = conn.execute(
-                    f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE room = ? "
-                    "ORDER BY msg_offset DESC LIMIT ?", (room, limit)).fetchall()
+                rows = conn.execute(f"{both} DESC LIMIT ?3", (room, 0, limit)).fetchall()
                 return HistoryPage([_chat(r) for r in reversed(rows)], last, more=False)
-            rows = conn.execute(
-                f"SELECT {_CHAT_COLUMNS} FROM chat_messages WHERE room = ? AND msg_offset > ? "
-                "ORDER BY msg_offset LIMIT ?", (room, since, limit + 1)).fetchall()
+            rows = conn.execute(f"{both} LIMIT ?3", (room, since, limit + 1)).fetchall()
             more = len(rows) > limit
             return HistoryPage([_chat(r) for r in rows[:limit]], last, more=more)
 
@@ -497,6 +579,21 @@ class SqliteStorage(Storage, QueueStore):
         def op(conn: sqlite3.Connection) -> None:
             conn.executemany("UPDATE direct_messages SET delivered = 1 "
                              "WHERE sender = ? AND msg_id = ?", keys)
+
+        return self._submit(op)
+
+    # -- /chat users --------------------------------------------------------------------
+    def touch_user(self, user: str, ts: str) -> Awaitable[None]:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO chat_users (name, last_seen) VALUES (?, ?) "
+                         "ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen",
+                         (user, ts))
+
+        return self._submit(op)
+
+    def chat_users(self) -> Awaitable[dict[str, str | None]]:
+        def op(conn: sqlite3.Connection) -> dict[str, str | None]:
+            return dict(conn.execute("SELECT name, last_seen FROM chat_users").fetchall())
 
         return self._submit(op)
 

@@ -15,8 +15,9 @@ arrive *after* it (its process publishes only once its write returned). So:
    from now on broadcasts go straight to it, except those the read covered (late
    broadcasts of stored data), which are dropped for this socket.
 
-``covered`` is "offset <= the history's last offset" for a join and "(sender, id) was in
-the mailbox" for DMs. Whatever the timing, an item is either stored before the read
+``covered`` is "offset <= the history's last offset" for a join (room messages, edits
+and deletes all carry the offset they took) and "(sender, id) was in the mailbox" for
+DMs. Whatever the timing, an item is either stored before the read
 (covered: sent from storage, never live) or after it (the socket is already in the room,
 so it arrives live or from the buffer, exactly once).
 
@@ -55,8 +56,8 @@ class LiveGate:
     def __init__(self, namespace: str, events: Iterable[str]) -> None:
         self.namespace = namespace
         self.events = frozenset(events)
-        #: socket.io room -> sid -> payloads held while that socket catches up
-        self.buffers: dict[str, dict[str, list[Any]]] = {}
+        #: socket.io room -> sid -> (event, payload) held while that socket catches up
+        self.buffers: dict[str, dict[str, list[tuple[str, Any]]]] = {}
         #: socket.io room -> sid -> what its catch-up covered
         self.floors: dict[str, dict[str, Covered]] = {}
         #: sid -> rooms it has an entry in (so a disconnect is cheap)
@@ -84,16 +85,17 @@ class LiveGate:
         self.buffers.setdefault(room, {})[sid] = []
         self.rooms_of.setdefault(sid, set()).add(room)
 
-    def release(self, sid: str, room: str, covered: Covered | None) -> list[Any]:
+    def release(self, sid: str, room: str, covered: Covered | None) -> list[tuple[str, Any]]:
         """Stop holding; ``covered`` says what the read sent (None: the read failed, drop
-        the buffer). Returns the held payloads it did not cover, in arrival order."""
+        the buffer). Returns the held (event, payload) pairs it did not cover, in
+        arrival order."""
         held = _pop(self.buffers, room, sid) or []
         if covered is None:
             if sid not in self.floors.get(room, {}):
                 self.rooms_of.get(sid, set()).discard(room)
             return []
         self.floors.setdefault(room, {})[sid] = covered
-        return [payload for payload in held if not covered(payload)]
+        return [(event, payload) for event, payload in held if not covered(payload)]
 
     def forget(self, sid: str, room: str | None = None) -> None:
         """The socket left ``room`` (or, without a room, disconnected)."""
@@ -118,7 +120,7 @@ class LiveGate:
             return skip_sid
         extra = list(held or ())
         for buffer in (held or {}).values():
-            buffer.append(payload)
+            buffer.append((event, payload))
         if floors:
             extra.extend(sid for sid, covered in floors.items() if covered(payload))
         if not extra:

@@ -184,3 +184,36 @@ async def test_the_same_message_id_sent_to_two_processes_at_once_is_stored_once(
             f"same-{n}" for n in range(20))
     finally:
         await close_all(one, two)
+
+
+async def test_edits_deletes_dm_typing_and_users_across_processes(cluster: Cluster) -> None:
+    """Changes, DM typing and the user list are shared state like messages: one offset
+    sequence, broadcasts to every process, one list of who is online anywhere."""
+    a, b = cluster(2)
+    room = unique("room")
+    alice = await connected(a.url, "alice")
+    bob = await connected(b.url, "bob")
+    try:
+        await alice.call("join", {"room": room})
+        await bob.call("join", {"room": room})
+        sent = await alice.call("message", {"room": room, "text": "helo", "id": "m1"})
+        await bob.next("message", timeout=WAIT)
+        edit = await alice.call("edit", {"room": room, "id": "m1", "text": "hello"})
+        assert (await bob.next("edit", timeout=WAIT))["offset"] == sent["offset"] + 1
+        refused = await bob.call("delete", {"room": room, "id": "m1"})
+        assert refused["ok"] is False and refused["code"] == "forbidden"
+        gone = await alice.call("delete", {"room": room, "id": "m1"})
+        assert (await bob.next("delete", timeout=WAIT))["offset"] == edit["offset"] + 1
+        history = await bob.call("history", {"room": room})
+        assert history["messages"][0] == {
+            "room": room, "user": "alice", "id": "m1", "offset": sent["offset"],
+            "ts": sent["ts"], "deleted": True}
+        assert history["offset"] == gone["offset"]
+
+        await alice.call("typing", {"to": "bob"})
+        assert await bob.next("typing", timeout=WAIT) == {"user": "alice", "to": "bob"}
+        users = await bob.call("users")
+        assert [(u["user"], u["online"]) for u in users["users"]] == [
+            ("alice", True), ("bob", True)]
+    finally:
+        await close_all(alice, bob)

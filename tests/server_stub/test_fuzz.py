@@ -22,19 +22,21 @@ from hypothesis import strategies as st
 from tests.server_stub.peers import unique
 from tests.support import ServerProcess
 
-CODES = {"invalid", "too_large", "not_found", "unauthorized", "rate_limited"}
+CODES = {"invalid", "too_large", "not_found", "forbidden", "unauthorized", "rate_limited"}
 TIMEOUT = 10
 
 FIELDS = {
     "join": ("room", "since"), "history": ("room", "since", "limit"), "leave": ("room",),
-    "message": ("room", "text", "id", "user"), "typing": ("room",), "rooms": (),
+    "message": ("room", "text", "id", "user", "reply_to"), "typing": ("room", "to"),
+    "rooms": (), "edit": ("room", "id", "text"), "delete": ("room", "id"), "users": (),
     "dm": ("to", "text", "id", "user"),
     "publish": ("queue", "payload", "id"), "subscribe": ("queue", "prefetch"),
     "unsubscribe": ("queue",), "ack": ("queue", "seq"), "nack": ("queue", "seq", "requeue"),
     "peek": ("queue", "limit"), "stats": (), "requeue": ("queue", "seq"),
     "purge": ("queue",),
 }
-CHAT_EVENTS = ["join", "history", "leave", "message", "typing", "rooms", "dm"]
+CHAT_EVENTS = ["join", "history", "leave", "message", "edit", "delete", "typing", "rooms",
+               "dm", "users"]
 QUEUE_EVENTS = ["publish", "subscribe", "unsubscribe", "ack", "nack", "peek", "stats",
                 "requeue", "purge"]
 

@@ -28,6 +28,7 @@ UnreadRole = Qt.ItemDataRole.UserRole + 3
 ReadyRole = Qt.ItemDataRole.UserRole + 4
 OnlineRole = Qt.ItemDataRole.UserRole + 5
 IsYouRole = Qt.ItemDataRole.UserRole + 6
+MutedRole = Qt.ItemDataRole.UserRole + 7
 
 SECTION_NAMESPACES, SECTION_ROOMS, SECTION_DMS = range(3)
 SECTION_TITLES = ("Namespaces", "Rooms", "Direct messages")
@@ -40,6 +41,7 @@ class SidebarEntry:
     key: str
     unread: int = 0
     ready: bool = False
+    muted: bool = False
 
 
 class SidebarModel(QAbstractItemModel):
@@ -92,6 +94,10 @@ class SidebarModel(QAbstractItemModel):
 
     def set_ready(self, kind: str, key: str, ready: bool) -> None:
         self._update(kind, key, ready=ready)
+
+    def set_muted(self, kind: str, key: str, muted: bool) -> None:
+        """A muted room is drawn dimmed (its unread count is only mentions of you)."""
+        self._update(kind, key, muted=muted)
 
     def set_unread(self, kind: str, key: str, unread: int) -> None:
         self._update(kind, key, unread=unread)
@@ -203,6 +209,8 @@ class SidebarModel(QAbstractItemModel):
             return entry.unread
         if role == ReadyRole:
             return entry.ready
+        if role == MutedRole:
+            return entry.muted
         return None
 
     def flags(self, index: _IDX) -> Qt.ItemFlag:
@@ -227,6 +235,16 @@ class MemberListModel(QAbstractListModel):
         super().__init__(parent)
         self._members: list[Member] = []
         self.me = ""
+        #: our connection is down: nobody's presence is known, so nobody shows online
+        self.offline = False
+
+    def set_offline(self, offline: bool) -> None:
+        """Grey out every member (you included) while our connection is down."""
+        if offline == self.offline:
+            return
+        self.offline = offline
+        if self._members:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._members) - 1, 0))
 
     def set_members(self, online: list[str], seen: list[str] | tuple[str, ...] = ()) -> None:
         on = sorted(set(online), key=str.lower)
@@ -251,9 +269,11 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return escape_controls(m.user)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if self.offline:
+                return "unknown: you are offline"
             return "online" if m.online else "offline"
         if role == OnlineRole:
-            return m.online
+            return m.online and not self.offline
         if role == KeyRole:
             return m.user
         if role == IsYouRole:

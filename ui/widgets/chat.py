@@ -252,12 +252,7 @@ class ChatView(QListView):
 
 
 class MemberDelegate(QStyledItemDelegate):
-    """Member row: presence dot, name in the author's colour, "(you)"; everyone grey while
-    our own connection is down (we cannot know who is there)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.all_offline = False
+    """Member row: presence dot, name in the author's colour, "(you)"."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _IDX) -> None:
         pal = option.palette
@@ -268,7 +263,7 @@ class MemberDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.subtle_bg(pal, 0.12))
             painter.drawRoundedRect(rect.adjusted(4, 1, -4, -1), 6, 6)
-        online = bool(index.data(OnlineRole)) and not self.all_offline
+        online = bool(index.data(OnlineRole))
         dot = theme.state_color("connected" if online else "offline")
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(dot)
@@ -468,13 +463,15 @@ class ChatPane(QWidget):
         self.banner.setVisible(bool(text))
 
     def set_members_offline(self, offline: bool) -> None:
-        """Grey the whole member list: while we are offline nobody's presence is known."""
-        self.member_delegate.all_offline = offline
-        self.member_view.viewport().update()
+        """Grey out the whole member list (you included): presence is unknown meanwhile."""
+        self.members.set_offline(offline)
+        if self.kind == "room":
+            self.subtitle.setText("presence unknown while offline" if offline else
+                                  f"{len(self.members.online())} online")
 
     @property
     def members_offline(self) -> bool:
-        return self.member_delegate.all_offline
+        return self.members.offline
 
     def set_find_bar(self, widget: QWidget) -> None:
         """Put a bar (the find bar) above the message list; hidden until its owner shows it."""

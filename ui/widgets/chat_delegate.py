@@ -119,7 +119,8 @@ def message_text(index: _IDX) -> str:
 
 
 def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]:
-    """Character formats of a message row's text: links, mentions, "(edited)", hits."""
+    """Character formats of a message row's text: links, mentions, "(edited)", and
+    find's words, each occurrence, case-insensitive."""
     text = str(index.data() or "")
     muted = theme.muted(pal)
     out: list[QTextLayout.FormatRange] = []
@@ -141,10 +142,11 @@ def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]
         fmt.setForeground(muted)
         out.append(_range(len(text), len(text) + len(EDITED_SUFFIX), fmt))
     term = str(index.data(HighlightRole) or "")
-    if term:
+    if term:  # find searches words (the store's FTS): each word is marked
         hit_fmt = QTextCharFormat()
         hit_fmt.setBackground(HIGHLIGHT)
-        out += [_range(s, e, hit_fmt) for s, e in hits(text, term)]
+        for word in set(term.split()):
+            out += [_range(s, e, hit_fmt) for s, e in hits(text, word)]
     return out
 
 

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -40,7 +40,14 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
-from ui.models.sidebar import KeyRole, KindRole, ReadyRole, SidebarModel, UnreadRole
+from ui.models.sidebar import (
+    KeyRole,
+    KindRole,
+    MutedRole,
+    ReadyRole,
+    SidebarModel,
+    UnreadRole,
+)
 from ui.widgets.buttons import tool_button
 
 _IDX = QModelIndex | QPersistentModelIndex
@@ -84,6 +91,8 @@ class SidebarDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(bg, 6, 6)
         fg = pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         unread = int(index.data(UnreadRole) or 0)
+        if index.data(MutedRole) and not selected:
+            fg = theme.muted(pal)  # muted: dimmed; its only badge is a mention of you
         icon_name = {"namespace": "layers", "room": "hash", "dm": "at"}.get(kind, "hash")
         px = theme.pixmap(icon_name, 15, fg if (selected or unread) else theme.muted(pal))
         painter.drawPixmap(QPointF(bg.left() + 8, bg.center().y() - 7.5), px)
@@ -123,6 +132,35 @@ class SidebarDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class SelfStatus(QWidget):
+    """One line at the bottom of the sidebar: your presence dot and what it means."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.online = False
+        self.label = QLabel("offline")
+        self.label.setObjectName("hint")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(20, 2, 4, 0)
+        lay.addWidget(self.label, 1)
+        self.setToolTip("Your presence as the others see it")
+
+    def set_online(self, online: bool) -> None:
+        self.online = online
+        self.label.setText("you are online" if online else "you are offline")
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.state_color("connected" if self.online else "offline"))
+        painter.drawEllipse(QPointF(10, self.height() / 2), 4.5, 4.5)
+        painter.end()
+
+
 class Sidebar(QWidget):
     conversation_selected = Signal(str, str)   # kind ("room"|"dm"), key
     namespace_selected = Signal(str)
@@ -130,6 +168,9 @@ class Sidebar(QWidget):
     leave_requested = Signal(str)
     dm_requested = Signal(str)
     namespace_retry_requested = Signal(str)
+    browse_requested = Signal()                # the room directory
+    people_requested = Signal()                # the people list
+    mute_requested = Signal(str, bool)         # room, mute (True) or unmute (False)
 
     def __init__(self, model: SidebarModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -189,7 +230,13 @@ class Sidebar(QWidget):
         lay.addWidget(self.notice)
         lay.addWidget(self.ns_errors)
         lay.addWidget(self.tree, 1)
+        self.self_status = SelfStatus()
+        lay.addWidget(self.self_status)
         self.setMinimumWidth(190)
+
+    def set_self_online(self, online: bool) -> None:
+        """Your own dot at the bottom: grey while your connection is down."""
+        self.self_status.set_online(online)
 
     def focus_entry(self) -> None:
         self.entry.setFocus()
@@ -289,14 +336,31 @@ class Sidebar(QWidget):
         kind = index.data(KindRole)
         key = index.data(KeyRole)
         menu = QMenu(self)
+        menu.aboutToHide.connect(menu.deleteLater)
         if kind == "room":
-            leave = QAction(theme.icon("log-out"), f"Leave #{key.replace('&', '&&')}", menu)
+            name = key.replace('&', '&&')
+            muted = bool(index.data(MutedRole))
+            mute = QAction(theme.icon("bell" if muted else "bell-off"),
+                           f"Unmute #{name}" if muted else f"Mute #{name}", menu)
+            mute.setToolTip("A muted room neither notifies nor counts unread messages, "
+                            "except those that mention you")
+            mute.triggered.connect(lambda: self.mute_requested.emit(key, not muted))
+            menu.addAction(mute)
+            leave = QAction(theme.icon("log-out"), f"Leave #{name}", menu)
             leave.triggered.connect(lambda: self.leave_requested.emit(key))
             menu.addAction(leave)
+            menu.addSeparator()
         join = QAction(theme.icon("plus"), "Join or create a room…", menu)
         join.triggered.connect(self.focus_entry)
         menu.addAction(join)
+        browse = QAction(theme.icon("hash"), "Browse rooms…", menu)
+        browse.triggered.connect(self.browse_requested)
+        menu.addAction(browse)
         dm = QAction(theme.icon("at"), "Direct message…", menu)
         dm.triggered.connect(self._start_dm)
         menu.addAction(dm)
+        people = QAction(theme.icon("users"), "People…", menu)
+        people.triggered.connect(self.people_requested)
+        menu.addAction(people)
+        self.last_menu = menu
         menu.popup(self.tree.viewport().mapToGlobal(pos))

@@ -1,0 +1,135 @@
+"""Honest presence: what the chat says while this window's connection is down.
+
+A dead connection freezes the last presence the server told us: teammates stay green
+although nobody can know whether they are there. So while the connection is down the
+chat pane shows a banner that says what is going on, and the member list (you included,
+and your own dot in the sidebar) greys out. Nobody is said to have *left*: when the
+server cannot be reached at all, the banner says so ("Can't reach the server…"), which
+is true for everybody, instead of making teammates look gone.
+
+The members come back from the fresh join acks: the list stays grey until ``/chat`` is
+ready again (the core re-joins every room, with their member lists, before that), not
+merely until the transport is up.
+
+Which case it is comes from the connection manager's states (``app.manager``): after a
+drop it reports ``reconnecting`` with "connection lost (…)", then "reconnecting to …
+(attempt N)" while it tries; an attempt that fails is reported as ``reconnecting`` with
+the sentence why. That last one means the server is unreachable, not just that our
+connection blinked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QObject
+
+from ui.text import one_line
+
+CHAT_NS = "/chat"
+OFFLINE_BANNER = "You're offline — messages will be sent when the server is back"
+DISCONNECTED_BANNER = ("You're offline (disconnected) — messages will be sent once you "
+                       "connect again")
+#: reasons of the manager's ``reconnecting`` states that are not a failed attempt
+_NOT_A_FAILURE = ("connection lost", "reconnecting to")
+#: offline reasons that are no news: nothing shown yet, or the window is closing
+_QUIET_OFFLINE = ("", "Closed")
+
+
+def unreachable_banner(where: str) -> str:
+    """The banner while connection attempts fail."""
+    return (f"Can't reach the server at {where} — retrying; your messages wait in the "
+            "outbox")
+
+
+def host_of(url: str) -> str:
+    """``host:port`` of a URL (the URL itself when it has no host)."""
+    parts = urlsplit(url)
+    return parts.netloc or url or "?"
+
+
+class PresenceView(Protocol):
+    """The chat pane's part: a banner and a member list that can grey out."""
+
+    def set_banner(self, text: str | None) -> None: ...
+
+    def set_members_offline(self, offline: bool) -> None: ...
+
+
+class SelfStatusView(Protocol):
+    """The sidebar's part: your own presence dot."""
+
+    def set_self_online(self, online: bool) -> None: ...
+
+
+class HonestPresence(QObject):
+    """Follows the connection state and the readiness of ``/chat``; drives the banner,
+    the member list's greying and your own dot."""
+
+    def __init__(self, pane: PresenceView, status: SelfStatusView, where: Callable[[], str],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pane = pane
+        self.status = status
+        self.where = where
+        self.banner: str | None = None
+        self.members_offline = False
+        self._connected = False
+        self._chat_ready = False
+        self._failing = False
+        self._chat_off = False
+        self._apply()
+
+    def set_chat_off(self, off: bool) -> None:
+        """Chat is off (a server that is not SockDesk's): no rooms to wait for, so being
+        connected is being online."""
+        self._chat_off = off
+        self._apply()
+
+    def reset(self) -> None:
+        """A new session (or none): nothing is known yet, so nothing is claimed."""
+        self._connected = self._chat_ready = self._failing = False
+        self.banner = None
+        self._apply()
+
+    def on_state(self, state: str, reason: str) -> None:
+        """A state change of the connection (``bridge.state_changed``)."""
+        self._connected = state == "connected"
+        if self._connected:
+            self._failing = False
+            self.banner = None
+        else:
+            self._chat_ready = False
+            if state == "reconnecting" and not reason.startswith(_NOT_A_FAILURE):
+                self._failing = True
+            self.banner = self._banner_for(state, reason)
+        self._apply()
+
+    def on_namespace_ready(self, namespace: str, ready: bool) -> None:
+        """``/chat`` ready: every room was re-joined, so the member lists are fresh."""
+        if namespace == CHAT_NS:
+            self._chat_ready = ready
+            self._apply()
+
+    def _banner_for(self, state: str, reason: str) -> str | None:
+        where = host_of(self.where())
+        if state == "offline":
+            if reason in _QUIET_OFFLINE:
+                return None
+            if reason == "user":
+                return DISCONNECTED_BANNER
+            return (f"You're offline — {one_line(reason, 160).rstrip('.')}; your messages "
+                    "wait in the outbox")
+        if self._failing:
+            return unreachable_banner(where)
+        if state == "reconnecting":
+            return OFFLINE_BANNER
+        return self.banner  # connecting: the first attempt says nothing new yet
+
+    def _apply(self) -> None:
+        self.members_offline = not (self._connected and (self._chat_ready or self._chat_off))
+        self.pane.set_banner(self.banner)
+        self.pane.set_members_offline(self.members_offline)
+        self.status.set_self_online(not self.members_offline)
