@@ -26,9 +26,6 @@ from typing import Any
 CHAT_NAMESPACE = "/chat"
 QUEUE_NAMESPACE = "/queue"
 
-#: The longest chat text the bundled server accepts (characters); longer is refused.
-MAX_TEXT_CHARS = 4000
-
 #: Event name under which undecodable packets are stored (queue `event:<ns>:(malformed)`).
 MALFORMED_EVENT = "(malformed)"
 

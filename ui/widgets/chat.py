@@ -62,7 +62,6 @@ from ui.models.chat import (
     IdRole,
     KindRole,
     OwnRole,
-    ReplyRole,
     StateRole,
 )
 from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
@@ -75,8 +74,7 @@ _IDX = QModelIndex | QPersistentModelIndex
 #: below this pane width the member list folds away by itself
 MEMBERS_AUTO_COLLAPSE = 700
 #: roles whose change can change a row's height: the view lays out again
-_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, ReplyRole, GroupedRole,
-               StateRole}
+_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole}
 
 
 def _ask_delete(parent: QWidget) -> bool:
@@ -157,9 +155,14 @@ class ChatView(QListView):
         if self._stick:
             self._scroll_timer.start()
 
-    def _data_changed(self, _a: QModelIndex, _b: QModelIndex, roles: Sequence[int] = ()) -> None:
-        """An edit, a delete or a regrouping can change a row's height."""
-        if not roles or _SIZE_ROLES.intersection(roles):
+    def _data_changed(self, first: QModelIndex, last: QModelIndex,
+                      roles: Sequence[int] = ()) -> None:
+        """An edit, a delete, a regrouping or a failure line can change a row's height.
+        (Most state changes, queued → sent → acked, cannot: no layout for those.)"""
+        if not roles or _SIZE_ROLES.intersection(roles) or (
+                StateRole in roles and first.isValid() and any(
+                    first.model().index(r, 0).data(StateRole) in RESENDABLE
+                    for r in range(first.row(), last.row() + 1))):
             self.scheduleDelayedItemsLayout()
 
     def scroll_to_row(self, row: int) -> None:
