@@ -125,3 +125,24 @@ def test_another_users_edit_is_refused_and_shown_as_an_error(run, server, make_w
     assert "not saved" in errors[0] and "author" in errors[0]
     assert model_of(a).item(key).text == "alice's words"
     assert model_of(b).item(key).text == "alice's words"
+
+
+def test_edit_and_delete_made_while_away_show_after_reconnecting(run, server, make_window):
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "draft one")
+    a.conversations.send_chat("room", "general", "draft two")
+    run.until(lambda: acked(a, "draft two") and "draft two" in texts(b))
+    one = next(i.key for i in model_of(a).messages() if i.text == "draft one")
+    two = next(i.key for i in model_of(a).messages() if i.text == "draft two")
+    b.on_disconnect_clicked()
+    run.until(lambda: b._state == "offline")
+    a.chat.edit_requested.emit("room", "general", one, "final one")
+    a.chat.delete_requested.emit("room", "general", two)
+    run.until(lambda: model_of(a).item(one).text == "final one" and
+              model_of(a).item(two).deleted)
+    assert model_of(b).item(one).text == "draft one"   # bob was away
+    b.on_connect_clicked()
+    run.until(lambda: model_of(b).item(one).text == "final one", 20)
+    run.until(lambda: model_of(b).item(two).deleted)
+    assert model_of(b).item(one).edited
+    assert texts(b) == ["final one", ""]   # the deleted one keeps its row, not its text
