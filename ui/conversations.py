@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from app.keys import Kind, is_kind, parse_ts
+from ui.chat_actions import ChatActions, apply_change, change_of
 from ui.chat_attention import MutedRooms, MuteFollower, attention, mentions, mute_key
 from ui.chat_discovery import Discovery
 from ui.chat_presence import HonestPresence
@@ -141,6 +142,7 @@ class Conversations(QObject):
         chat.leave_requested.connect(lambda room: host.spawn(self.leave_room(room)))
         chat.dm_requested.connect(self.open_dm)
         chat.clear_conversation()
+        self.actions = ChatActions(host, self, chat, bridge, self)
 
         bridge.room_joined.connect(self._on_room_joined)
         bridge.presence.connect(self._on_presence)
@@ -158,9 +160,15 @@ class Conversations(QObject):
         """The message model of a room or DM (made empty on first use)."""
         model = self._models.get((kind, key))
         if model is None:
-            model = ChatMessageModel(self)
+            # rooms in the server's order (offsets), DMs by the time they were sent
+            model = ChatMessageModel(self, order="offset" if kind == "room" else "ts",
+                                     me=self.host.user)
             self._models[(kind, key)] = model
         return model
+
+    def existing(self, kind: str, key: str) -> ChatMessageModel | None:
+        """The message model of a conversation if it was made."""
+        return self._models.get((kind, key))
 
     def reset(self) -> None:
         """Another workspace is shown: forget every conversation of the last one (its
@@ -171,6 +179,7 @@ class Conversations(QObject):
         self._models.clear()
         self._seen.clear()
         self._own_ids.clear()
+        self.actions.reset()
         self.chat.members.set_members([], [])
         self.chat.clear_conversation()
         self.set_chat_available(None)
@@ -202,6 +211,8 @@ class Conversations(QObject):
         if session is None:
             return
         self.chat.members.me = self.host.user
+        for model in self._models.values():
+            model.set_me(self.host.user)
         for room in session.chat.rooms:
             self._add_room(room)
             self._load_history("room", room)
@@ -315,7 +326,9 @@ class Conversations(QObject):
             payload = _arg0(msg.args)
             if (kind == "room" and msg.event == "message" and payload.get("room") == key) or (
                     kind == "dm" and msg.event == "dm" and payload.get("to") == key):
-                self._add_own(kind, key, msg, str(payload.get("text", "")))
+                reply_to = payload.get("reply_to")
+                self._add_own(kind, key, msg, str(payload.get("text", "")),
+                              reply_to if isinstance(reply_to, str) else None)
 
     def add_stored(self, kind: str, target: str, rows: list[StoredMessage]) -> None:
         """Rows read back from the store beyond the history loaded (find jumping to an
@@ -349,18 +362,27 @@ class Conversations(QObject):
         room = str(m.room or payload.get("room") or "")
         if not room:
             return
+        model = self.conversation("room", room)
+        change = change_of(payload, m.event)
+        if change is not None:  # an edit or delete entry: applied, not shown as a row
+            model.flush()
+            apply_change(model, *change)
+            return
         user = str(m.user or payload.get("user") or "?")
         own = m.direction == "out" or user == self.host.user
         msg_id = m.msg_id or payload.get("id")
-        model = self.conversation("room", room)
         self.sidebar_model.add("room", room)
         is_new = not (msg_id and model.has(str(msg_id)))
         text = m.text
+        reply_to = payload.get("reply_to")
         model.add_message(key=str(msg_id) if msg_id else None, user=user,
                           text=str(text if text is not None else payload.get("text", "")),
                           ts=m.ts or parse_ts(payload.get("ts")),
                           own=own, state="acked" if own else None,
-                          recovered=m.recovered, offset=m.offset)
+                          recovered=m.recovered, offset=m.offset,
+                          reply_to=reply_to if isinstance(reply_to, str) else None,
+                          edited=payload.get("edited") is True,
+                          deleted=payload.get("deleted") is True)
         if user not in self._seen.setdefault(room, set()):
             self._seen[room].add(user)
             self._refresh_members(room)
@@ -387,7 +409,8 @@ class Conversations(QObject):
         text = str(m.text if m.text is not None else payload.get("text", ""))
         model.add_message(key=str(msg_id) if msg_id else None,
                           user=me if outgoing else sender, text=text,
-                          ts=m.ts or parse_ts(payload.get("ts")),
+                          # when it was sent (the server's ts), not when it arrived
+                          ts=parse_ts(payload.get("ts")) or m.ts,
                           own=outgoing, state="acked" if outgoing else None,
                           recovered=m.recovered)
         if outgoing or not is_new:
@@ -444,8 +467,9 @@ class Conversations(QObject):
                                 f"in #{room}")
 
     # -- outgoing ------------------------------------------------------------------------------
-    def send_chat(self, kind: str, target: str, text: str) -> None:
-        """Send through the outbox; the message shows at once, in its delivery state."""
+    def send_chat(self, kind: str, target: str, text: str, reply_to: str = "") -> None:
+        """Send through the outbox; the message shows at once, in its delivery state (a
+        room message at the end, pending, until its ack gives it its place)."""
         session = self.host.session
         if session is None:
             self.host.show_error("Not connected to any server yet: press Connect (Ctrl+K)")
@@ -455,20 +479,22 @@ class Conversations(QObject):
             return
         try:
             if kind == "room":
-                msg = session.chat.send(target, text)
+                msg = session.chat.send(target, text, reply_to or None)
             else:
                 msg = session.chat.send_dm(target, text)
         except Exception as exc:
             self.host.show_error(f"Not sent: {exc}")
             return
-        self._add_own(kind, target, msg, text)
+        self._add_own(kind, target, msg, text, reply_to or None)
         self.host.refresh_depth()
 
-    def _add_own(self, kind: str, target: str, msg: OutboxMessage, text: str) -> None:
+    def _add_own(self, kind: str, target: str, msg: OutboxMessage, text: str,
+                 reply_to: str | None = None) -> None:
         self._own_ids[msg.id] = (kind, target)
         model = self.conversation(kind, target)
         model.add_message(key=msg.id, user=self.host.user, text=text,
-                          ts=msg.created or time.time(), own=True, state=msg.state.value)
+                          ts=msg.created or time.time(), own=True, state=msg.state.value,
+                          reply_to=reply_to)
         if msg.error:
             model.set_state(msg.id, msg.state.value, msg.error)
 
@@ -479,8 +505,14 @@ class Conversations(QObject):
             return
         if msg.state.value == "cancelled":
             model.remove(msg.id)
-        else:
-            model.set_state(msg.id, msg.state.value, msg.error or "")
+            return
+        model.set_state(msg.id, msg.state.value, msg.error or "")
+        reply = msg.reply if isinstance(msg.reply, dict) else {}
+        ts = parse_ts(reply.get("ts"))
+        if msg.state.value == "acked" and isinstance(reply.get("offset"), int):
+            model.set_offset(msg.id, reply["offset"], ts)  # its place in the timeline
+        elif msg.state.value == "acked" and ts is not None:
+            model.set_ts(msg.id, ts)  # a DM: the time the server has for it
 
     def retry_message(self, msg_id: str) -> None:
         """Send a failed own message again, or one whose ack never came ("no ack": it

@@ -89,7 +89,7 @@ def test_markup_is_shown_as_literal_text(run, server, make_window):
     assert index.data(Qt.ItemDataRole.DisplayRole) == markup
     # painting goes through QTextLayout (plain text): it must not fetch or bold anything,
     # and must lay out the full literal string
-    from ui.widgets.chat import _layout_text
+    from ui.widgets.chat_delegate import _layout_text
 
     layout, _h = _layout_text(markup, b.chat.font(), 2000)
     assert layout.text() == markup

@@ -1,55 +1,49 @@
 """The chat pane: message list, typing line, composer and member list of one conversation.
 
 A widget only: it shows the model it is given (``ChatPane.show_conversation``) and says
-what the user does through signals (send, typing, retry, cancel, leave, DM). Which
-conversation that is, and what is sent and received, is ``ui.conversations``. Messages
-are painted as plain text with QTextLayout (never rich text), so markup in a message is
-shown, not interpreted.
+what the user does through signals (send, reply, edit, delete, typing, retry, cancel,
+leave, DM). Which conversation that is, and what is sent and received, is
+``ui.conversations``. How a message is drawn is ``ui.widgets.chat_delegate``; the
+composer (reply/edit bar, counter) is ``ui.widgets.chat_composer``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     QPoint,
     QPointF,
-    QRect,
     QRectF,
     QSize,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
-    QColor,
+    QDesktopServices,
     QFont,
     QFontMetrics,
     QGuiApplication,
-    QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPalette,
-    QPen,
     QResizeEvent,
-    QTextCharFormat,
-    QTextLayout,
-    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QListView,
     QMenu,
-    QPlainTextEdit,
+    QMessageBox,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QStyledItemDelegate,
@@ -59,224 +53,37 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.chat_text import links
 from ui.models.chat import (
-    AuthorRole,
     ChatMessageModel,
-    ErrorRole,
+    DeletedRole,
+    EditedRole,
     GroupedRole,
     IdRole,
     KindRole,
     OwnRole,
-    RecoveredRole,
     StateRole,
-    TimeRole,
 )
 from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
-from ui.text import format_time
 from ui.widgets.buttons import tool_button
+from ui.widgets.chat_composer import Composer
+from ui.widgets.chat_delegate import RESENDABLE, RIGHT, ChatDelegate
 
 _IDX = QModelIndex | QPersistentModelIndex
 
-AVATAR = 34
-LEFT = 14
-GAP = 12
-RIGHT = 40
-STATE_LABELS = {"queued": "Queued: waiting for the connection", "sent": "Sent, waiting for the ack",
-                "acked": "Delivered (acknowledged by the server)", "failed": "Failed",
-                "no_ack": "No ack: sent once, the server never confirmed it"}
-#: own messages the user may send again: failed, or sent once with no ack ("no ack" is
-#: neither failed nor pending: it may have arrived, so it is never resent on its own)
-RESENDABLE = ("failed", "no_ack")
+#: below this pane width the member list folds away by itself
+MEMBERS_AUTO_COLLAPSE = 700
+#: roles whose change can change a row's height: the view lays out again
+_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole}
 
 
-def _layout_text(text: str, font: QFont, width: float) -> tuple[QTextLayout, float]:
-    """Lay out plain text (never markup) wrapped to ``width``; returns the layout and height."""
-    layout = QTextLayout(text.replace("\n", "\u2028"), font)
-    opt = QTextOption()
-    opt.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-    layout.setTextOption(opt)
-    layout.beginLayout()
-    y = 0.0
-    while True:
-        line = layout.createLine()
-        if not line.isValid():
-            break
-        line.setLineWidth(max(20.0, width))
-        line.setPosition(QPointF(0, y))
-        y += line.height()
-    layout.endLayout()
-    return layout, y
-
-
-def _highlights(text: str, term: str) -> list[QTextLayout.FormatRange]:
-    """Where find's words occur in a message (case-insensitive), as marked ranges."""
-    fmt = QTextCharFormat()
-    fmt.setBackground(QColor(255, 214, 0, 150))
-    ranges: list[QTextLayout.FormatRange] = []
-    low = text.lower()
-    if len(low) != len(text):  # a letter whose lower case is longer: positions shift
-        return ranges
-    for word in {w.lower() for w in term.split() if w}:
-        start = low.find(word)
-        while start >= 0:
-            r = QTextLayout.FormatRange()
-            r.start, r.length, r.format = start, len(word), fmt
-            ranges.append(r)
-            start = low.find(word, start + len(word))
-    return ranges
-
-
-class ChatDelegate(QStyledItemDelegate):
-    """Paints messages Slack-style: avatar, coloured name, time, text, delivery state."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.width = 600
-        self._heights: dict[tuple[str, int, bool], int] = {}
-
-    def set_width(self, width: int) -> None:
-        if width != self.width:
-            self.width = width
-            self._heights.clear()
-
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
-        base = QFont(option.font)
-        name = QFont(base)
-        name.setBold(True)
-        small = QFont(base)
-        small.setPointSizeF(max(7.0, base.pointSizeF() * 0.85))
-        return base, name, small
-
-    def _text_width(self) -> int:
-        return max(60, self.width - LEFT - AVATAR - GAP - RIGHT)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: _IDX) -> QSize:
-        kind = index.data(KindRole)
-        base, name_font, small = self._fonts(option)
-        if kind == "day":
-            return QSize(self.width, QFontMetrics(small).height() + 22)
-        grouped = bool(index.data(GroupedRole))
-        failed = index.data(StateRole) in RESENDABLE
-        key = (str(index.data(IdRole)), self.width, failed)
-        h = self._heights.get(key)
-        if h is None:
-            _, text_h = _layout_text(index.data() or "", base, self._text_width())
-            h = int(text_h) + (4 if grouped else QFontMetrics(name_font).height() + 11)
-            if failed:
-                h += QFontMetrics(small).height() + 2
-            if not grouped:
-                h = max(h, AVATAR + 12)
-            if len(self._heights) > 50_000:
-                self._heights.clear()
-            self._heights[key] = h
-        return QSize(self.width, h)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _IDX) -> None:
-        pal: QPalette = option.palette
-        kind = index.data(KindRole)
-        base, name_font, small = self._fonts(option)
-        rect: QRect = option.rect
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        muted = theme.muted(pal)
-        if kind == "day":
-            fm = QFontMetrics(small)
-            label = index.data() or ""
-            tw = fm.horizontalAdvance(label) + 20
-            cy = rect.center().y()
-            painter.setPen(QPen(theme.mix(pal.color(QPalette.ColorRole.Text),
-                                          pal.color(QPalette.ColorRole.Base), 0.12), 1))
-            painter.drawLine(rect.left() + LEFT, cy, rect.right() - LEFT, cy)
-            pill = QRectF(rect.center().x() - tw / 2, cy - fm.height() / 2 - 3, tw, fm.height() + 6)
-            painter.setBrush(pal.color(QPalette.ColorRole.Base))
-            painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
-            painter.setFont(small)
-            painter.setPen(muted)
-            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
-            painter.restore()
-            return
-
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(rect, theme.subtle_bg(pal, 0.10))
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(rect, theme.subtle_bg(pal, 0.04))
-
-        user = index.data(AuthorRole) or "?"
-        colour = theme.author_color(user, pal)
-        grouped = bool(index.data(GroupedRole))
-        x_text = rect.left() + LEFT + AVATAR + GAP
-        y: float = rect.top() + (2 if grouped else 7)
-        if not grouped:
-            # avatar: a disc in the author's colour with the initial
-            av = QRectF(rect.left() + LEFT, rect.top() + 8, AVATAR, AVATAR)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(colour)
-            painter.drawEllipse(av)
-            af = QFont(name_font)
-            af.setPointSizeF(base.pointSizeF() * 1.05)
-            painter.setFont(af)
-            painter.setPen(QColor("white"))
-            painter.drawText(av, Qt.AlignmentFlag.AlignCenter, user[:1].upper())
-            # name, time and tags on one line
-            painter.setFont(name_font)
-            painter.setPen(colour)
-            nfm = QFontMetrics(name_font)
-            name = user
-            painter.drawText(QPointF(x_text, y + nfm.ascent()), name)
-            x = x_text + nfm.horizontalAdvance(name) + 8
-            painter.setFont(small)
-            painter.setPen(muted)
-            sfm = QFontMetrics(small)
-            stamp = format_time(float(index.data(TimeRole) or time.time()))
-            painter.drawText(QPointF(x, y + nfm.ascent()), stamp)
-            x += sfm.horizontalAdvance(stamp) + 8
-            if index.data(RecoveredRole):
-                self._pill(painter, pal, small, "recovered", x,
-                           y + (nfm.height() - sfm.height()) / 2)
-            y += nfm.height() + 3
-        elif index.data(RecoveredRole):
-            self._pill(painter, pal, small, "recovered", rect.right() - RIGHT - 70, y)
-
-        text = index.data() or ""
-        layout, text_h = _layout_text(text, base, self._text_width())
-        painter.setPen(pal.color(QPalette.ColorRole.Text))
-        term = getattr(index.model(), "highlight", "")
-        layout.draw(painter, QPointF(x_text, y), _highlights(text, term) if term else [])
-        y += text_h
-
-        if index.data(OwnRole):
-            state = index.data(StateRole)
-            if state:
-                icon_name = {"queued": "clock", "sent": "check", "acked": "check-check",
-                             "failed": "alert", "no_ack": "check"}.get(state, "clock")
-                col = theme.state_color(state) if state in ("acked", "failed", "no_ack") \
-                    else muted
-                px = theme.pixmap(icon_name, 14, col)
-                painter.drawPixmap(QPointF(rect.right() - RIGHT + 14, rect.top() + (
-                    5 if grouped else 10)), px)
-            if state in RESENDABLE:
-                painter.setFont(small)
-                painter.setPen(theme.state_color(state))
-                err = index.data(ErrorRole)
-                line = (f"Failed: {err or 'not delivered'}. Right-click to retry."
-                        if state == "failed" else
-                        "No ack: sent once, the server never confirmed it (it may have "
-                        "arrived). Right-click to send again.")
-                fm = QFontMetrics(small)
-                painter.drawText(QPointF(x_text, y + fm.ascent() + 1), fm.elidedText(
-                    line, Qt.TextElideMode.ElideRight, self._text_width()))
-        painter.restore()
-
-    def _pill(self, painter: QPainter, pal: QPalette, font: QFont, text: str, x: float,
-              y: float) -> None:
-        fm = QFontMetrics(font)
-        r = QRectF(x, y - 1, fm.horizontalAdvance(text) + 12, fm.height() + 2)
-        painter.setPen(QPen(theme.state_color("reconnecting"), 1))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
-        painter.setFont(font)
-        painter.setPen(theme.state_color("reconnecting"))
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+def _ask_delete(parent: QWidget) -> bool:
+    answer = QMessageBox.question(
+        parent, "Delete message",
+        "Delete this message for everyone? Its text cannot be brought back.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class ChatView(QListView):
@@ -284,6 +91,9 @@ class ChatView(QListView):
 
     retry_requested = Signal(str)
     cancel_requested = Signal(str)
+    reply_requested = Signal(str)
+    edit_requested = Signal(str)
+    delete_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -301,6 +111,12 @@ class ChatView(QListView):
         self.setWordWrap(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
+        #: reply, edit and delete are offered (rooms; the protocol has them only there)
+        self.room_actions = False
+        #: opens a clicked link; tests put a recorder here instead of the browser
+        self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
+        #: asks before deleting; True deletes
+        self.confirm_delete: Callable[[], bool] = lambda: _ask_delete(self)
         self._stick = True
         self._scroll_timer = QTimer(self)
         self._scroll_timer.setSingleShot(True)
@@ -314,31 +130,18 @@ class ChatView(QListView):
         if old is not None:
             with contextlib.suppress(RuntimeError, TypeError):
                 old.rowsInserted.disconnect(self._rows_inserted)
+            with contextlib.suppress(RuntimeError, TypeError):
+                old.dataChanged.disconnect(self._data_changed)
         super().setModel(model)
         self._stick = True
         if model is not None:
             model.rowsInserted.connect(self._rows_inserted)
+            model.dataChanged.connect(self._data_changed)
             self._scroll_timer.start()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
-
-    def show_row(self, row: int) -> None:
-        """Select ``row`` and scroll it to the middle (no longer following the end)."""
-        model = self.model()
-        if model is None:
-            return
-        self.stop_sticking()
-        index = model.index(row, 0)
-        self.setCurrentIndex(index)
-        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
-
-    def stop_sticking(self) -> None:
-        """Stay where the view is put, even at the bottom, until the user scrolls: a
-        message jumped to is not scrolled away by the next one arriving."""
-        self._stick = False
-        self._scroll_timer.stop()
 
     def _scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
@@ -352,69 +155,103 @@ class ChatView(QListView):
         if self._stick:
             self._scroll_timer.start()
 
+    def _data_changed(self, first: QModelIndex, last: QModelIndex,
+                      roles: Sequence[int] = ()) -> None:
+        """An edit, a delete, a regrouping or a failure line can change a row's height.
+        (Most state changes, queued → sent → acked, cannot: no layout for those.)"""
+        if not roles or _SIZE_ROLES.intersection(roles) or (
+                StateRole in roles and first.isValid() and any(
+                    first.model().index(r, 0).data(StateRole) in RESENDABLE
+                    for r in range(first.row(), last.row() + 1))):
+            self.scheduleDelayedItemsLayout()
+
+    def scroll_to_row(self, row: int) -> None:
+        """Select a row and bring it to the middle (the view stops following the end)."""
+        model = self.model()
+        if model is None or not 0 <= row < model.rowCount():
+            return
+        index = model.index(row, 0)
+        self._stick = False
+        self._scroll_timer.stop()
+        self.setCurrentIndex(index)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    # -- links -------------------------------------------------------------------------------
+    def link_at(self, pos: QPoint) -> str | None:
+        """The URL drawn under ``pos`` (viewport coordinates), if any."""
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return None
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = self.visualRect(index)
+        return self.delegate.link_at(option, index, pos)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.link_at(event.position().toPoint()):
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.viewport().unsetCursor()
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if event.button() == Qt.MouseButton.LeftButton:
+            url = self.link_at(pos)
+            if url:
+                self.open_url(QUrl(url))
+                event.accept()
+                return
+        index = self.indexAt(pos)
+        if (index.isValid() and index.data(OwnRole) and index.data(StateRole) in RESENDABLE
+                and event.position().x() > self.viewport().width() - RIGHT):
+            self.retry_requested.emit(str(index.data(IdRole)))
+        super().mouseReleaseEvent(event)
+
+    # -- the menu ----------------------------------------------------------------------------
     def _menu(self, pos: QPoint) -> None:
-        menu = self.message_menu(self.indexAt(pos))
+        menu = self.message_menu(self.indexAt(pos), self.link_at(pos))
         if menu is not None:
             menu.popup(self.viewport().mapToGlobal(pos))
 
-    def message_menu(self, index: QModelIndex) -> QMenu | None:
-        """The context menu of a message row (None elsewhere): retry or send again,
-        cancel, copy."""
+    def message_menu(self, index: QModelIndex, link: str | None = None) -> QMenu | None:
+        """The context menu of a message row (None elsewhere): reply, edit, delete (own
+        acked room messages), retry or send again, cancel, copy text and copy link."""
         if not index.isValid() or index.data(KindRole) != "message":
             return None
         menu = QMenu(self)
         menu.aboutToHide.connect(menu.deleteLater)
         key = str(index.data(IdRole))
         state = index.data(StateRole)
-        if index.data(OwnRole) and state in RESENDABLE:
-            retry = QAction(theme.icon("retry"),
-                            "Retry sending" if state == "failed" else "Send again", menu)
-            retry.triggered.connect(lambda: self.retry_requested.emit(key))
-            menu.addAction(retry)
-        if index.data(OwnRole) and state in ("queued", *RESENDABLE):
-            cancel = QAction(theme.icon("x"), "Cancel sending (delete)", menu)
-            cancel.triggered.connect(lambda: self.cancel_requested.emit(key))
-            menu.addAction(cancel)
-        copy = QAction(theme.icon("copy"), "Copy text", menu)
-        text = index.data() or ""
-        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(text))
-        menu.addAction(copy)
+        own, deleted = bool(index.data(OwnRole)), bool(index.data(DeletedRole))
+
+        def add(icon: str, label: str, slot: Callable[[], object]) -> None:
+            action = QAction(theme.icon(icon), label, menu)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+
+        if self.room_actions and not deleted:
+            add("reply", "Reply", lambda: self.reply_requested.emit(key))
+            if own and state == "acked":
+                add("edit", "Edit", lambda: self.edit_requested.emit(key))
+                add("trash", "Delete…", lambda: self._delete(key))
+        if own and state in RESENDABLE:
+            add("retry", "Retry sending" if state == "failed" else "Send again",
+                lambda: self.retry_requested.emit(key))
+        if own and state in ("queued", *RESENDABLE):
+            add("x", "Cancel sending (delete)", lambda: self.cancel_requested.emit(key))
+        if not deleted:
+            text = str(index.data() or "")
+            add("copy", "Copy text", lambda: QGuiApplication.clipboard().setText(text))
+            found = [url for _s, _e, url in links(text)]
+            url = link if link in found else (found[0] if found else None)
+            if url is not None:
+                add("copy", "Copy link", lambda: QGuiApplication.clipboard().setText(url))
         return menu
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        index = self.indexAt(event.position().toPoint())
-        if (index.isValid() and index.data(OwnRole) and index.data(StateRole) in RESENDABLE
-                and event.position().x() > self.viewport().width() - RIGHT):
-            self.retry_requested.emit(str(index.data(IdRole)))
-        super().mouseReleaseEvent(event)
-
-
-class MessageEdit(QPlainTextEdit):
-    """Composer text box: Enter sends, Shift+Enter makes a new line; grows up to 6 lines."""
-
-    submitted = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTabChangesFocus(True)
-        self.document().contentsChanged.connect(self._fit)
-        self._fit()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
-            self.submitted.emit()
-            return
-        super().keyPressEvent(event)
-
-    def _fit(self) -> None:
-        total = int(self.document().size().height())  # lines, for a plain-text document
-        lines = max(1, min(6, total))
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if total > 6
-                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        fm = self.fontMetrics()
-        self.setFixedHeight(int(lines * fm.lineSpacing() + 2 * self.document().documentMargin()
-                                + 8))
+    def _delete(self, key: str) -> None:
+        if self.confirm_delete():
+            self.delete_requested.emit(key)
 
 
 class MemberDelegate(QStyledItemDelegate):
@@ -457,18 +294,23 @@ class MemberDelegate(QStyledItemDelegate):
 class ChatPane(QWidget):
     """Everything of one conversation; the models are swapped as the user changes room."""
 
-    send_requested = Signal(str, str, str)   # kind ("room"|"dm"), target, text
-    typing_activity = Signal(str, str)       # kind, target
-    retry_requested = Signal(str)            # message id
-    cancel_requested = Signal(str)           # message id
-    leave_requested = Signal(str)            # room
-    dm_requested = Signal(str)               # user
+    send_requested = Signal(str, str, str, str)    # kind, target, text, reply_to ("" none)
+    edit_requested = Signal(str, str, str, str)    # kind, target, msg_id, new text
+    delete_requested = Signal(str, str, str)       # kind, target, msg_id
+    typing_activity = Signal(str, str)             # kind, target
+    retry_requested = Signal(str)                  # message id
+    cancel_requested = Signal(str)                 # message id
+    leave_requested = Signal(str)                  # room
+    dm_requested = Signal(str)                     # user
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = ""
         self.target = ""
         self._last_typing_sent = 0.0
+        self._members_wanted = True
+        self._members_before = True     # the choice to restore when the pane widens again
+        self._narrow = False
 
         self.title = QLabel("No conversation")
         self.title.setObjectName("roomTitle")
@@ -476,18 +318,39 @@ class ChatPane(QWidget):
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("hint")
         self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
+        self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.leave_button = tool_button("Leave this room", icon="log-out", text="Leave")
         self.leave_button.clicked.connect(lambda: self.leave_requested.emit(self.target))
+        self.members_button = tool_button("Show or hide the member list", icon="users",
+                                          checkable=True, name="membersToggle")
+        self.members_button.setChecked(True)
+        self.members_button.toggled.connect(self.set_members_visible)
         header = QHBoxLayout()
         header.setContentsMargins(16, 10, 12, 8)
         header.addWidget(self.title)
         header.addSpacing(8)
         header.addWidget(self.subtitle, 1)
         header.addWidget(self.leave_button)
+        header.addWidget(self.members_button)
+
+        self.banner = QLabel("")
+        self.banner.setObjectName("chatBanner")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setWordWrap(True)
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        warn = theme.state_color("reconnecting")
+        self.banner.setStyleSheet(
+            f"QLabel#chatBanner {{ background: rgba({warn.red()}, {warn.green()}, "
+            f"{warn.blue()}, 40); border-left: 3px solid {warn.name()}; padding: 6px 12px; }}")
+        self.banner.hide()
 
         self.view = ChatView()
         self.view.retry_requested.connect(self.retry_requested)
         self.view.cancel_requested.connect(self.cancel_requested)
+        self.view.reply_requested.connect(self.reply_to)
+        self.view.edit_requested.connect(self.edit_message)
+        self.view.delete_requested.connect(
+            lambda key: self.delete_requested.emit(self.kind, self.target, key))
         self.empty_model = ChatMessageModel(self)
         self.view.setModel(self.empty_model)
 
@@ -500,26 +363,19 @@ class ChatPane(QWidget):
         self._typing_timer.setInterval(500)
         self._typing_timer.timeout.connect(self._refresh_typing)
 
-        self.editor = MessageEdit()
-        self.editor.setPlaceholderText(
-            "Write a message…  (Enter to send, Shift+Enter for a new line)")
-        self.editor.submitted.connect(self.submit)
+        self.composer = Composer()
+        self.editor = self.composer.editor
+        self.send_button = self.composer.send_button
+        self.composer.submitted.connect(self.submit)
+        self.composer.edit_last_requested.connect(self.edit_last)
         self.editor.textChanged.connect(self._on_text_changed)
-        accent = theme.palette().color(QPalette.ColorRole.Highlight)
-        self.send_button = tool_button("Send (Enter)", icon="send", icon_color=accent)
-        self.send_button.clicked.connect(self.submit)
-        composer = QFrame()
-        composer.setObjectName("composer")
-        cl = QHBoxLayout(composer)
-        cl.setContentsMargins(6, 4, 6, 4)
-        cl.addWidget(self.editor, 1)
-        cl.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         self.members = MemberListModel(self)
         self.member_view = QListView()
         self.member_view.setObjectName("memberList")
         self.member_view.setModel(self.members)
-        self.member_view.setItemDelegate(MemberDelegate(self.member_view))
+        self.member_delegate = MemberDelegate(self.member_view)
+        self.member_view.setItemDelegate(self.member_delegate)
         self.member_view.setUniformItemSizes(True)
         self.member_view.doubleClicked.connect(
             lambda idx: self.dm_requested.emit(str(idx.data(Qt.ItemDataRole.DisplayRole))))
@@ -534,28 +390,20 @@ class ChatPane(QWidget):
         sl.addWidget(self.member_view, 1)
         self.member_panel = side
 
-        self.banner = QLabel("")
-        self.banner.setObjectName("chatBanner")
-        self.banner.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner.setWordWrap(True)
-        self.banner.setContentsMargins(16, 6, 16, 6)
-        self.banner.setStyleSheet(
-            f"#chatBanner {{ background: {theme.state_color('reconnecting').name()};"
-            " color: white; }")
-        self.banner.hide()
-
         main = QWidget()
         ml = QVBoxLayout(main)
         ml.setContentsMargins(0, 0, 0, 0)
         ml.setSpacing(0)
         ml.addLayout(header)
         ml.addWidget(self.banner)
+        self._bars = QVBoxLayout()
+        self._bars.setContentsMargins(0, 0, 0, 0)
+        ml.addLayout(self._bars)
         ml.addWidget(self.view, 1)
-        self._main_layout = ml
         ml.addWidget(self.typing_label)
         bottom = QVBoxLayout()
         bottom.setContentsMargins(12, 2, 12, 12)
-        bottom.addWidget(composer)
+        bottom.addWidget(self.composer)
         ml.addLayout(bottom)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -572,45 +420,38 @@ class ChatPane(QWidget):
         self.set_enabled_input(False)
 
     # -- which conversation -------------------------------------------------------------------
+    @property
+    def model(self) -> ChatMessageModel | None:
+        model = self.view.model()
+        return model if isinstance(model, ChatMessageModel) else None
+
     def show_conversation(self, kind: str, target: str, model: ChatMessageModel) -> None:
+        if (kind, target) != (self.kind, self.target):
+            self.composer.cancel()
         self.kind, self.target = kind, target
         self.view.setModel(model)
+        self.view.room_actions = kind == "room"
         self.title.setText(("# " if kind == "room" else "@ ") + target)
         self.leave_button.setVisible(kind == "room")
-        self.member_panel.setVisible(kind == "room")
+        self.members_button.setVisible(kind == "room")
+        self._apply_members()
         self.set_enabled_input(True)
         self._refresh_typing()
         self.editor.setFocus()
 
-    def set_find_bar(self, widget: QWidget) -> None:
-        """Put a bar (find's) right above the messages; its owner shows and hides it."""
-        widget.hide()
-        self._main_layout.insertWidget(self._main_layout.indexOf(self.view), widget)
-
-    def scroll_to_key(self, key: str) -> bool:
-        """Select the message ``key`` and scroll it into the middle of the view; False
-        when the conversation shown does not hold it (yet)."""
-        model = self.view.model()
-        if not isinstance(model, ChatMessageModel):
-            return False
-        model.flush()
-        row = model.row_of(key)
-        if row is None:
-            return False
-        self.view.show_row(row)
-        return True
-
     def clear_conversation(self) -> None:
         self.kind = self.target = ""
+        self.composer.cancel()
         self.view.setModel(self.empty_model)
+        self.view.room_actions = False
         self.title.setText("No conversation")
         self.subtitle.setText("Join a room or pick one in the sidebar")
         self.leave_button.setVisible(False)
+        self.members_button.setVisible(False)
         self.set_enabled_input(False)
 
     def set_enabled_input(self, enabled: bool) -> None:
-        self.editor.setEnabled(enabled)
-        self.send_button.setEnabled(enabled)
+        self.composer.set_input_enabled(enabled)
 
     def set_members(self, online: list[str], seen: list[str], me: str) -> None:
         self.members.me = me
@@ -618,8 +459,9 @@ class ChatPane(QWidget):
         n = len(self.members.online())
         self.subtitle.setText(f"{n} online" if self.kind == "room" else "direct message")
 
+    # -- banner, find bar, member list ------------------------------------------------------
     def set_banner(self, text: str | None) -> None:
-        """A standing line above the messages (offline, server unreachable); None hides it."""
+        """A notice above the messages ("You're offline — …"); None hides it."""
         self.banner.setText(text or "")
         self.banner.setVisible(bool(text))
 
@@ -630,13 +472,93 @@ class ChatPane(QWidget):
             self.subtitle.setText("presence unknown while offline" if offline else
                                   f"{len(self.members.online())} online")
 
-    # -- sending ---------------------------------------------------------------------------------
+    @property
+    def members_offline(self) -> bool:
+        return self.members.offline
+
+    def set_find_bar(self, widget: QWidget) -> None:
+        """Put a bar (the find bar) above the message list; hidden until its owner shows it."""
+        widget.hide()
+        self._bars.addWidget(widget)
+
+    def scroll_to_key(self, key: str) -> bool:
+        """Select a message and scroll it into the middle; False when it is not loaded."""
+        model = self.model
+        row = model.row_of(key) if model is not None else None
+        if row is None:
+            return False
+        self.view.scroll_to_row(row)
+        return True
+
+    @property
+    def members_visible(self) -> bool:
+        return not self.member_panel.isHidden()
+
+    def set_members_visible(self, visible: bool) -> None:
+        """Show or fold the member list (the header's toggle); only rooms have one."""
+        self._members_wanted = visible
+        self._apply_members()
+
+    def _apply_members(self) -> None:
+        shown = self.kind == "room" and self._members_wanted
+        self.member_panel.setVisible(shown)
+        with contextlib.suppress(RuntimeError):
+            self.members_button.blockSignals(True)
+            self.members_button.setChecked(self._members_wanted)
+            self.members_button.blockSignals(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Under ~700 px the member list folds away by itself, and comes back (if it was
+        shown) when the pane is wide again; the toggle still shows it on demand."""
+        narrow = event.size().width() < MEMBERS_AUTO_COLLAPSE
+        if narrow != self._narrow:
+            self._narrow = narrow
+            if narrow:
+                self._members_before = self._members_wanted
+                self._members_wanted = False
+            else:
+                self._members_wanted = self._members_before
+            self._apply_members()
+        super().resizeEvent(event)
+
+    # -- sending, replying, editing ---------------------------------------------------------------
     def submit(self) -> None:
+        """Enter or Send: a new message, a reply, or the edit being made."""
         text = self.editor.toPlainText()
-        if not text.strip() or not self.target:
+        if not text.strip() or not self.target or self.composer.too_long:
             return
-        self.editor.clear()
-        self.send_requested.emit(self.kind, self.target, text)
+        mode, text, ref, unchanged = self.composer.take()
+        if mode == "edit":
+            if not unchanged:
+                self.edit_requested.emit(self.kind, self.target, ref, text)
+            return
+        self.send_requested.emit(self.kind, self.target, text, ref if mode == "reply" else "")
+
+    def reply_to(self, key: str) -> None:
+        """Start a reply quoting message ``key``."""
+        model = self.model
+        item = model.item(key) if model is not None else None
+        if item is None or item.deleted:
+            return
+        self.composer.start_reply(key, item.user, item.text)
+
+    def edit_message(self, key: str) -> None:
+        """Load own message ``key`` into the composer to edit it."""
+        model = self.model
+        item = model.item(key) if model is not None else None
+        if item is None or not item.own or item.deleted or self.kind != "room":
+            return
+        self.composer.start_edit(key, item.text)
+
+    def edit_last(self) -> None:
+        """Up in an empty composer: edit your last message here (acked, not deleted)."""
+        model = self.model
+        if model is None or self.kind != "room":
+            return
+        for item in reversed(model.messages()):
+            if item.own and item.state == "acked" and not item.deleted:
+                self.edit_message(item.key)
+                return
 
     def _on_text_changed(self) -> None:
         now = time.monotonic()

@@ -1,0 +1,148 @@
+"""One timeline against the real bundled server: every window lists a room in the
+server's order, and edits, deletes and replies reach the other windows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from tests.ui.conftest import connect
+from ui.models.chat import DELETED_TEXT, ReplyRole
+
+
+def model_of(window, room: str = "general"):
+    model = window.conversations.conversation("room", room)
+    model.flush()
+    return model
+
+
+def texts(window, room: str = "general") -> list[str]:
+    return [i.text for i in model_of(window, room).messages()]
+
+
+def acked(window, text: str) -> bool:
+    return any(i.text == text and i.state == "acked" for i in model_of(window).messages())
+
+
+def in_general(run, server, make_window, *users: str):
+    windows = [make_window(server.url, u) for u in users]
+    for w in windows:
+        connect(run, w)
+        run(w.conversations.join_room("general"))
+        w.conversations.show_conversation("room", "general")
+    return windows
+
+
+def test_everyone_lists_the_room_in_the_servers_order(run, server, make_window):
+    """Bob writes 3 messages while disconnected; alice and carol post; bob reconnects.
+    The server has bob's after theirs, and so must all three windows, bob's included."""
+    a, b, c = in_general(run, server, make_window, "alice", "bob", "carol")
+    a.conversations.send_chat("room", "general", "good morning")
+    run.until(lambda: all("good morning" in texts(w) for w in (a, b, c)))
+
+    b.on_disconnect_clicked()
+    run.until(lambda: b._state == "offline")
+    mine = ["bob offline 1", "bob offline 2", "bob offline 3"]
+    for text in mine:
+        b.chat.editor.setPlainText(text)
+        QTest.keyClick(b.chat.editor, Qt.Key.Key_Return)
+    # shown at once, pending, at the end
+    assert texts(b)[-3:] == mine
+    assert [i.state for i in model_of(b).messages()[-3:]] == ["queued"] * 3
+
+    a.conversations.send_chat("room", "general", "alice meanwhile")
+    run.until(lambda: acked(a, "alice meanwhile"))
+    c.conversations.send_chat("room", "general", "carol meanwhile")
+    run.until(lambda: acked(c, "carol meanwhile"))
+    run.until(lambda: "carol meanwhile" in texts(a) and "alice meanwhile" in texts(c))
+    # bob still has his own last: he has not seen theirs yet
+    assert texts(b)[-3:] == mine
+
+    b.on_connect_clicked()
+    run.until(lambda: all(acked(b, t) for t in mine), 20)
+    run.until(lambda: all(len(texts(w)) == 6 for w in (a, b, c)), 20)
+    history = run(a.session.chat.history("general"))
+    server_order = [m["text"] for m in history["messages"]]
+    assert server_order == ["good morning", "alice meanwhile", "carol meanwhile", *mine]
+    for w in (a, b, c):
+        assert texts(w) == server_order, w.windowTitle()
+        offsets = [i.offset for i in model_of(w).messages()]
+        assert offsets == [m["offset"] for m in history["messages"]]
+
+
+def test_edit_delete_and_reply_reach_another_window_live(run, server, make_window):
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "the meeting is at 3")
+    a.conversations.send_chat("room", "general", "wrong room, sorry")
+    run.until(lambda: acked(a, "wrong room, sorry") and "wrong room, sorry" in texts(b))
+    first = next(i for i in model_of(a).messages() if i.text == "the meeting is at 3")
+    second = next(i for i in model_of(a).messages() if i.text == "wrong room, sorry")
+
+    # bob may reply to alice's message, but not edit or delete it
+    model_b = model_of(b)
+    menu = b.chat.view.message_menu(model_b.index(model_b.row_of(first.key), 0))
+    labels = [act.text() for act in menu.actions()]
+    assert "Reply" in labels and "Edit" not in labels and "Delete…" not in labels
+
+    # alice edits through the composer: bob sees the new text, marked edited
+    a.chat.view.edit_requested.emit(first.key)
+    assert a.chat.editor.toPlainText() == "the meeting is at 3"
+    a.chat.editor.setPlainText("the meeting is at 4")
+    QTest.keyClick(a.chat.editor, Qt.Key.Key_Return)
+    run.until(lambda: model_b.item(first.key).text == "the meeting is at 4")
+    assert model_b.item(first.key).edited
+    run.until(lambda: model_of(a).item(first.key).edited)
+
+    # alice deletes, after confirming: bob keeps the row, without its text
+    a.chat.view.confirm_delete = lambda: True
+    menu = a.chat.view.message_menu(model_of(a).index(model_of(a).row_of(second.key), 0))
+    next(act for act in menu.actions() if act.text() == "Delete…").trigger()
+    run.until(lambda: model_b.item(second.key).deleted)
+    row = model_b.row_of(second.key)
+    assert model_b.index(row, 0).data() == DELETED_TEXT
+    assert "wrong room" not in " ".join(texts(b))
+
+    # bob replies quoting alice's (edited) message
+    b.chat.view.reply_requested.emit(first.key)
+    b.chat.editor.setPlainText("4 works")
+    QTest.keyClick(b.chat.editor, Qt.Key.Key_Return)
+    run.until(lambda: "4 works" in texts(a))
+    reply = next(i for i in model_of(a).messages() if i.text == "4 works")
+    assert reply.reply_to == first.key
+    assert model_of(a).index(model_of(a).row_of(reply.key), 0).data(ReplyRole) == \
+        "alice: the meeting is at 4"
+
+
+def test_another_users_edit_is_refused_and_shown_as_an_error(run, server, make_window):
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "alice's words")
+    run.until(lambda: "alice's words" in texts(b) and acked(a, "alice's words"))
+    key = next(i.key for i in model_of(b).messages() if i.text == "alice's words")
+    errors: list[str] = []
+    b.show_error = errors.append
+    b.conversations.actions.edit("room", "general", key, "bob's words")
+    run.until(lambda: bool(errors), 15)
+    assert "not saved" in errors[0] and "author" in errors[0]
+    assert model_of(a).item(key).text == "alice's words"
+    assert model_of(b).item(key).text == "alice's words"
+
+
+def test_edit_and_delete_made_while_away_show_after_reconnecting(run, server, make_window):
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "draft one")
+    a.conversations.send_chat("room", "general", "draft two")
+    run.until(lambda: acked(a, "draft two") and "draft two" in texts(b))
+    one = next(i.key for i in model_of(a).messages() if i.text == "draft one")
+    two = next(i.key for i in model_of(a).messages() if i.text == "draft two")
+    b.on_disconnect_clicked()
+    run.until(lambda: b._state == "offline")
+    a.chat.edit_requested.emit("room", "general", one, "final one")
+    a.chat.delete_requested.emit("room", "general", two)
+    run.until(lambda: model_of(a).item(one).text == "final one" and
+              model_of(a).item(two).deleted)
+    assert model_of(b).item(one).text == "draft one"   # bob was away
+    b.on_connect_clicked()
+    run.until(lambda: model_of(b).item(one).text == "final one", 20)
+    run.until(lambda: model_of(b).item(two).deleted)
+    assert model_of(b).item(one).edited
+    assert texts(b) == ["final one", ""]   # the deleted one keeps its row, not its text

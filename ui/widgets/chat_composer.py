@@ -1,0 +1,205 @@
+"""The composer under a conversation: text box, reply/edit bar, character counter, Send.
+
+It knows what the next Enter means (a new message, a reply to a message, or an edit of
+one) and refuses what the server would refuse anyway: a text over ``MAX_TEXT_CHARS``
+cannot be sent (the counter turns red and Send says why), instead of failing after it
+was sent with a retry that could never succeed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.keys import MAX_TEXT_CHARS
+from ui import theme
+from ui.chat_text import first_line
+from ui.widgets.buttons import tool_button
+
+#: the counter shows from this many characters on
+COUNTER_FROM = 3500
+EDIT_BAR_TEXT = "Editing message — Esc to cancel"
+SEND_TIP = "Send (Enter)"
+
+Mode = Literal["send", "reply", "edit"]
+
+
+class MessageEdit(QPlainTextEdit):
+    """Composer text box: Enter sends, Shift+Enter makes a new line; grows up to 6 lines.
+    Esc cancels a reply or an edit; Up in an empty box edits your last message."""
+
+    submitted = Signal()
+    cancelled = Signal()
+    edit_last_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.document().contentsChanged.connect(self._fit)
+        self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.submitted.emit()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.cancelled.emit()
+            return
+        if key == Qt.Key.Key_Up and not self.toPlainText() and \
+                event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.edit_last_requested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def _fit(self) -> None:
+        total = int(self.document().size().height())  # lines, for a plain-text document
+        lines = max(1, min(6, total))
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if total > 6
+                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        fm = self.fontMetrics()
+        self.setFixedHeight(int(lines * fm.lineSpacing() + 2 * self.document().documentMargin()
+                                + 8))
+
+
+class ComposerBar(QFrame):
+    """"Replying to alice: …" or "Editing message — Esc to cancel", with × to cancel."""
+
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composerBar")
+        self.label = QLabel("")
+        self.label.setObjectName("hint")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        # a long quote is cut, never widening the window
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.close_button = tool_button("Cancel (Esc)", icon="x")
+        self.close_button.clicked.connect(self.closed)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 2, 4, 2)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.close_button)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(text)
+        self.show()
+
+
+class Composer(QWidget):
+    """Text box, Send button, reply/edit bar and counter; ``mode`` says what Enter does."""
+
+    submitted = Signal()
+    edit_last_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mode: Mode = "send"
+        #: the message replied to or edited ("" when sending a new one)
+        self.ref = ""
+        self._original = ""
+        self._enabled = True
+        self.bar = ComposerBar()
+        self.bar.closed.connect(self.cancel)
+        self.editor = MessageEdit()
+        self.editor.setPlaceholderText(
+            "Write a message…  (Enter to send, Shift+Enter for a new line)")
+        self.editor.submitted.connect(self.submitted)
+        self.editor.cancelled.connect(self.cancel)
+        self.editor.edit_last_requested.connect(self.edit_last_requested)
+        self.editor.textChanged.connect(self._count)
+        accent = theme.palette().color(QPalette.ColorRole.Highlight)
+        self.send_button = tool_button(SEND_TIP, icon="send", icon_color=accent)
+        self.send_button.clicked.connect(self.submitted)
+        self.counter = QLabel("")
+        self.counter.setObjectName("charCounter")
+        self.counter.setTextFormat(Qt.TextFormat.PlainText)
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.counter.hide()
+
+        box = QFrame()
+        box.setObjectName("composer")
+        bl = QHBoxLayout(box)
+        bl.setContentsMargins(6, 4, 6, 4)
+        bl.addWidget(self.editor, 1)
+        bl.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.bar)
+        lay.addWidget(box)
+        lay.addWidget(self.counter)
+
+    # -- what Enter does ------------------------------------------------------------------
+    def start_reply(self, key: str, user: str, text: str) -> None:
+        """The next message answers ``key`` (shown as "Replying to user: first line…")."""
+        if self.mode == "edit":
+            self.editor.clear()
+        self.mode, self.ref, self._original = "reply", key, ""
+        self.bar.show_text(f"Replying to {user}: {first_line(text, 60)}")
+        self.editor.setFocus()
+
+    def start_edit(self, key: str, text: str) -> None:
+        """Load a message's text; the next Enter saves it as that message's new text."""
+        self.mode, self.ref, self._original = "edit", key, text
+        self.bar.show_text(EDIT_BAR_TEXT)
+        self.editor.setPlainText(text)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
+        self.editor.setFocus()
+
+    def cancel(self) -> None:
+        """Back to writing a new message (an edit's text is dropped, a draft is kept)."""
+        if self.mode == "edit":
+            self.editor.clear()
+        self.mode, self.ref, self._original = "send", "", ""
+        self.bar.hide()
+
+    def take(self) -> tuple[Mode, str, str, bool]:
+        """What to do now: (mode, text, ref, unchanged edit); the composer starts over."""
+        mode, ref, text = self.mode, self.ref, self.editor.toPlainText()
+        unchanged = mode == "edit" and text == self._original
+        self.editor.clear()
+        self.mode, self.ref, self._original = "send", "", ""
+        self.bar.hide()
+        return mode, text, ref, unchanged
+
+    # -- limits ----------------------------------------------------------------------------
+    @property
+    def length(self) -> int:
+        return len(self.editor.toPlainText())
+
+    @property
+    def too_long(self) -> bool:
+        return self.length > MAX_TEXT_CHARS
+
+    def set_input_enabled(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self.editor.setEnabled(enabled)
+        self._count()
+
+    def _count(self) -> None:
+        n = self.length
+        over = n > MAX_TEXT_CHARS
+        self.counter.setVisible(n >= COUNTER_FROM)
+        self.counter.setText(f"{n:,} / {MAX_TEXT_CHARS:,}")
+        colour = theme.state_color("failed") if over else theme.muted()
+        self.counter.setStyleSheet(f"color: {colour.name()}; padding-right: 6px;")
+        self.send_button.setEnabled(self._enabled and not over)
+        self.send_button.setToolTip(
+            f"Too long to send: {n:,} characters, the limit is {MAX_TEXT_CHARS:,}. "
+            "Shorten it first." if over else SEND_TIP)

@@ -1,0 +1,400 @@
+"""How one chat message is drawn, and what is under the mouse in it.
+
+Messages are painted as plain text with QTextLayout (never rich text), so markup in a
+message is shown, not interpreted. Links, @mentions, search hits, "(edited)" and the
+"deleted" placeholder are only character formats over that plain text; the same layout
+answers which link is under the mouse, so what is drawn as a link is what a click opens.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QTextCharFormat,
+    QTextLayout,
+    QTextOption,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+)
+
+from ui import theme
+from ui.chat_text import hits, links, mentions
+from ui.models.chat import (
+    AuthorRole,
+    DeletedRole,
+    EditedRole,
+    ErrorRole,
+    GroupedRole,
+    HighlightRole,
+    IdRole,
+    KindRole,
+    MentionRole,
+    OwnRole,
+    RecoveredRole,
+    ReplyRole,
+    ShowTimeRole,
+    StateRole,
+    TimeRole,
+)
+from ui.text import format_time, tooltip_text
+
+_IDX = QModelIndex | QPersistentModelIndex
+
+AVATAR = 34
+LEFT = 14
+GAP = 12
+RIGHT = 40
+EDITED_SUFFIX = " (edited)"
+#: search hits: a yellow-ish marker that reads on light and dark palettes
+HIGHLIGHT = QColor(255, 200, 0, 120)
+STATE_LABELS = {"queued": "Queued: waiting for the connection", "sent": "Sent, waiting for the ack",
+                "acked": "Delivered (acknowledged by the server)", "failed": "Failed",
+                "no_ack": "No ack: sent once, the server never confirmed it"}
+#: own messages the user may send again: failed, or sent once with no ack ("no ack" is
+#: neither failed nor pending: it may have arrived, so it is never resent on its own)
+RESENDABLE = ("failed", "no_ack")
+
+
+def _layout_text(text: str, font: QFont, width: float,
+                 formats: list[QTextLayout.FormatRange] | None = None
+                 ) -> tuple[QTextLayout, float]:
+    """Lay out plain text (never markup) wrapped to ``width``; returns the layout and height.
+    ``formats`` colour ranges of it (links, mentions, hits); they never add content."""
+    layout = QTextLayout(text.replace("\n", "\u2028"), font)
+    opt = QTextOption()
+    opt.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(opt)
+    if formats:
+        layout.setFormats(formats)
+    layout.beginLayout()
+    y = 0.0
+    while True:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(max(20.0, width))
+        line.setPosition(QPointF(0, y))
+        y += line.height()
+    layout.endLayout()
+    return layout, y
+
+
+def _range(start: int, end: int, fmt: QTextCharFormat) -> QTextLayout.FormatRange:
+    r = QTextLayout.FormatRange()
+    r.start, r.length, r.format = start, end - start, fmt
+    return r
+
+
+def message_text(index: _IDX) -> str:
+    """The text a message row lays out: its text, "(edited)" after an edited one."""
+    text = str(index.data() or "")
+    if index.data(EditedRole) and not index.data(DeletedRole):
+        text += EDITED_SUFFIX
+    return text
+
+
+def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]:
+    """Character formats of a message row's text: links, mentions, "(edited)", and
+    find's words, each occurrence, case-insensitive."""
+    text = str(index.data() or "")
+    muted = theme.muted(pal)
+    out: list[QTextLayout.FormatRange] = []
+    if index.data(DeletedRole):
+        fmt = QTextCharFormat()
+        fmt.setFontItalic(True)
+        fmt.setForeground(muted)
+        return [_range(0, len(text), fmt)]
+    link_fmt = QTextCharFormat()
+    link_fmt.setForeground(pal.color(QPalette.ColorRole.Link))
+    link_fmt.setFontUnderline(True)
+    out += [_range(s, e, link_fmt) for s, e, _url in links(text)]
+    mention_fmt = QTextCharFormat()
+    mention_fmt.setFontWeight(QFont.Weight.Bold)
+    mention_fmt.setForeground(pal.color(QPalette.ColorRole.Highlight))
+    out += [_range(s, e, mention_fmt) for s, e, _name in mentions(text)]
+    if index.data(EditedRole):
+        fmt = QTextCharFormat()
+        fmt.setForeground(muted)
+        out.append(_range(len(text), len(text) + len(EDITED_SUFFIX), fmt))
+    term = str(index.data(HighlightRole) or "")
+    if term:  # find searches words (the store's FTS): each word is marked
+        hit_fmt = QTextCharFormat()
+        hit_fmt.setBackground(HIGHLIGHT)
+        for word in set(term.split()):
+            out += [_range(s, e, hit_fmt) for s, e in hits(text, word)]
+    return out
+
+
+class ChatDelegate(QStyledItemDelegate):
+    """Paints messages Slack-style: avatar, coloured name, time, text, delivery state."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.width = 600
+        self._heights: dict[tuple[str, int, bool, str, str], int] = {}
+
+    def set_width(self, width: int) -> None:
+        if width != self.width:
+            self.width = width
+            self._heights.clear()
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
+        base = QFont(option.font)
+        name = QFont(base)
+        name.setBold(True)
+        small = QFont(base)
+        small.setPointSizeF(max(7.0, base.pointSizeF() * 0.85))
+        return base, name, small
+
+    def _text_width(self) -> int:
+        return max(60, self.width - LEFT - AVATAR - GAP - RIGHT)
+
+    def _text_origin(self, option: QStyleOptionViewItem, index: _IDX) -> QPointF:
+        """Where a message's text layout starts (below name line and reply quote)."""
+        _base, name_font, small = self._fonts(option)
+        rect: QRect = option.rect
+        grouped = bool(index.data(GroupedRole))
+        y = rect.top() + (2 if grouped else 7 + QFontMetrics(name_font).height() + 3)
+        if index.data(ReplyRole):
+            y += QFontMetrics(small).height() + 2
+        return QPointF(rect.left() + LEFT + AVATAR + GAP, y)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _IDX) -> QSize:
+        kind = index.data(KindRole)
+        base, name_font, small = self._fonts(option)
+        if kind == "day":
+            return QSize(self.width, QFontMetrics(small).height() + 22)
+        grouped = bool(index.data(GroupedRole))
+        failed = index.data(StateRole) in RESENDABLE
+        text = message_text(index)
+        quote = str(index.data(ReplyRole) or "")
+        key = (str(index.data(IdRole)), self.width, failed, text, quote)
+        h = self._heights.get(key)
+        if h is None:
+            _, text_h = _layout_text(text, base, self._text_width())
+            h = int(text_h) + (4 if grouped else QFontMetrics(name_font).height() + 11)
+            if quote:
+                h += QFontMetrics(small).height() + 2
+            if failed:
+                h += QFontMetrics(small).height() + 2
+            if not grouped:
+                h = max(h, AVATAR + 12)
+            if len(self._heights) > 50_000:
+                self._heights.clear()
+            self._heights[key] = h
+        return QSize(self.width, h)
+
+    # -- what is under the mouse -------------------------------------------------------------
+    def char_at(self, option: QStyleOptionViewItem, index: _IDX, pos: QPoint) -> int | None:
+        """The character of the message text under ``pos`` (viewport coordinates)."""
+        if index.data(KindRole) != "message":
+            return None
+        base, _n, _s = self._fonts(option)
+        origin = self._text_origin(option, index)
+        layout, text_h = _layout_text(message_text(index), base, self._text_width())
+        x, y = pos.x() - origin.x(), pos.y() - origin.y()
+        if y < 0 or y >= text_h or x < 0:
+            return None
+        for i in range(layout.lineCount()):
+            line = layout.lineAt(i)
+            if line.y() <= y < line.y() + line.height():
+                if x > line.naturalTextWidth():
+                    return None
+                cursor = line.xToCursor(x, line.CursorPosition.CursorOnCharacter)
+                return int(cursor) if isinstance(cursor, int) else int(cursor[0])
+        return None
+
+    def link_at(self, option: QStyleOptionViewItem, index: _IDX, pos: QPoint) -> str | None:
+        """The http(s) URL drawn under ``pos``, if any."""
+        if index.data(DeletedRole):
+            return None
+        at = self.char_at(option, index, pos)
+        if at is None:
+            return None
+        for start, end, url in links(str(index.data() or "")):
+            if start <= at < end:
+                return url
+        return None
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,
+                  option: QStyleOptionViewItem, index: _IDX) -> bool:
+        """The full URL as the tooltip of a link."""
+        if event is not None and event.type() == QEvent.Type.ToolTip and index.isValid():
+            url = self.link_at(option, index, event.pos())
+            if url:
+                QToolTip.showText(event.globalPos(), tooltip_text(url), view)
+                return True
+            state = index.data(StateRole)
+            if index.data(OwnRole) and state in STATE_LABELS:
+                QToolTip.showText(event.globalPos(), STATE_LABELS[str(state)], view)
+                return True
+        return bool(super().helpEvent(event, view, option, index))
+
+    # -- painting -----------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _IDX) -> None:
+        pal: QPalette = option.palette
+        kind = index.data(KindRole)
+        base, name_font, small = self._fonts(option)
+        rect: QRect = option.rect
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        muted = theme.muted(pal)
+        if kind == "day":
+            self._paint_day(painter, pal, small, rect, str(index.data() or ""))
+            painter.restore()
+            return
+
+        if index.data(MentionRole):
+            accent = QColor(pal.color(QPalette.ColorRole.Highlight))
+            accent.setAlpha(36)
+            painter.fillRect(rect, accent)
+            painter.fillRect(QRect(rect.left(), rect.top(), 3, rect.height()),
+                             pal.color(QPalette.ColorRole.Highlight))
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, theme.subtle_bg(pal, 0.10))
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(rect, theme.subtle_bg(pal, 0.04))
+
+        user = index.data(AuthorRole) or "?"
+        colour = theme.author_color(user, pal)
+        grouped = bool(index.data(GroupedRole))
+        x_text = rect.left() + LEFT + AVATAR + GAP
+        y: float = rect.top() + (2 if grouped else 7)
+        sfm = QFontMetrics(small)
+        if not grouped:
+            self._paint_header(painter, pal, index, rect, y, user, colour,
+                               (base, name_font, small))
+            y += QFontMetrics(name_font).height() + 3
+        else:
+            if index.data(RecoveredRole):
+                self._pill(painter, pal, small, "recovered", rect.right() - RIGHT - 70, y)
+            if index.data(ShowTimeRole):
+                # a group spanning minutes: the minute of this message, in the gutter
+                painter.setFont(small)
+                painter.setPen(muted)
+                stamp = format_time(float(index.data(TimeRole) or time.time()))
+                gutter = QRectF(rect.left() + 2, y + 1, LEFT + AVATAR + GAP - 6, sfm.height())
+                painter.drawText(gutter, Qt.AlignmentFlag.AlignRight
+                                 | Qt.AlignmentFlag.AlignTop, stamp)
+
+        quote = str(index.data(ReplyRole) or "")
+        if quote:
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(QPointF(x_text, y + sfm.ascent()), sfm.elidedText(
+                "↪ " + quote, Qt.TextElideMode.ElideRight, self._text_width()))
+            y += sfm.height() + 2
+
+        layout, text_h = _layout_text(message_text(index), base, self._text_width(),
+                                      message_formats(index, pal))
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        layout.draw(painter, QPointF(x_text, y))
+        y += text_h
+
+        if index.data(OwnRole):
+            self._paint_state(painter, pal, index, rect, x_text, y, grouped, small)
+        painter.restore()
+
+    def _paint_day(self, painter: QPainter, pal: QPalette, small: QFont, rect: QRect,
+                   label: str) -> None:
+        fm = QFontMetrics(small)
+        tw = fm.horizontalAdvance(label) + 20
+        cy = rect.center().y()
+        painter.setPen(QPen(theme.mix(pal.color(QPalette.ColorRole.Text),
+                                      pal.color(QPalette.ColorRole.Base), 0.12), 1))
+        painter.drawLine(rect.left() + LEFT, cy, rect.right() - LEFT, cy)
+        pill = QRectF(rect.center().x() - tw / 2, cy - fm.height() / 2 - 3, tw, fm.height() + 6)
+        painter.setBrush(pal.color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+        painter.setFont(small)
+        painter.setPen(theme.muted(pal))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+
+    def _paint_header(self, painter: QPainter, pal: QPalette, index: _IDX, rect: QRect,
+                      y: float, user: str, colour: QColor,
+                      fonts: tuple[QFont, QFont, QFont]) -> None:
+        """Avatar, name, time and the "recovered" pill of the first message of a group."""
+        base, name_font, small = fonts
+        av = QRectF(rect.left() + LEFT, rect.top() + 8, AVATAR, AVATAR)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(av)
+        af = QFont(name_font)
+        af.setPointSizeF(base.pointSizeF() * 1.05)
+        painter.setFont(af)
+        painter.setPen(QColor("white"))
+        painter.drawText(av, Qt.AlignmentFlag.AlignCenter, user[:1].upper())
+        painter.setFont(name_font)
+        painter.setPen(colour)
+        nfm = QFontMetrics(name_font)
+        x_text = rect.left() + LEFT + AVATAR + GAP
+        painter.drawText(QPointF(x_text, y + nfm.ascent()), user)
+        x = x_text + nfm.horizontalAdvance(user) + 8
+        painter.setFont(small)
+        painter.setPen(theme.muted(pal))
+        sfm = QFontMetrics(small)
+        stamp = format_time(float(index.data(TimeRole) or time.time()))
+        painter.drawText(QPointF(x, y + nfm.ascent()), stamp)
+        x += sfm.horizontalAdvance(stamp) + 8
+        if index.data(RecoveredRole):
+            self._pill(painter, pal, small, "recovered", x, y + (nfm.height() - sfm.height()) / 2)
+
+    def _paint_state(self, painter: QPainter, pal: QPalette, index: _IDX, rect: QRect,
+                     x_text: float, y: float, grouped: bool, small: QFont) -> None:
+        """The delivery state of an own message: an icon, and a line when it failed."""
+        state = index.data(StateRole)
+        if state:
+            icon_name = {"queued": "clock", "sent": "check", "acked": "check-check",
+                         "failed": "alert", "no_ack": "check"}.get(state, "clock")
+            col = theme.state_color(state) if state in ("acked", "failed", "no_ack") \
+                else theme.muted(pal)
+            px = theme.pixmap(icon_name, 14, col)
+            painter.drawPixmap(QPointF(rect.right() - RIGHT + 14, rect.top() + (
+                5 if grouped else 10)), px)
+        if state in RESENDABLE:
+            painter.setFont(small)
+            painter.setPen(theme.state_color(state))
+            err = index.data(ErrorRole)
+            line = (f"Failed: {err or 'not delivered'}. Right-click to retry."
+                    if state == "failed" else
+                    "No ack: sent once, the server never confirmed it (it may have "
+                    "arrived). Right-click to send again.")
+            fm = QFontMetrics(small)
+            painter.drawText(QPointF(x_text, y + fm.ascent() + 1), fm.elidedText(
+                line, Qt.TextElideMode.ElideRight, self._text_width()))
+
+    def _pill(self, painter: QPainter, pal: QPalette, font: QFont, text: str, x: float,
+              y: float) -> None:
+        fm = QFontMetrics(font)
+        r = QRectF(x, y - 1, fm.horizontalAdvance(text) + 12, fm.height() + 2)
+        painter.setPen(QPen(theme.state_color("reconnecting"), 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
+        painter.setFont(font)
+        painter.setPen(theme.state_color("reconnecting"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
