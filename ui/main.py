@@ -152,13 +152,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def offscreen_platform(width: int, height: int) -> str:
+    """The offscreen platform with a screen that holds a ``width`` x ``height`` window.
+    Its default screen is 800x600, and a window never grows past its screen, so a
+    1280x720 screenshot would silently come out 800 px wide."""
+    import atexit
+    import json
+    import tempfile
+
+    screen = {"name": "screenshot", "x": 0, "y": 0, "width": max(width, 800) + 100,
+              "height": max(height, 600) + 100, "logicalDpi": 96, "logicalBaseDpi": 96,
+              "dpr": 1}
+    fd, path = tempfile.mkstemp(prefix="sockdesk-screen-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump({"screens": [screen]}, f)
+    atexit.register(os.remove, path)  # read once, when the application starts
+    return f"offscreen:configfile={path}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.install_desktop_entry:
         return install_entry()
-    if args.screenshot:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = offscreen_platform(*args.screenshot_wh)
 
     from PySide6.QtWidgets import QApplication
 

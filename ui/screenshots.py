@@ -3,8 +3,9 @@
 The README's screenshots are made this way, and the tests run it end to end. Staging
 is not start-up, so it lives here rather than in ``ui.main``: two simulated users (core
 sessions without a window) join #general, a short conversation is played with the
-window's own user, a message lands in #random (an unread mark), a typing notice shows,
-and an echo request fills the Events tab.
+window's own user (a link, an edited message, a reply, a mention), a message lands in
+#random (an unread mark), a typing notice shows, and an echo request fills the Events
+tab.
 """
 
 from __future__ import annotations
@@ -47,13 +48,6 @@ async def stage_and_save(window: MainWindow, path: Path, data_dir: Path,
         await bob.chat.join("random")
         await wait_until(lambda: session.is_ready("/chat"), 10)
         chat.show_conversation("room", "general")
-        script: list[tuple[Session | None, str]] = [   # None: the window's own user
-            (bob, f"Hey {window.user}, the bundled server is up."),
-            (None, "Hi! I went offline for a minute: the outbox kept my messages."),
-            (carol, "Nice. Did the recovery pick up what you missed?"),
-            (None, "Yes, every message after my last offset came back in order."),
-            (bob, "Try <b>markup</b>: it shows as plain text."),
-        ]
         model = chat.conversation("room", "general")
         ids: list[str] = []
 
@@ -66,16 +60,30 @@ async def stage_and_save(window: MainWindow, path: Path, data_dir: Path,
             return all(model.has(i) for i in ids[:-1]) and all(
                 i.state in (None, "acked") for i in model.messages())
 
-        for who, text in script:
+        async def say(who: Session | None, text: str, reply_to: str | None = None) -> str:
+            """One message of the conversation (None: the window's own user); its id."""
             if who is None:
-                chat.send_chat("room", "general", text)
-            else:
-                msg_id = who.chat.send("general", text).id
-                ids.append(msg_id)
-                await wait_until(functools.partial(shown, msg_id), 10)
+                chat.send_chat("room", "general", text, reply_to or "")
+                model.flush()
+                return [i for i in model.messages() if i.own and i.text == text][-1].key
+            msg_id = who.chat.send("general", text, reply_to).id
+            ids.append(msg_id)
+            await wait_until(functools.partial(shown, msg_id), 10)
+            return msg_id
+
+        me = window.user
+        await say(bob, f"Hey {me}, the bundled server is up: https://socket.io/docs/v4/")
+        mine = await say(None, "Hi! I went offline for a minute: the outbox kept my messages")
+        await wait_until(lambda: getattr(model.item(mine), "state", None) == "acked", 10)
+        chat.actions.edit("room", "general", mine,
+                          "Hi! I went offline for a minute: the outbox kept every message.")
+        await say(carol, "Nice. Did the recovery pick up what you missed?", mine)
+        await say(None, "Yes, every message after my last offset came back in order.")
+        await say(bob, f"@{me} try <b>markup</b>: it shows as plain text.")
         ids.append(bob.chat.send("random", "Stand-up in 5 minutes?").id)
         window.spawn(session.call("/", "echo", {"hello": "world"}, timeout=5))
         await wait_until(all_delivered, 20)
+        await wait_until(lambda: getattr(model.item(mine), "edited", False), 10)
         await wait_until(lambda: window.sidebar_model.unread("room", "random") > 0, 10)
         bob.chat.typing("general")
         await wait_until(lambda: "typing" in window.chat.typing_label.text()
