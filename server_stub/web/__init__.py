@@ -15,7 +15,7 @@ from server_stub.web.pages import add_page_routes, add_static_routes
 
 def mount(app: web.Application, bundle: ClientBundle, static_dir: Path | None = None) -> None:
     """Add the routes; call after python-socketio attached (``/socket.io/`` is its)."""
-    app.router.add_get("/socket.io/{name}", ClientRoute(bundle))
+    app.router.add_get("/socket.io/{name}", ClientRoute(bundle).handle)
     add_page_routes(app)
     if static_dir is not None:
         add_static_routes(app, static_dir)

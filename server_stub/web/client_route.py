@@ -34,7 +34,7 @@ class ClientRoute:
     def __init__(self, bundle: ClientBundle) -> None:
         self.bundle = bundle
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in CLIENT_FILES:
             raise web.HTTPNotFound()
