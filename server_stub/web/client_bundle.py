@@ -55,6 +55,11 @@ class BundleError(Exception):
     """The client cannot be had; the message is one sentence for the operator."""
 
 
+class RegistryUnreachable(BundleError):
+    """The registry could not be asked at all (offline, DNS, refused, timed out), as
+    opposed to a registry that answered with something wrong."""
+
+
 def integrity_of(data: bytes) -> str:
     """The npm ``dist.integrity`` string (SRI, sha512) of ``data``."""
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
@@ -97,7 +102,7 @@ class ClientBundle:
         self.cache_dir = cache_dir or default_cache_dir()
         self.files: dict[str, bytes] | None = None
         self._lock = asyncio.Lock()
-        self._failure: tuple[float, str] | None = None
+        self._failure: tuple[float, BundleError] | None = None
 
     @property
     def tarball_url(self) -> str:
@@ -165,7 +170,8 @@ class ClientBundle:
                         break
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
-            raise BundleError(f"cannot download {self.tarball_url}: {reason}") from exc
+            raise RegistryUnreachable(
+                f"cannot download {self.tarball_url}: {reason}") from exc
         if len(data) > MAX_TARBALL_BYTES:
             raise BundleError(f"{self.tarball_url} is larger than {MAX_TARBALL_BYTES} bytes")
         return bytes(data)
@@ -188,20 +194,21 @@ class ClientBundle:
             if self.files is not None:
                 return self.files
             try:
+                files = await asyncio.to_thread(self.load_cached)
+            except BundleError as bad_cache:
+                # A damaged cache is replaced by a verified download, if there is one.
+                log.warning("%s; fetching it again", bad_cache)
+                files = None
+            if files is None:
+                if self._failure is not None and \
+                        time.monotonic() - self._failure[0] < RETRY_AFTER:
+                    earlier = self._failure[1]
+                    raise type(earlier)(str(earlier))
                 try:
-                    files = await asyncio.to_thread(self.load_cached)
-                except BundleError as bad_cache:
-                    # A damaged cache is replaced by a verified download, if there is one.
-                    log.warning("%s; fetching it again", bad_cache)
-                    files = None
-                if files is None:
-                    if self._failure is not None and \
-                            time.monotonic() - self._failure[0] < RETRY_AFTER:
-                        raise BundleError(self._failure[1])
                     files = await self.fetch()
-            except BundleError as exc:
-                self._failure = (time.monotonic(), str(exc))
-                raise
+                except BundleError as exc:
+                    self._failure = (time.monotonic(), exc)
+                    raise
             self.files = files
             self._failure = None
             return files

@@ -17,6 +17,7 @@ from server_stub.web.client_bundle import (
     CLIENT_INTEGRITY,
     BundleError,
     ClientBundle,
+    RegistryUnreachable,
     integrity_of,
 )
 from tests.support import free_port
@@ -46,12 +47,14 @@ class FakeRegistry:
 
     def __init__(self, body: bytes) -> None:
         self.body = body
+        self.status = 200
         self.requests = 0
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
-        return web.Response(body=self.body, content_type="application/octet-stream")
+        return web.Response(status=self.status, body=self.body,
+                            content_type="application/octet-stream")
 
 
 @pytest.fixture
@@ -112,13 +115,19 @@ async def test_damaged_cache_is_not_served_but_replaced(registry: FakeRegistry,
 
 async def test_offline_failure_is_remembered_but_a_cached_file_is_picked_up(
         registry: FakeRegistry, tmp_path: Path) -> None:
-    b = bundle(f"http://127.0.0.1:{free_port()}", tmp_path)
-    with pytest.raises(BundleError, match="cannot download"):
-        await b.get()
-    with pytest.raises(BundleError, match="cannot download"):
-        await b.get()  # answered from the remembered failure
-    b.cache_path.write_bytes(GOOD)  # what the 503 message tells the operator to do
-    assert (await b.get())["socket.io.js"] == SOURCE
+    offline = bundle(f"http://127.0.0.1:{free_port()}", tmp_path)
+    with pytest.raises(RegistryUnreachable, match="cannot download"):
+        await offline.get()
+    with pytest.raises(RegistryUnreachable, match="cannot download"):
+        await offline.get()  # the remembered failure, same kind
+    registry.status = 500
+    failing = bundle(registry.url, tmp_path)
+    for _ in range(3):
+        with pytest.raises(BundleError, match="HTTP 500"):
+            await failing.get()
+    assert registry.requests == 1  # not asked again within RETRY_AFTER
+    failing.cache_path.write_bytes(GOOD)  # what the 503 message tells the operator to do
+    assert (await failing.get())["socket.io.js"] == SOURCE
 
 
 async def test_http_error_and_oversized_or_broken_tarballs(registry: FakeRegistry,
