@@ -366,8 +366,8 @@ def fetch_client(cache: Path | None) -> int:
     try:
         asyncio.run(bundle.get())
     except BundleError as exc:
-        print(f"{PROG}: error: {exc}; or put {bundle.tarball_url} at {bundle.cache_path}",
-              file=sys.stderr)
+        print(f"{PROG}: error: {exc}; download it elsewhere and put it at "
+              f"{bundle.cache_path}", file=sys.stderr)
         return 1
     print(f"socket.io-client {bundle.version} (checksum verified) is in {bundle.cache_path}",
           flush=True)

@@ -119,8 +119,9 @@ class ClientBundle:
 
     def how_to_get(self) -> str:
         """The sentence telling the operator how to provide the file by hand."""
-        return (f"run 'sockdesk-server fetch-client' on a machine that reaches "
-                f"{self.registry}, or put {self.tarball_url} at {self.cache_path}")
+        return (f"run 'sockdesk-server fetch-client' while this machine reaches "
+                f"{self.registry}, or download {self.tarball_url} elsewhere and put it at "
+                f"{self.cache_path}")
 
     def verified(self, data: bytes, where: str) -> dict[str, bytes]:
         """The files of ``data`` if it is the pinned release, else BundleError."""

@@ -17,10 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from server_stub.web.client_bundle import CACHE_ENV, ClientBundle, RegistryUnreachable
+from server_stub.web.client_bundle import (
+    CACHE_ENV,
+    REGISTRY_ENV,
+    ClientBundle,
+    RegistryUnreachable,
+)
 from tests.browser.cdp import CHROMIUM, Browser, Tab, chromium
 from tests.server_stub.peers import connected
-from tests.support import ServerProcess
+from tests.support import ServerProcess, free_port
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -161,3 +166,22 @@ async def test_class_page_joins_the_class_chat(
     finally:
         await teacher.close()
     assert "Traceback" not in srv.stop()
+
+
+async def test_class_page_says_why_without_the_client(
+        browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        server_factory: Callable[..., ServerProcess]) -> None:
+    """No registry and nothing cached: the page tells the student what the server said."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "empty-cache"))
+    monkeypatch.setenv(REGISTRY_ENV, f"http://127.0.0.1:{free_port()}")
+    srv = server_factory()
+    tab = await browser.new_tab(f"{srv.url}/")
+    await tab.wait_for("document.readyState === 'complete'")
+    assert await tab.evaluate("typeof io") == "undefined"
+    await tab.type_and_enter("#name", "student3")
+    status = await tab.wait_for("(t => t.includes('cannot serve') && t)("
+                                "document.getElementById('status').textContent)")
+    assert "sockdesk-server fetch-client" in status and "socket.io-client-4.8.4.tgz" in status
+    output = srv.stop()
+    assert "WARNING" in output and "sockdesk-server fetch-client" in output
+    assert not (tmp_path / "empty-cache").exists()
