@@ -6,8 +6,10 @@ start the server as a child process and read that line to know where to connect.
 token, ``Invite: ...`` follows it; with TLS, ``Certificate SHA-256: ...``. Everything
 else goes to stderr, and only after those lines, so nothing can get in front of them.
 
-``sockdesk-server release-name NAME`` is the one subcommand: it edits the storage a
-server uses (also while that server runs) instead of starting one.
+``sockdesk-server release-name NAME`` edits the storage a server uses (also while that
+server runs) instead of starting one; ``sockdesk-server fetch-client`` downloads and
+caches the socket.io browser client the server serves, for a server that will run
+without internet access.
 """
 
 from __future__ import annotations
@@ -47,8 +49,11 @@ from server_stub.tls import TlsError, TlsFiles, self_signed, subject_names
 from server_stub.transport.eventloop import CHOICES as LOOP_CHOICES
 from server_stub.transport.eventloop import EventLoopError, loop_factory
 from server_stub.validation import USER_RE, USER_RULE
+from server_stub.web.client_bundle import BundleError, ClientBundle
 
 PROG = "sockdesk-server"
+#: Namespaces with handlers of their own: never a sandbox, so --echo cannot name them.
+RESERVED_NAMESPACES = frozenset({"/chat", "/queue", "/admin"})
 TOKEN_ENV = "SOCKDESK_SERVER_TOKEN"
 log = logging.getLogger("server_stub")
 
@@ -81,6 +86,21 @@ def _user_name(text: str) -> str:
     if not USER_RE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be a user name of {USER_RULE}")
     return text
+
+
+def _echo_namespace(text: str) -> str:
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError("must be a namespace starting with '/', e.g. /lab")
+    if text in RESERVED_NAMESPACES:
+        raise argparse.ArgumentTypeError(f"{text} is not a sandbox namespace")
+    return text
+
+
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return path
 
 
 def _workspace_name(text: str) -> str:
@@ -153,6 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", type=_workspace_name, default=None,
                         help="workspace name in the invite printed with --token "
                              f"(default: '{default_name()}')")
+    parser.add_argument("--allow-guests", action="store_true",
+                        help="with --token: admit connections without auth to sandbox "
+                             "namespaces anyway, under a guest name (guest-4f2a); /chat "
+                             "and /queue still need the token")
+    parser.add_argument("--echo", action="append", default=[], type=_echo_namespace,
+                        metavar="NS",
+                        help="relay events on this sandbox namespace to everyone, the "
+                             "sender included, like io.emit in the socket.io tutorial "
+                             "(repeatable; default: everyone but the sender)")
+    parser.add_argument("--static", type=_folder, default=None, metavar="DIR",
+                        help="serve the files of DIR at /static/ (for pages that call io() "
+                             "with no URL and so must come from this server)")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND",
         description="without a command the server runs; with one it does that and exits")
@@ -167,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
                               "folder's)")
     release.add_argument("--redis", dest="release_redis", metavar="URL", type=_redis_url,
                          default=None, help="the Redis of servers started with --redis")
+    fetch = commands.add_parser(
+        "fetch-client", help="download and cache the socket.io browser client",
+        description="Download the socket.io browser client the server serves at "
+                    "/socket.io/socket.io.js from the npm registry, check it against the "
+                    "pinned checksum and cache it, so a server without internet access "
+                    "can serve it. Exit 1 when it cannot be had.")
+    fetch.add_argument("--cache", dest="client_cache", type=Path, default=None,
+                       help="cache folder (default: $SOCKDESK_CLIENT_CACHE or the per-user "
+                            "cache folder)")
     return parser
 
 
@@ -249,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.release_db and args.release_redis:
             parser.error("release-name takes --db or --redis, not both")
         return release_name(args.user, args.release_db, args.release_redis)
+    if args.command == "fetch-client":
+        return fetch_client(args.client_cache)
     if args.admin and not args.token:
         parser.error("--admin needs --token: the token is the Admin UI password")
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -280,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host, port=args.port, db=db, token=args.token, admin=args.admin,
         cors_origins=_origins(args.cors_origins), rate_limit=args.rate_limit,
         visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts,
-        redis_url=args.redis, node_timeout=args.node_timeout, tls=tls)
+        redis_url=args.redis, node_timeout=args.node_timeout, tls=tls,
+        allow_guests=args.allow_guests, echo=args.echo, static_dir=args.static)
     try:
         loop_name, new_loop = loop_factory(args.event_loop)
         with asyncio.Runner(loop_factory=new_loop) as runner:
@@ -313,6 +357,20 @@ def release_name(user: str, db: Path | None, redis_url: str | None) -> int:
         return 1
     print(f"Released the name {user} in {where}: the next connection under it needs no "
           "key and may claim it again.", flush=True)
+    return 0
+
+
+def fetch_client(cache: Path | None) -> int:
+    """``fetch-client``: the verified tarball in the cache, or one error line."""
+    bundle = ClientBundle(cache_dir=cache)
+    try:
+        asyncio.run(bundle.get())
+    except BundleError as exc:
+        print(f"{PROG}: error: {exc}; download it elsewhere and put it at "
+              f"{bundle.cache_path}", file=sys.stderr)
+        return 1
+    print(f"socket.io-client {bundle.version} (checksum verified) is in {bundle.cache_path}",
+          flush=True)
     return 0
 
 

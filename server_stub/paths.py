@@ -40,3 +40,18 @@ def ensure_private_dir(path: Path) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.mkdir(mode=0o700, exist_ok=True)
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache directory for SockDesk: things the server can fetch again (the
+    socket.io browser client), kept apart from the data folder so clearing caches never
+    touches a database."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        root = Path(base) if base else Path.home() / "AppData" / "Local"
+        return root / "SockDesk" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "SockDesk"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return root / APP_DIR_NAME

@@ -37,6 +37,9 @@ from server_stub.storage import StorageError
 from server_stub.tls import TlsError, TlsFiles, fingerprint, server_context
 from server_stub.transport.fanout import use_plain_websockets
 from server_stub.transport.longpoll import release_polls_on_close
+from server_stub.web import mount
+from server_stub.web.client_bundle import ClientBundle
+from server_stub.web.pages import StaticDirError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,14 @@ class ServerConfig:
     node_timeout: float = 10.0
     #: Serve HTTPS/WSS with this certificate and key (None: plain HTTP).
     tls: TlsFiles | None = None
+    #: Sandbox connections without ``auth`` get a guest name even when there is a token.
+    allow_guests: bool = False
+    #: Sandbox namespaces whose relay reaches the sender too (the tutorial's io.emit).
+    echo: list[str] = field(default_factory=list)
+    #: A folder served at /static/ (a page calling io() must come from this origin).
+    static_dir: Path | None = None
+    #: Where the socket.io browser client is cached (None: the user's cache folder).
+    client_cache: Path | None = None
 
 
 class OriginPolicy:
@@ -156,17 +167,23 @@ class SockDeskServer:
         use_plain_websockets(self.sio)
         release_polls_on_close(self.sio)
         ctx = Context(sio=self.sio, backend=self.backend,
-                      authenticator=Authenticator(config.token),
+                      authenticator=Authenticator(config.token, config.allow_guests),
                       limiter=RateLimiter(config.rate_limit),
                       claims=NameClaims(self.backend.storage))
         self.chat = ChatNamespace(ctx)
         self.queues = QueueNamespace(ctx, visibility_timeout=config.visibility_timeout,
                                      max_attempts=config.max_attempts)
-        self.sandbox = SandboxNamespace(ctx)
+        self.sandbox = SandboxNamespace(ctx, echo=config.echo)
         if config.admin:
             self._instrument(config.token)
         self.app = web.Application()
         self.sio.attach(self.app)
+        #: The official browser client served at /socket.io/socket.io.js.
+        self.client_bundle = ClientBundle(cache_dir=config.client_cache)
+        try:
+            mount(self.app, self.client_bundle, config.static_dir)
+        except StaticDirError as exc:
+            raise StartupError(str(exc)) from exc
 
     def _instrument(self, token: str | None) -> None:
         """Turn on the official Admin UI: user "admin", password = the token."""
