@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
@@ -25,11 +25,14 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 from ui import theme
 from ui.widgets.people import PeopleDialog
 from ui.widgets.room_directory import RoomDirectory
+from ui.widgets.server_list import ServerListDialog
 
 if TYPE_CHECKING:
+    from app.session import Session
     from ui.host import WindowHost
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BROWSE_SHORTCUT = "Ctrl+Shift+L"   # Slack's "browse channels"
 PEOPLE_SHORTCUT = "Ctrl+Shift+E"   # Slack's "people"
@@ -102,20 +105,30 @@ class Discovery(QObject):
         dlg = self.directory
         if dlg is None:
             return
+        rooms = await self._ask(dlg, "rooms", lambda s: s.chat.list_rooms(),
+                                lambda: dlg.set_rooms([]))
+        if rooms is not None and self.host.session is not None:
+            dlg.set_rooms(rooms, set(self.host.session.chat.rooms))
+
+    async def _ask(self, dlg: ServerListDialog, what: str,
+                   question: Callable[[Session], Awaitable[list[T]]],
+                   empty: Callable[[], None]) -> list[T] | None:
+        """Ask the server for the list shown in ``dlg``. None, with the sentence why in
+        the dialog, when it cannot be asked (the list is emptied first: it would be
+        another server's or a stale one) or did not answer (the list is kept)."""
         why = self._cannot_ask()
         session = self.host.session
         if why is not None or session is None:
-            dlg.set_rooms([])
+            empty()
             dlg.set_message(why)
-            return
+            return None
         dlg.set_message("Asking the server…")
         try:
-            rooms = await session.chat.list_rooms()
+            return await question(session)
         except Exception as exc:
-            dlg.set_message(f"Could not list the server's rooms: {exc or type(exc).__name__}")
-            return
-        joined = {r for r in session.chat.rooms}
-        dlg.set_rooms(rooms, joined)
+            dlg.set_message(f"Could not list the server's {what}: "
+                            f"{exc or type(exc).__name__}")
+            return None
 
     # -- the people list ------------------------------------------------------------------
     def open_people(self) -> PeopleDialog:
@@ -136,19 +149,10 @@ class Discovery(QObject):
         dlg = self.people
         if dlg is None:
             return
-        why = self._cannot_ask()
-        session = self.host.session
-        if why is not None or session is None:
-            dlg.set_people([])
-            dlg.set_message(why)
-            return
-        dlg.set_message("Asking the server…")
-        try:
-            people = await session.chat.list_people()
-        except Exception as exc:
-            dlg.set_message(f"Could not list the server's users: {exc or type(exc).__name__}")
-            return
-        dlg.set_people(people)
+        people = await self._ask(dlg, "users", lambda s: s.chat.list_people(),
+                                 lambda: dlg.set_people([]))
+        if people is not None:
+            dlg.set_people(people)
 
     # -- direct messages ------------------------------------------------------------------
     def start_dm(self, name: str) -> asyncio.Task[None]:

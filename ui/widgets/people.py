@@ -16,20 +16,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ui import theme
 from ui.text import escape_controls
+from ui.widgets.server_list import ServerListDialog
 
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
 ONLINE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -75,20 +71,15 @@ def _dot(color: QColor) -> QIcon:
     return QIcon(px)
 
 
-class PeopleDialog(QDialog):
+class PeopleDialog(ServerListDialog):
     """Online first, then the rest by when they were last seen; double-click to DM."""
 
     dm_requested = Signal(str)
-    refresh_requested = Signal()
 
     def __init__(self, me: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("People", "Filter people…", parent)
         self.me = me
-        self.setWindowTitle("People")
         self.resize(380, 440)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter people…")
-        self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
         self.list = QListWidget()
         self.list.setObjectName("peopleList")
@@ -96,30 +87,12 @@ class PeopleDialog(QDialog):
         self.list.setToolTip("Double-click someone to start a direct message")
         self.list.itemDoubleClicked.connect(self._message_item)
         self.list.itemSelectionChanged.connect(self._update_buttons)
-        self.message = QLabel("")
-        self.message.setObjectName("hint")
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setWordWrap(True)
-        self.message.hide()
         self.summary = QLabel("")
         self.summary.setObjectName("hint")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.dm_button = QPushButton(theme.icon("at"), "Message")
         self.dm_button.clicked.connect(self._message_selected)
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.refresh_requested)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        row = QHBoxLayout()
-        row.addWidget(self.refresh_button)
-        row.addWidget(self.summary, 1)
-        row.addWidget(self.dm_button)
-        row.addWidget(buttons)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.filter)
-        lay.addWidget(self.message)
-        lay.addWidget(self.list, 1)
-        lay.addLayout(row)
+        self.lay_out(self.list, self.summary, self.dm_button)
         self._update_buttons()
 
     def set_people(self, people: Iterable[PersonLike], now: float | None = None) -> None:
@@ -142,11 +115,6 @@ class PeopleDialog(QDialog):
         self.summary.setText(f"{n_on} online · {len(rows)} people")
         self.set_message(None if rows else "Nobody has used this server yet.")
         self._filter_changed(self.filter.text())
-
-    def set_message(self, text: str | None) -> None:
-        """A sentence instead of the list: offline, a foreign server, an error."""
-        self.message.setText(text or "")
-        self.message.setVisible(bool(text))
 
     def entries(self) -> list[tuple[str, str]]:
         """(user, the line shown) in the order shown, filtered-out ones left out."""

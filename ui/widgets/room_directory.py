@@ -15,41 +15,31 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QLineEdit,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from ui.text import escape_controls
+from ui.widgets.server_list import ServerListDialog
 
 ROOM_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class RoomDirectory(QDialog):
+class RoomDirectory(ServerListDialog):
     """List, filter, join; "Create #name" for a name nobody has used yet."""
 
     join_requested = Signal(str)
-    refresh_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Browse rooms")
+        super().__init__("Browse rooms", "Filter rooms, or type a new room's name…", parent)
         self.resize(460, 420)
         self._names: set[str] = set()
         self._joined: set[str] = set()
 
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter rooms, or type a new room's name…")
-        self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
         self.filter.returnPressed.connect(self._enter)
 
@@ -69,33 +59,12 @@ class RoomDirectory(QDialog):
         self.table.itemDoubleClicked.connect(lambda item, _col: self._join_item(item))
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
-        self.message = QLabel("")
-        self.message.setObjectName("hint")
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setWordWrap(True)
-        self.message.hide()
-
         self.join_button = QPushButton("Join")
         self.join_button.clicked.connect(self._join_selected)
         self.create_button = QPushButton("")
         self.create_button.clicked.connect(self._create)
         self.create_button.hide()
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.refresh_requested)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        row = QHBoxLayout()
-        row.addWidget(self.refresh_button)
-        row.addStretch(1)
-        row.addWidget(self.create_button)
-        row.addWidget(self.join_button)
-        row.addWidget(buttons)
-
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.filter)
-        lay.addWidget(self.message)
-        lay.addWidget(self.table, 1)
-        lay.addLayout(row)
+        self.lay_out(self.table, None, self.create_button, self.join_button)
         self._update_buttons()
 
     # -- filling ---------------------------------------------------------------------------
@@ -128,11 +97,6 @@ class RoomDirectory(QDialog):
         self.set_message(None if self._names else
                          "No rooms yet: type a name above to create the first one.")
         self._filter_changed(self.filter.text())
-
-    def set_message(self, text: str | None) -> None:
-        """A sentence instead of (or above) the list: offline, a foreign server, an error."""
-        self.message.setText(text or "")
-        self.message.setVisible(bool(text))
 
     def _items(self) -> list[QTreeWidgetItem]:
         items = (self.table.topLevelItem(i) for i in range(self.table.topLevelItemCount()))
