@@ -26,11 +26,13 @@ from app.scenarios.engine import (
     Step,
 )
 from app.scenarios.missed import MissedEventScenario
+from app.scenarios.redis_adapter import RedisAdapterScenario
 from app.scenarios.workqueue import WorkQueueScenario
 
 #: The lessons in teaching order.
 SCENARIOS: tuple[type[Scenario], ...] = (EmitScenario, BroadcastScenario, ChannelsScenario,
-                                         AcksScenario, MissedEventScenario, WorkQueueScenario)
+                                         AcksScenario, MissedEventScenario, WorkQueueScenario,
+                                         RedisAdapterScenario)
 
 
 def by_key(key: str) -> type[Scenario]:
@@ -42,6 +44,6 @@ def by_key(key: str) -> type[Scenario]:
 
 
 __all__ = ["SCENARIOS", "AcksScenario", "BroadcastScenario", "ChannelsScenario",
-           "EmitScenario", "EndState", "MissedEventScenario", "Note", "RunState", "Scenario",
-           "ScenarioError", "ScenarioRun", "Step", "WorkQueueScenario", "by_key",
-           "packet_caption"]
+           "EmitScenario", "EndState", "MissedEventScenario", "Note", "RedisAdapterScenario",
+           "RunState", "Scenario", "ScenarioError", "ScenarioRun", "Step",
+           "WorkQueueScenario", "by_key", "packet_caption"]

@@ -61,7 +61,11 @@ def ack_hint(args: list[Any]) -> str:
 
 
 def packet_caption(pkt: Packet) -> str:
-    """`EVENT message “hi”` → 'message “hi”'; ACKs say what they answered."""
+    """`EVENT message “hi”` → 'message “hi”'; ACKs say what they answered. A packet that
+    brings its own words (an `app.scenarios.hops.Hop`) is shown with them."""
+    own = getattr(pkt, "caption", "")
+    if own:
+        return str(own)
     kind = pkt.kind
     if kind in ("EVENT", "BINARY_EVENT"):
         event = pkt.event or "?"

@@ -30,6 +30,7 @@ from app.config import ConnectionConfig, ReconnectPolicy
 from app.keys import CHAT_NAMESPACE, event_key, first_object, room_key
 from app.outbox import OutboxState
 from app.packets import Packet
+from app.scenarios.hops import Hop
 from app.session import ConnectionState, Session
 from app.signals import Signal, cancel_and_wait
 
@@ -115,6 +116,11 @@ class Scenario:
     explanation: ClassVar[str] = ""
     users: ClassVar[tuple[str, ...]] = ()
     steps: ClassVar[tuple[Step, ...]] = ()
+    #: The diagram's columns left to right, for a lesson that runs servers of its own
+    #: (server processes, Redis); empty: the users on either side of the one server.
+    columns: ClassVar[tuple[str, ...]] = ()
+    #: Which of `columns` are servers (drawn as boxes, at the far end of users' arrows).
+    server_lanes: ClassVar[tuple[str, ...]] = ()
 
     async def play(self, run: ScenarioRun) -> None:
         """Act the lesson out (call `run.step(i)` as it advances)."""
@@ -166,6 +172,8 @@ class ScenarioRun:
         self._task: asyncio.Task[EndState] | None = None
         self._links: list[tuple[Signal[Any], Callable[..., Any]]] = []
         self._closed = False
+        #: lane -> the server lane its packets go to, for lessons with several servers
+        self.routes: dict[str, Callable[[], str]] = {}
 
     # ---- names -----------------------------------------------------------------------
 
@@ -200,6 +208,7 @@ class ScenarioRun:
         self.add_lane(name)
 
         def on_packet(pkt: Packet, lane: str = name) -> None:
+            pkt = self.routed(lane, pkt)
             self.packets.append((lane, pkt))
             self.packet.emit(lane, pkt)
 
@@ -214,6 +223,36 @@ class ScenarioRun:
         self._link(session.outbox.changed, on_outbox)
         self._link(session.state_changed, on_state)
         return session
+
+    # ---- lessons with servers of their own (app.scenarios.hops) -----------------------
+
+    def serve_from(self, name: str, urls: list[str]) -> None:
+        """Give a user (made, not connected yet) its own server addresses, tried in
+        order: the workspace's address list, which is how a client fails over."""
+        session = self.sessions[name]
+        session.config.url = urls[0]
+        session.config.urls = list(urls[1:])
+        session.manager.current_url = urls[0]
+
+    def route(self, lane: str, peer: Callable[[], str]) -> None:
+        """Draw this lane's packets to and from `peer()` (the server lane it is on now)
+        instead of the one server."""
+        self.routes[lane] = peer
+
+    def routed(self, lane: str, pkt: Packet) -> Packet:
+        """The packet as the diagram draws it: a Hop towards the lane's current server
+        when the lane has a route, else unchanged."""
+        peer = self.routes.get(lane)
+        if peer is None or getattr(pkt, "peer", None):
+            return pkt
+        return Hop(pkt.seq, pkt.ts, pkt.direction, pkt.namespace, pkt.kind, pkt.event,
+                   pkt.args, pkt.ack_id, pkt.latency_ms, pkt.size, peer=peer())
+
+    def hop(self, lane: str, pkt: Packet) -> None:
+        """An arrow that is no simulated user's packet (Engine.IO, Redis): kept with the
+        run's packets and shown like them."""
+        self.packets.append((lane, pkt))
+        self.packet.emit(lane, pkt)
 
     async def user(self, name: str, namespaces: list[str]) -> Session:
         """Make a user, connect it and wait until every namespace is ready."""
