@@ -25,6 +25,7 @@ from app.scenarios.engine import (
     ScenarioRun,
     Step,
 )
+from app.scenarios.engineio import EngineIOScenario
 from app.scenarios.missed import MissedEventScenario
 from app.scenarios.redis_adapter import RedisAdapterScenario
 from app.scenarios.workqueue import WorkQueueScenario
@@ -32,7 +33,7 @@ from app.scenarios.workqueue import WorkQueueScenario
 #: The lessons in teaching order.
 SCENARIOS: tuple[type[Scenario], ...] = (EmitScenario, BroadcastScenario, ChannelsScenario,
                                          AcksScenario, MissedEventScenario, WorkQueueScenario,
-                                         RedisAdapterScenario)
+                                         RedisAdapterScenario, EngineIOScenario)
 
 
 def by_key(key: str) -> type[Scenario]:
@@ -44,6 +45,6 @@ def by_key(key: str) -> type[Scenario]:
 
 
 __all__ = ["SCENARIOS", "AcksScenario", "BroadcastScenario", "ChannelsScenario",
-           "EmitScenario", "EndState", "MissedEventScenario", "Note", "RedisAdapterScenario",
-           "RunState", "Scenario", "ScenarioError", "ScenarioRun", "Step",
-           "WorkQueueScenario", "by_key", "packet_caption"]
+           "EmitScenario", "EndState", "EngineIOScenario", "MissedEventScenario", "Note",
+           "RedisAdapterScenario", "RunState", "Scenario", "ScenarioError", "ScenarioRun",
+           "Step", "WorkQueueScenario", "by_key", "packet_caption"]
