@@ -167,6 +167,7 @@ class RedisAdapterScenario(Scenario):
         servers[S1].kill()
         await servers[S1].wait()
         run.remark(S1, "killed (SIGKILL)", "crash")
+        run.lane_state.emit(S1, "crash")
         await run.until(lambda: alice.state == ConnectionState.CONNECTED
                         and alice.current_url == servers[S2].url and alice.is_ready(CHAT),
                         "alice to fail over to server 2")

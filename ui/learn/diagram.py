@@ -52,6 +52,10 @@ TIME_COL = 58
 KIND_COLORS = {"CONNECT": "#2fb36b", "CONNECT_ERROR": "#e5484d", "DISCONNECT": "#8a8f98",
                "ACK": "#8e6bd8", "EVENT": "#3e8ef7", "BINARY_EVENT": "#3e8ef7",
                "BINARY_ACK": "#8e6bd8"}
+#: arrows that are not Socket.IO packets (app.scenarios.hops): Engine.IO and Redis
+HOP_COLORS = {"HTTP": "#8a8f98", "OPEN": "#2fb36b", "CLOSE": "#8a8f98", "PING": "#d9822b",
+              "PONG": "#d9822b", "MESSAGE": "#3e8ef7", "UPGRADE": "#8e6bd8",
+              "NOOP": "#8a8f98", "REDIS": "#d6409f", "PUBSUB": "#e5484d"}
 NOTE_COLORS = {"offline": "#8a8f98", "online": "#2fb36b", "crash": "#e5484d",
                "info": "#e0a526"}
 
@@ -69,6 +73,7 @@ class DiagramItem:
     caption: str
     detail: str
     note_kind: str = ""
+    peer: str = SERVER        # the lane at the other end of the arrow
 
 
 def item_from_packet(n: int, lane: str, pkt: Any,
@@ -86,7 +91,8 @@ def item_from_packet(n: int, lane: str, pkt: Any,
     if pkt.kind in ("ACK", "BINARY_ACK") and getattr(pkt, "latency_ms", None) is not None:
         caption += f"  ({pkt.latency_ms:.0f} ms)"
     return DiagramItem(n, lane, float(pkt.ts), str(pkt.kind), str(pkt.direction),
-                       shorten(str(pkt.namespace)), shorten(caption), shorten(detail))
+                       shorten(str(pkt.namespace)), shorten(caption), shorten(detail),
+                       peer=str(getattr(pkt, "peer", "") or SERVER))
 
 
 class SequenceCanvas(QWidget):
@@ -108,12 +114,19 @@ class SequenceCanvas(QWidget):
         self.shorten: Callable[[str], str] = lambda s: s
         self.outbox: dict[str, int] = {}        # lane -> messages waiting in its outbox
         self.states: dict[str, str] = {}        # lane -> connection state
+        self.fixed: list[str] = []              # a lesson's own column order (servers)
+        self.servers: set[str] = {SERVER}       # lanes drawn as servers
         self.setMinimumSize(300, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
 
     # -- data --------------------------------------------------------------------------------
-    def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None) -> None:
+    def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None,
+              columns: list[str] | None = None, servers: list[str] | None = None) -> None:
+        """Start over with `lanes`; a lesson that runs servers of its own gives its
+        `columns` left to right and which of them are `servers`."""
+        self.fixed = list(columns or [])
+        self.servers = set(servers or []) if self.fixed else {SERVER}
         self.items.clear()
         self.outbox.clear()
         self.states.clear()
@@ -126,7 +139,7 @@ class SequenceCanvas(QWidget):
         self.update()
 
     def add_lane(self, lane: str) -> None:
-        if lane not in self.lanes and lane != SERVER:
+        if lane not in self.lanes and lane not in self.servers:
             self.lanes.append(lane)
             self.update()
 
@@ -148,6 +161,9 @@ class SequenceCanvas(QWidget):
 
     def add_note(self, lane: str, text: str, kind: str = "info",
                  ts: float | None = None) -> DiagramItem:
+        if lane == SERVER and self.fixed and SERVER not in self.fixed:
+            # "the server" of a lesson with servers of its own: the last one standing
+            lane = [c for c in self.fixed if c in self.servers][-1]
         self.add_lane(lane)
         return self._append(DiagramItem(self.total, lane, ts or time.time(), "NOTE", "", "",
                                         text, f"{lane}: {text}", kind))
@@ -212,15 +228,18 @@ class SequenceCanvas(QWidget):
 
     # -- geometry ----------------------------------------------------------------------------
     def columns(self) -> list[str]:
-        """Lanes left to right: half the clients, the server, the other half."""
+        """Lanes left to right: half the clients, the server, the other half (or the
+        lesson's own order, then any lane it did not name)."""
+        if self.fixed:
+            return [*self.fixed, *(x for x in self.lanes if x not in self.fixed)]
         half = (len(self.lanes) + 1) // 2
         return [*self.lanes[:half], SERVER, *self.lanes[half:]]
 
     def head_width(self, lane: str) -> float:
         bold = QFont(self.font())
         bold.setBold(True)
-        label = "server" if lane == SERVER else lane
-        return QFontMetrics(bold).horizontalAdvance(label) + (24 if lane == SERVER else 40)
+        server = lane in self.servers
+        return QFontMetrics(bold).horizontalAdvance(lane) + (24 if server else 40)
 
     def lane_x(self) -> dict[str, float]:
         cols = self.columns()
@@ -270,9 +289,10 @@ class SequenceCanvas(QWidget):
         bottom = max(bottom, self.height() - 4)
         # lifelines
         for lane, x in xs.items():
+            server = lane in self.servers
             pen = QPen(theme.mix(text_col, pal.color(QPalette.ColorRole.Base),
-                                 0.35 if lane == SERVER else 0.18), 2 if lane == SERVER else 1)
-            pen.setStyle(Qt.PenStyle.SolidLine if lane == SERVER else Qt.PenStyle.DashLine)
+                                 0.35 if server else 0.18), 2 if server else 1)
+            pen.setStyle(Qt.PenStyle.SolidLine if server else Qt.PenStyle.DashLine)
             p.setPen(pen)
             p.drawLine(QPointF(x, HEAD - 6), QPointF(x, bottom))
         # the selected row while scrubbing
@@ -300,13 +320,17 @@ class SequenceCanvas(QWidget):
         bold = QFont(base)
         bold.setBold(True)
         for lane, x in xs.items():
-            server = lane == SERVER
-            label = "server" if server else lane
+            server = lane in self.servers
+            label = lane
             w = self.head_width(lane)
             rect = QRectF(x - w / 2, 8, w, 30)
             if server:
+                if self.states.get(lane) == "crash":  # a lesson killed this process
+                    bg_box = theme.mix(QColor(NOTE_COLORS["crash"]), bg, 0.55)
+                else:
+                    bg_box = theme.mix(pal.color(QPalette.ColorRole.Text), bg, 0.82)
                 p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(theme.mix(pal.color(QPalette.ColorRole.Text), bg, 0.82))
+                p.setBrush(bg_box)
                 p.drawRoundedRect(rect, 8, 8)
                 p.setPen(bg)
                 p.setFont(bold)
@@ -356,8 +380,8 @@ class SequenceCanvas(QWidget):
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                    f"+{item.ts - first:.2f}s")
         lane_x = xs.get(item.lane)
-        server_x = xs[SERVER]
-        if lane_x is None:
+        server_x = xs.get(item.peer, xs.get(SERVER))
+        if lane_x is None or server_x is None:
             return
         mid = y + ROW / 2
         if item.kind == "NOTE":
@@ -374,7 +398,7 @@ class SequenceCanvas(QWidget):
             p.setPen(col if item.note_kind != "info" else pal.color(QPalette.ColorRole.Text))
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
             return
-        col = QColor(KIND_COLORS.get(item.kind, "#8a8f98"))
+        col = QColor(KIND_COLORS.get(item.kind) or HOP_COLORS.get(item.kind, "#8a8f98"))
         start, end = (lane_x, server_x) if item.direction == "out" else (server_x, lane_x)
         line_y = mid + 5
         pen = QPen(col, 1.6)
@@ -393,8 +417,9 @@ class SequenceCanvas(QWidget):
         # past a short arrow (on a backing plate over the lifelines) but not off the canvas
         fm = QFontMetrics(small)
         span = abs(end - start) - 12
-        ns = item.namespace if item.namespace not in ("", "/") else "/"
-        ns_w = fm.horizontalAdvance(ns) + 6
+        ns = item.namespace if item.namespace not in ("", "/") else \
+            ("" if item.kind in HOP_COLORS else "/")
+        ns_w = fm.horizontalAdvance(ns) + 6 if ns else 0
         room = max(span, min(span + 120, self.width() - TIME_COL - 16))
         words = fm.elidedText(item.caption, Qt.TextElideMode.ElideRight,
                               max(10, int(room - ns_w)))
@@ -488,9 +513,10 @@ class SequenceDiagram(QFrame):
         return "&nbsp;&nbsp; ".join(parts)
 
     # -- pass-throughs -------------------------------------------------------------------------
-    def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None) -> None:
+    def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None,
+              columns: list[str] | None = None, servers: list[str] | None = None) -> None:
         self.pause_button.setChecked(False)
-        self.canvas.reset(lanes, shorten)
+        self.canvas.reset(lanes, shorten, columns, servers)
 
     def add_packet(self, lane: str, pkt: Any) -> None:
         self.canvas.add_packet(lane, pkt)
@@ -532,8 +558,8 @@ class SequenceDiagram(QFrame):
             return
         state = "paused" if self.canvas.paused else "live"
         self.position_label.setText(f"{pos + 1} of {n} · {state}")
-        who = (f"{item.lane} → server" if item.direction == "out" else
-               f"server → {item.lane}") if item.kind != "NOTE" else item.lane
+        who = (f"{item.lane} → {item.peer}" if item.direction == "out" else
+               f"{item.peer} → {item.lane}") if item.kind != "NOTE" else item.lane
         where = f"  {item.namespace}" if item.namespace else ""
         self.detail.setText(escape_controls(
             f"{format_time_precise(item.ts)}  {who}{where}  "

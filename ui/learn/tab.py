@@ -371,7 +371,8 @@ class LearnTab(QWidget):
         self.steps.set_steps(cls.steps)
         self.checks.setVisible(False)
         suffix = f"-{run.run_id}"
-        self.diagram.reset(list(cls.users), shorten=lambda s: s.replace(suffix, ""))
+        self.diagram.reset(list(cls.users), shorten=lambda s: s.replace(suffix, ""),
+                           columns=list(cls.columns), servers=list(cls.server_lanes))
         self.bridge.attach(run)
         self.lessons.set_result(cls.key, "running")
         run.start()
