@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from app.class_protocol import (
     CLASS_NAMESPACE,
@@ -43,10 +45,51 @@ from app.class_protocol import (
 )
 from app.config import ConnectionConfig, ReconnectPolicy
 from app.keys import QUEUE_NAMESPACE, first_object
+from app.packets import Packet
 from app.session import Session
+from app.signals import Signal
 
-if TYPE_CHECKING:
-    from app.scenarios.engine import EndState, ScenarioRun
+
+class LessonRun(Protocol):
+    """What the class needs of a ``ScenarioRun`` (named here, not imported: the engine
+    imports this module)."""
+
+    run_id: str
+    url: str
+    token: str | None
+    wait: float
+    data_dir: Path
+    scenario: Any
+    lanes: list[str]
+    packets: deque[tuple[str, Packet]]
+    packet: Signal[Any]
+    step_changed: Signal[int]
+    memo: dict[str, Any]
+    sessions: dict[str, Session]
+
+    def name(self, base: str) -> str: ...
+
+    def namespace(self, base: str) -> str: ...
+
+    def add_lane(self, name: str) -> None: ...
+
+    def remark(self, lane: str, text: str, kind: str = "info") -> None: ...
+
+    def say(self, text: str) -> None: ...
+
+    async def user(self, name: str, namespaces: list[str]) -> Session: ...
+
+
+class Verdict(Protocol):
+    """An ``EndState`` as the class adds its lines to it."""
+
+    ok: bool
+    headline: str
+    details: list[str]
+    facts: dict[str, Any]
+
+
+V = TypeVar("V", bound=Verdict)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +124,7 @@ class Classroom:
     """The students of one run (see the module doc). ``students`` maps each student's
     user name to their lane."""
 
-    def __init__(self, run: ScenarioRun, part: ClassPart, gather: float = GATHER) -> None:
+    def __init__(self, run: LessonRun, part: ClassPart, gather: float = GATHER) -> None:
         self.run = run
         self.part = part
         self.gather = gather
@@ -276,7 +319,7 @@ class Classroom:
             await asyncio.sleep(0.05)
         return True
 
-    def verdict(self, end: EndState) -> EndState:
+    def verdict(self, end: V) -> V:
         """The run's end state with the class's lines added (a failed one fails it)."""
         if not self.lines:
             return end
@@ -318,7 +361,7 @@ def _reply(session: Session, msg_id: str) -> dict[str, Any] | None:
     return first_object([msg.reply])
 
 
-async def tidy_up(run: ScenarioRun, made: list[str]) -> list[str]:
+async def tidy_up(run: LessonRun, made: list[str]) -> list[str]:
     """Delete the queues whose names the run made, once its users stopped consuming
     them; the names deleted. Needs one of the run's sessions still on /queue."""
     sessions = list(run.sessions.values())
