@@ -76,6 +76,9 @@ class HostSettings:
     port: int = 0            # 0: a free port each launch (private); hosts keep theirs
     tls: bool = False
     plain_http_ok: bool = False  # HOST beyond loopback without TLS, asked for explicitly
+    #: sandbox namespaces relayed to the sender too (``--echo``: the socket.io tutorial's
+    #: rule), switched in the Hosting menu and kept across restarts
+    echo: list[str] = field(default_factory=list)
 
 
 @dataclass

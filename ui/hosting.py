@@ -156,6 +156,8 @@ class HostedServer(QObject):
         extra = [f"--name={ws.name}"]  # one argument, even for a name starting with -
         if uses_tls(ws):
             extra.append("--tls")
+        for ns in ws.host.echo:
+            extra.append(f"--echo={ns}")
         return ws.host.interface, ws.host.port, extra, {TOKEN_ENV: ws.token}
 
     async def start(self, timeout: float = 20.0) -> HostInfo:

@@ -12,6 +12,12 @@ use, and each is a menu item rather than a command to remember:
 * **Release a name…**: a student who lost their computer lost the key that claims
   their name; the server's ``release-name`` frees it (``HostedServer.release_name``),
   also while it runs, and its sentence is shown.
+* **Relay to the sender too (tutorial rule)**: the socket.io tutorial's chat page expects
+  its own message back (its server calls ``io.emit``), while the bundled server's
+  sandbox relays to everyone else. The switch restarts the hosted server with
+  ``--echo /`` (or without), same port, certificate and token, remembered per
+  workspace. A restart rather than a live switch: the server allows no change of the
+  rule at run time (anyone with the token could flip it for the whole class).
 * A status line saying where others join ("Others join at https://192.168.1.5:5000"),
   or that they cannot because hosting is stopped. (It does not count who is connected:
   the server has no cheap way to say so, and a count of room members would be a
@@ -43,6 +49,9 @@ if TYPE_CHECKING:
     from ui.workspaces import Workspaces
 
 STOP_TEXT = "Stop hosting"
+ECHO_TEXT = "Relay to the sender too (tutorial rule)"
+#: the sandbox namespace the tutorial's page (``io()``) uses
+ECHO_NAMESPACE = "/"
 START_TEXT = "Start hosting"
 
 
@@ -95,7 +104,13 @@ class HostingControls(QObject):
         self.release_action = QAction(theme.icon("user"), "Release a name…", self.menu)
         self.release_action.setToolTip("Let somebody use a name claimed by a lost key")
         self.release_action.triggered.connect(self.ask_release_name)
-        for action in (self.invite_action, self.toggle_action, self.release_action):
+        self.echo_action = QAction(ECHO_TEXT, self.menu)
+        self.echo_action.setCheckable(True)
+        self.echo_action.setToolTip("Events relayed on / reach their sender too, as the "
+                                    "socket.io tutorial's io.emit does (restarts hosting)")
+        self.echo_action.toggled.connect(self._echo_toggled)
+        for action in (self.invite_action, self.toggle_action, self.release_action,
+                       self.echo_action):
             self.menu.addAction(action)
         self.status = QLabel("")
         self.status.setObjectName("hint")
@@ -158,6 +173,10 @@ class HostingControls(QObject):
         self.toggle_action.setIcon(theme.icon("stop" if running else "play"))
         self.toggle_action.setEnabled(not self._busy)
         self.release_action.setEnabled(self.hosted is not None and not self._busy)
+        self.echo_action.blockSignals(True)
+        self.echo_action.setChecked(ECHO_NAMESPACE in self.host.workspace.host.echo)
+        self.echo_action.blockSignals(False)
+        self.echo_action.setEnabled(self.shown and not self._busy)
         if not self.shown:
             self.status.setText("")
         elif self._busy:
@@ -253,6 +272,28 @@ class HostingControls(QObject):
                 self.attach(workspaces.hosted(ws))
             self.refresh()
         return self.info
+
+    def _echo_toggled(self, on: bool) -> None:
+        self.host.spawn(self.set_echo(on))
+
+    async def set_echo(self, on: bool) -> HostInfo | None:
+        """Relay on ``/`` to the sender too (or not): remembered in the workspace, and
+        the server restarted with it when it runs (same port, certificate, token)."""
+        ws = self.host.workspace
+        echo = [ns for ns in ws.host.echo if ns != ECHO_NAMESPACE]
+        ws.host.echo = [*echo, ECHO_NAMESPACE] if on else echo
+        self.host.workspaces.save(ws)
+        running = self.info is not None
+        if running:
+            await self.stop()
+        info = await self.start() if running else None   # stopped: used at the next start
+        if info is not None:
+            self.host.show_info("Hosting again: on /, a relayed event now reaches its "
+                                "sender too (the tutorial's rule)." if on else
+                                "Hosting again: on /, events reach everyone but their "
+                                "sender.")
+        self.refresh()
+        return info
 
     def ask_release_name(self) -> QInputDialog:
         """Ask which name to release (open(), never exec(): the app keeps running)."""

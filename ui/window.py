@@ -49,6 +49,7 @@ from app.workspace import Workspace, WorkspaceStore, slug
 from ui import theme
 from ui.bridge import SessionBridge
 from ui.chat_find import ChatFind
+from ui.class_student import StudentClass
 from ui.compose_controller import ComposeController
 from ui.conversations import Conversations
 from ui.hosting_controls import HostingControls
@@ -225,6 +226,9 @@ class MainWindow(QMainWindow):
         self.error_label.setObjectName("errorLabel")
         self.summary_label = ElidedLabel("")
         self.summary_label.setObjectName("hint")
+        # a joined student takes part in the teacher's lessons (ui.class_student)
+        self.class_seat = StudentClass(self, self)
+        self.statusBar().addWidget(self.class_seat.note)
         self.statusBar().addPermanentWidget(self.hosting.status)
         self.statusBar().addPermanentWidget(self.error_label, 1)
         self.statusBar().addPermanentWidget(self.summary_label)
@@ -710,6 +714,7 @@ class MainWindow(QMainWindow):
         try:
             if self._learn is not None:
                 await self._learn.shutdown()  # the Learn tab's simulated users
+            await self.class_seat.stop()
             await self.close_session()
         finally:
             app_tray().remove_window(self)

@@ -30,6 +30,7 @@ from app.config import ConnectionConfig, ReconnectPolicy
 from app.keys import CHAT_NAMESPACE, event_key, first_object, room_key
 from app.outbox import OutboxState
 from app.packets import Packet
+from app.scenarios.classroom import PARTS, Classroom, tidy_up
 from app.scenarios.hops import Hop
 from app.session import ConnectionState, Session
 from app.signals import Signal, cancel_and_wait
@@ -174,16 +175,32 @@ class ScenarioRun:
         self._closed = False
         #: lane -> the server lane its packets go to, for lessons with several servers
         self.routes: dict[str, Callable[[], str]] = {}
+        # students and cleanup (app.scenarios.classroom): set by the Learn tab
+        #: invite the students' apps on /class (when the teacher hosts the workspace)
+        self.invite_students = False
+        #: delete the run's queues as soon as the lesson ends (else when it is closed)
+        self.tidy_when_done = False
+        #: every room, queue and namespace name this run made (name(), namespace())
+        self.made: list[str] = []
+        self.classroom: Classroom | None = None
+        self.tidied: list[str] | None = None
 
     # ---- names -----------------------------------------------------------------------
 
     def name(self, base: str) -> str:
-        """A room or queue name unique to this run, so a lesson can be re-run."""
-        return f"{base}-{self.run_id}"
+        """A room or queue name unique to this run, so a lesson can be re-run (and its
+        leftovers found and removed afterwards: ``tidy``)."""
+        made = f"{base}-{self.run_id}"
+        if made not in self.made:
+            self.made.append(made)
+        return made
 
     def namespace(self, base: str) -> str:
         """A sandbox namespace unique to this run (no other socket is on it)."""
-        return f"/{base}-{self.run_id}"
+        made = f"/{base}-{self.run_id}"
+        if made not in self.made:
+            self.made.append(made)
+        return made
 
     # ---- users -----------------------------------------------------------------------
 
@@ -350,11 +367,13 @@ class ScenarioRun:
         for name in self.scenario.users:
             self.add_lane(name)
         try:
+            await self._seat_students()
             await self.scenario.play(self)
             self.remark("server", "checking the result", "info")
             for s in self.sessions.values():
                 s.store.flush()
             end = await self.scenario.check(self)
+            end = await self._students_take_part(end)
         except asyncio.CancelledError:
             self.end = EndState(False, "Stopped before the end.")
             self._set_state(RunState.STOPPED, "stopped")
@@ -371,6 +390,8 @@ class ScenarioRun:
         self._set_state(RunState.PASSED if end.ok else RunState.FAILED, end.headline)
         self.say(end.headline)
         self.finished.emit(end)
+        if self.tidy_when_done:
+            await self.tidy()
         return end
 
     async def stop(self) -> None:
@@ -387,6 +408,10 @@ class ScenarioRun:
             return
         self._closed = True
         await self.stop()
+        with contextlib.suppress(Exception):   # the server may be gone: close anyway
+            await asyncio.wait_for(self.tidy(), 15)
+        if self.classroom is not None:
+            await self.classroom.close()
         for sig, cb in self._links:
             sig.disconnect(cb)
         self._links.clear()
@@ -398,6 +423,48 @@ class ScenarioRun:
         if remove:
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: shutil.rmtree(self.data_dir, ignore_errors=True))
+
+    # ---- students and cleanup (app.scenarios.classroom) --------------------------------
+
+    async def _seat_students(self) -> None:
+        """Invite the students' apps (lessons they take part in, when asked to)."""
+        part = PARTS.get(self.scenario.key)
+        if self.invite_students and part is not None and self.classroom is None:
+            self.classroom = Classroom(self, part)
+            await self.classroom.open()
+
+    async def _students_take_part(self, end: EndState) -> EndState:
+        """After the simulated users' check: the class's own part, and its lines."""
+        room = self.classroom
+        if room is None or not room.students:
+            return end
+        try:
+            await room.take_part()
+        except ScenarioError as exc:
+            room.expect(False, str(exc))
+        return room.verdict(end)
+
+    @property
+    def students(self) -> dict[str, str]:
+        """Student user names -> their lanes (empty without students)."""
+        return dict(self.classroom.students) if self.classroom is not None else {}
+
+    async def tidy(self) -> list[str]:
+        """Dismiss the students, then delete the queues this run made (once); the names
+        deleted. Never raises: a lesson that cannot clean up says so in the narration."""
+        if self.tidied is not None:
+            return self.tidied
+        self.tidied = []
+        try:
+            if self.classroom is not None:
+                await self.classroom.dismiss()
+            self.tidied = await tidy_up(self, self.made)
+        except Exception as exc:  # a stopped server: nothing to clean up there now
+            log.info("cleaning up after %s failed: %s", self.scenario.key, exc)
+            self.say(f"Could not clean up on the server: {exc}")
+        if self.tidied:
+            self.say("Cleaned up: " + ", ".join(self.tidied))
+        return self.tidied
 
     def _link(self, sig: Signal[Any], cb: Callable[..., Any]) -> None:
         sig.connect(cb)

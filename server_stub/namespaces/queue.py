@@ -26,7 +26,7 @@ MAX_PREFETCH = 1000
 DEFAULT_PEEK = 10
 MAX_PEEK = 1000
 KNOWN_EVENTS = ("publish", "subscribe", "unsubscribe", "ack", "nack", "peek", "stats",
-                "requeue", "purge")
+                "requeue", "purge", "delete")
 
 
 def live_queue(payload: dict[str, Any]) -> str:
@@ -53,7 +53,7 @@ class QueueNamespace(Namespace):
             "publish": self.publish, "subscribe": self.subscribe,
             "unsubscribe": self.unsubscribe, "ack": self.ack, "nack": self.nack,
             "peek": self.peek, "stats": self.stats, "requeue": self.requeue,
-            "purge": self.purge, "*": self.unknown,
+            "purge": self.purge, "delete": self.delete, "*": self.unknown,
         })
 
     async def _send(self, sid: str, body: dict[str, Any]) -> None:
@@ -144,6 +144,13 @@ class QueueNamespace(Namespace):
         payload = v.one_object(event, args)
         queue = v.name(payload, "queue", allow_dead=True)
         return {"ok": True, "removed": await self.dispatcher.purge(queue)}
+
+    @guarded
+    async def delete(self, sid: str, event: str, *args: Any) -> Ack:
+        """Forget a queue (a lesson's, once it is over): see docs/PROTOCOL.md."""
+        payload = v.one_object(event, args)
+        queue = live_queue(payload)
+        return {"ok": True, "removed": await self.dispatcher.delete(queue)}
 
     @guarded
     async def unknown(self, sid: str, event: str, *args: Any) -> Ack:

@@ -43,6 +43,12 @@ def not_held(queue: str, seq: int) -> v.RequestError:
                        "(already acked, timed out, or never delivered here).")
 
 
+def busy(queue: str, consumers: int, inflight: int) -> v.RequestError:
+    return v.RequestError(
+        f"Queue '{queue}' still has {consumers} consumer(s) and {inflight} message(s) in "
+        "flight; it can be deleted once nobody consumes it.", "busy")
+
+
 def not_dead(queue: str, seq: int) -> v.RequestError:
     return v.not_found(f"There is no message #{seq} in '{queue}{v.DEAD_SUFFIX}'.")
 
@@ -89,6 +95,13 @@ class QueueBroker(abc.ABC):
     @abc.abstractmethod
     async def purge(self, queue: str) -> int:
         """Remove waiting messages of ``Q`` or every dead letter of ``Q.dead``."""
+
+    @abc.abstractmethod
+    async def delete(self, queue: str) -> int:
+        """Forget a queue entirely (waiting and dead messages, acked counter, seq counter,
+        dedupe ids), so it no longer shows in ``stats``; the number of messages removed.
+        RequestError ``busy`` while it has consumers or messages in flight: deleting it
+        then would pull work out from under somebody."""
 
     @abc.abstractmethod
     async def peek(self, queue: str, limit: int) -> list[dict[str, Any]]:

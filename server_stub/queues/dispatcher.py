@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server_stub.guard import Ack
-from server_stub.queues.base import QueueBroker, Send, deliver_shape, not_dead, not_held, split_dead
+from server_stub.queues.base import (
+    QueueBroker,
+    Send,
+    busy,
+    deliver_shape,
+    not_dead,
+    not_held,
+    split_dead,
+)
 from server_stub.storage.base import QueueRecord, QueueStore
 from server_stub.timestamps import now_iso
 
@@ -352,6 +360,18 @@ class Dispatcher(QueueBroker):
         if seqs:
             await self.storage.delete_queue_messages(base, seqs)
         return len(seqs)
+
+    async def delete(self, queue: str) -> int:
+        q = self.queues.get(queue)
+        if q is None:
+            await self.storage.delete_queue(queue)  # maybe only its ids are left
+            return 0
+        if q.consumers or q.inflight:
+            raise busy(queue, len(q.consumers), q.inflight)
+        removed = len(q.messages) + len(q.dead)
+        del self.queues[queue]
+        await self.storage.delete_queue(queue)
+        return removed
 
     async def peek(self, queue: str, limit: int) -> list[dict[str, Any]]:
         base, dead = split_dead(queue)

@@ -21,9 +21,10 @@ from typing import Any
 
 from server_stub import jsonmod
 from server_stub.guard import Ack
-from server_stub.queues.base import QueueBroker, Send, not_dead, not_held, split_dead
+from server_stub.queues.base import QueueBroker, Send, busy, not_dead, not_held, split_dead
 from server_stub.queues.redisqueues_lua import (
     ACK,
+    DELETE,
     DROP,
     EXPIRE,
     NACK,
@@ -162,6 +163,12 @@ class RedisQueueBroker(QueueBroker):
     async def purge(self, queue: str) -> int:
         base, dead = split_dead(queue)
         return int(await self.link.run(PURGE_DEAD if dead else PURGE, (base,)))
+
+    async def delete(self, queue: str) -> int:
+        removed, consumers, inflight = await self.link.run(DELETE, (queue,))
+        if int(removed) < 0:
+            raise busy(queue, int(consumers), int(inflight))
+        return int(removed)
 
     async def peek(self, queue: str, limit: int) -> list[dict[str, Any]]:
         base, dead = split_dead(queue)

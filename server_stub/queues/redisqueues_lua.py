@@ -326,6 +326,22 @@ end
 return out
 """)
 
+DELETE = _script("queue_delete", """
+-- forget a queue entirely; refused (-1, consumers, in flight) while anybody consumes it
+local q = ARGV[2]
+local consumers = redis.call('ZCARD', k(q, 'order'))
+local inflight = redis.call('HLEN', k(q, 'hold'))
+if consumers > 0 or inflight > 0 then return {-1, consumers, inflight} end
+local n = 0
+if redis.call('EXISTS', k(q, 's')) == 1 then n = n + redis.call('XLEN', k(q, 's')) end
+n = n + redis.call('XLEN', k(q, 'dead'))
+redis.call('DEL', k(q, 's'), k(q, 'meta'), k(q, 'ids'), k(q, 'msg'), k(q, 'att'),
+           k(q, 'hold'), k(q, 'subs'), k(q, 'order'), k(q, 'dead'), k(q, 'deadidx'))
+redis.call('SREM', P .. 'queues', q)
+redis.call('SREM', P .. 'qactive', q)
+return {n, 0, 0}
+""")
+
 STATS = _script("queue_stats", """
 local out = {}
 for _, q in ipairs(redis.call('SMEMBERS', P .. 'queues')) do
@@ -369,4 +385,4 @@ return out
 """)
 
 SCRIPTS = (PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DROP, ACK, NACK, REQUEUE, PURGE, PURGE_DEAD,
-           PEEK, STATS, EXPIRE)
+           PEEK, STATS, EXPIRE, DELETE)

@@ -296,3 +296,7 @@ class QueueStore(abc.ABC):
     def delete_queue_messages(self, queue: str, seqs: list[int],
                               acked: int = 0) -> Awaitable[None]:
         """Remove messages; ``acked`` is added to the queue's acked counter."""
+
+    @abc.abstractmethod
+    def delete_queue(self, queue: str) -> Awaitable[None]:
+        """Forget everything about a queue: messages, counters and dedupe ids."""

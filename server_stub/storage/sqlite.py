@@ -676,6 +676,13 @@ class SqliteStorage(Storage, QueueStore):
 
         return self._submit(op)
 
+    def delete_queue(self, queue: str) -> Awaitable[None]:
+        def op(conn: sqlite3.Connection) -> None:
+            for table in ("queue_messages", "queue_ids", "queues"):
+                conn.execute(f"DELETE FROM {table} WHERE queue = ?", (queue,))
+
+        return self._submit(op)
+
 
 def release_name(path: Path, user: str) -> bool:
     """Remove the claim on ``user`` from the database at ``path``; False if it had none.

@@ -294,3 +294,39 @@ async def test_visibility_timeout_redelivers(server_factory: ServerFactory) -> N
         assert late == {"ok": True}  # acks the current delivery, which it holds again
     finally:
         await worker.close()
+
+
+async def test_delete_forgets_a_queue_once_nobody_consumes_it(url: str) -> None:
+    queue = unique("lesson")
+    producer = await connected(url, unique("producer"), NS)
+    worker = await consumer(url, queue, prefetch=1)
+    try:
+        for n in range(3):
+            ack = await producer.call("publish", {"queue": queue, "payload": n, "id": f"j{n}"},
+                                      ns=NS)
+            assert ack["ok"] is True
+        first = await worker.next("deliver", NS)
+        busy = await producer.call("delete", {"queue": queue}, ns=NS)
+        assert busy["ok"] is False and busy["code"] == "busy"
+        assert "1 consumer(s) and 1 message(s) in flight" in busy["error"]
+        nack = await worker.call("nack", {"queue": queue, "seq": first["seq"],
+                                          "requeue": False}, ns=NS)
+        assert nack == {"ok": True}
+        await worker.call("unsubscribe", {"queue": queue}, ns=NS)
+        assert (await stats_of(producer, queue))["dead"] == 1
+        gone = await producer.call("delete", {"queue": queue}, ns=NS)
+        assert gone == {"ok": True, "removed": 3}     # two waiting, one dead
+        listed = await producer.call("stats", ns=NS)
+        assert queue not in [row["queue"] for row in listed["queues"]]
+        assert (await producer.call("peek", {"queue": queue + ".dead"}, ns=NS))["messages"] == []
+        # the name starts afresh: seq 1, and an old id is not taken for a repeat
+        again = await producer.call("publish", {"queue": queue, "payload": 9, "id": "j0"},
+                                    ns=NS)
+        assert again == {"ok": True, "id": "j0", "seq": 1}
+        assert (await producer.call("delete", {"queue": unique("never")}, ns=NS)) == \
+            {"ok": True, "removed": 0}
+        dead_name = await producer.call("delete", {"queue": queue + ".dead"}, ns=NS)
+        assert dead_name["ok"] is False and dead_name["code"] == "invalid"
+    finally:
+        await worker.close()
+        await producer.close()

@@ -61,6 +61,7 @@ class MessagePane(QWidget):
     cancel_requested = Signal()    # Cancel clicked (queued or failed outbox messages)
     requeue_requested = Signal()   # Requeue clicked (dead letters)
     purge_requested = Signal()     # Purge… clicked (a server queue)
+    queue_shown = Signal(object)   # set_queue: the QueueRow shown (or None)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +102,11 @@ class MessagePane(QWidget):
         self.purge_button = tool_button("Remove every waiting message of this queue (asks "
                                         "first)", icon="trash", text="Purge…")
         self.purge_button.clicked.connect(self.purge_requested)
+        # ui/inspector/worker.py drives it: shown for a server work queue
+        self.worker_button = tool_button("Consume this work queue with your own session: "
+                                         "one job at a time, each acked once done; off to "
+                                         "stop", icon="user", text="Be a worker",
+                                         checkable=True, name="workerSwitch")
         bar = QHBoxLayout()
         bar.setContentsMargins(12, 8, 10, 4)
         bar.setSpacing(6)
@@ -108,7 +114,8 @@ class MessagePane(QWidget):
         bar.addWidget(self.count_label)
         bar.addStretch(1)
         for b in (self.retry_button, self.cancel_button, self.requeue_button,
-                  self.publish_button, self.purge_button, self.end_button):
+                  self.publish_button, self.purge_button, self.worker_button,
+                  self.end_button):
             bar.addWidget(b)
         search_row = QHBoxLayout()
         search_row.setContentsMargins(10, 0, 10, 6)
@@ -156,6 +163,7 @@ class MessagePane(QWidget):
         """The queue the counts, the actions and the detail are about: the same key with
         fresh counters, or another queue (then `reset`, and `set_source` its messages)."""
         self._queue = queue
+        self.queue_shown.emit(queue)
 
     @property
     def queue(self) -> QueueRow | None:

@@ -31,6 +31,7 @@ from ui.inspector.messages import MessagePane
 from ui.inspector.queue_list import QueueListPane
 from ui.inspector.status import ProgressStrip, QueuesHeader
 from ui.inspector.transfer import TransferController
+from ui.inspector.worker import WorkerSwitch
 
 if TYPE_CHECKING:
     from app.inspector import ElsewhereResult
@@ -72,6 +73,8 @@ class QueuesTab(QWidget):
         self.transfer = TransferController(host, self, self.header, self.messages,
                                            self.progress_box)
         self.transfer.stored.connect(self.controller.store_changed)
+        self.worker = WorkerSwitch(host, self.messages.worker_button, self)
+        self.messages.queue_shown.connect(self.worker.show_queue)
 
         # what the window, the tests and the perf harness reach for
         self.stats_refreshed = self.controller.stats_refreshed

@@ -366,6 +366,10 @@ class LearnTab(QWidget):
             return None
         data = Path(getattr(self.host, "data_root", Path.home() / ".sockdesk")) / "learn"
         run = ScenarioRun(cls(), url, data, pace=self.pace, token=token)
+        # students who joined a hosted workspace take part; the run's queues go afterwards
+        ws = getattr(self.host, "workspace", None)
+        run.invite_students = getattr(ws, "server", None) == "host"
+        run.tidy_when_done = True
         self.run = run
         self.select(cls.key)
         self.steps.set_steps(cls.steps)
