@@ -31,7 +31,7 @@ def packet(seq: int, direction: str = "out", kind: str = "EVENT", event: str | N
 
 def test_models_pass_modeltester(qtmodeltester):
     lessons = ScenarioListModel()
-    assert lessons.rowCount() == 6
+    assert lessons.rowCount() == len(SCENARIOS)
     qtmodeltester.check(lessons)
     lessons.set_result("missed", "passed")
     assert lessons.index(lessons.row_of("missed"), 0).data(ResultRole) == "passed"
