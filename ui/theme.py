@@ -428,7 +428,10 @@ def _dark_palette() -> QPalette:
                  (role.Highlight, "#5b5bd6"), (role.HighlightedText, "#ffffff"),
                  (role.ToolTipBase, "#2b2c33"), (role.ToolTipText, "#e6e7ea"),
                  (role.PlaceholderText, "#8a8f98"), (role.Link, "#8fa8ff"),
-                 (role.Mid, "#3a3b42"), (role.Midlight, "#2e2f36"), (role.Dark, "#101114")):
+                 (role.Mid, "#3a3b42"), (role.Midlight, "#2e2f36"), (role.Dark, "#101114"),
+                 # Fusion draws tab bar bases and bevels with these: QPalette's default
+                 # Light is white, a bright line across the dark tab bar
+                 (role.Light, "#33343b"), (role.Shadow, "#08080a")):
         pal.setColor(r, QColor(c))
     for r in (role.Text, role.ButtonText, role.WindowText):
         pal.setColor(QPalette.ColorGroup.Disabled, r, QColor("#6b6f78"))
