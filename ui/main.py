@@ -15,6 +15,10 @@ and connected, and the clean exit. Staging the app for a screenshot is ``ui.scre
     sockdesk --clients 3             three windows, three users (alice, bob, carol)
     sockdesk --screenshot out.png    connect, show a little activity, save a PNG, exit
              [--screenshot-size 800x657] (the window's size: the narrow layout)
+             [--screenshot-tab learn]    (a lesson running in the Learn tab)
+    sockdesk --present               presenter mode: big text, side panels folded (F5)
+    sockdesk --theme dark            light, dark or system (View → Theme; remembered
+                                     when chosen there)
 
 SockDesk starts a server of its own only for a workspace it runs (a private one on this
 computer, or one hosted for a team), and only when that workspace is opened. With no
@@ -105,6 +109,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--screenshot-size", metavar="WxH", default="1280x800",
                    help="the window's size for --screenshot (default 1280x800; 800x657 "
                         "shows the narrow layout)")
+    p.add_argument("--screenshot-tab", choices=("chat", "learn"), default="chat",
+                   help="what --screenshot shows: the chat (default), or a lesson "
+                        "running in the Learn tab")
+    p.add_argument("--present", action="store_true",
+                   help="start in presenter mode: bigger text (its own zoom, 125 %% "
+                        "until changed), side panels folded; F5 toggles it")
+    p.add_argument("--theme", choices=("system", "light", "dark"),
+                   help="the theme for this run (default: the one chosen in View → "
+                        "Theme, else the system's)")
     p.add_argument("--data-dir", type=Path, help="keep workspaces, their outboxes and stores "
                    "and the servers SockDesk runs under this folder")
     p.add_argument("--join", metavar="INVITE",
@@ -206,14 +219,28 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     runner.launch_server(loop)  # before our own imports: see App.launch_server
 
-    from ui import theme
-
-    theme.apply(app)
+    apply_view(args)
     try:
         with loop:
             return loop.run_until_complete(runner.run())
     finally:
         runner.kill_leftovers()
+
+
+def apply_view(args: argparse.Namespace) -> None:
+    """The theme (``--theme``, else the one chosen in View → Theme) and the zoom of the
+    mode asked for (``--present``), before any window is built."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui import theme
+    from ui.settings import Settings
+    from ui.zoom import view_state
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    mode = args.theme or Settings().theme
+    theme.apply(app, mode if mode in theme.THEMES else "system")
+    view_state().restore(presenting=bool(args.present))
 
 
 def install_entry() -> int:
@@ -599,8 +626,10 @@ class App:
     # -- screenshot ----------------------------------------------------------------------------
     async def _screenshot(self, window: MainWindow, data_dir: Path) -> int:
         """--screenshot: stage some activity in ``window`` and save it (ui.screenshots)."""
-        from ui.screenshots import stage_and_save
+        from ui.screenshots import stage_and_save, stage_learn
 
+        if self.args.screenshot_tab == "learn":
+            return await stage_learn(window, Path(self.args.screenshot))
         return await stage_and_save(window, Path(self.args.screenshot), data_dir,
                                     taken=[w.user for w in self.windows])
 

@@ -98,6 +98,26 @@ class Settings:
     def set_favourites(self, items: list[dict[str, Any]]) -> None:
         self.set_json("compose/favourites", items)
 
+    # -- the view: zoom and theme (View menu) ------------------------------------------------
+    def zoom_percent(self, presenting: bool, default: int) -> int:
+        """The zoom remembered for normal or presenter mode (each has its own)."""
+        try:
+            return int(self.get("view/zoom_present" if presenting else "view/zoom", default))
+        except (TypeError, ValueError):
+            return default
+
+    def set_zoom_percent(self, presenting: bool, percent: int) -> None:
+        self.set("view/zoom_present" if presenting else "view/zoom", int(percent))
+
+    @property
+    def theme(self) -> str:
+        """"system", "light" or "dark"."""
+        return str(self.get("view/theme", "system") or "system")
+
+    @theme.setter
+    def theme(self, mode: str) -> None:
+        self.set("view/theme", mode)
+
     # -- geometry and splitters --------------------------------------------------------------
     def bytes_value(self, key: str) -> QByteArray | None:
         value = self.q.value(key)

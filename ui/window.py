@@ -59,6 +59,7 @@ from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
 from ui.tray import app_tray
+from ui.view_menu import ViewMenu
 from ui.widgets.acks import AckPanel
 from ui.widgets.buttons import tool_button
 from ui.widgets.chat import ChatPane
@@ -241,6 +242,8 @@ class MainWindow(QMainWindow):
 
         self._wire_bridge()
         self._shortcuts()
+        self.view_menu = ViewMenu(self)  # presenter mode, zoom, theme
+        self.menuBar().addMenu(self.view_menu)
         app_tray().add_window(self)
         self._restore_layout()
         self._fitted = False

@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,6 +37,7 @@ from ui.inspector.pretty import bounded_json, size_of
 from ui.text import escape_controls, human_size, to_json
 from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
+from ui.widgets.fit_page import FitPage
 from ui.widgets.flow import FlowLayout
 from ui.widgets.jsonedit import JsonEdit
 
@@ -169,7 +172,7 @@ class DetailPane(QWidget):
         buttons.addWidget(self.replay_edited_button)
         self.editor.validity_changed.connect(self._update_buttons)
 
-        edit_page = QWidget()
+        edit_page = FitPage()
         el = QVBoxLayout(edit_page)
         el.setContentsMargins(8, 6, 8, 8)
         el.setSpacing(6)
@@ -181,7 +184,14 @@ class DetailPane(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(msg_page, theme.icon("search"), "Message")
-        self.tabs.addTab(edit_page, theme.icon("edit"), "Edit && replay")
+        # the editor and its form scroll in a short pane rather than making the whole
+        # window taller than a 1280x720 projector (ui.widgets.fit_page)
+        edit_scroll = QScrollArea()
+        edit_scroll.setWidget(edit_page)
+        edit_scroll.setWidgetResizable(True)
+        edit_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        edit_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tabs.addTab(edit_scroll, theme.icon("edit"), "Edit && replay")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs)

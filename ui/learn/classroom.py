@@ -143,6 +143,14 @@ class ClassroomBar(QFrame):
         bridge.outbox_changed.connect(self._on_outbox)
         self.refresh()
 
+    def set_presenting(self, on: bool) -> None:
+        """Presenter mode: one row on the projector. The sentences that guide the teacher
+        at the desk (state, what to try, where the server runs) fold away; the switch,
+        the counter and the buttons stay."""
+        for label in (self.state_label, self.flushed_label, self.server_label):
+            label.setVisible(not on)
+        self.counter_caption.setWordWrap(not on)
+
     # -- your connection ---------------------------------------------------------------------
     @property
     def session(self) -> Any:

@@ -6,6 +6,12 @@ Packets come from the core's packet logs (``app.packets.Packet``): a packet a cl
 Only the last ``capacity`` items are kept. The view follows the newest packet until it is
 paused; while paused, new packets are still recorded, and the slider (or a click, or the
 mouse wheel) moves through the history.
+
+The drawing follows the zoom (``ui.zoom``): lanes, arrows and captions are painted in
+unzoomed units through a painter scaled by the zoom factor, so they grow together; in
+presenter mode the captions are full size and full contrast and the arrows heavier.
+Every colour that carries meaning is made readable (WCAG AA) on the canvas's background
+in the theme in use (``diagram_colors``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -43,6 +49,7 @@ from app.scenarios.captions import packet_caption
 from ui import theme
 from ui.text import escape_controls, format_time_precise, one_line, to_json
 from ui.widgets.buttons import tool_button
+from ui.zoom import view_state
 
 SERVER = "server"
 CAPACITY = 200
@@ -58,6 +65,41 @@ HOP_COLORS = {"HTTP": "#8a8f98", "OPEN": "#2fb36b", "CLOSE": "#8a8f98", "PING": 
               "NOOP": "#8a8f98", "REDIS": "#d6409f", "PUBSUB": "#e5484d"}
 NOTE_COLORS = {"offline": "#8a8f98", "online": "#2fb36b", "crash": "#e5484d",
                "info": "#e0a526"}
+OUTBOX_BADGE = "#ef7d32"
+
+
+def kind_color(kind: str, pal: QPalette) -> QColor:
+    """The arrow (and legend) colour of a packet kind, readable on the canvas."""
+    raw = KIND_COLORS.get(kind) or HOP_COLORS.get(kind, "#8a8f98")
+    return theme.readable(raw, pal.color(QPalette.ColorRole.Base),
+                          pal.color(QPalette.ColorRole.Window))
+
+
+def note_color(kind: str, pal: QPalette) -> QColor:
+    """The colour of a note on a lane (offline, online, crash, info), readable."""
+    return theme.readable(NOTE_COLORS.get(kind, NOTE_COLORS["info"]),
+                          pal.color(QPalette.ColorRole.Base))
+
+
+def lane_color(lane: str, pal: QPalette) -> QColor:
+    """A client lane's name colour: its user's colour, readable on the canvas."""
+    return theme.readable(theme.author_color(lane, pal), pal.color(QPalette.ColorRole.Base))
+
+
+def badge_color() -> QColor:
+    """The outbox badge's fill, dark enough for its white text."""
+    return theme.readable(OUTBOX_BADGE, "#ffffff")
+
+
+def diagram_colors(pal: QPalette) -> dict[str, QColor]:
+    """Every text or arrow colour the canvas paints on its background, by what it is:
+    what the contrast test checks in light and dark."""
+    out = {f"arrow {k}": kind_color(k, pal) for k in (*KIND_COLORS, *HOP_COLORS)}
+    out.update({f"note {k}": note_color(k, pal) for k in NOTE_COLORS})
+    out["caption"] = pal.color(QPalette.ColorRole.Text)
+    out["namespace, time"] = theme.muted(pal)
+    out.update({f"lane {n}": lane_color(n, pal) for n in ("alice", "bob", "carol", "you")})
+    return out
 
 
 @dataclass(slots=True)
@@ -217,7 +259,7 @@ class SequenceCanvas(QWidget):
         self.update()
 
     def visible_rows(self) -> int:
-        return max(1, (self.height() - HEAD - 8) // ROW)
+        return max(1, int(self.logical_height() - HEAD - 8) // ROW)
 
     def visible_items(self) -> list[DiagramItem]:
         pos = self.position
@@ -236,7 +278,7 @@ class SequenceCanvas(QWidget):
         return [*self.lanes[:half], SERVER, *self.lanes[half:]]
 
     def head_width(self, lane: str) -> float:
-        bold = QFont(self.font())
+        bold = self.paint_font()
         bold.setBold(True)
         server = lane in self.servers
         return QFontMetrics(bold).horizontalAdvance(lane) + (24 if server else 40)
@@ -245,7 +287,7 @@ class SequenceCanvas(QWidget):
         cols = self.columns()
         widest = max([self.head_width(c) for c in cols] + [90.0])
         left = TIME_COL + 8 + widest / 2
-        right = self.width() - 10 - widest / 2
+        right = self.logical_width() - 10 - widest / 2
         if len(cols) == 1:
             return {cols[0]: (left + right) / 2}
         if len(cols) == 2:  # two lanes look best not glued to the edges
@@ -257,12 +299,42 @@ class SequenceCanvas(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(640, 420)
 
+    # -- zoom ----------------------------------------------------------------------------------
+    @staticmethod
+    def scale() -> float:
+        """The zoom factor the painting is scaled by."""
+        return view_state().factor
+
+    def logical_width(self) -> float:
+        """The width in painting units (unzoomed)."""
+        return self.width() / self.scale()
+
+    def logical_height(self) -> float:
+        return self.height() / self.scale()
+
+    def paint_font(self) -> QFont:
+        """The widget's font as it was before the zoom: the painter scales it back up
+        with the lanes and arrows."""
+        font = QFont(self.font())
+        z = self.scale()
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() / z)
+        elif font.pixelSize() > 0:
+            font.setPixelSize(max(1, round(font.pixelSize() / z)))
+        return font
+
+    @staticmethod
+    def caption_factor() -> float:
+        """Captions are a little smaller than the text, except for a projector."""
+        return 1.0 if view_state().presenting else 0.86
+
     # -- input -------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
         rows = self.visible_items()
-        if not rows or event.position().y() < HEAD:
+        y = event.position().y() / self.scale()
+        if not rows or y < HEAD:
             return
-        i = int((event.position().y() - HEAD) // ROW)
+        i = int((y - HEAD) // ROW)
         if 0 <= i < len(rows):
             self.set_position(self.position - (len(rows) - 1 - i))
 
@@ -278,15 +350,17 @@ class SequenceCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        p.scale(self.scale(), self.scale())  # below: unzoomed units (see paint_font)
+        width, height = self.logical_width(), self.logical_height()
         xs = self.lane_x()
-        base = QFont(self.font())
+        base = self.paint_font()
         small = QFont(base)
-        small.setPointSizeF(max(7.0, base.pointSizeF() * 0.86))
+        small.setPointSizeF(max(7.0, base.pointSizeF() * self.caption_factor()))
         muted = theme.muted(pal)
         text_col = pal.color(QPalette.ColorRole.Text)
         rows = self.visible_items()
-        bottom = HEAD + max(len(rows), 1) * ROW + 6
-        bottom = max(bottom, self.height() - 4)
+        bottom: float = HEAD + max(len(rows), 1) * ROW + 6
+        bottom = max(bottom, height - 4)
         # lifelines
         for lane, x in xs.items():
             server = lane in self.servers
@@ -300,14 +374,14 @@ class SequenceCanvas(QWidget):
             band = QColor(pal.color(QPalette.ColorRole.Highlight))
             band.setAlphaF(0.14)
             y = HEAD + (len(rows) - 1) * ROW
-            p.fillRect(QRectF(0, y, self.width(), ROW), band)
+            p.fillRect(QRectF(0, y, width, ROW), band)
         for i, item in enumerate(rows):
             self._paint_row(p, item, HEAD + i * ROW, xs, small, muted)
         self._paint_heads(p, xs, base, small)
         if not rows:
             p.setFont(base)
             p.setPen(muted)
-            p.drawText(QRectF(0, HEAD, self.width(), self.height() - HEAD),
+            p.drawText(QRectF(0, HEAD, width, height - HEAD),
                        Qt.AlignmentFlag.AlignCenter,
                        "No packets yet.\nRun a lesson, or go offline and back online.")
         p.end()
@@ -316,7 +390,7 @@ class SequenceCanvas(QWidget):
                      small: QFont) -> None:
         pal = self.palette()
         bg = pal.color(QPalette.ColorRole.Base)
-        p.fillRect(QRectF(0, 0, self.width(), HEAD - 8), bg)
+        p.fillRect(QRectF(0, 0, self.logical_width(), HEAD - 8), bg)
         bold = QFont(base)
         bold.setBold(True)
         for lane, x in xs.items():
@@ -336,7 +410,7 @@ class SequenceCanvas(QWidget):
                 p.setFont(bold)
                 p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
                 continue
-            col = theme.author_color(lane, pal)
+            col = lane_color(lane, pal)
             away = self.states.get(lane, "connected") != "connected"
             if away:  # offline, crashed, reconnecting: a faded, dashed head
                 col = theme.mix(col, bg, 0.45)
@@ -353,7 +427,7 @@ class SequenceCanvas(QWidget):
                 bw = sfm.horizontalAdvance(badge) + 12
                 brect = QRectF(x - bw / 2, rect.bottom() - 3, bw, sfm.height() + 2)
                 p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(QColor("#ef7d32"))
+                p.setBrush(badge_color())
                 p.drawRoundedRect(brect, brect.height() / 2, brect.height() / 2)
                 p.setPen(QColor("white"))
                 p.setFont(small)
@@ -385,7 +459,7 @@ class SequenceCanvas(QWidget):
             return
         mid = y + ROW / 2
         if item.kind == "NOTE":
-            col = QColor(NOTE_COLORS.get(item.note_kind, NOTE_COLORS["info"]))
+            col = note_color(item.note_kind, pal)
             fm = QFontMetrics(small)
             text = ("✕ " if item.note_kind == "crash" else "") + item.caption
             w = fm.horizontalAdvance(text) + 16
@@ -398,10 +472,11 @@ class SequenceCanvas(QWidget):
             p.setPen(col if item.note_kind != "info" else pal.color(QPalette.ColorRole.Text))
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
             return
-        col = QColor(KIND_COLORS.get(item.kind) or HOP_COLORS.get(item.kind, "#8a8f98"))
+        col = kind_color(item.kind, pal)
         start, end = (lane_x, server_x) if item.direction == "out" else (server_x, lane_x)
         line_y = mid + 5
-        pen = QPen(col, 1.6)
+        presenting = view_state().presenting
+        pen = QPen(col, 2.4 if presenting else 1.6)
         if item.kind in ("ACK", "BINARY_ACK"):
             pen.setStyle(Qt.PenStyle.DashLine)
         p.setPen(pen)
@@ -420,12 +495,13 @@ class SequenceCanvas(QWidget):
         ns = item.namespace if item.namespace not in ("", "/") else \
             ("" if item.kind in HOP_COLORS else "/")
         ns_w = fm.horizontalAdvance(ns) + 6 if ns else 0
-        room = max(span, min(span + 120, self.width() - TIME_COL - 16))
+        width = self.logical_width()
+        room = max(span, min(span + 120, width - TIME_COL - 16))
         words = fm.elidedText(item.caption, Qt.TextElideMode.ElideRight,
                               max(10, int(room - ns_w)))
         total = ns_w + fm.horizontalAdvance(words)
         x0 = (start + end) / 2 - total / 2
-        x0 = max(TIME_COL + 4, min(x0, self.width() - 6 - total))
+        x0 = max(TIME_COL + 4, min(x0, width - 6 - total))
         text_h = fm.height()
         text_rect = QRectF(x0, line_y - 3 - text_h, total, text_h)
         if total > span:
@@ -434,7 +510,8 @@ class SequenceCanvas(QWidget):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(plate)
             p.drawRoundedRect(text_rect.adjusted(-3, 0, 3, 0), 3, 3)
-        p.setPen(muted)
+        # presenter mode: the namespace at full contrast too
+        p.setPen(pal.color(QPalette.ColorRole.Text) if presenting else muted)
         p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, ns)
         strong = QColor(col) if item.kind in ("CONNECT_ERROR",) else \
             pal.color(QPalette.ColorRole.Text)
@@ -504,13 +581,20 @@ class SequenceDiagram(QFrame):
         self._paused(False)
         self._sync()
 
-    @staticmethod
-    def _legend_html() -> str:
+    def _legend_html(self) -> str:
         parts = []
+        pal = self.palette()
         for name, kind in (("connect", "CONNECT"), ("event", "EVENT"), ("ack", "ACK"),
                            ("disconnect", "DISCONNECT"), ("refused", "CONNECT_ERROR")):
-            parts.append(f'<span style="color:{KIND_COLORS[kind]}">&#9632;</span>&nbsp;{name}')
+            color = kind_color(kind, pal).name()
+            parts.append(f'<span style="color:{color}">&#9632;</span>&nbsp;{name}')
         return "&nbsp;&nbsp; ".join(parts)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A theme switch: the legend's colours follow the canvas's."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.legend.setText(self._legend_html())
 
     # -- pass-throughs -------------------------------------------------------------------------
     def reset(self, lanes: list[str], shorten: Callable[[str], str] | None = None,

@@ -19,7 +19,7 @@ StepStateRole = Qt.ItemDataRole.UserRole + 6  # "pending", "current", "done"
 
 
 class ScenarioListModel(QAbstractListModel):
-    """The lessons (`app.scenarios.SCENARIOS`), with the result of their latest run in this window."""
+    """The lessons (`app.scenarios.SCENARIOS`), each with its latest result here."""
 
     def __init__(self, scenarios: tuple[type[Scenario], ...] = SCENARIOS,
                  parent: QObject | None = None) -> None:

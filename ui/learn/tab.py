@@ -38,6 +38,7 @@ from ui.learn.classroom import ClassroomBar
 from ui.learn.diagram import SequenceDiagram
 from ui.learn.models import ScenarioListModel, StepListModel
 from ui.learn.widgets import ScenarioDelegate, StepList
+from ui.widgets.fit_page import FitPage
 from ui.widgets.flip_splitter import FlipSplitter
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class LearnTab(QWidget):
         f.setBold(True)
         lessons_title.setFont(f)
         left = QWidget()
+        left.setObjectName("lessonPane")
         left.setMinimumWidth(170)
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(8, 12, 4, 8)
@@ -229,7 +231,7 @@ class LearnTab(QWidget):
         self.splitter.setChildrenCollapsible(False)
         # in a window too short for the bar (wrapped onto two rows when narrow) and the
         # diagram, the tab scrolls rather than squeezing the diagram over its controls
-        page = QWidget()
+        page = FitPage()  # scrolls only below its minimum (ui.widgets.fit_page)
         page.setObjectName("learnPage")
         page_lay = QVBoxLayout(page)
         page_lay.setContentsMargins(0, 0, 0, 0)
@@ -282,13 +284,23 @@ class LearnTab(QWidget):
                 ("@failed", _tint("#e5484d", 0.16)),
                 ("@muted", theme.muted(pal).name())):
             css = css.replace(token, value)
+        css = theme.scale_css(css)  # the zoom (ui.zoom)
         if css != self.styleSheet():
             self.setStyleSheet(css)
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:  # the system went light / dark
+        # the theme went light / dark, or the zoom changed the font
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
             self._restyle()
+
+    def set_presenting(self, on: bool) -> None:
+        """Presenter mode (ui.view_menu): the lesson list folds away so the diagram and
+        the steps get the projector's width; the lesson shown stays."""
+        pane = self.splitter.widget(0)
+        if pane is not None:
+            pane.setVisible(not on)
+        self.classroom.set_presenting(on)
 
     def sizeHint(self) -> QSize:
         return QSize(1200, 760)

@@ -1,0 +1,239 @@
+"""Presenter mode, zoom, the theme switch and contrast: SockDesk on a classroom projector
+(1280x720, read from the back of the room)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPalette
+from PySide6.QtTest import QTest
+
+from tests.support import REPO
+from tests.ui.test_app import NO_KEYRING
+from tests.ui.test_desktop import open_every_tab
+from ui import theme
+from ui.learn.diagram import KIND_COLORS, diagram_colors
+from ui.settings import Settings
+from ui.view_menu import switch_theme
+from ui.zoom import STEPS, ViewState, nearest_step, view_state
+
+#: what a 1280x720 projector leaves a window: the desktop's panel takes about 40 px
+PROJECTOR = (1280, 720 - 40)
+
+
+@pytest.fixture(autouse=True)
+def plain_view(qapp) -> Iterator[None]:
+    """Every test starts and ends at 100 %, out of presenter mode, in the system theme
+    (the QApplication is shared by the whole session)."""
+    yield
+    state = view_state()
+    state.presenting = False
+    state.set_zoom(100, remember=False)
+    theme.set_theme(qapp, "system")
+
+
+def chrome_height(w) -> int:
+    """What the window puts around a tab's page: menu bar, connection bar, tab bar,
+    status bar."""
+    return (w.menuBar().sizeHint().height() + w.bar.sizeHint().height()
+            + w.tabs.tabBar().sizeHint().height() + w.statusBar().sizeHint().height())
+
+
+def learn_page_height(w, width: int) -> int:
+    """The height the Learn tab's page needs at ``width`` before it has to scroll."""
+    page = w.learn.page_scroll.widget()
+    return max(page.minimumSizeHint().height(), page.heightForWidth(width))
+
+
+def assert_fits(w, width: int, height: int) -> None:
+    hint = w.minimumSizeHint()
+    assert hint.width() <= width and hint.height() <= height, (hint, width, height)
+    assert chrome_height(w) + learn_page_height(w, width) <= height
+
+
+# -- contrast --------------------------------------------------------------------------------
+
+def test_contrast_ratio_is_the_wcag_one():
+    assert theme.contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert theme.contrast_ratio("#777777", "#777777") == pytest.approx(1.0)
+    assert theme.contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)
+    # a colour below the bar is moved just past it, keeping its hue
+    blue = QColor(KIND_COLORS["EVENT"])
+    assert theme.contrast_ratio(blue, "#ffffff") < 4.5     # the raw arrow colour fails
+    fixed = theme.readable(blue, "#ffffff")
+    assert 4.5 <= theme.contrast_ratio(fixed, "#ffffff") < 4.8
+    assert abs(fixed.hueF() - blue.hueF()) < 0.02
+    assert theme.readable("#000000", "#ffffff") == QColor("#000000")  # already fine
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_muted_text_captions_and_arrows_are_readable(qapp, mode):
+    """Muted text on the window and on text fields, and every caption, time, lane name,
+    note and arrow of the diagram on its canvas: at least 4.5:1, in light and dark."""
+    pal = theme.theme_palette(qapp, mode)
+    assert theme.is_dark(pal) == (mode == "dark")
+    window = pal.color(QPalette.ColorRole.Window)
+    base = pal.color(QPalette.ColorRole.Base)
+    for bg in (window, base):
+        assert theme.contrast_ratio(theme.muted(pal), bg) >= 4.5
+        assert theme.contrast_ratio(theme.error_text(pal), bg) >= 4.5
+    colours = diagram_colors(pal)
+    assert {"arrow EVENT", "arrow ACK", "note crash", "caption", "lane alice"} <= set(colours)
+    for what, colour in colours.items():
+        ratio = theme.contrast_ratio(colour, base)
+        assert ratio >= 4.5, f"{mode}: {what} {colour.name()} on {base.name()}: {ratio:.2f}"
+    # the stylesheet uses the same muted colour for hints
+    assert theme.muted(pal).name() in theme.stylesheet(pal)
+
+
+# -- presenter mode fits the projector ---------------------------------------------------------
+
+def test_every_tab_fits_1280_by_720_in_presenter_mode(make_window, qtbot):
+    w = make_window("http://127.0.0.1:9", "short")
+    open_every_tab(w)
+    assert_fits(w, *PROJECTOR)                       # at the desk, 100 %
+    assert w.sidebar_visible
+    w.view_menu.present_action.trigger()             # View → Presenter mode (F5)
+    assert view_state().presenting and view_state().percent == 125
+    assert not w.sidebar_visible                      # the side panels fold away
+    assert w.learn.splitter.widget(0).isHidden()      # the lesson list too
+    assert w.learn.classroom.state_label.isHidden()   # the bar is one row
+    for i in range(w.tabs.count()):                   # every tab, laid out once more
+        w.tabs.setCurrentIndex(i)
+    assert_fits(w, *PROJECTOR)
+    w.view_menu.present_action.trigger()             # and back, as it was
+    assert not view_state().presenting and view_state().percent == 100
+    assert w.sidebar_visible and not w.learn.splitter.widget(0).isHidden()
+
+
+def test_the_learn_tab_fits_1920_by_1080_at_150_percent(make_window, qtbot, qapp):
+    w = make_window("http://127.0.0.1:9", "short")
+    learn = w.learn
+    w.tabs.setCurrentWidget(learn)
+    base_pt = qapp.font().pointSizeF()
+    view_state().set_zoom(150)
+    assert qapp.font().pointSizeF() == pytest.approx(base_pt * 1.5)
+    assert learn.diagram.canvas.scale() == 1.5
+    # the canvas paints in unzoomed units, through a painter scaled by 1.5
+    assert learn.diagram.canvas.paint_font().pointSizeF() == pytest.approx(base_pt)
+    assert_fits(w, 1920, 1080 - 40)
+
+
+# -- zoom ------------------------------------------------------------------------------------
+
+def test_zoom_keys_change_the_font_and_are_remembered(make_window, qtbot, qapp):
+    w = make_window("http://127.0.0.1:9", "short")
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    base_pt = qapp.font().pointSizeF()
+    assert QKeySequence("Ctrl+=") in w.view_menu.zoom_in_action.shortcuts()
+    assert QKeySequence("Ctrl++") in w.view_menu.zoom_in_action.shortcuts()
+    with qtbot.waitSignal(view_state().zoom_changed) as zoomed:
+        QTest.keyClick(w, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert zoomed.args == [110]
+    assert qapp.font().pointSizeF() == pytest.approx(base_pt * 1.1)
+    assert w.statusBar().currentMessage() == "Zoom 110 %"
+    QTest.keyClick(w, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert view_state().percent == 125
+    assert w.chat.font().pointSizeF() == pytest.approx(base_pt * 1.25)  # widgets follow
+    assert "font-size: 16px" in theme.stylesheet()    # 13 px titles, scaled
+    # a new start (a fresh state, new window) comes back at 125 %
+    fresh = ViewState()
+    fresh.restore()
+    assert fresh.percent == 125 and Settings().zoom_percent(False, 100) == 125
+    view_state().set_zoom(100, remember=False)
+    view_state().restore()
+    w2 = make_window("http://127.0.0.1:9", "other")
+    assert w2.font().pointSizeF() == pytest.approx(base_pt * 1.25)
+    # Ctrl+- and Ctrl+0, within 50-200 %
+    QTest.keyClick(w, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert view_state().percent == 110
+    QTest.keyClick(w, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert view_state().percent == 100
+    for _ in range(len(STEPS) + 2):
+        view_state().zoom_in()
+    assert view_state().percent == 200
+    for _ in range(len(STEPS) + 2):
+        view_state().zoom_out()
+    assert view_state().percent == 50
+
+
+def test_presenter_mode_has_its_own_zoom_and_a_bad_setting_is_ignored():
+    s = Settings()
+    s.set_zoom_percent(True, 150)
+    view_state().set_presenting(True)
+    assert view_state().percent == 150
+    view_state().zoom_out()
+    assert Settings().zoom_percent(True, 125) == 125
+    assert Settings().zoom_percent(False, 100) == 100    # the desk's zoom untouched
+    s.set("view/zoom", "big")                            # a hand-edited settings file
+    assert s.zoom_percent(False, 100) == 100
+    assert nearest_step(133) == 125 and nearest_step(10_000) == 200
+
+
+def test_stylesheet_sizes_scale_but_hairlines_stay():
+    css = "QLabel { font-size: 13px; padding: 4px 8px; border: 1px solid red; }"
+    assert theme.scale_css(css, 1.5) == ("QLabel { font-size: 20px; padding: 6px 12px; "
+                                         "border: 1px solid red; }")
+    assert theme.scale_css(css, 1.0) == css
+
+
+# -- theme -----------------------------------------------------------------------------------
+
+def test_the_theme_switch_repaints_every_window_live(make_window, qtbot, qapp):
+    w = make_window("http://127.0.0.1:9", "short")
+    canvas = w.learn.diagram.canvas
+    icon = theme.icon("play")
+
+    def icon_ink() -> QColor:
+        img = icon.pixmap(24, 24).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+        inked = [img.pixelColor(x, y) for x in range(24) for y in range(24)
+                 if img.pixelColor(x, y).alpha() > 200]
+        assert inked
+        return inked[0]
+
+    switch_theme("dark")
+    assert Settings().theme == "dark"
+    assert theme.is_dark(w.palette()) and theme.is_dark(canvas.palette())
+    assert theme.is_dark(w.learn.palette())
+    dark_ink = icon_ink()
+    assert dark_ink.lightnessF() > 0.6                   # light icons on a dark window
+    legend_dark = w.learn.diagram.legend.text()
+    switch_theme("light")
+    assert Settings().theme == "light"
+    assert not theme.is_dark(w.palette()) and not theme.is_dark(canvas.palette())
+    assert icon_ink().lightnessF() < 0.4                 # the same icon, re-tinted
+    assert w.learn.diagram.legend.text() != legend_dark  # arrows' colours follow
+    act = w.view_menu.theme_actions["system"]
+    act.trigger()
+    assert theme.theme_mode() == "system" and Settings().theme == "system"
+    with pytest.raises(ValueError, match="unknown theme 'purple'"):
+        switch_theme("purple")
+    assert theme.theme_mode() == "system"
+
+
+# -- the presenter screenshot, end to end ------------------------------------------------------
+
+def test_presenter_screenshot_of_a_lesson(tmp_path):
+    """``--screenshot-tab learn --present``: a lesson running, at 1280x720 (without
+    QT_QPA_PLATFORM the app makes its own offscreen screen that large)."""
+    out = tmp_path / "present.png"
+    env = dict(os.environ, SOCKDESK_SETTINGS_DIR=str(tmp_path / "gui-settings"),
+               PYTHON_KEYRING_BACKEND=NO_KEYRING)
+    for name in ("QT_QPA_PLATFORM", "SOCKDESK_DATA_DIR"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui", "--screenshot", str(out), "--screenshot-size",
+         "1280x720", "--screenshot-tab", "learn", "--present", "--theme", "dark",
+         "--user", "teacher", "--data-dir", str(tmp_path / "data")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=110)
+    assert proc.returncode == 0, proc.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1280, 720)
+    # dark: the canvas's background, under the lanes, is dark
+    assert QColor(img.pixel(640, 600)).lightnessF() < 0.25
