@@ -95,6 +95,7 @@ class LearnTab(QWidget):
     def __init__(self, host: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("learnTab")
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # takes the clicker's keys
         self.host = host
         self.run: ScenarioRun | None = None
         self.pace = PACES[1][1]
@@ -311,6 +312,16 @@ class LearnTab(QWidget):
         super().showEvent(event)
         self.classroom.refresh_server()
         self._catch_up()
+        self._take_focus()
+
+    def _take_focus(self) -> None:
+        """Coming to the front, the tab takes the focus from a text field elsewhere in
+        the window (the chat's box, the address bar): a presenter clicker's keys are for
+        the lesson until the teacher clicks into a field."""
+        focus = QApplication.focusWidget()
+        if focus is None or (not self.isAncestorOf(focus)
+                             and (self._is_text_field(focus) or not focus.isVisible())):
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- lessons -------------------------------------------------------------------------------
     @property
@@ -593,10 +604,13 @@ class LearnTab(QWidget):
         """Whether a clicker key is for this tab now: shown, and no text being typed."""
         if not self.isVisible():
             return False
-        focus = QApplication.focusWidget()
-        if isinstance(focus, QLineEdit | QTextEdit | QPlainTextEdit | QAbstractSpinBox):
-            return False
-        return not (isinstance(focus, QComboBox) and focus.isEditable())
+        return not self._is_text_field(QApplication.focusWidget())
+
+    @staticmethod
+    def _is_text_field(widget: QWidget | None) -> bool:
+        if isinstance(widget, QLineEdit | QTextEdit | QPlainTextEdit | QAbstractSpinBox):
+            return not (isinstance(widget, QTextEdit | QPlainTextEdit) and widget.isReadOnly())
+        return isinstance(widget, QComboBox) and widget.isEditable()
 
     def next_key(self) -> None:
         if self.keys_apply():
