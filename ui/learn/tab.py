@@ -562,7 +562,9 @@ class LearnTab(QWidget):
         """A lesson's packet on the diagram with its step and role; what the checks sent
         stays off it (the checks panel says what they found)."""
         run = self.run
-        mark = run.mark(lane, pkt) if run is not None else None
+        # a packet the run did not log itself (a remote lane) is marked on arrival
+        mark = (run.mark(lane, pkt) or run.mark_packet(lane, pkt)) if run is not None \
+            else None
         if mark is not None and mark.role == "check":
             return
         self.diagram.add_packet(lane, pkt, mark)
