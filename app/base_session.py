@@ -19,7 +19,7 @@ import reprlib
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Self
 
@@ -114,6 +114,9 @@ class BaseSession:
         #: server for its connection state (socket.io connectionStateRecovery)
         self.recovery: Signal[Any] = Signal("recovery")
         self._write_lock = asyncio.Lock()
+        #: awaited before every event or ack answer this session writes; a lesson sets
+        #: it (app.scenarios.pacing) so a paused lesson's users send nothing
+        self.send_gate: Callable[[], Awaitable[None]] | None = None
         self.manager = ConnectionManager(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -407,7 +410,18 @@ class BaseSession:
             self._call_handler(h, namespace, event, args)
         if not wants_ack:
             return None
-        return self._ack_request(namespace, event, list(args), ack_id)
+        reply = self._ack_request(namespace, event, list(args), ack_id)
+        if self.send_gate is None or reply is None:
+            return reply
+        return asyncio.ensure_future(self._gated_reply(reply))
+
+    async def _gated_reply(self, reply: list[Any] | asyncio.Future[list[Any] | None]
+                           ) -> list[Any] | None:
+        """An ack answer that waits for the send gate (a paused lesson answers later)."""
+        value = await reply if isinstance(reply, asyncio.Future) else reply
+        if value is not None and self.send_gate is not None:
+            await self.send_gate()
+        return value
 
     # ---- the server's ack requests (app.acks) --------------------------------------
 
@@ -588,6 +602,9 @@ class BaseSession:
             raise EncodeError(f"Cannot send {event!r}: {exc}.") from None
         async with self._write_lock:
             c = self._client
+            if self.send_gate is not None:
+                await self.send_gate()
+                c = self._client
             if c is None or namespace not in c.namespaces or c.eio.state != "connected":
                 raise NotConnected(f"Not connected to {namespace}.")
             await c.emit(event, tuple(wire), namespace=namespace, callback=callback)

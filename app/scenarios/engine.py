@@ -32,6 +32,7 @@ from app.outbox import OutboxState
 from app.packets import Packet
 from app.scenarios.classroom import PARTS, Classroom, tidy_up
 from app.scenarios.hops import Hop
+from app.scenarios.pacing import CHECK, Pacer, PacketMark, SetupTracker
 from app.session import ConnectionState, Session
 from app.signals import Signal, cancel_and_wait
 
@@ -139,7 +140,13 @@ class ScenarioRun:
       `state_changed(RunState, sentence)`, `step_changed(index)` (index == number of
       steps once finished), `lane_added(name)`, `packet(lane, Packet)`, `note(Note)`,
       `said(text)` (narration for a log), `finished(EndState)`, `outbox_depth(lane, n)`
-      (a user's outbox changed), `lane_state(lane, "connected"|"offline"|...)`.
+      (a user's outbox changed), `lane_state(lane, "connected"|"offline"|...)`,
+      `pacing_changed()` (paused, step by step, held or the step on view changed: read
+      them from the run), `checks_started()` (the lesson is over; its checks run).
+
+    Teacher pacing (see app.scenarios.pacing): `pause()`, `resume()`, `next_step()`,
+    `previous_step()`, `step_by_step`; `mark(lane, pkt)` says which step a packet
+    belongs to and whether it was setup, a step's own (key) or the checks'.
     """
 
     def __init__(self, scenario: Scenario, url: str, data_dir: Path | str, *,
@@ -170,6 +177,12 @@ class ScenarioRun:
         self.finished: Signal[EndState] = Signal("finished")
         self.outbox_depth: Signal[Any] = Signal("outbox_depth")   # (lane, depth)
         self.lane_state: Signal[Any] = Signal("lane_state")       # (lane, state value)
+        self.pacing_changed: Signal[Any] = Signal("pacing_changed")
+        self.checks_started: Signal[Any] = Signal("checks_started")
+        self.pacer = Pacer(lambda: self.current, self.pacing_changed.emit)
+        self.checking = False
+        self.marks: dict[tuple[str, int], PacketMark] = {}
+        self._trackers: dict[str, SetupTracker] = {}
         self._task: asyncio.Task[EndState] | None = None
         self._links: list[tuple[Signal[Any], Callable[..., Any]]] = []
         self._closed = False
@@ -226,6 +239,7 @@ class ScenarioRun:
 
         def on_packet(pkt: Packet, lane: str = name) -> None:
             pkt = self.routed(lane, pkt)
+            self.mark_packet(lane, pkt)
             self.packets.append((lane, pkt))
             self.packet.emit(lane, pkt)
 
@@ -239,6 +253,7 @@ class ScenarioRun:
         self._link(session.packet_log.packet_logged, on_packet)
         self._link(session.outbox.changed, on_outbox)
         self._link(session.state_changed, on_state)
+        session.send_gate = self._send_gate
         return session
 
     # ---- lessons with servers of their own (app.scenarios.hops) -----------------------
@@ -268,6 +283,7 @@ class ScenarioRun:
     def hop(self, lane: str, pkt: Packet) -> None:
         """An arrow that is no simulated user's packet (Engine.IO, Redis): kept with the
         run's packets and shown like them."""
+        self.mark_packet(lane, pkt)
         self.packets.append((lane, pkt))
         self.packet.emit(lane, pkt)
 
@@ -280,6 +296,7 @@ class ScenarioRun:
     async def connect(self, name: str) -> None:
         """(Re)connect a user and wait for all its namespaces to be ready."""
         session = self.sessions[name]
+        await self.pacer.gate()
         ok = await asyncio.wait_for(session.connect(), self.wait)
         if not ok:
             raise ScenarioError(f"{name} could not connect to {self.url}: "
@@ -290,6 +307,7 @@ class ScenarioRun:
 
     async def go_offline(self, name: str, why: str = "went offline") -> None:
         """A polite disconnect: the user's outbox keeps what it writes meanwhile."""
+        await self.pacer.gate()
         await self.sessions[name].disconnect(reason=why)
         self.remark(name, why, "offline")
 
@@ -312,9 +330,11 @@ class ScenarioRun:
     # ---- narration -------------------------------------------------------------------
 
     async def step(self, index: int) -> None:
-        """Make step `index` the current one (and give the class a moment to read)."""
+        """Make step `index` the current one (and give the class a moment to read); a
+        paused or step-by-step run waits here for the teacher."""
         if self.current >= 0:
             await self.beat()
+        await self.pacer.gate(index)
         self.current = index
         self.say(f"Step {index + 1}: {self.scenario.steps[index].title}")
         self.step_changed.emit(index)
@@ -330,20 +350,29 @@ class ScenarioRun:
         self.note.emit(note)
 
     async def beat(self, factor: float = 1.0) -> None:
-        """A pause for the audience in live runs (no pause at all with pace 0)."""
-        if self.pace > 0:
-            await asyncio.sleep(self.pace * factor)
+        """A pause for the audience in live runs (no pause at all with pace 0). A gate:
+        a paused run holds here, and the time paused does not count."""
+        await self.pacer.gate()
+        left = self.pace * factor
+        while left > 0:
+            slept = min(left, 0.05)
+            await asyncio.sleep(slept)
+            left -= slept
+            await self.pacer.gate()
 
     async def until(self, check: Callable[[], Any], what: str,
                     timeout: float | None = None) -> Any:
-        """Wait for a condition (re-checked every 20 ms); ScenarioError after timeout."""
+        """Wait for a condition (re-checked every 20 ms); ScenarioError after timeout.
+        A paused run holds between the checks, and the time paused does not count."""
         limit = self.wait if timeout is None else timeout
         deadline = time.monotonic() + limit
+        paused_before = self.pacer.paused_seconds()
         while True:
+            await self.pacer.gate()
             value = check()
             if value:
                 return value
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline + self.pacer.paused_seconds() - paused_before:
                 raise ScenarioError(f"waited {limit:g} s for {what}")
             await asyncio.sleep(0.02)
 
@@ -369,7 +398,7 @@ class ScenarioRun:
         try:
             await self._seat_students()
             await self.scenario.play(self)
-            self.remark("server", "checking the result", "info")
+            self._start_checks()
             for s in self.sessions.values():
                 s.store.flush()
             end = await self.scenario.check(self)
@@ -396,6 +425,7 @@ class ScenarioRun:
 
     async def stop(self) -> None:
         """Stop a run that is still playing (its sessions stay until `close`)."""
+        self.pacer.release()
         task = self._task
         if task is not None and not task.done():
             await cancel_and_wait(task)
@@ -469,6 +499,72 @@ class ScenarioRun:
     def _link(self, sig: Signal[Any], cb: Callable[..., Any]) -> None:
         sig.connect(cb)
         self._links.append((sig, cb))
+
+    # ---- teacher pacing (app.scenarios.pacing) -----------------------------------------
+
+    def pause(self) -> None:
+        """Hold the lesson at its next gate; its users send nothing until `resume`."""
+        self.pacer.pause()
+
+    def resume(self) -> None:
+        """Go on (step by step: the step on screen finishes, the next one waits)."""
+        self.pacer.resume()
+
+    def next_step(self) -> str:
+        """Exactly one step further: "view" (forward through steps looked back at) or
+        "advance" (a held run plays one more step, then holds again)."""
+        return self.pacer.next_step()
+
+    def previous_step(self) -> int:
+        """Look back at the step before the one on view; the run holds meanwhile, since
+        packets cannot be un-sent. Returns the step now on view (-1: none)."""
+        return self.pacer.previous_step()
+
+    @property
+    def step_by_step(self) -> bool:
+        """When on, each step waits for `next_step` before it starts."""
+        return self.pacer.step_by_step
+
+    @step_by_step.setter
+    def step_by_step(self, on: bool) -> None:
+        self.pacer.step_by_step = on
+
+    @property
+    def paused(self) -> bool:
+        return self.pacer.paused
+
+    @property
+    def held(self) -> bool:
+        """The lesson waits for the teacher right now (paused, or between steps)."""
+        return self.pacer.held
+
+    @property
+    def viewing(self) -> int:
+        """The step looked back at with `previous_step`; -1 while following the run."""
+        return self.pacer.viewing
+
+    def mark_packet(self, lane: str, pkt: Packet) -> PacketMark:
+        """Record what a packet of `lane` was for (its step; setup, key or check)."""
+        if self.checking:
+            mark = PacketMark(len(self.scenario.steps), CHECK)
+        else:
+            tracker = self._trackers.setdefault(lane, SetupTracker())
+            mark = PacketMark(max(0, self.current), tracker.role(pkt))
+        self.marks[(lane, pkt.seq)] = mark
+        return mark
+
+    def mark(self, lane: str, pkt: Packet) -> PacketMark | None:
+        """The mark recorded for a packet of `lane` (None for one the run never saw)."""
+        return self.marks.get((lane, pkt.seq))
+
+    async def _send_gate(self) -> None:
+        await self.pacer.gate(lesson=False)
+
+    def _start_checks(self) -> None:
+        """The lesson is over: what follows is its checks, off the diagram."""
+        self.checking = True
+        self.say("Checking the result…")
+        self.checks_started.emit()
 
 
 # ---- helpers the scenarios share ---------------------------------------------------------

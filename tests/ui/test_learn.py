@@ -228,7 +228,12 @@ def test_work_queue_lesson_reaches_its_end_state_in_the_tab(run, server, make_wi
     assert tab.result.text().startswith("✓ every job acked exactly once")
     assert tab.steps.current == 5                           # every step done
     assert tab.lessons.result("workqueue") == "passed"
-    assert tab.checks.isVisible() and "What we checked" in tab.checks.text()
+    # the checks ran after the last step, in their own panel, not on the diagram
+    checks = tab.checks.model
+    assert tab.checks.isVisible() and checks.state == "done"
+    assert checks.rowCount() == len(lesson.end.details) >= 3 and checks.failed == 0
+    assert checks.index(0, 0).data().startswith("✓ ")
+    assert tab.checks.status.text() == f"{checks.rowCount()} of {checks.rowCount()} held."
     assert tab.run_button.text() == "Run again" and tab.stop_button.text() == "Reset"
     assert tab.lesson_list.isEnabled()
     # the diagram drew the lesson's lanes and packets, with the crash and the redelivery
@@ -238,8 +243,11 @@ def test_work_queue_lesson_reaches_its_end_state_in_the_tab(run, server, make_wi
     assert ("carol", "crashed") in captions
     held = lesson.memo["held"]
     assert ("bob", f"deliver job {held} · attempt 2") in captions
-    assert {i.lane for i in canvas.items} == {"alice", "bob", "carol", "server"}
-    assert ("server", "checking the result") in captions
+    assert {i.lane for i in canvas.items} == {"alice", "bob", "carol"}
+    assert ("server", "checking the result") not in captions
+    assert all(i.role in ("setup", "key") for i in canvas.items)
+    drawn = {i.step for i in canvas.items}
+    assert drawn <= set(range(5)), drawn                    # nothing from the checks
     data_dir = lesson.data_dir
     assert data_dir.exists()
 
@@ -250,7 +258,8 @@ def test_work_queue_lesson_reaches_its_end_state_in_the_tab(run, server, make_wi
     assert tab.stop_button.text() == "Stop" and not tab.stop_button.isEnabled()
 
 
-def test_missed_event_lesson_with_pause_and_scrub_while_it_plays(run, server, make_window):
+def test_missed_event_lesson_paused_sends_nothing_scrubbed_then_recovery_in_view(
+        run, server, make_window):
     w = make_window(server.url, "carol-teacher")
     connect(run, w)
     tab = w.learn
@@ -259,37 +268,54 @@ def test_missed_event_lesson_with_pause_and_scrub_while_it_plays(run, server, ma
     tab.pace = 0.25
     badges: list[tuple[str, int]] = []
     states: list[tuple[str, str]] = []
+    sent: list[tuple[float, str]] = []
     tab.bridge.outbox_depth.connect(lambda lane, n: badges.append((lane, n)))
     tab.bridge.lane_state.connect(lambda lane, st: states.append((lane, st)))
+    tab.bridge.packet.connect(lambda lane, p: sent.append((time.monotonic(), lane))
+                              if p.direction == "out" else None)
     tab.run_button.click()
     d = tab.diagram
-    run.until(lambda: len(d.canvas.items) >= 12, 30)
+    run.until(lambda: tab.run is not None and tab.run.current >= 2, 30)
     assert result_state(tab) == "running" and tab.result.text().startswith("Step ")
     assert not tab.lesson_list.isEnabled() and tab.stop_button.text() == "Stop"
-    assert tab.steps.current >= 0
+    assert not d.pause_button.isVisible()          # in a lesson Pause is the tab's own
 
-    d.pause_button.click()                                  # freeze the diagram
-    assert d.paused and d.pause_button.text() == "Live"
-    frozen = [i.n for i in d.canvas.visible_items()]
-    seen = len(d.canvas.items)
-    run.until(lambda: len(d.canvas.items) >= seen + 6, 30)   # the lesson goes on
-    assert [i.n for i in d.canvas.visible_items()] == frozen
-    assert d.slider.maximum() == len(d.canvas.items) - 1
-    assert "paused" in d.position_label.text()
+    bar = tab.pacing
+    bar.pause_button.click()                       # Pause holds the lesson itself
+    lesson = tab.run
+    assert lesson.paused and bar.pause_button.text() == "Resume"
+    run.until(lambda: lesson.held, 10)
+    assert "Paused" in bar.status.text()
+    step, paused_at = lesson.current, time.monotonic()
+    # about six steps' worth of pace: the lesson would have sent many packets by now
+    run.until(lambda: time.monotonic() > paused_at + 1.5, 5)
+    assert [lane for ts, lane in sent if ts >= paused_at] == []
+    assert lesson.current == step and result_state(tab) == "running"
 
-    d.slider.setValue(2)                                    # scrub back in time
-    assert d.canvas.position == 2
-    assert d.canvas.visible_items()[-1] is d.canvas.items[2]
-    assert d.detail.text() and "server" in d.detail.text()
+    d.slider.setValue(2)                           # scrub back in time: the view only
+    assert d.canvas.position == 2 and d.paused
+    assert d.pause_button.isVisible() and d.pause_button.text() == "Live"
+    assert d.detail.text()
 
+    bar.pause_button.click()                       # resume
+    assert not lesson.paused
     run.until(lambda: result_state(tab) in ("passed", "failed"), 60)
     assert result_state(tab) == "passed", tab.result.text()
     assert tab.result.text().startswith("✓ every message exactly once")
-    assert d.canvas.position == 2                           # still where the class scrubbed
-    d.pause_button.click()                                  # live again: the newest packet
-    assert not d.paused and d.canvas.position == len(d.canvas.items) - 1
-    captions = [i.caption for i in d.canvas.items]
-    assert any(c.startswith("join #lobby since 3") for c in captions)
+    assert any(ts >= paused_at for ts, _lane in sent)
+    assert d.canvas.position == 2                  # still where the class scrubbed
+    d.pause_button.click()                         # live again
+    assert not d.paused
+    canvas = d.canvas
+    assert canvas.position == len(canvas.rows) - 1 - canvas.hidden_below()
+    # everyone's connecting and joining is one closed fold ("setup: 18 packets ▸")
+    first = canvas.rows[0]
+    assert first.is_fold and not first.open and first.count >= 15 and first.step == 0
+    assert {"connect", "welcome", "join"} <= set(first.events)
+    # carol's recovery, the last step's key moment, is in view and highlighted
+    shown = [i for i in canvas.visible_items() if i.step == 5 and i.role == "key"]
+    assert any(i.caption.startswith("join #lobby since 3") for i in shown)
+    assert canvas.rows[canvas.anchor_row(5)].item.caption.startswith("join #lobby since 3")
     # carol's lane showed her outbox filling while offline, and emptying once back
     carol = [n for lane, n in badges if lane == "carol"]
     assert 2 in carol and carol[-1] == 0

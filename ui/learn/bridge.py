@@ -25,6 +25,8 @@ class RunBridge(QObject):
     finished = Signal(object)            # app.scenarios.EndState
     outbox_depth = Signal(str, int)      # lane, messages waiting in its outbox
     lane_state = Signal(str, str)        # lane, connection state
+    pacing_changed = Signal()            # paused, step by step, held, step on view
+    checks_started = Signal()            # the lesson is over; its checks run
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +46,8 @@ class RunBridge(QObject):
         self._link(run.finished, self.finished.emit)
         self._link(run.outbox_depth, lambda lane, n: self.outbox_depth.emit(str(lane), int(n)))
         self._link(run.lane_state, lambda lane, st: self.lane_state.emit(str(lane), str(st)))
+        self._link(run.pacing_changed, self.pacing_changed.emit)
+        self._link(run.checks_started, self.checks_started.emit)
 
     def detach(self) -> None:
         for sig, cb in self._links:

@@ -12,6 +12,11 @@ unzoomed units through a painter scaled by the zoom factor, so they grow togethe
 presenter mode the captions are full size and full contrast and the arrows heavier.
 Every colour that carries meaning is made readable (WCAG AA) on the canvas's background
 in the theme in use (``diagram_colors``).
+
+In a lesson each packet carries its step and role (``app.scenarios.pacing``): runs of
+setup traffic fold into one row that opens with a click (``ui.learn.models.fold_rows``),
+the step on show has its key packets highlighted, and its first key packet is kept in
+view while the step plays, so a key moment never scrolls away behind setup traffic.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from PySide6.QtWidgets import (
 
 from app.scenarios.captions import packet_caption
 from ui import theme
+from ui.learn.lesson_rows import paint_fold, paint_key_bands, paint_more_below
+from ui.learn.models import DiagramRow, fold_rows
 from ui.text import escape_controls, format_time_precise, one_line, to_json
 from ui.widgets.buttons import tool_button
 from ui.zoom import view_state
@@ -116,10 +123,13 @@ class DiagramItem:
     detail: str
     note_kind: str = ""
     peer: str = SERVER        # the lane at the other end of the arrow
+    step: int = -1            # the lesson step it belongs to (-1: not in a lesson)
+    role: str = ""            # "setup", "key" (a step's own), or "" outside a lesson
 
 
 def item_from_packet(n: int, lane: str, pkt: Any,
-                     shorten: Callable[[str], str] = lambda s: s) -> DiagramItem:
+                     shorten: Callable[[str], str] = lambda s: s, mark: Any = None
+                     ) -> DiagramItem:
     args = list(getattr(pkt, "args", []) or [])
     payload = ([pkt.event] if getattr(pkt, "event", None) else []) + args
     detail = f"{pkt.kind}"
@@ -132,9 +142,12 @@ def item_from_packet(n: int, lane: str, pkt: Any,
     caption = packet_caption(pkt)
     if pkt.kind in ("ACK", "BINARY_ACK") and getattr(pkt, "latency_ms", None) is not None:
         caption += f"  ({pkt.latency_ms:.0f} ms)"
+    step = int(getattr(mark, "step", -1)) if mark is not None else -1
+    role = str(getattr(mark, "role", "")) if mark is not None else ""
     return DiagramItem(n, lane, float(pkt.ts), str(pkt.kind), str(pkt.direction),
                        shorten(str(pkt.namespace)), shorten(caption), shorten(detail),
-                       peer=str(getattr(pkt, "peer", "") or SERVER))
+                       peer=str(getattr(pkt, "peer", "") or SERVER),
+                       step=step, role=role)
 
 
 class SequenceCanvas(QWidget):
@@ -153,11 +166,16 @@ class SequenceCanvas(QWidget):
         self.paused = False
         self.total = 0             # items ever added (numbers each item)
         self._pos_n = -1           # the item number the view ends at while paused
+        self._pos_fold = False     # ... and whether that is its fold's row
         self.shorten: Callable[[str], str] = lambda s: s
         self.outbox: dict[str, int] = {}        # lane -> messages waiting in its outbox
         self.states: dict[str, str] = {}        # lane -> connection state
         self.fixed: list[str] = []              # a lesson's own column order (servers)
         self.servers: set[str] = {SERVER}       # lanes drawn as servers
+        self.rows: list[DiagramRow] = []        # items as shown: setup runs folded
+        self.opened: dict[int, bool] = {}       # fold id -> opened / closed by a click
+        self.current_step = -1                  # the lesson's step (-1: none)
+        self.shown_step = -1                    # the step looked at (Previous step)
         self.setMinimumSize(300, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
@@ -172,6 +190,9 @@ class SequenceCanvas(QWidget):
         self.items.clear()
         self.outbox.clear()
         self.states.clear()
+        self.rows = []
+        self.opened.clear()
+        self.current_step = self.shown_step = -1
         self.lanes = list(lanes)
         self.total = 0
         self._pos_n = -1
@@ -197,9 +218,11 @@ class SequenceCanvas(QWidget):
             self.states[lane] = state
             self.update()
 
-    def add_packet(self, lane: str, pkt: Any) -> DiagramItem:
+    def add_packet(self, lane: str, pkt: Any, mark: Any = None) -> DiagramItem:
+        """Draw a packet; `mark` (app.scenarios.pacing.PacketMark) gives its step and
+        role in a lesson."""
         self.add_lane(lane)
-        return self._append(item_from_packet(self.total, lane, pkt, self.shorten))
+        return self._append(item_from_packet(self.total, lane, pkt, self.shorten, mark))
 
     def add_note(self, lane: str, text: str, kind: str = "info",
                  ts: float | None = None) -> DiagramItem:
@@ -207,12 +230,15 @@ class SequenceCanvas(QWidget):
             # "the server" of a lesson with servers of its own: the last one standing
             lane = [c for c in self.fixed if c in self.servers][-1]
         self.add_lane(lane)
+        step = max(0, self.current_step) if self.current_step >= 0 else -1
         return self._append(DiagramItem(self.total, lane, ts or time.time(), "NOTE", "", "",
-                                        text, f"{lane}: {text}", kind))
+                                        text, f"{lane}: {text}", kind, step=step,
+                                        role="key" if step >= 0 else ""))
 
     def _append(self, item: DiagramItem) -> DiagramItem:
         self.items.append(item)
         self.total += 1
+        self._refold()
         self.history_changed.emit()
         if not self.paused:
             self.position_changed.emit(self.position)
@@ -220,53 +246,145 @@ class SequenceCanvas(QWidget):
         return item
 
     # -- position ----------------------------------------------------------------------------
+    # -- rows: folds, the step on show ---------------------------------------------------
+    def _refold(self) -> None:
+        self.rows = fold_rows(self.items, self.step_on_show(), self.opened)
+
+    def step_on_show(self) -> int:
+        return self.shown_step if self.shown_step >= 0 else self.current_step
+
+    def set_step(self, index: int) -> None:
+        """The lesson's current step: its key packets are highlighted and kept in view."""
+        if index != self.current_step:
+            self.current_step = index
+            self._refold()
+            self.history_changed.emit()
+            self.position_changed.emit(self.position)
+            self.update()
+
+    def show_step(self, index: int) -> None:
+        """Look at step `index` again (-1: back to following the lesson): the view holds
+        on its rows from its first key packet, highlighted."""
+        self.shown_step = index
+        self._refold()
+        if index < 0:
+            self.set_paused(False)
+        else:
+            last = max((i for i, r in enumerate(self.rows) if r.step == index), default=-1)
+            if last >= 0:
+                first = self.anchor_row(index)
+                end = max(last if first < 0 else min(last, first + self.visible_rows() - 1), 0)
+                self.set_position(end, force=True)
+        self.history_changed.emit()
+        self.update()
+
+    def toggle_fold(self, fold_id: int) -> None:
+        """Open or close a fold of setup packets."""
+        row = next((r for r in self.rows if r.is_fold and r.fold == fold_id), None)
+        if row is None:
+            return
+        self.opened[fold_id] = not row.open
+        self._refold()
+        self.history_changed.emit()
+        self.position_changed.emit(self.position)
+        self.update()
+
+    def anchor_row(self, step: int) -> int:
+        """Row index of a step's first key packet (else its first remark, else its first
+        row); -1: none."""
+        first = note = -1
+        for i, r in enumerate(self.rows):
+            if r.step != step:
+                continue
+            if r.key and r.item.kind != "NOTE":
+                return i
+            if r.key and note < 0:
+                note = i
+            if first < 0:
+                first = i
+        return note if note >= 0 else first
+
+    def _row_of(self, n: int, fold: bool) -> int:
+        """The row showing item number `n` (or the fold header, `fold`); a closed fold
+        stands for the packets in it; the oldest row once `n` fell off the front."""
+        best = 0
+        for i, r in enumerate(self.rows):
+            if r.n == n and r.is_fold == fold:
+                return i
+            if r.is_fold and not r.open and r.n <= n <= r.last_n:
+                return i
+            if r.n > n:
+                break
+            best = i
+        return best
+
+    def _hold(self, index: int) -> None:
+        row = self.rows[index]
+        self._pos_n, self._pos_fold = row.n, row.is_fold
+
     @property
     def position(self) -> int:
-        """Index (into `items`) of the newest row in view; -1 when empty."""
-        if not self.items:
+        """Index (into `rows`) of the newest row in view; -1 when empty."""
+        if not self.rows:
             return -1
         if not self.paused or self._pos_n < 0:
-            return len(self.items) - 1
-        first = self.items[0].n
-        return max(0, min(len(self.items) - 1, self._pos_n - first))
+            last = len(self.rows) - 1
+            anchor = self.anchor_row(self.step_on_show()) if self.current_step >= 0 else -1
+            if anchor >= 0 and last - anchor + 1 > self.visible_rows():
+                return anchor + self.visible_rows() - 1   # keep the key packet in view
+            return last
+        return self._row_of(self._pos_n, self._pos_fold)
+
+    def current_row(self) -> DiagramRow | None:
+        pos = self.position
+        return self.rows[pos] if pos >= 0 else None
 
     def current(self) -> DiagramItem | None:
-        pos = self.position
-        return self.items[pos] if pos >= 0 else None
+        row = self.current_row()
+        return row.item if row is not None else None
+
+    def hidden_below(self) -> int:
+        """Rows newer than the view (kept out by a key packet held in view)."""
+        return max(0, len(self.rows) - 1 - self.position) if self.rows else 0
 
     def set_paused(self, paused: bool) -> None:
         if paused == self.paused:
             return
-        if paused and self.items:
-            self._pos_n = self.items[-1].n
+        if paused and self.rows:
+            self._hold(self.position)
         self.paused = paused
         self.paused_changed.emit(paused)
         self.position_changed.emit(self.position)
         self.update()
 
-    def set_position(self, index: int) -> None:
+    def set_position(self, index: int, force: bool = False) -> None:
         """Scrub to row `index` (pauses the live view unless it is the newest row)."""
-        if not self.items:
+        if not self.rows:
             return
-        index = max(0, min(index, len(self.items) - 1))
-        if index == len(self.items) - 1 and not self.paused:
+        index = max(0, min(index, len(self.rows) - 1))
+        if index == self.position and not self.paused and not force:
             return
         if not self.paused:
             self.paused = True
             self.paused_changed.emit(True)
-        self._pos_n = self.items[index].n
+        self._hold(index)
         self.position_changed.emit(self.position)
         self.update()
 
     def visible_rows(self) -> int:
         return max(1, int(self.logical_height() - HEAD - 8) // ROW)
 
-    def visible_items(self) -> list[DiagramItem]:
+    def visible_lines(self) -> list[DiagramRow]:
+        """The rows in view, oldest first (folds included)."""
         pos = self.position
         if pos < 0:
             return []
         start = max(0, pos - self.visible_rows() + 1)
-        return [self.items[i] for i in range(start, pos + 1)]
+        return self.rows[start:pos + 1]
+
+    def visible_items(self) -> list[DiagramItem]:
+        """The packets and notes in view (not the fold rows)."""
+        return [r.item for r in self.visible_lines() if r.item is not None]
 
     # -- geometry ----------------------------------------------------------------------------
     def columns(self) -> list[str]:
@@ -330,17 +448,20 @@ class SequenceCanvas(QWidget):
 
     # -- input -------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        rows = self.visible_items()
+        rows = self.visible_lines()
         y = event.position().y() / self.scale()
         if not rows or y < HEAD:
             return
         i = int((y - HEAD) // ROW)
         if 0 <= i < len(rows):
+            if rows[i].is_fold:
+                self.toggle_fold(rows[i].fold)
+                return
             self.set_position(self.position - (len(rows) - 1 - i))
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() // 40
-        if steps and self.items:
+        if steps and self.rows:
             self.set_position(self.position - steps)
         event.accept()
 
@@ -358,7 +479,7 @@ class SequenceCanvas(QWidget):
         small.setPointSizeF(max(7.0, base.pointSizeF() * self.caption_factor()))
         muted = theme.muted(pal)
         text_col = pal.color(QPalette.ColorRole.Text)
-        rows = self.visible_items()
+        rows = self.visible_lines()
         bottom: float = HEAD + max(len(rows), 1) * ROW + 6
         bottom = max(bottom, height - 4)
         # lifelines
@@ -375,8 +496,13 @@ class SequenceCanvas(QWidget):
             band.setAlphaF(0.14)
             y = HEAD + (len(rows) - 1) * ROW
             p.fillRect(QRectF(0, y, width, ROW), band)
-        for i, item in enumerate(rows):
-            self._paint_row(p, item, HEAD + i * ROW, xs, small, muted)
+        paint_key_bands(self, p, rows, HEAD, ROW)
+        for i, row in enumerate(rows):
+            if row.item is None:
+                paint_fold(self, p, row, HEAD + i * ROW, small, TIME_COL, ROW)
+            else:
+                self._paint_row(p, row.item, HEAD + i * ROW, xs, small, muted)
+        paint_more_below(self, p, small)
         self._paint_heads(p, xs, base, small)
         if not rows:
             p.setFont(base)
@@ -578,6 +704,7 @@ class SequenceDiagram(QFrame):
         self.canvas.history_changed.connect(self._sync)
         self.canvas.position_changed.connect(self._sync)
         self.canvas.paused_changed.connect(self._paused)
+        self._lesson_mode = False
         self._paused(False)
         self._sync()
 
@@ -602,8 +729,14 @@ class SequenceDiagram(QFrame):
         self.pause_button.setChecked(False)
         self.canvas.reset(lanes, shorten, columns, servers)
 
-    def add_packet(self, lane: str, pkt: Any) -> None:
-        self.canvas.add_packet(lane, pkt)
+    def add_packet(self, lane: str, pkt: Any, mark: Any = None) -> None:
+        self.canvas.add_packet(lane, pkt, mark)
+
+    def set_lesson_mode(self, on: bool) -> None:
+        """In a lesson the tab's Pause holds the lesson itself; this button then only
+        appears as "Live" once the view was scrolled back, to follow again."""
+        self._lesson_mode = on
+        self._paused(self.canvas.paused)
 
     def add_note(self, lane: str, text: str, kind: str = "info") -> None:
         self.canvas.add_note(lane, text, kind)
@@ -621,6 +754,7 @@ class SequenceDiagram(QFrame):
         self.pause_button.setIcon(theme.icon("play" if paused else "pause"))
         self.pause_button.setToolTip("Follow new packets again" if paused else
                                      "Freeze the diagram; then scrub with the slider")
+        self.pause_button.setVisible(paused or not self._lesson_mode)
         self._sync()
 
     def _slider_moved(self, value: int) -> None:
@@ -628,20 +762,25 @@ class SequenceDiagram(QFrame):
             self.canvas.set_position(value)
 
     def _sync(self) -> None:
-        n = len(self.canvas.items)
+        n = len(self.canvas.rows)
         pos = self.canvas.position
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, n - 1))
         self.slider.setValue(max(0, pos))
         self.slider.blockSignals(False)
         self.slider.setEnabled(n > 1)
-        item = self.canvas.current()
-        if item is None:
+        row = self.canvas.current_row()
+        if row is None:
             self.position_label.setText("")
             self.detail.setText("")
             return
         state = "paused" if self.canvas.paused else "live"
         self.position_label.setText(f"{pos + 1} of {n} · {state}")
+        item = row.item
+        if item is None:
+            self.detail.setText(f"{row.count} setup packets ({', '.join(row.events)}): "
+                                f"click the row to {'close' if row.open else 'open'} it")
+            return
         who = (f"{item.lane} → {item.peer}" if item.direction == "out" else
                f"{item.peer} → {item.lane}") if item.kind != "NOTE" else item.lane
         where = f"  {item.namespace}" if item.namespace else ""

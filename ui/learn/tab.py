@@ -1,6 +1,9 @@
 """The Learn tab (teaching mode): guided lessons played live by simulated users, a
 sequence diagram of their packets, plain-words explanations with the current step lit
-up, and classroom controls (go offline, the outbox counter, the bundled server).
+up, classroom controls (go offline, the outbox counter, the bundled server), and the
+teacher's pacing: Pause holds the lesson itself, Next / Previous step (Space, →,
+PageDown / ←, PageUp, so presenter clickers work), step by step; the checks run after
+the lesson, in their own panel.
 
 The lessons themselves are ``app.scenarios`` (Qt-free); this tab only shows a
 ``ScenarioRun`` through ``ui.learn.bridge.RunBridge``.
@@ -16,17 +19,22 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +45,8 @@ from ui.learn.bridge import RunBridge
 from ui.learn.classroom import ClassroomBar
 from ui.learn.diagram import SequenceDiagram
 from ui.learn.models import ScenarioListModel, StepListModel
-from ui.learn.widgets import ScenarioDelegate, StepList
+from ui.learn.pacing import PacingBar
+from ui.learn.widgets import ChecksPanel, ScenarioDelegate, StepList
 from ui.widgets.fit_page import FitPage
 from ui.widgets.flip_splitter import FlipSplitter
 
@@ -46,6 +55,9 @@ log = logging.getLogger(__name__)
 #: seconds between the steps of a lesson, by the speed chosen
 PACES = (("Slow", 1.6), ("Normal", 0.9), ("Fast", 0.35))
 YOU = "you"
+#: the keys of a presenter clicker (and of a keyboard): next step, previous step
+NEXT_KEYS = ("Space", "Right", "PgDown")
+PREVIOUS_KEYS = ("Left", "PgUp")
 
 LOCAL_STYLE = """
 QFrame#learnBar { border: none; border-bottom: 1px solid palette(midlight); }
@@ -84,6 +96,7 @@ class LearnTab(QWidget):
     def __init__(self, host: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("learnTab")
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # takes the clicker's keys
         self.host = host
         self.run: ScenarioRun | None = None
         self.pace = PACES[1][1]
@@ -145,8 +158,7 @@ class LearnTab(QWidget):
             self.speed.addItem(label, pace)
         self.speed.setCurrentIndex(1)
         self.speed.setToolTip("How long each step stays on screen")
-        self.speed.currentIndexChanged.connect(
-            lambda i: setattr(self, "pace", float(self.speed.itemData(i))))
+        self.speed.currentIndexChanged.connect(self._speed_changed)
         head = QHBoxLayout()
         titles = QVBoxLayout()
         titles.setSpacing(0)
@@ -169,6 +181,10 @@ class LearnTab(QWidget):
         c_lay.setContentsMargins(14, 12, 14, 10)
         c_lay.setSpacing(10)
         c_lay.addLayout(head)
+        self.pacing = PacingBar()
+        self.pacing.start_requested.connect(self.run_clicked)
+        self.pacing.view_changed.connect(self._view_changed)
+        c_lay.addWidget(self.pacing)
         c_lay.addWidget(self.result)
         c_lay.addWidget(self.diagram, 1)
 
@@ -187,11 +203,7 @@ class LearnTab(QWidget):
         self.step_list = StepList()
         self.step_list.setObjectName("stepList")
         self.step_list.setModel(self.steps)
-        self.checks = QLabel("")
-        self.checks.setObjectName("learnChecks")
-        self.checks.setWordWrap(True)
-        self.checks.setTextFormat(Qt.TextFormat.PlainText)
-        self.checks.setVisible(False)
+        self.checks = ChecksPanel()
         column = QWidget()
         column.setObjectName("learnColumn")
         r_lay = QVBoxLayout(column)
@@ -253,7 +265,9 @@ class LearnTab(QWidget):
         b.state_changed.connect(self._on_run_state)
         b.step_changed.connect(self._on_step)
         b.lane_added.connect(self.diagram.canvas.add_lane)
-        b.packet.connect(self.diagram.add_packet)
+        b.packet.connect(self._lesson_packet)
+        b.pacing_changed.connect(self.pacing.refresh)
+        b.checks_started.connect(self.checks.checking)
         b.note.connect(lambda n: self.diagram.add_note(n.lane, n.text, n.kind))
         b.finished.connect(self._on_finished)
         b.outbox_depth.connect(self.diagram.canvas.set_outbox)
@@ -268,6 +282,7 @@ class LearnTab(QWidget):
         self._own_backlog.extend(log_so_far or ())
         self.lesson_list.selectionModel().setCurrentIndex(
             self.lessons.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._bind_keys()
         self._refresh_buttons()
 
     # -- look ----------------------------------------------------------------------------------
@@ -309,6 +324,16 @@ class LearnTab(QWidget):
         super().showEvent(event)
         self.classroom.refresh_server()
         self._catch_up()
+        self._take_focus()
+
+    def _take_focus(self) -> None:
+        """Coming to the front, the tab takes the focus from a text field elsewhere in
+        the window (the chat's box, the address bar): a presenter clicker's keys are for
+        the lesson until the teacher clicks into a field."""
+        focus = QApplication.focusWidget()
+        if focus is None or (not self.isAncestorOf(focus)
+                             and (self._is_text_field(focus) or not focus.isVisible())):
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- lessons -------------------------------------------------------------------------------
     @property
@@ -341,7 +366,7 @@ class LearnTab(QWidget):
         self.subtitle.setText(cls.summary)
         self.explanation.setText(cls.explanation)
         self.steps.set_steps(cls.steps)
-        self.checks.setVisible(False)
+        self.checks.clear()
         self._set_result("idle", "Press Run: the users connect and play it out, step by step. "
                          "Watch the diagram below.")
 
@@ -385,11 +410,13 @@ class LearnTab(QWidget):
         self.run = run
         self.select(cls.key)
         self.steps.set_steps(cls.steps)
-        self.checks.setVisible(False)
+        self.checks.clear()
         suffix = f"-{run.run_id}"
         self.diagram.reset(list(cls.users), shorten=lambda s: s.replace(suffix, ""),
                            columns=list(cls.columns), servers=list(cls.server_lanes))
+        self.diagram.set_lesson_mode(True)
         self.bridge.attach(run)
+        self.pacing.attach(run)
         self.lessons.set_result(cls.key, "running")
         run.start()
         self._refresh_buttons()
@@ -406,7 +433,7 @@ class LearnTab(QWidget):
         self._show_you()
         cls = self.selected
         self.steps.set_steps(cls.steps)
-        self.checks.setVisible(False)
+        self.checks.clear()
         self._set_result("idle", "Press Run: the users connect and play it out, step by step. "
                          "Watch the diagram below.")
         self._refresh_buttons()
@@ -421,6 +448,7 @@ class LearnTab(QWidget):
         run, self.run = self.run, None
         if run is not None:
             self.bridge.detach()
+            self.pacing.attach(None)
             if run.state.value == "running":
                 self.lessons.set_result(run.scenario.key, "stopped")
         return run
@@ -450,7 +478,7 @@ class LearnTab(QWidget):
         self.stop_button.setIcon(theme.icon("stop" if running or not has_run else "retry"))
         self.stop_button.setEnabled(has_run)
         self.lesson_list.setEnabled(not running)
-        self.speed.setEnabled(not running)
+        self.pacing.refresh()
 
     def _on_run_state(self, state: str, sentence: str) -> None:
         run = self.run
@@ -464,11 +492,14 @@ class LearnTab(QWidget):
         self._refresh_buttons()
 
     def _on_step(self, index: int) -> None:
-        self.steps.set_current(index)
         run = self.run
         if run is None:
             return
         n = len(run.scenario.steps)
+        self.diagram.canvas.set_step(min(index, n - 1))
+        if run.viewing >= 0:  # looking back: the list stays on the step looked at
+            return
+        self.steps.set_current(index)
         if 0 <= index < n:
             self._set_result("running", f"Step {index + 1} of {n}: "
                              f"{run.scenario.steps[index].title}")
@@ -483,9 +514,7 @@ class LearnTab(QWidget):
             return
         self.lessons.set_result(run.scenario.key, "passed" if end.ok else "failed")
         self._set_result("passed" if end.ok else "failed", end.headline)
-        if end.details:
-            self.checks.setText("What we checked:\n" + "\n".join(end.details))
-            self.checks.setVisible(True)
+        self.checks.show_result(list(end.details), end.headline)
         self._refresh_buttons()
 
     # -- your own connection on the diagram --------------------------------------------------
@@ -519,6 +548,7 @@ class LearnTab(QWidget):
         """The diagram follows your own connection (no lesson on screen)."""
         self._own_backlog.clear()
         self.diagram.reset([YOU])
+        self.diagram.set_lesson_mode(False)
         s = getattr(self.host, "session", None)
         self._own_state(getattr(getattr(s, "state", None), "value", None) or "offline")
         self._own_outbox()
@@ -537,3 +567,74 @@ class LearnTab(QWidget):
         else:
             self._own_note("server started" if running else "server stopped", "info")
 
+
+    # -- teacher pacing ------------------------------------------------------------------------
+    def _speed_changed(self, index: int) -> None:
+        """Speed may change while a lesson plays: the next pause between steps uses it."""
+        self.pace = float(self.speed.itemData(index))
+        if self.run is not None:
+            self.run.pace = self.pace
+
+    def _lesson_packet(self, lane: str, pkt: Any) -> None:
+        """A lesson's packet on the diagram with its step and role; what the checks sent
+        stays off it (the checks panel says what they found)."""
+        run = self.run
+        # a packet the run did not log itself (a remote lane) is marked on arrival
+        mark = (run.mark(lane, pkt) or run.mark_packet(lane, pkt)) if run is not None \
+            else None
+        if mark is not None and mark.role == "check":
+            return
+        self.diagram.add_packet(lane, pkt, mark)
+
+    def _view_changed(self, viewing: int) -> None:
+        """Previous / Next moved the step on view: its explanation, and the diagram's
+        view of it (or back to following the lesson)."""
+        run = self.run
+        if run is None:
+            return
+        n = len(run.scenario.steps)
+        self.diagram.canvas.show_step(viewing)
+        if viewing >= 0:
+            self.steps.set_current(viewing)
+            self._set_result("running" if self.running else "idle",
+                             f"Looking back at step {viewing + 1} of {n}: "
+                             f"{run.scenario.steps[viewing].title}")
+        else:
+            self.steps.set_current(run.current)
+            if self.running and 0 <= run.current < n:
+                self._set_result("running", f"Step {run.current + 1} of {n}: "
+                                 f"{run.scenario.steps[run.current].title}")
+            elif run.end is not None:
+                self._set_result("passed" if run.end.ok else "failed", run.end.headline)
+
+    def _bind_keys(self) -> None:
+        """Space, →, PageDown: next step; ←, PageUp: previous (presenter clickers send
+        these). Window-wide, since after a click on the tab bar the focus is not in the
+        tab, but only acted on while this tab is in front and no text field has focus."""
+        self.shortcuts: list[QShortcut] = []
+        for keys, action in ((NEXT_KEYS, self.next_key), (PREVIOUS_KEYS, self.previous_key)):
+            for key in keys:
+                sc = QShortcut(QKeySequence(key), self)
+                sc.setContext(Qt.ShortcutContext.WindowShortcut)
+                sc.activated.connect(action)
+                self.shortcuts.append(sc)
+
+    def keys_apply(self) -> bool:
+        """Whether a clicker key is for this tab now: shown, and no text being typed."""
+        if not self.isVisible():
+            return False
+        return not self._is_text_field(QApplication.focusWidget())
+
+    @staticmethod
+    def _is_text_field(widget: QWidget | None) -> bool:
+        if isinstance(widget, QLineEdit | QTextEdit | QPlainTextEdit | QAbstractSpinBox):
+            return not (isinstance(widget, QTextEdit | QPlainTextEdit) and widget.isReadOnly())
+        return isinstance(widget, QComboBox) and widget.isEditable()
+
+    def next_key(self) -> None:
+        if self.keys_apply():
+            self.pacing.next_step()
+
+    def previous_key(self) -> None:
+        if self.keys_apply():
+            self.pacing.previous_step()

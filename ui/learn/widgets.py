@@ -1,5 +1,5 @@
-"""Small painted pieces of the Learn tab: a toggle switch, and the delegates of the lesson
-list and of the step list."""
+"""Small pieces of the Learn tab: a toggle switch, the delegates of the lesson list and of
+the step list, and the panel of end-of-lesson checks."""
 
 from __future__ import annotations
 
@@ -26,16 +26,25 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QLabel,
     QListView,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QVBoxLayout,
     QWidget,
 )
 
 from ui import theme
-from ui.learn.models import NumberRole, ResultRole, StepStateRole, SummaryRole, TextRole
+from ui.learn.models import (
+    CheckListModel,
+    NumberRole,
+    ResultRole,
+    StepStateRole,
+    SummaryRole,
+    TextRole,
+)
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -282,3 +291,70 @@ class StepList(QListView):
         if width > 0 and width != self.delegate.width:
             self.delegate.set_width(width)
             self._fit()
+
+
+class ChecksPanel(QWidget):
+    """The end-of-lesson checks, apart from the diagram: they run after its last step and
+    are not something the class watches happen. One line per check, ✓ or ✗."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("checksPanel")
+        self.model = CheckListModel(self)
+        self.title = QLabel("CHECKS, AFTER THE LESSON")
+        self.title.setObjectName("hint")
+        bold = self.title.font()
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.status = QLabel("")
+        self.status.setObjectName("learnChecks")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.list = QListView()
+        self.list.setObjectName("checkList")
+        self.list.setModel(self.model)
+        self.list.setWordWrap(True)
+        self.list.setUniformItemSizes(False)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 6, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.title)
+        lay.addWidget(self.status)
+        lay.addWidget(self.list)
+        self.model.modelReset.connect(self._fit)
+        self.setVisible(False)
+
+    def checking(self) -> None:
+        self.model.set_checking()
+        self.status.setText("The lesson is over; checking the result from the data…")
+        self.setVisible(True)
+
+    def show_result(self, lines: list[str], headline: str) -> None:
+        """The findings of a finished run; a run that stopped before its checks says why."""
+        self.model.set_lines(lines, "" if lines else headline)
+        if lines:
+            self.status.setText(f"{self.model.passed} of {len(lines)} held.")
+        else:
+            self.status.setText("The lesson stopped before its checks could run:")
+        self.setVisible(bool(lines) or bool(headline))
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.status.setText("")
+        self.setVisible(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """As tall as its lines: the column around it scrolls, not the list."""
+        self.list.doItemsLayout()
+        h = sum(self.list.sizeHintForRow(i) for i in range(self.model.rowCount()))
+        self.list.setFixedHeight(h + 2 * self.list.frameWidth() + 4)
