@@ -176,7 +176,7 @@ class SequenceCanvas(QWidget):
         self.opened: dict[int, bool] = {}       # fold id -> opened / closed by a click
         self.current_step = -1                  # the lesson's step (-1: none)
         self.shown_step = -1                    # the step looked at (Previous step)
-        self.setMinimumSize(300, 220)
+        self.setMinimumSize(300, 150)  # the window must fit a 720 px projector
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
 
