@@ -93,12 +93,27 @@ async def test_broadcast(server, tmp_path):
     try:
         lab, room = run.memo["lab"], run.memo["room"]
         news = {n: texts_of(s, lab, "news") for n, s in run.sessions.items()}
-        assert news == {"alice": ["pizza is gone"], "bob": ["free pizza in room 2"],
+        # socket.broadcast.emit skips alice, the sender; io.of('/lab').emit reaches bob,
+        # who asked for it, as well as everyone else on /lab
+        assert news == {"alice": ["pizza is gone"],
+                        "bob": ["free pizza in room 2", "pizza is gone"],
                         "carol": ["free pizza in room 2", "pizza is gone"], "dave": []}
         in_room = {n: [m.text for m in rows(s, f"room:/chat:{room}") if m.direction == "in"]
                    for n, s in run.sessions.items()}
         assert in_room == {"alice": [], "bob": ["team meeting at 3"], "carol": [],
                            "dave": ["team meeting at 3"]}
+        audiences = run.end.facts["audiences"]
+        assert audiences == {"socket.broadcast.emit": {"bob", "carol"},
+                             "socket.to(room).emit": {"bob", "dave"},
+                             "io.of(ns).emit": {"alice", "bob", "carol"}}
+        assert run.end.facts["delivered"] == (2, 3)
+        # the namespace-wide emit was a server emit the client asked for, not a relay
+        bob_out = [p for lane, p in run.packets if lane == "bob" and p.direction == "out"
+                   and p.kind == "EVENT" and p.namespace == lab]
+        assert [p.event for p in bob_out] == ["announce"]
+        step = BroadcastScenario.steps
+        assert "socket.broadcast.emit" in step[1].text and "socket.to(" in step[2].text
+        assert "io.of('/lab').emit" in step[3].text
     finally:
         await run.close()
 
@@ -114,6 +129,10 @@ async def test_channels(server, tmp_path):
             ["hello #red"]
         assert rows(run.sessions["carol"], f"room:/chat:{m['red']}") == []
         assert run.end is not None and run.end.facts["delivered"] == (1, 0)
+        # no step suggests that a room spans namespaces
+        titles = [step.title for step in ChannelsScenario.steps]
+        assert "Same room, different namespaces" not in titles
+        assert "A room lives inside one namespace" in titles
     finally:
         await run.close()
 
