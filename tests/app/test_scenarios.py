@@ -151,6 +151,18 @@ async def test_acks(server, tmp_path):
         states = run.end.facts["outbox_states"]
         assert states[0] == "queued" and "sent" in states and states[-1] == "acked"
         assert run.end.facts["refused"]["code"] == "not_found"
+        # the server -> client ack: the server's question reached bob with an ack id, his
+        # app answered it once, and the server reported that very answer back
+        server_ack = run.end.facts["server_ack"]
+        assert server_ack["asked"] == [{"question": "What is 6 × 7?", "a": 6, "b": 7}]
+        assert server_ack["answered"] == [{"answer": 42}]
+        assert server_ack["reply"]["ok"] is True
+        assert server_ack["reply"]["answer"] == [{"answer": 42}]
+        bob = [p for lane, p in run.packets if lane == "bob"]
+        quiz = next(p for p in bob if p.kind == "EVENT" and p.event == "quiz")
+        assert quiz.direction == "in" and quiz.ack_id is not None
+        answers = [p for p in bob if p.kind == "ACK" and p.direction == "out"]
+        assert [(p.ack_id, p.args) for p in answers] == [(quiz.ack_id, [{"answer": 42}])]
     finally:
         await run.close()
 
