@@ -240,6 +240,12 @@ async def test_work_queue_redelivers_the_dead_workers_job(server, tmp_path):
         assert not any(p.kind == "DISCONNECT" and p.direction == "out" for p in carol)
         assert ("carol", "crash") in [(n.lane, n.kind) for n in run.notes]
         assert run.sessions["carol"].state.value == "offline"
+        # the lesson names the guarantee: at-least-once delivery, one ack, idempotence
+        text = " ".join([WorkQueueScenario.summary, WorkQueueScenario.explanation]
+                        + [s.text for s in WorkQueueScenario.steps])
+        assert "at-least-once" in text.lower() and "idempotent" in text
+        assert "done once" not in text and "exactly once" not in text
+        assert "delivered at least once" in run.end.headline
     finally:
         await run.close()
 
