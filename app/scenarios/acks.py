@@ -24,7 +24,7 @@ from app.scenarios.engine import (
 CHAT = "/chat"
 #: the server's question to bob (lesson step 6): an event with an ack, from the server
 QUIZ = "quiz"
-QUESTION = {"question": "What is 6 × 7?", "a": 6, "b": 7}
+QUESTION: dict[str, Any] = {"question": "What is 6 × 7?", "a": 6, "b": 7}
 ASK_MS = 10_000
 
 

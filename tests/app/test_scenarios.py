@@ -202,6 +202,59 @@ async def test_missed_event_recovers_exactly_the_missed_messages(server, tmp_pat
         await run.close()
 
 
+async def test_missed_event_without_recovery_loses_exactly_what_was_sent_offline(
+        server, tmp_path):
+    """The issue's test: the first half (no outbox, no since) loses exactly the messages
+    sent while carol was offline; the second half recovers every one, each its own
+    arrow. Asserted from the EndState's facts, then against the stores themselves."""
+    run = await play(MissedEventScenario, server, tmp_path)
+    try:
+        facts = run.end.facts
+        away = ["Did everyone read chapter 3?", "Yes, the part on acks.",
+                "Quiz on Friday then.", "Noted!"]
+        offline = ["Sorry, my wifi dropped.", "What did I miss?"]
+        # first half: carol missed exactly the four, heard everything else the others
+        # said, and her two offline writes were never sent
+        assert facts["plain_missed"] == away
+        assert facts["plain_carol_heard"] == ["Hi everyone!", "Hi alice.",
+                                              "Welcome back, carol!"]
+        assert facts["plain_delivered_while_away"] == [1, 1, 1, 1]
+        assert facts["plain_unsent"] == offline
+        assert facts["plain_unsent_reached"] == {"alice": [], "bob": []}
+        assert facts["plain_lost"] == away + offline
+        plain = run.memo["plain"]
+        heard = {n: texts_of(s, plain, "chat message") for n, s in run.sessions.items()}
+        assert heard["carol"] == facts["plain_carol_heard"]
+        for name in ("alice", "bob"):
+            assert not set(offline) & set(heard[name]), name
+        # nothing of the offline writes ever went out on /plain
+        sent = [p.args[0].get("text") for lane, p in run.packets if lane == "carol"
+                and p.direction == "out" and p.kind == "EVENT" and p.namespace == plain]
+        assert sent == ["Hello, I'm here too."]
+        # second half: every missed message recovered, each drawn as its own arrow
+        assert facts["recovered"] == [4, 5, 6, 7]
+        assert facts["recovered_texts"] == away
+        assert facts["recovered_arrows"] == [4, 5, 6, 7]
+        arrows = [p for lane, p in run.packets if lane == "carol" and p.kind == "RECOVERY"]
+        assert [(p.direction, p.event, p.args[0]["offset"], p.args[0]["text"])
+                for p in arrows] == [("in", "message", o, t)
+                                     for o, t in zip([4, 5, 6, 7], away, strict=True)]
+        assert packet_caption(arrows[0]) == \
+            "recovered “Did everyone read chapter 3?” · offset 4"
+        # the arrows come right after the join's ack, before the outbox's resends
+        carol = [p for lane, p in run.packets if lane == "carol" and p.namespace == "/chat"]
+        first_arrow = carol.index(arrows[0])
+        assert carol[first_arrow - 1].kind == "ACK"
+        resent = [i for i, p in enumerate(carol) if p.kind == "EVENT" and p.direction == "out"
+                  and p.event == "message" and p.args[0].get("text") in offline]
+        assert resent and min(resent) > carol.index(arrows[-1])
+        # and carol's own packet log holds only real packets
+        assert not any(p.kind == "RECOVERY" for p in run.sessions["carol"].packet_log)
+        assert facts["outbox_while_offline"] == 2
+    finally:
+        await run.close()
+
+
 async def test_missed_event_can_be_run_twice_on_one_server(server, tmp_path):
     first = await play(MissedEventScenario, server, tmp_path)
     second = await play(MissedEventScenario, server, tmp_path)
