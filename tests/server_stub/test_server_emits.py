@@ -90,3 +90,26 @@ async def test_ask_without_an_answer_times_out_with_a_sentence(url: str) -> None
     finally:
         never.set()
         await a.close()
+
+
+async def test_the_echo_rule_changes_neither_announce_nor_ask(server_factory: Any) -> None:
+    ns = "/tutorial"
+    srv = server_factory("--echo", ns)
+    a = await connected(srv.url, unique("a"), ns)
+    b = await connected(srv.url, unique("b"), ns)
+    a.client.on("quiz", lambda q: {"answer": q}, namespace=ns)
+    try:
+        assert await a.call("announce", {"event": "news", "args": ["x"]}, ns=ns) == {
+            "ok": True, "delivered": 2}
+        assert await a.next("news", ns) == "x" and await b.next("news", ns) == "x"
+        ack = await a.call("ask", {"event": "quiz", "args": [7]}, ns=ns)
+        assert ack["ok"] is True and ack["answer"] == [{"answer": 7}]
+        # neither request was relayed, to b or (echo rule) back to a
+        assert await a.call("marker", ns=ns) == {"ok": True, "delivered": 2}
+        await b.next("marker", ns)
+        await a.next("marker", ns)
+        assert b.received("announce", ns) == [] and b.received("ask", ns) == []
+        assert a.received("announce", ns) == [] and b.received("quiz", ns) == []
+    finally:
+        await a.close()
+        await b.close()
