@@ -75,8 +75,8 @@ class MissedEventScenario(Scenario):
         Step("carol drops out",
              "Her connection is gone. In this plain chat nobody keeps anything for her."),
         Step("The others keep talking",
-             "alice and bob send 4 messages. The server relays them to whoever is connected: "
-             "the acks say delivered: 1. Nobody keeps a copy for carol."),
+             "alice and bob send 4 messages. The server relays them to whoever is "
+             "connected, and keeps nothing: there is no copy anywhere for carol."),
         Step("carol writes while offline, with no outbox",
              "She types 2 messages. Without an outbox they have nowhere to wait: they are "
              "not sent, and nobody will ever see them. (The browser's socket.io-client "
@@ -246,10 +246,10 @@ class MissedEventScenario(Scenario):
         c.expect(missed == said_away and carol_heard == said_present,
                  f"without since, carol missed exactly the {len(said_away)} messages said "
                  "while she was away, and heard the others")
-        away_acks = [n for name, text, n in run.memo["plain_acks"] if text in said_away]
-        c.facts["plain_delivered_while_away"] = away_acks
-        c.expect(away_acks == [1] * len(said_away),
-                 "while she was away each ack said delivered: 1 (nobody kept a copy)")
+        # what the relay's acks said (the server may count carol's socket for a moment
+        # after her goodbye, until it has read it: shown, not judged)
+        c.facts["plain_delivered_while_away"] = [
+            n for name, text, n in run.memo["plain_acks"] if text in said_away]
         unsent = run.memo["plain_unsent"]
         reached = {name: [t for t in heard(name) if t in OFFLINE_WRITES]
                    for name in ("alice", "bob")}
@@ -318,8 +318,9 @@ def draw_recovered(run: ScenarioRun, lane: str, session: Session, room: str) -> 
 
     On the wire they all came in one packet, the join's ack (drawn as such); a class
     should see each missed message arrive, so each gets a row of our own kind RECOVERY
-    (as the packet log's recovery rows), with the message as the server sent it. It goes
-    to the run's packets and observers only, never to the session's packet log.
+    (as the packet log's recovery rows), with the message as the server sent it, through
+    `ScenarioRun.hop`: to the run's packets and observers only, never to the session's
+    packet log.
     Returns the offsets drawn, in order."""
     rows = sorted((m for m in room_messages(session, room) if m.recovered),
                   key=lambda m: m.offset or 0)
@@ -327,6 +328,5 @@ def draw_recovered(run: ScenarioRun, lane: str, session: Session, room: str) -> 
         entry = first_arg(m.args) or {"room": room, "offset": m.offset, "text": m.text}
         pkt = Packet(0, time.time(), "in", CHAT, "RECOVERY", "message", [entry], None, None,
                      0)
-        run.packets.append((lane, pkt))
-        run.packet.emit(lane, pkt)
+        run.hop(lane, pkt)
     return [m.offset for m in rows if m.offset is not None]
