@@ -1,23 +1,31 @@
-"""Lesson 4: acknowledgements, the answer that travels back on the same emit."""
+"""Lesson 4: acknowledgements, the answer that travels back on the same emit: client to
+server, and server to client (`emitWithAck`, answered by the app's ack handling)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
+from app.acks import AckRequest
 from app.outbox import OutboxState
 from app.scenarios.engine import (
     Checks,
     EndState,
     Scenario,
+    ScenarioError,
     ScenarioRun,
     Step,
     acked,
+    first_arg,
     packets_of,
     received,
 )
 
 CHAT = "/chat"
+#: the server's question to bob (lesson step 6): an event with an ack, from the server
+QUIZ = "quiz"
+QUESTION: dict[str, Any] = {"question": "What is 6 × 7?", "a": 6, "b": 7}
+ASK_MS = 10_000
 
 
 class AcksScenario(Scenario):
@@ -32,7 +40,8 @@ class AcksScenario(Scenario):
         "the receiver answers that number once. Our server acks every event, with "
         "{ok: true, ...} when it worked and {ok: false, error} when it did not. SockDesk's "
         "outbox keeps a message until its ack arrives: that is how it knows nothing was "
-        "lost.")
+        "lost. It works the other way round too: the server can emit with an ack "
+        "(socket.emitWithAck() in Socket.IO 4) and wait for the client's answer.")
     users = ("alice", "bob")
     steps = (
         Step("alice and bob connect", "Both open /lab; alice also opens /chat."),
@@ -50,6 +59,13 @@ class AcksScenario(Scenario):
              "alice tries to write in a room she never joined. The server still answers, "
              "but with ok: false and a reason (not_found). An ack is an answer, not always "
              "a yes."),
+        Step("The server asks, the client answers",
+             "Now the server emits with an ack. bob sends 'ask', and the server calls "
+             "socket.timeout(10000).emitWithAck('quiz', {question}) on bob's socket: an "
+             "event from the server carrying an ack number. bob's app answers it (here: "
+             "{answer: 42}) and the server's await gets that answer, which it reports back "
+             "in the ack of 'ask'. A real server asks on its own, e.g. 'are you still "
+             "there?'; 'ask' only lets us watch it."),
     )
 
     async def play(self, run: ScenarioRun) -> None:
@@ -94,7 +110,34 @@ class AcksScenario(Scenario):
         run.memo["refused"] = await alice.call(CHAT, "message",
                                                {"room": closed, "text": "let me in"},
                                                timeout=run.wait)
+
+        await run.step(5)
+        await self._server_asks(run, lab)
         await run.beat()
+
+    @staticmethod
+    async def _server_asks(run: ScenarioRun, lab: str) -> None:
+        """bob's app answers the server's question with the product, through app.acks,
+        at once: a paused lesson must not outlast the server's timeout."""
+        bob = run.sessions["bob"]
+        asked: list[AckRequest] = []
+
+        def on_request(req: AckRequest) -> None:
+            if req.namespace == lab and req.event == QUIZ and not req.done:
+                question = first_arg(req.args)
+                req.answer({"answer": question.get("a", 0) * question.get("b", 0)})
+                asked.append(req)
+
+        bob.ack_requested.connect(on_request)
+        try:
+            reply = await bob.call(lab, "ask", {"event": QUIZ, "args": [QUESTION],
+                                                "timeout": ASK_MS}, timeout=run.wait)
+        finally:
+            bob.ack_requested.disconnect(on_request)
+        if not asked:
+            raise ScenarioError(f"the server never asked bob (its answer to 'ask': {reply})")
+        run.memo["server_ack"] = {"asked": asked[0].args, "state": asked[0].state.value,
+                                  "answered": asked[0].answer_args, "reply": reply}
 
     async def check(self, run: ScenarioRun) -> EndState:
         m = run.memo
@@ -131,4 +174,25 @@ class AcksScenario(Scenario):
         latencies = [p.latency_ms for p in packets_of(run, "alice")
                      if p.kind == "ACK" and p.latency_ms is not None]
         c.facts["latency_ms"] = latencies
-        return c.end("every emit got exactly one answer")
+        self._check_server_ack(run, c)
+        return c.end("every emit got exactly one answer, in both directions")
+
+    @staticmethod
+    def _check_server_ack(run: ScenarioRun, c: Checks) -> None:
+        lab = run.memo["lab"]
+        asked = run.memo["server_ack"]
+        c.facts["server_ack"] = asked
+        want = {"answer": QUESTION["a"] * QUESTION["b"]}
+        bob = packets_of(run, "bob")
+        quiz = [p for p in bob if p.direction == "in" and p.kind == "EVENT"
+                and p.event == QUIZ and p.namespace == lab]
+        ours = [p for p in bob if p.direction == "out" and p.kind == "ACK"
+                and p.namespace == lab and quiz and p.ack_id == quiz[0].ack_id]
+        c.expect(len(quiz) == 1 and quiz[0].ack_id is not None and quiz[0].args == [QUESTION],
+                 "the server emitted 'quiz' to bob with an ack id (emitWithAck)")
+        c.expect(len(ours) == 1 and ours[0].args == [want] and asked["state"] == "answered",
+                 f"bob's app answered it once, with {want}")
+        reply = asked["reply"]
+        c.expect(isinstance(reply, dict) and reply.get("ok") is True
+                 and reply.get("answer") == [want],
+                 "the server got bob's answer and reported it in the ack of 'ask'")

@@ -32,6 +32,8 @@ def _hint(event: str, first: dict[str, Any]) -> str:
         return ""
     if event == "subscribe":
         return f"{first.get('queue', '')}"
+    if event in ("announce", "ask") and isinstance(first.get("event"), str):
+        return f"→ {_clip(first['event'], 18)}"
     if isinstance(first.get("text"), str):
         return f"“{_clip(first['text'])}”"
     if event == "welcome" and isinstance(first.get("user"), str):
@@ -52,12 +54,23 @@ def ack_hint(args: list[Any]) -> str:
         return f"ok · job {first['seq']}"
     if "args" in first:
         return "ok · echoed"
+    if "answer" in first:
+        return f"ok · answer {_clip(_answer(first['answer']), 20)}"
     if "history" in first:
         n = len(first.get("history") or [])
         return f"ok · {n} message{'s' if n != 1 else ''}"
     if "offset" in first:
         return f"ok · offset {first['offset']}"
     return "ok" if first.get("ok") is True else ""
+
+
+def _answer(answer: Any) -> str:
+    """A client's answer to a server's question, in a few characters."""
+    if isinstance(answer, list) and len(answer) == 1:
+        answer = answer[0]
+    if isinstance(answer, dict) and len(answer) == 1:
+        answer = next(iter(answer.values()))
+    return str(answer)
 
 
 def packet_caption(pkt: Packet) -> str:
@@ -75,6 +88,17 @@ def packet_caption(pkt: Packet) -> str:
     if kind in ("ACK", "BINARY_ACK"):
         hint = ack_hint(pkt.args)
         return f"ack {hint}".strip()
+    if kind == "RECOVERY" and pkt.event:
+        # one message of a recovered history, drawn as its own arrow
+        first = pkt.args[0] if pkt.args and isinstance(pkt.args[0], dict) else {}
+        offset = first.get("offset")
+        where = f" · offset {offset}" if offset is not None else ""
+        return f"recovered {_hint(pkt.event, first)}{where}".replace("  ", " ").strip()
+    if kind == "RECOVERY":
+        first = pkt.args[0] if pkt.args and isinstance(pkt.args[0], dict) else {}
+        if first.get("recovered") is False:
+            return "recovery gap"
+        return f"recovered {first.get('events', 0)} events"
     if kind == "CONNECT":
         return "connect"
     if kind == "DISCONNECT":

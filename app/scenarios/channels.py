@@ -1,4 +1,5 @@
-"""Lesson 3: rooms and namespaces are separate channels that do not leak into each other."""
+"""Lesson 3: namespaces are separate channels, and a room is a group inside one namespace
+(the same room name on two namespaces would be two rooms); nothing leaks between them."""
 
 from __future__ import annotations
 
@@ -20,26 +21,33 @@ CHAT = "/chat"
 class ChannelsScenario(Scenario):
     key = "channels"
     number = 3
-    title = "Rooms and namespaces are separate channels"
+    title = "Namespaces, and the rooms inside them"
     short = "Rooms vs namespaces"
-    summary = "Sharing a room is not sharing a namespace, and the other way round."
+    summary = "A namespace is a separate channel; a room is a group inside one namespace."
     explanation = (
         "A namespace is like a separate phone line on the same connection: /lab-a and "
         "/lab-b never hear each other, even with the same event names. A room is a group "
-        "inside one namespace (here, rooms of /chat). alice and carol share the line "
-        "/lab-a; alice and bob share the room #red. Each channel only carries its own "
-        "traffic.")
+        "of sockets inside one namespace, made by the server (socket.join(room)). It "
+        "belongs to that namespace: a room called 'red' on /chat and a room called 'red' "
+        "on /lab-a would be two different rooms with their own members, and sharing a "
+        "namespace with someone does not put you in any of its rooms. Here the rooms are "
+        "rooms of /chat: alice and bob are in #red, carol in #blue; alice and carol share "
+        "the line /lab-a.")
     users = ("alice", "bob", "carol")
     steps = (
-        Step("Three users, two lines, two rooms",
-             "alice: /lab-a and room #red. bob: /lab-b and room #red. carol: /lab-a and room "
-             "#blue. Every user also talks to /chat, where the rooms live."),
+        Step("Three users, two lines, two rooms of /chat",
+             "alice: /lab-a, and the room #red of /chat. bob: /lab-b, and #red of /chat. "
+             "carol: /lab-a, and the room #blue of /chat. Every user also talks to /chat, "
+             "the namespace these rooms live in."),
         Step("Same namespace, different rooms",
-             "alice emits 'ping' on /lab-a. carol gets it (same namespace, even though her "
-             "room is #blue). bob is in alice's room but not on /lab-a: nothing."),
-        Step("Same room, different namespaces",
-             "alice writes in #red. bob gets it (same room). carol shares /lab-a with alice, "
-             "but not the room: nothing."),
+             "alice emits 'ping' on /lab-a. carol gets it: same namespace, and rooms of "
+             "/chat play no part on /lab-a. bob is in alice's room but not on /lab-a: "
+             "nothing."),
+        Step("A room lives inside one namespace",
+             "alice writes in #red on /chat, and the server calls "
+             "socket.to('#red').emit() on /chat. bob gets it: he joined #red of /chat. "
+             "carol shares /lab-a with alice, but being on /lab-a puts nobody in a room of "
+             "/chat: nothing for her. A room named 'red' on /lab-a would be another room."),
         Step("Same event name, other namespace",
              "bob emits 'ping' too, but on /lab-b. Nobody else is on /lab-b, so the server "
              "delivers it to 0 sockets: alice and carol hear nothing, although they listen "
@@ -89,7 +97,11 @@ class ChannelsScenario(Scenario):
                     for name, s in run.sessions.items()}
         c.facts["red"] = red_rows
         c.expect(red_rows["bob"] == ["hello #red"], "bob got the #red message once")
-        c.expect(red_rows["carol"] == [], "carol, not in #red, got nothing from it")
+        c.expect(red_rows["carol"] == [], "carol, on /lab-a with alice but not in #red "
+                 "of /chat, got nothing from it")
+        c.expect(all(r.namespace == CHAT for s in (alice, bob)
+                     for r in room_messages(s, m["red"])),
+                 "#red's traffic stayed on /chat, the namespace the room belongs to")
         c.expect(room_messages(carol, m["blue"]) == [],
                  "#blue stayed quiet")
         a = alice.outbox.get(m["ping_a"])

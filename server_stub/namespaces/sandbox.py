@@ -3,7 +3,8 @@
 Registered with python-socketio's catch-all namespace (``"*"``), so any namespace a client
 names is accepted. Any event is relayed, arguments untouched, to every *other* socket of
 the namespace and acked with how many sockets it went to; ``echo`` is answered with its
-own arguments instead of being relayed. Nothing here is stored. With several server
+own arguments instead of being relayed, and ``announce`` / ``ask`` make the server emit
+itself (see :mod:`server_stub.namespaces.server_emits`). Nothing here is stored. With several server
 processes the relay reaches the sockets of every process (Redis pub/sub) and the count
 comes from the shared :class:`~server_stub.presence.base.Presence`.
 
@@ -26,6 +27,7 @@ from socketio.exceptions import ConnectionRefusedError
 from server_stub import validation as v
 from server_stub.auth import is_guest
 from server_stub.guard import Ack, guarded, guarded_connect, logged
+from server_stub.namespaces import server_emits
 from server_stub.namespaces.base import Context, Namespace
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,11 @@ class SandboxNamespace(Namespace):
             v.check_size(arg, f"argument {index}")
         if event == "echo":
             return {"ok": True, "args": list(args)}
+        if event == server_emits.ANNOUNCE:
+            return await server_emits.announce(self.sio, self.presence, namespace, args,
+                                               RESERVED)
+        if event == server_emits.ASK:
+            return await server_emits.ask(self.sio, sid, namespace, args, RESERVED)
         if event in RESERVED:
             raise v.RequestError(f"'{event}' is reserved by socket.io clients and is not "
                                  "relayed.")

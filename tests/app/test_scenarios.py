@@ -93,12 +93,27 @@ async def test_broadcast(server, tmp_path):
     try:
         lab, room = run.memo["lab"], run.memo["room"]
         news = {n: texts_of(s, lab, "news") for n, s in run.sessions.items()}
-        assert news == {"alice": ["pizza is gone"], "bob": ["free pizza in room 2"],
+        # socket.broadcast.emit skips alice, the sender; io.of('/lab').emit reaches bob,
+        # who asked for it, as well as everyone else on /lab
+        assert news == {"alice": ["pizza is gone"],
+                        "bob": ["free pizza in room 2", "pizza is gone"],
                         "carol": ["free pizza in room 2", "pizza is gone"], "dave": []}
         in_room = {n: [m.text for m in rows(s, f"room:/chat:{room}") if m.direction == "in"]
                    for n, s in run.sessions.items()}
         assert in_room == {"alice": [], "bob": ["team meeting at 3"], "carol": [],
                            "dave": ["team meeting at 3"]}
+        audiences = run.end.facts["audiences"]
+        assert audiences == {"socket.broadcast.emit": {"bob", "carol"},
+                             "socket.to(room).emit": {"bob", "dave"},
+                             "io.of(ns).emit": {"alice", "bob", "carol"}}
+        assert run.end.facts["delivered"] == (2, 3)
+        # the namespace-wide emit was a server emit the client asked for, not a relay
+        bob_out = [p for lane, p in run.packets if lane == "bob" and p.direction == "out"
+                   and p.kind == "EVENT" and p.namespace == lab]
+        assert [p.event for p in bob_out] == ["announce"]
+        step = BroadcastScenario.steps
+        assert "socket.broadcast.emit" in step[1].text and "socket.to(" in step[2].text
+        assert "io.of('/lab').emit" in step[3].text
     finally:
         await run.close()
 
@@ -114,6 +129,10 @@ async def test_channels(server, tmp_path):
             ["hello #red"]
         assert rows(run.sessions["carol"], f"room:/chat:{m['red']}") == []
         assert run.end is not None and run.end.facts["delivered"] == (1, 0)
+        # no step suggests that a room spans namespaces
+        titles = [step.title for step in ChannelsScenario.steps]
+        assert "Same room, different namespaces" not in titles
+        assert "A room lives inside one namespace" in titles
     finally:
         await run.close()
 
@@ -132,6 +151,18 @@ async def test_acks(server, tmp_path):
         states = run.end.facts["outbox_states"]
         assert states[0] == "queued" and "sent" in states and states[-1] == "acked"
         assert run.end.facts["refused"]["code"] == "not_found"
+        # the server -> client ack: the server's question reached bob with an ack id, his
+        # app answered it once, and the server reported that very answer back
+        server_ack = run.end.facts["server_ack"]
+        assert server_ack["asked"] == [{"question": "What is 6 × 7?", "a": 6, "b": 7}]
+        assert server_ack["answered"] == [{"answer": 42}]
+        assert server_ack["reply"]["ok"] is True
+        assert server_ack["reply"]["answer"] == [{"answer": 42}]
+        bob = [p for lane, p in run.packets if lane == "bob"]
+        quiz = next(p for p in bob if p.kind == "EVENT" and p.event == "quiz")
+        assert quiz.direction == "in" and quiz.ack_id is not None
+        answers = [p for p in bob if p.kind == "ACK" and p.direction == "out"]
+        assert [(p.ack_id, p.args) for p in answers] == [(quiz.ack_id, [{"answer": 42}])]
     finally:
         await run.close()
 
@@ -167,6 +198,59 @@ async def test_missed_event_recovers_exactly_the_missed_messages(server, tmp_pat
                            "What did I miss?"], name
         notes = [(n.lane, n.kind) for n in run.notes]
         assert ("carol", "offline") in notes and ("carol", "online") in notes
+    finally:
+        await run.close()
+
+
+async def test_missed_event_without_recovery_loses_exactly_what_was_sent_offline(
+        server, tmp_path):
+    """The issue's test: the first half (no outbox, no since) loses exactly the messages
+    sent while carol was offline; the second half recovers every one, each its own
+    arrow. Asserted from the EndState's facts, then against the stores themselves."""
+    run = await play(MissedEventScenario, server, tmp_path)
+    try:
+        facts = run.end.facts
+        away = ["Did everyone read chapter 3?", "Yes, the part on acks.",
+                "Quiz on Friday then.", "Noted!"]
+        offline = ["Sorry, my wifi dropped.", "What did I miss?"]
+        # first half: carol missed exactly the four, heard everything else the others
+        # said, and her two offline writes were never sent
+        assert facts["plain_missed"] == away
+        assert facts["plain_carol_heard"] == ["Hi everyone!", "Hi alice.",
+                                              "Welcome back, carol!"]
+        assert len(facts["plain_delivered_while_away"]) == 4
+        assert facts["plain_unsent"] == offline
+        assert facts["plain_unsent_reached"] == {"alice": [], "bob": []}
+        assert facts["plain_lost"] == away + offline
+        plain = run.memo["plain"]
+        heard = {n: texts_of(s, plain, "chat message") for n, s in run.sessions.items()}
+        assert heard["carol"] == facts["plain_carol_heard"]
+        for name in ("alice", "bob"):
+            assert not set(offline) & set(heard[name]), name
+        # nothing of the offline writes ever went out on /plain
+        sent = [p.args[0].get("text") for lane, p in run.packets if lane == "carol"
+                and p.direction == "out" and p.kind == "EVENT" and p.namespace == plain]
+        assert sent == ["Hello, I'm here too."]
+        # second half: every missed message recovered, each drawn as its own arrow
+        assert facts["recovered"] == [4, 5, 6, 7]
+        assert facts["recovered_texts"] == away
+        assert facts["recovered_arrows"] == [4, 5, 6, 7]
+        arrows = [p for lane, p in run.packets if lane == "carol" and p.kind == "RECOVERY"]
+        assert [(p.direction, p.event, p.args[0]["offset"], p.args[0]["text"])
+                for p in arrows] == [("in", "message", o, t)
+                                     for o, t in zip([4, 5, 6, 7], away, strict=True)]
+        assert packet_caption(arrows[0]) == \
+            "recovered “Did everyone read chapter 3?” · offset 4"
+        # the arrows come right after the join's ack, before the outbox's resends
+        carol = [p for lane, p in run.packets if lane == "carol" and p.namespace == "/chat"]
+        first_arrow = carol.index(arrows[0])
+        assert carol[first_arrow - 1].kind == "ACK"
+        resent = [i for i, p in enumerate(carol) if p.kind == "EVENT" and p.direction == "out"
+                  and p.event == "message" and p.args[0].get("text") in offline]
+        assert resent and min(resent) > carol.index(arrows[-1])
+        # and carol's own packet log holds only real packets
+        assert not any(p.kind == "RECOVERY" for p in run.sessions["carol"].packet_log)
+        assert facts["outbox_while_offline"] == 2
     finally:
         await run.close()
 
@@ -209,6 +293,12 @@ async def test_work_queue_redelivers_the_dead_workers_job(server, tmp_path):
         assert not any(p.kind == "DISCONNECT" and p.direction == "out" for p in carol)
         assert ("carol", "crash") in [(n.lane, n.kind) for n in run.notes]
         assert run.sessions["carol"].state.value == "offline"
+        # the lesson names the guarantee: at-least-once delivery, one ack, idempotence
+        text = " ".join([WorkQueueScenario.summary, WorkQueueScenario.explanation]
+                        + [s.text for s in WorkQueueScenario.steps])
+        assert "at-least-once" in text.lower() and "idempotent" in text
+        assert "done once" not in text and "exactly once" not in text
+        assert "delivered at least once" in run.end.headline
     finally:
         await run.close()
 
