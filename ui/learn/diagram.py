@@ -69,7 +69,8 @@ KIND_COLORS = {"CONNECT": "#2fb36b", "CONNECT_ERROR": "#e5484d", "DISCONNECT": "
 #: arrows that are not Socket.IO packets (app.scenarios.hops): Engine.IO and Redis
 HOP_COLORS = {"HTTP": "#8a8f98", "OPEN": "#2fb36b", "CLOSE": "#8a8f98", "PING": "#d9822b",
               "PONG": "#d9822b", "MESSAGE": "#3e8ef7", "UPGRADE": "#8e6bd8",
-              "NOOP": "#8a8f98", "REDIS": "#d6409f", "PUBSUB": "#e5484d"}
+              "NOOP": "#8a8f98", "REDIS": "#d6409f", "PUBSUB": "#e5484d",
+              "RECOVERY": "#1f9d8b"}   # a message recovered with `since` (lesson 5)
 NOTE_COLORS = {"offline": "#8a8f98", "online": "#2fb36b", "crash": "#e5484d",
                "info": "#e0a526"}
 OUTBOX_BADGE = "#ef7d32"
