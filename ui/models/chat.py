@@ -222,7 +222,8 @@ class ChatMessageModel(QAbstractListModel):
             return False
         item.text = escape_controls(text or "", keep_newlines=True)
         item.edited = True
-        self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, EditedRole, MentionRole])
+        self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, EditedRole, MentionRole,
+                                  Qt.ItemDataRole.SizeHintRole])
         self._quotes_changed(key)
         return True
 
@@ -235,7 +236,7 @@ class ChatMessageModel(QAbstractListModel):
         item.deleted = True
         item.edited = False
         self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, DeletedRole, EditedRole,
-                                  MentionRole])
+                                  MentionRole, Qt.ItemDataRole.SizeHintRole])
         self._quotes_changed(key)
         return True
 
@@ -411,7 +412,9 @@ class ChatMessageModel(QAbstractListModel):
         if (grouped, show_time) != (item.grouped, item.show_time):
             item.grouped, item.show_time = grouped, show_time
             idx = self.index(row, 0)
-            self.dataChanged.emit(idx, idx, [GroupedRole, ShowTimeRole])
+            # a row with a header (or without one now) changes height: say so
+            self.dataChanged.emit(idx, idx, [GroupedRole, ShowTimeRole,
+                                             Qt.ItemDataRole.SizeHintRole])
 
     def _prepend(self, batch: list[ChatItem], first: ChatItem) -> None:
         rows = self._with_separators(batch, None)

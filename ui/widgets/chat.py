@@ -74,7 +74,8 @@ _IDX = QModelIndex | QPersistentModelIndex
 #: below this pane width the member list folds away by itself
 MEMBERS_AUTO_COLLAPSE = 700
 #: roles whose change can change a row's height: the view lays out again
-_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole}
+_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole,
+               Qt.ItemDataRole.SizeHintRole}
 
 
 def _ask_delete(parent: QWidget) -> bool:

@@ -51,7 +51,6 @@ from ui.models.chat import (
     ErrorRole,
     GroupedRole,
     HighlightRole,
-    IdRole,
     KindRole,
     MentionRole,
     OwnRole,
@@ -156,7 +155,9 @@ class ChatDelegate(QStyledItemDelegate):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.width = 600
-        self._heights: dict[tuple[str, int, bool, str, str], int] = {}
+        #: heights by every input of the height (width, font, grouping, reply, failure
+        #: line, text): a row whose grouping changes gets its new height, never a stale one
+        self._heights: dict[tuple[int, str, bool, bool, bool, str], int] = {}
 
     def set_width(self, width: int) -> None:
         if width != self.width:
@@ -193,7 +194,7 @@ class ChatDelegate(QStyledItemDelegate):
         failed = index.data(StateRole) in RESENDABLE
         text = message_text(index)
         quote = str(index.data(ReplyRole) or "")
-        key = (str(index.data(IdRole)), self.width, failed, text, quote)
+        key = (self.width, base.key(), grouped, failed, bool(quote), text)
         h = self._heights.get(key)
         if h is None:
             _, text_h = _layout_text(text, base, self._text_width())
