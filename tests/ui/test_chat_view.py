@@ -7,7 +7,12 @@ import itertools
 import time
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolTip
 
+from app.keys import MAX_TEXT_CHARS
 from ui.models.chat import ChatMessageModel
 from ui.widgets.chat import ChatPane
 
@@ -69,3 +74,28 @@ def test_own_offline_messages_moved_into_place_by_their_acks_do_not_overlap(pane
     o3 = model.index(model.row_of("o3"), 0)
     assert model.item("o2").grouped and model.item("o3").grouped
     assert view.visualRect(o2).height() == view.visualRect(o3).height()
+
+
+def test_a_pasted_text_over_the_limit_grows_the_box_and_enter_says_why_not(pane, qtbot):
+    pane.show_conversation("room", "general", ChatMessageModel(order="offset", me="bob"))
+    editor = pane.editor
+    one_line = editor.height()
+    sent: list[tuple] = []
+    pane.send_requested.connect(lambda *a: sent.append(a))
+    QGuiApplication.clipboard().setText(("lorem ipsum " * 400)[:MAX_TEXT_CHARS + 100])
+    editor.setFocus()
+    editor.paste()      # laid out after contentsChanged: the box must still grow
+    lines = (editor.height() - 8 - 2 * editor.document().documentMargin()) \
+        / editor.fontMetrics().lineSpacing()
+    assert editor.height() > one_line and round(lines) == 6
+    assert editor.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded
+    assert pane.composer.counter.text() == "4,100 / 4,000"
+    assert pane.composer.over_label.isVisible()
+    assert pane.composer.over_label.text() == "100 characters over the limit"
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(QToolTip.isVisible)
+    assert "100 characters over the limit" in QToolTip.text()
+    assert sent == []
+    editor.setPlainText("short")
+    assert pane.composer.over_label.isHidden()
+    assert editor.height() == one_line
