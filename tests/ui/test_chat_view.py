@@ -7,14 +7,24 @@ import itertools
 import time
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFontMetrics,
+    QGuiApplication,
+    QHelpEvent,
+    QImage,
+    QPainter,
+    QPalette,
+)
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QToolTip
 
 from app.keys import MAX_TEXT_CHARS
+from ui import theme
 from ui.models.chat import ChatMessageModel
-from ui.widgets.chat import ChatPane
+from ui.widgets.chat import ChatPane, delete_box
+from ui.widgets.chat_delegate import AVATAR, GAP, LEFT, RECOVERED_NOTE
 
 
 @pytest.fixture
@@ -99,3 +109,130 @@ def test_a_pasted_text_over_the_limit_grows_the_box_and_enter_says_why_not(pane,
     editor.setPlainText("short")
     assert pane.composer.over_label.isHidden()
     assert editor.height() == one_line
+
+
+def room(pane: ChatPane, *messages: dict) -> ChatMessageModel:
+    model = ChatMessageModel(order="offset", me="bob")
+    now = time.time()
+    for n, m in enumerate(messages, 1):
+        model.add_message(**{"key": f"k{n}", "user": "alice", "ts": now, "offset": n, **m})
+    model.flush()
+    pane.show_conversation("room", "general", model)
+    return model
+
+
+def paint_row(pane: ChatPane, model: ChatMessageModel, key: str,
+              group: QPalette.ColorGroup = QPalette.ColorGroup.Active) -> QImage:
+    view = pane.view
+    index = model.index(model.row_of(key), 0)
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
+    rect = view.visualRect(index)
+    option.rect = QRect(0, 0, rect.width(), rect.height())
+    option.palette.setCurrentColorGroup(group)
+    image = QImage(rect.width(), rect.height(), QImage.Format.Format_ARGB32)
+    image.fill(option.palette.color(QPalette.ColorRole.Base))
+    painter = QPainter(image)
+    view.delegate.paint(painter, option, index)
+    painter.end()
+    return image
+
+
+def tip_at(pane: ChatPane, pos: QPoint) -> str:
+    """The tooltip the message list shows at ``pos`` (viewport coordinates)."""
+    QToolTip.hideText()
+    viewport = pane.view.viewport()
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+    QApplication.sendEvent(viewport, event)
+    return QToolTip.text() if QToolTip.isVisible() else ""
+
+
+def test_recovered_is_no_pill_in_the_chat_but_said_by_the_time_tooltip(pane, qtbot):
+    model = room(pane, {"text": "missed while away", "recovered": True},
+                 {"user": "carol", "text": "live one"})
+    view = pane.view
+    index = model.index(model.row_of("k1"), 0)
+    qtbot.waitUntil(lambda: view.visualRect(index).height() > 0)
+    image = paint_row(pane, model, "k1")
+    orange = theme.state_color("reconnecting")
+    assert not any(QColor(image.pixel(x, y)) == orange
+                   for x in range(image.width()) for y in range(image.height()))
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
+    option.rect = view.visualRect(index)
+    stamp = view.delegate._time_rect(option, index).center().toPoint()
+    assert RECOVERED_NOTE in tip_at(pane, stamp)
+    carol = model.index(model.row_of("k2"), 0)
+    option.rect = view.visualRect(carol)
+    tip = tip_at(pane, view.delegate._time_rect(option, carol).center().toPoint())
+    assert tip and RECOVERED_NOTE not in tip
+
+
+def test_a_mention_of_you_stands_out_focused_or_not_and_a_link_tip_is_one_line(pane, qtbot):
+    model = room(pane, {"text": "@bob can you check https://example.com please"},
+                 {"text": "nothing for bob"})
+    view = pane.view
+    index = model.index(model.row_of("k1"), 0)
+    qtbot.waitUntil(lambda: view.visualRect(index).height() > 0)
+    active = paint_row(pane, model, "k1", QPalette.ColorGroup.Active)
+    inactive = paint_row(pane, model, "k1", QPalette.ColorGroup.Inactive)
+    base = QColor(view.palette().color(QPalette.ColorRole.Base))
+    for image in (active, inactive):
+        bar, background = QColor(image.pixel(1, 5)), QColor(image.pixel(image.width() - 5, 5))
+        accent = view.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight)
+        assert bar == accent
+        distance = sum(abs(a - b) for a, b in zip(background.getRgb()[:3], base.getRgb()[:3],
+                                                  strict=True))
+        assert distance > 60, background.name()
+    assert QColor(active.pixel(image.width() - 5, 5)) == QColor(
+        inactive.pixel(image.width() - 5, 5))
+    # the URL's tooltip keeps it on one line
+    rect = view.visualRect(index)
+    fm = QFontMetrics(view.font())
+    bold = view.font()
+    bold.setBold(True)
+    x0 = rect.left() + LEFT + AVATAR + GAP
+    y = rect.top() + 7 + QFontMetrics(bold).height() + 3 + fm.height() // 2
+    on_link = QPoint(x0 + fm.horizontalAdvance("@bob can you check https://exa"), y)
+    assert "https://example.com" in tip_at(pane, on_link)
+    label = next(w for w in QApplication.topLevelWidgets()
+                 if w.metaObject().className() == "QTipLabel")
+    assert label.sizeHint().height() < 2 * label.fontMetrics().lineSpacing()
+
+
+def test_reply_and_edit_leave_no_selection_edit_scrolls_and_delete_says_delete(pane, qtbot):
+    model = room(pane, {"user": "bob", "own": True, "state": "acked", "text": "mine"},
+                 *({"text": f"message {n}"} for n in range(300)))
+    view = pane.view
+    qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0)
+    first = model.index(model.row_of("k1"), 0)
+    last = model.index(model.row_of("k301"), 0)
+    # the menu selects the row it was opened on; a reply sent or cancelled clears it
+    for finish in ("send", "cancel"):
+        view.setCurrentIndex(last)
+        assert view.selectionModel().isSelected(last)
+        view.reply_requested.emit("k301")
+        if finish == "send":
+            pane.editor.setPlainText("sure")
+            QTest.keyClick(pane.editor, Qt.Key.Key_Return)
+        else:
+            QTest.keyClick(pane.editor, Qt.Key.Key_Escape)
+        assert not view.selectionModel().hasSelection(), finish
+    # the quote of a reply is in the message font, not a smaller one
+    model.add_message(key="r1", user="carol", text="answer", offset=400, reply_to="k1")
+    model.flush()
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
+    assert view.delegate._quote_height(option) >= QFontMetrics(view.font()).height()
+    # Up edits the last own message, far up: it is scrolled into view
+    qtbot.waitUntil(lambda: not view.viewport().rect().intersects(view.visualRect(first)))
+    pane.editor.setFocus()
+    QTest.keyClick(pane.editor, Qt.Key.Key_Up)
+    assert pane.composer.mode == "edit" and pane.composer.ref == "k1"
+    qtbot.waitUntil(lambda: view.viewport().rect().contains(view.visualRect(first)))
+    QTest.keyClick(pane.editor, Qt.Key.Key_Escape)
+    # deleting asks "Delete" or "Cancel", Cancel by default
+    box, delete = delete_box(pane)
+    assert sorted(b.text().replace("&", "") for b in box.buttons()) == ["Cancel", "Delete"]
+    assert delete.text() == "Delete" and box.defaultButton() is not delete
+    box.deleteLater()

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QStyle,
@@ -78,13 +79,24 @@ _SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole
                Qt.ItemDataRole.SizeHintRole}
 
 
+def delete_box(parent: QWidget) -> tuple[QMessageBox, QPushButton]:
+    """The question before deleting a message: "Delete" or "Cancel" (Cancel by default);
+    the box and its Delete button."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Delete message",
+                      "Delete this message for everyone? Its text cannot be brought back.",
+                      QMessageBox.StandardButton.NoButton, parent)
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    return box, delete
+
+
 def _ask_delete(parent: QWidget) -> bool:
-    answer = QMessageBox.question(
-        parent, "Delete message",
-        "Delete this message for everyone? Its text cannot be brought back.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel)
-    return answer == QMessageBox.StandardButton.Yes
+    box, delete = delete_box(parent)
+    box.exec()
+    box.deleteLater()
+    return box.clickedButton() is delete
 
 
 class ChatView(QListView):
@@ -176,6 +188,21 @@ class ChatView(QListView):
         self._scroll_timer.stop()
         self.setCurrentIndex(index)
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def ensure_visible(self, index: QModelIndex, tries: int = 100) -> None:
+        """Scroll ``index`` into view, once the list has laid it out: rows are laid out
+        in batches after a change, and scrolling to a row without a place does nothing."""
+        target = QPersistentModelIndex(index)
+        if not target.isValid() or target.model() is not self.model():
+            return
+        rect = self.visualRect(self.model().index(target.row(), 0))
+        if rect.isValid():
+            self.scrollTo(self.model().index(target.row(), 0),
+                          QAbstractItemView.ScrollHint.EnsureVisible)
+        elif tries > 0:
+            QTimer.singleShot(10, lambda: self.ensure_visible(
+                self.model().index(target.row(), 0) if target.isValid() else QModelIndex(),
+                tries - 1))
 
     # -- links -------------------------------------------------------------------------------
     def link_at(self, pos: QPoint) -> str | None:
@@ -369,6 +396,8 @@ class ChatPane(QWidget):
         self.send_button = self.composer.send_button
         self.composer.submitted.connect(self.submit)
         self.composer.edit_last_requested.connect(self.edit_last)
+        # the message replied to or edited was selected (its menu): not any more after
+        self.composer.ended.connect(self.view.clearSelection)
         self.editor.textChanged.connect(self._on_text_changed)
 
         self.members = MemberListModel(self)
@@ -547,9 +576,13 @@ class ChatPane(QWidget):
         """Load own message ``key`` into the composer to edit it."""
         model = self.model
         item = model.item(key) if model is not None else None
-        if item is None or not item.own or item.deleted or self.kind != "room":
+        if model is None or item is None or not item.own or item.deleted \
+                or self.kind != "room":
             return
         self.composer.start_edit(key, item.text)
+        row = model.row_of(key)
+        if row is not None:   # Up edits a message maybe scrolled away: bring it in view
+            self.view.ensure_visible(model.index(row, 0))
 
     def edit_last(self) -> None:
         """Up in an empty composer: edit your last message here (acked, not deleted)."""

@@ -115,6 +115,8 @@ class Composer(QWidget):
 
     submitted = Signal()
     edit_last_requested = Signal()
+    #: a reply or an edit is over (sent or cancelled)
+    ended = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -180,10 +182,13 @@ class Composer(QWidget):
 
     def cancel(self) -> None:
         """Back to writing a new message (an edit's text is dropped, a draft is kept)."""
+        was = self.mode
         if self.mode == "edit":
             self.editor.clear()
         self.mode, self.ref, self._original = "send", "", ""
         self.bar.hide()
+        if was != "send":
+            self.ended.emit()
 
     def take(self) -> tuple[Mode, str, str, bool]:
         """What to do now: (mode, text, ref, unchanged edit); the composer starts over."""
@@ -192,6 +197,8 @@ class Composer(QWidget):
         self.editor.clear()
         self.mode, self.ref, self._original = "send", "", ""
         self.bar.hide()
+        if mode != "send":
+            self.ended.emit()
         return mode, text, ref, unchanged
 
     # -- limits ----------------------------------------------------------------------------
