@@ -24,7 +24,15 @@ from app.keys import MAX_TEXT_CHARS
 from ui import theme
 from ui.models.chat import ChatMessageModel
 from ui.widgets.chat import ChatPane, delete_box
-from ui.widgets.chat_delegate import AVATAR, GAP, LEFT, RECOVERED_NOTE
+from ui.widgets.chat_delegate import (
+    AVATAR,
+    CURRENT_HIT,
+    GAP,
+    HIGHLIGHT,
+    LEFT,
+    RECOVERED_NOTE,
+    message_formats,
+)
 
 
 @pytest.fixture
@@ -236,3 +244,30 @@ def test_reply_and_edit_leave_no_selection_edit_scrolls_and_delete_says_delete(p
     assert sorted(b.text().replace("&", "") for b in box.buttons()) == ["Cancel", "Delete"]
     assert delete.text() == "Delete" and box.defaultButton() is not delete
     box.deleteLater()
+
+
+def test_find_current_hit_stands_out_from_the_other_hits(pane, qtbot):
+    model = room(pane, {"text": "a kiwi here"}, {"text": "another kiwi there"},
+                 {"text": "no fruit"})
+    view = pane.view
+    qtbot.waitUntil(lambda: view.visualRect(model.index(model.rowCount() - 1, 0)).height() > 0)
+    model.set_highlight("kiwi")
+    model.set_current_hit("k2")
+
+    def hit_colour(key: str) -> QColor:
+        index = model.index(model.row_of(key), 0)
+        formats = message_formats(index, view.palette())
+        return next(f.format.background().color() for f in formats
+                    if f.format.background().style() != Qt.BrushStyle.NoBrush)
+
+    assert hit_colour("k2") == CURRENT_HIT and hit_colour("k1") == HIGHLIGHT
+    assert CURRENT_HIT.alpha() > HIGHLIGHT.alpha()
+    base = QColor(view.palette().color(QPalette.ColorRole.Base))
+    current, other = paint_row(pane, model, "k2"), paint_row(pane, model, "k1")
+    edge = current.width() - 5
+    assert QColor(current.pixel(edge, 5)) != base       # its row is tinted
+    assert QColor(other.pixel(edge, 5)) == base          # the others' rows are not
+    assert QColor(current.pixel(1, 5)) == CURRENT_HIT.toRgb() or \
+        QColor(current.pixel(1, 5)).red() > 200           # with a bar on its left
+    model.set_current_hit("")
+    assert QColor(paint_row(pane, model, "k2").pixel(edge, 5)) == base

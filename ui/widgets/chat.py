@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QResizeEvent,
@@ -107,6 +108,8 @@ class ChatView(QListView):
     reply_requested = Signal(str)
     edit_requested = Signal(str)
     delete_requested = Signal(str)
+    #: Esc in the list (find closes its bar on it)
+    escape_pressed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,6 +159,14 @@ class ChatView(QListView):
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == \
+                Qt.KeyboardModifier.NoModifier:
+            self.escape_pressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def _scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick = value >= bar.maximum() - 4
@@ -200,7 +211,7 @@ class ChatView(QListView):
             self.scrollTo(self.model().index(target.row(), 0),
                           QAbstractItemView.ScrollHint.EnsureVisible)
         elif tries > 0:
-            QTimer.singleShot(10, lambda: self.ensure_visible(
+            QTimer.singleShot(10, self, lambda: self.ensure_visible(
                 self.model().index(target.row(), 0) if target.isValid() else QModelIndex(),
                 tries - 1))
 

@@ -47,6 +47,7 @@ from ui import theme
 from ui.chat_text import hits, links, mentions
 from ui.models.chat import (
     AuthorRole,
+    CurrentHitRole,
     DeletedRole,
     EditedRole,
     ErrorRole,
@@ -72,6 +73,9 @@ RIGHT = 40
 EDITED_SUFFIX = " (edited)"
 #: search hits: a yellow-ish marker that reads on light and dark palettes
 HIGHLIGHT = QColor(255, 200, 0, 120)
+#: find's current hit: its words in a strong orange, its row tinted
+CURRENT_HIT = QColor(255, 140, 0, 230)
+CURRENT_ROW = QColor(255, 170, 0, 48)
 STATE_LABELS = {"queued": "Queued: waiting for the connection", "sent": "Sent, waiting for the ack",
                 "acked": "Delivered (acknowledged by the server)", "failed": "Failed",
                 "no_ack": "No ack: sent once, the server never confirmed it"}
@@ -176,7 +180,7 @@ def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]
     term = str(index.data(HighlightRole) or "")
     if term:  # find searches words (the store's FTS): each word is marked
         hit_fmt = QTextCharFormat()
-        hit_fmt.setBackground(HIGHLIGHT)
+        hit_fmt.setBackground(CURRENT_HIT if index.data(CurrentHitRole) else HIGHLIGHT)
         for word in set(term.split()):
             out += [_range(s, e, hit_fmt) for s, e in hits(text, word)]
     return out
@@ -332,7 +336,11 @@ class ChatDelegate(QStyledItemDelegate):
             painter.fillRect(rect, QColor(accent.red(), accent.green(), accent.blue(),
                                           MENTION_ALPHA))
             painter.fillRect(QRect(rect.left(), rect.top(), MENTION_BAR, rect.height()), accent)
-        if option.state & QStyle.StateFlag.State_Selected:
+        if index.data(CurrentHitRole):   # find's current hit: tinted, with a bar
+            painter.fillRect(rect, CURRENT_ROW)
+            painter.fillRect(QRect(rect.left(), rect.top(), MENTION_BAR, rect.height()),
+                             CURRENT_HIT)
+        elif option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(rect, theme.subtle_bg(pal, 0.10))
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(rect, theme.subtle_bg(pal, 0.04))
