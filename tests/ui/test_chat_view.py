@@ -271,3 +271,44 @@ def test_find_current_hit_stands_out_from_the_other_hits(pane, qtbot):
         QColor(current.pixel(1, 5)).red() > 200           # with a bar on its left
     model.set_current_hit("")
     assert QColor(paint_row(pane, model, "k2").pixel(edge, 5)) == base
+
+
+def test_an_empty_room_says_it_is_the_start_of_the_room(pane, qtbot):
+    model = room(pane)
+    view = pane.view
+    assert view.empty_text == "This is the start of #general"
+    text = QColor(view.palette().color(QPalette.ColorRole.Text))
+
+    def inked(image: QImage) -> int:
+        return sum(1 for x in range(0, min(image.width(), 400))
+                   for y in range(0, 70) if QColor(image.pixel(x, y)) == text)
+
+    qtbot.waitUntil(lambda: inked(view.viewport().grab().toImage()) > 20)
+    pane.show_conversation("dm", "carol", ChatMessageModel(order="ts", me="bob"))
+    assert view.empty_text == "This is the start of your conversation with carol"
+    pane.show_conversation("room", "general", model)
+    model.add_message(key="m1", user="alice", text="first", offset=1)
+    model.flush()
+    assert model.rowCount() == 2
+    pane.clear_conversation()
+    assert view.empty_text == ""
+    qtbot.waitUntil(lambda: inked(view.viewport().grab().toImage()) == 0)
+
+
+def test_member_list_folds_under_800_px_and_the_toggle_choice_sticks(pane, qtbot):
+    room(pane)
+    assert pane.members_visible
+    pane.resize(780, 600)               # narrower than ~800 px: folds by itself
+    qtbot.waitUntil(lambda: not pane.members_visible)
+    pane.resize(1000, 600)
+    qtbot.waitUntil(lambda: pane.members_visible)
+    pane.members_button.click()         # hidden on purpose while wide
+    pane.resize(700, 600)
+    pane.members_button.click()         # shown on purpose while narrow
+    assert pane.members_visible
+    pane.resize(650, 600)               # still narrow: the choice stays
+    qtbot.waitUntil(lambda: pane.width() == 650)
+    assert pane.members_visible
+    pane.resize(1000, 600)              # wide again: still what was chosen last
+    qtbot.waitUntil(lambda: pane.width() == 1000)
+    assert pane.members_visible and pane.members_button.isChecked()

@@ -35,6 +35,8 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
+    QPalette,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
@@ -69,12 +71,12 @@ from ui.models.chat import (
 from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
 from ui.widgets.buttons import tool_button
 from ui.widgets.chat_composer import Composer
-from ui.widgets.chat_delegate import RESENDABLE, RIGHT, ChatDelegate
+from ui.widgets.chat_delegate import LEFT, RESENDABLE, RIGHT, ChatDelegate
 
 _IDX = QModelIndex | QPersistentModelIndex
 
 #: below this pane width the member list folds away by itself
-MEMBERS_AUTO_COLLAPSE = 700
+MEMBERS_AUTO_COLLAPSE = 800
 #: roles whose change can change a row's height: the view lays out again
 _SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole,
                Qt.ItemDataRole.SizeHintRole}
@@ -134,6 +136,8 @@ class ChatView(QListView):
         #: asks before deleting; True deletes
         self.confirm_delete: Callable[[], bool] = lambda: _ask_delete(self)
         self._stick = True
+        #: what an empty conversation shows: a title and a hint ("" for nothing)
+        self._empty = ("", "")
         self._scroll_timer = QTimer(self)
         self._scroll_timer.setSingleShot(True)
         self._scroll_timer.setInterval(0)
@@ -158,6 +162,39 @@ class ChatView(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
+
+    def set_empty_text(self, title: str, hint: str = "") -> None:
+        """What an empty conversation shows ("This is the start of #random")."""
+        self._empty = (title, hint)
+        self.viewport().update()
+
+    @property
+    def empty_text(self) -> str:
+        return self._empty[0]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if not self._empty[0] or model is None or model.rowCount() > 0:
+            return
+        painter = QPainter(self.viewport())
+        title_font = QFont(self.font())
+        title_font.setBold(True)
+        title_font.setPointSizeF(self.font().pointSizeF() * 1.25)
+        tfm = QFontMetrics(title_font)
+        left, y = LEFT + 6, 24
+        width = self.viewport().width() - 2 * left
+        painter.setFont(title_font)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        painter.drawText(QPointF(left, y + tfm.ascent()), tfm.elidedText(
+            self._empty[0], Qt.TextElideMode.ElideRight, width))
+        if self._empty[1]:
+            fm = QFontMetrics(self.font())
+            painter.setFont(self.font())
+            painter.setPen(theme.muted(self.palette()))
+            painter.drawText(QPointF(left, y + tfm.height() + 6 + fm.ascent()),
+                             fm.elidedText(self._empty[1], Qt.TextElideMode.ElideRight, width))
+        painter.end()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and event.modifiers() == \
@@ -473,6 +510,14 @@ class ChatPane(QWidget):
         self.view.setModel(model)
         self.view.room_actions = kind == "room"
         self.title.setText(("# " if kind == "room" else "@ ") + target)
+        if kind == "room":
+            self.view.set_empty_text(f"This is the start of #{target}",
+                                     "No messages yet. What you write here, everyone in "
+                                     "the room sees.")
+        else:
+            self.view.set_empty_text(f"This is the start of your conversation with {target}",
+                                     "No messages yet. Only the two of you see what you "
+                                     "write here.")
         self.leave_button.setVisible(kind == "room")
         self.members_button.setVisible(kind == "room")
         self._apply_members()
@@ -486,6 +531,7 @@ class ChatPane(QWidget):
         self.view.setModel(self.empty_model)
         self.view.room_actions = False
         self.title.setText("No conversation")
+        self.view.set_empty_text("")
         self.subtitle.setText("Join a room or pick one in the sidebar")
         self.leave_button.setVisible(False)
         self.members_button.setVisible(False)
@@ -536,8 +582,10 @@ class ChatPane(QWidget):
         return not self.member_panel.isHidden()
 
     def set_members_visible(self, visible: bool) -> None:
-        """Show or fold the member list (the header's toggle); only rooms have one."""
+        """Show or fold the member list (the header's toggle); only rooms have one. The
+        choice sticks: it is also what a narrow pane comes back to when wide again."""
         self._members_wanted = visible
+        self._members_before = visible
         self._apply_members()
 
     def _apply_members(self) -> None:
@@ -549,8 +597,9 @@ class ChatPane(QWidget):
             self.members_button.blockSignals(False)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Under ~700 px the member list folds away by itself, and comes back (if it was
-        shown) when the pane is wide again; the toggle still shows it on demand."""
+        """Under ~800 px the member list folds away by itself, and comes back (if it was
+        shown) when the pane is wide again; the toggle still shows it on demand, and what
+        the toggle chose last is what a wide pane shows."""
         narrow = event.size().width() < MEMBERS_AUTO_COLLAPSE
         if narrow != self._narrow:
             self._narrow = narrow
