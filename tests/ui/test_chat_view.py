@@ -295,10 +295,10 @@ def test_an_empty_room_says_it_is_the_start_of_the_room(pane, qtbot):
     qtbot.waitUntil(lambda: inked(view.viewport().grab().toImage()) == 0)
 
 
-def test_member_list_folds_under_800_px_and_the_toggle_choice_sticks(pane, qtbot):
+def test_member_list_folds_at_800_px_and_the_toggle_choice_sticks(pane, qtbot):
     room(pane)
     assert pane.members_visible
-    pane.resize(780, 600)               # narrower than ~800 px: folds by itself
+    pane.resize(800, 600)               # an 800 px window's pane: folds by itself
     qtbot.waitUntil(lambda: not pane.members_visible)
     pane.resize(1000, 600)
     qtbot.waitUntil(lambda: pane.members_visible)

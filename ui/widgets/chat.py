@@ -75,8 +75,9 @@ from ui.widgets.chat_delegate import LEFT, RESENDABLE, RIGHT, ChatDelegate
 
 _IDX = QModelIndex | QPersistentModelIndex
 
-#: below this pane width the member list folds away by itself
-MEMBERS_AUTO_COLLAPSE = 800
+#: below this pane width the member list folds away by itself: a window of ~800 px folds
+#: its sidebar and its chat pane is about as wide, and gets the whole width for messages
+MEMBERS_AUTO_COLLAPSE = 860
 #: roles whose change can change a row's height: the view lays out again
 _SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole,
                Qt.ItemDataRole.SizeHintRole}
@@ -597,7 +598,7 @@ class ChatPane(QWidget):
             self.members_button.blockSignals(False)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Under ~800 px the member list folds away by itself, and comes back (if it was
+        """Under ~860 px the member list folds away by itself, and comes back (if it was
         shown) when the pane is wide again; the toggle still shows it on demand, and what
         the toggle chose last is what a wide pane shows."""
         narrow = event.size().width() < MEMBERS_AUTO_COLLAPSE
