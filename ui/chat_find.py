@@ -91,6 +91,9 @@ class ChatFind(QObject):
         self.bar.next_requested.connect(self.next)
         self.bar.previous_requested.connect(self.previous)
         self.bar.closed.connect(self._closed)
+        # Esc in the message list (clicked after a jump) closes the bar too
+        chat.view.escape_pressed.connect(
+            lambda: self.bar.close_bar() if self.bar.isVisible() else None)
         self.dialog: ChatSearchDialog | None = None
         #: hits in the conversation searched, newest first, and the one shown
         self.hits: list[ChatHit] = []
@@ -178,6 +181,7 @@ class ChatFind(QObject):
         self.current = i
         hit = self.hits[i]
         shown, why = self.reveal(hit)
+        self._mark_current(hit.key if shown else "")
         total = len(self.hits)
         more = "+" if total >= CONVERSATION_HITS else ""
         self.bar.set_count(i + 1, total, note=f"{i + 1} of {total}{more}"
@@ -188,14 +192,23 @@ class ChatFind(QObject):
         model = self.chat.view.model()
         if self._highlighted is not None and self._highlighted is not model:
             self._highlighted.set_highlight("")
+            self._highlighted.set_current_hit("")
+        elif self._highlighted is not None:
+            self._highlighted.set_current_hit("")   # a new search: no current hit yet
         self._highlighted = model if isinstance(model, ChatMessageModel) else None
         if self._highlighted is not None:
             self._highlighted.set_highlight(term)
+
+    def _mark_current(self, key: str) -> None:
+        """The current hit stands out from the others (in the model highlighted)."""
+        if self._highlighted is not None:
+            self._highlighted.set_current_hit(key)
 
     def _closed(self) -> None:
         """Esc: no more highlight, and back to writing."""
         if self._highlighted is not None:
             self._highlighted.set_highlight("")
+            self._highlighted.set_current_hit("")
             self._highlighted = None
         self.hits, self.current, self._where, self._term = [], -1, ("", ""), ""
         self.chat.editor.setFocus()
@@ -232,7 +245,8 @@ class ChatFind(QObject):
         if not view.visualRect(index).isValid() or \
                 not view.viewport().rect().intersects(view.visualRect(index)):
             self.chat.scroll_to_key(key)
-            QTimer.singleShot(SETTLE_MS, lambda: self._settle(key, tries - 1))
+            # tied to the view: dropped if the window goes away before it fires
+            QTimer.singleShot(SETTLE_MS, view, lambda: self._settle(key, tries - 1))
 
     def _load_back_to(self, hit: ChatHit, model: ChatMessageModel) -> str:
         """Add the rows from ``hit`` up to the first one the model holds; the reason
@@ -306,6 +320,8 @@ class ChatFind(QObject):
         self.bar.line.setText(term)
         self.bar.line.blockSignals(False)
         self.bar.show()
+        # the keyboard goes to the bar (the dialog had it): Esc closes it, Enter steps on
+        self.bar.line.setFocus()
         self.search(term, jump=False)
         where = next((i for i, h in enumerate(self.hits) if h.key == hit.key), None)
         if where is None:  # not a hit of the bar's search after all: show it anyway

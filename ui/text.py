@@ -96,9 +96,11 @@ def one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def tooltip_text(text: str) -> str:
-    """A tooltip that shows ``text`` literally (Qt would guess rich text otherwise)."""
-    return "<p style='white-space:pre-wrap'>" + html.escape(text) + "</p>"
+def tooltip_text(text: str, wrap: bool = True) -> str:
+    """A tooltip that shows ``text`` literally (Qt would guess rich text otherwise).
+    ``wrap=False`` keeps each line whole (a URL is never broken after "https://")."""
+    style = "pre-wrap" if wrap else "pre"
+    return f"<p style='white-space:{style}'>" + html.escape(text) + "</p>"
 
 
 def stable_hue(name: str) -> int:

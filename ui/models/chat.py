@@ -56,6 +56,8 @@ HighlightRole = Qt.ItemDataRole.UserRole + 14
 #: a grouped message that shows its own time (its minute differs from the previous one)
 ShowTimeRole = Qt.ItemDataRole.UserRole + 15
 OffsetRole = Qt.ItemDataRole.UserRole + 16
+#: the message is find's current hit (drawn stronger than the other hits)
+CurrentHitRole = Qt.ItemDataRole.UserRole + 17
 
 KIND_MESSAGE = "message"
 KIND_DAY = "day"
@@ -112,6 +114,7 @@ class ChatMessageModel(QAbstractListModel):
         self._pending: list[ChatItem] = []
         self._capacity = capacity
         self._highlight = ""
+        self._current_hit = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
@@ -222,7 +225,8 @@ class ChatMessageModel(QAbstractListModel):
             return False
         item.text = escape_controls(text or "", keep_newlines=True)
         item.edited = True
-        self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, EditedRole, MentionRole])
+        self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, EditedRole, MentionRole,
+                                  Qt.ItemDataRole.SizeHintRole])
         self._quotes_changed(key)
         return True
 
@@ -235,7 +239,7 @@ class ChatMessageModel(QAbstractListModel):
         item.deleted = True
         item.edited = False
         self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, DeletedRole, EditedRole,
-                                  MentionRole])
+                                  MentionRole, Qt.ItemDataRole.SizeHintRole])
         self._quotes_changed(key)
         return True
 
@@ -251,6 +255,20 @@ class ChatMessageModel(QAbstractListModel):
     @property
     def highlight(self) -> str:
         return self._highlight
+
+    def set_current_hit(self, key: str) -> None:
+        """The message that is find's current hit ("" for none): it stands out."""
+        if key == self._current_hit:
+            return
+        old, self._current_hit = self._current_hit, key
+        for k in (old, key):
+            item = self._by_key.get(k) if k else None
+            if item is not None:
+                self._emit_changed(item, [CurrentHitRole])
+
+    @property
+    def current_hit(self) -> str:
+        return self._current_hit
 
     def set_me(self, user: str) -> None:
         """The user of this window, for mentions."""
@@ -411,7 +429,9 @@ class ChatMessageModel(QAbstractListModel):
         if (grouped, show_time) != (item.grouped, item.show_time):
             item.grouped, item.show_time = grouped, show_time
             idx = self.index(row, 0)
-            self.dataChanged.emit(idx, idx, [GroupedRole, ShowTimeRole])
+            # a row with a header (or without one now) changes height: say so
+            self.dataChanged.emit(idx, idx, [GroupedRole, ShowTimeRole,
+                                             Qt.ItemDataRole.SizeHintRole])
 
     def _prepend(self, batch: list[ChatItem], first: ChatItem) -> None:
         rows = self._with_separators(batch, None)
@@ -566,6 +586,8 @@ class ChatMessageModel(QAbstractListModel):
             return item.show_time
         if role == OffsetRole:
             return item.offset
+        if role == CurrentHitRole:
+            return bool(self._current_hit) and item.key == self._current_hit
         if role == Qt.ItemDataRole.AccessibleTextRole:
             if item.kind != KIND_MESSAGE:
                 return item.text

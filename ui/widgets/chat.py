@@ -32,8 +32,11 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
+    QPalette,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
@@ -43,6 +46,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QStyle,
@@ -67,23 +71,36 @@ from ui.models.chat import (
 from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
 from ui.widgets.buttons import tool_button
 from ui.widgets.chat_composer import Composer
-from ui.widgets.chat_delegate import RESENDABLE, RIGHT, ChatDelegate
+from ui.widgets.chat_delegate import LEFT, RESENDABLE, RIGHT, ChatDelegate
 
 _IDX = QModelIndex | QPersistentModelIndex
 
-#: below this pane width the member list folds away by itself
-MEMBERS_AUTO_COLLAPSE = 700
+#: below this pane width the member list folds away by itself: a window of ~800 px folds
+#: its sidebar and its chat pane is about as wide, and gets the whole width for messages
+MEMBERS_AUTO_COLLAPSE = 860
 #: roles whose change can change a row's height: the view lays out again
-_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole}
+_SIZE_ROLES = {Qt.ItemDataRole.DisplayRole, EditedRole, DeletedRole, GroupedRole,
+               Qt.ItemDataRole.SizeHintRole}
+
+
+def delete_box(parent: QWidget) -> tuple[QMessageBox, QPushButton]:
+    """The question before deleting a message: "Delete" or "Cancel" (Cancel by default);
+    the box and its Delete button."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Delete message",
+                      "Delete this message for everyone? Its text cannot be brought back.",
+                      QMessageBox.StandardButton.NoButton, parent)
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    return box, delete
 
 
 def _ask_delete(parent: QWidget) -> bool:
-    answer = QMessageBox.question(
-        parent, "Delete message",
-        "Delete this message for everyone? Its text cannot be brought back.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel)
-    return answer == QMessageBox.StandardButton.Yes
+    box, delete = delete_box(parent)
+    box.exec()
+    box.deleteLater()
+    return box.clickedButton() is delete
 
 
 class ChatView(QListView):
@@ -94,6 +111,8 @@ class ChatView(QListView):
     reply_requested = Signal(str)
     edit_requested = Signal(str)
     delete_requested = Signal(str)
+    #: Esc in the list (find closes its bar on it)
+    escape_pressed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +137,8 @@ class ChatView(QListView):
         #: asks before deleting; True deletes
         self.confirm_delete: Callable[[], bool] = lambda: _ask_delete(self)
         self._stick = True
+        #: what an empty conversation shows: a title and a hint ("" for nothing)
+        self._empty = ("", "")
         self._scroll_timer = QTimer(self)
         self._scroll_timer.setSingleShot(True)
         self._scroll_timer.setInterval(0)
@@ -142,6 +163,47 @@ class ChatView(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.delegate.set_width(self.viewport().width())
         super().resizeEvent(event)
+
+    def set_empty_text(self, title: str, hint: str = "") -> None:
+        """What an empty conversation shows ("This is the start of #random")."""
+        self._empty = (title, hint)
+        self.viewport().update()
+
+    @property
+    def empty_text(self) -> str:
+        return self._empty[0]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if not self._empty[0] or model is None or model.rowCount() > 0:
+            return
+        painter = QPainter(self.viewport())
+        title_font = QFont(self.font())
+        title_font.setBold(True)
+        title_font.setPointSizeF(self.font().pointSizeF() * 1.25)
+        tfm = QFontMetrics(title_font)
+        left, y = LEFT + 6, 24
+        width = self.viewport().width() - 2 * left
+        painter.setFont(title_font)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        painter.drawText(QPointF(left, y + tfm.ascent()), tfm.elidedText(
+            self._empty[0], Qt.TextElideMode.ElideRight, width))
+        if self._empty[1]:
+            fm = QFontMetrics(self.font())
+            painter.setFont(self.font())
+            painter.setPen(theme.muted(self.palette()))
+            painter.drawText(QPointF(left, y + tfm.height() + 6 + fm.ascent()),
+                             fm.elidedText(self._empty[1], Qt.TextElideMode.ElideRight, width))
+        painter.end()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == \
+                Qt.KeyboardModifier.NoModifier:
+            self.escape_pressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
@@ -175,6 +237,21 @@ class ChatView(QListView):
         self._scroll_timer.stop()
         self.setCurrentIndex(index)
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def ensure_visible(self, index: QModelIndex, tries: int = 100) -> None:
+        """Scroll ``index`` into view, once the list has laid it out: rows are laid out
+        in batches after a change, and scrolling to a row without a place does nothing."""
+        target = QPersistentModelIndex(index)
+        if not target.isValid() or target.model() is not self.model():
+            return
+        rect = self.visualRect(self.model().index(target.row(), 0))
+        if rect.isValid():
+            self.scrollTo(self.model().index(target.row(), 0),
+                          QAbstractItemView.ScrollHint.EnsureVisible)
+        elif tries > 0:
+            QTimer.singleShot(10, self, lambda: self.ensure_visible(
+                self.model().index(target.row(), 0) if target.isValid() else QModelIndex(),
+                tries - 1))
 
     # -- links -------------------------------------------------------------------------------
     def link_at(self, pos: QPoint) -> str | None:
@@ -368,6 +445,8 @@ class ChatPane(QWidget):
         self.send_button = self.composer.send_button
         self.composer.submitted.connect(self.submit)
         self.composer.edit_last_requested.connect(self.edit_last)
+        # the message replied to or edited was selected (its menu): not any more after
+        self.composer.ended.connect(self.view.clearSelection)
         self.editor.textChanged.connect(self._on_text_changed)
 
         self.members = MemberListModel(self)
@@ -432,6 +511,14 @@ class ChatPane(QWidget):
         self.view.setModel(model)
         self.view.room_actions = kind == "room"
         self.title.setText(("# " if kind == "room" else "@ ") + target)
+        if kind == "room":
+            self.view.set_empty_text(f"This is the start of #{target}",
+                                     "No messages yet. What you write here, everyone in "
+                                     "the room sees.")
+        else:
+            self.view.set_empty_text(f"This is the start of your conversation with {target}",
+                                     "No messages yet. Only the two of you see what you "
+                                     "write here.")
         self.leave_button.setVisible(kind == "room")
         self.members_button.setVisible(kind == "room")
         self._apply_members()
@@ -445,6 +532,7 @@ class ChatPane(QWidget):
         self.view.setModel(self.empty_model)
         self.view.room_actions = False
         self.title.setText("No conversation")
+        self.view.set_empty_text("")
         self.subtitle.setText("Join a room or pick one in the sidebar")
         self.leave_button.setVisible(False)
         self.members_button.setVisible(False)
@@ -495,8 +583,10 @@ class ChatPane(QWidget):
         return not self.member_panel.isHidden()
 
     def set_members_visible(self, visible: bool) -> None:
-        """Show or fold the member list (the header's toggle); only rooms have one."""
+        """Show or fold the member list (the header's toggle); only rooms have one. The
+        choice sticks: it is also what a narrow pane comes back to when wide again."""
         self._members_wanted = visible
+        self._members_before = visible
         self._apply_members()
 
     def _apply_members(self) -> None:
@@ -508,8 +598,9 @@ class ChatPane(QWidget):
             self.members_button.blockSignals(False)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Under ~700 px the member list folds away by itself, and comes back (if it was
-        shown) when the pane is wide again; the toggle still shows it on demand."""
+        """Under ~860 px the member list folds away by itself, and comes back (if it was
+        shown) when the pane is wide again; the toggle still shows it on demand, and what
+        the toggle chose last is what a wide pane shows."""
         narrow = event.size().width() < MEMBERS_AUTO_COLLAPSE
         if narrow != self._narrow:
             self._narrow = narrow
@@ -546,9 +637,13 @@ class ChatPane(QWidget):
         """Load own message ``key`` into the composer to edit it."""
         model = self.model
         item = model.item(key) if model is not None else None
-        if item is None or not item.own or item.deleted or self.kind != "room":
+        if model is None or item is None or not item.own or item.deleted \
+                or self.kind != "room":
             return
         self.composer.start_edit(key, item.text)
+        row = model.row_of(key)
+        if row is not None:   # Up edits a message maybe scrolled away: bring it in view
+            self.view.ensure_visible(model.index(row, 0))
 
     def edit_last(self) -> None:
         """Up in an empty composer: edit your last message here (acked, not deleted)."""

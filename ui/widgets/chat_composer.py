@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Literal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPalette
+from PySide6.QtGui import QKeyEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QSizePolicy,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.keys import MAX_TEXT_CHARS
 from ui import theme
 from ui.chat_text import first_line
+from ui.text import tooltip_text
 from ui.widgets.buttons import tool_button
 
 #: the counter shows from this many characters on
@@ -47,6 +49,8 @@ class MessageEdit(QPlainTextEdit):
         super().__init__(parent)
         self.setTabChangesFocus(True)
         self.document().contentsChanged.connect(self._fit)
+        # a paste is laid out after contentsChanged: fit again when the size is known
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -63,6 +67,11 @@ class MessageEdit(QPlainTextEdit):
             self.edit_last_requested.emit()
             return
         super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()     # as many lines as the text wraps to at the new width
 
     def _fit(self) -> None:
         total = int(self.document().size().height())  # lines, for a plain-text document
@@ -106,6 +115,8 @@ class Composer(QWidget):
 
     submitted = Signal()
     edit_last_requested = Signal()
+    #: a reply or an edit is over (sent or cancelled)
+    ended = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,7 +130,7 @@ class Composer(QWidget):
         self.editor = MessageEdit()
         self.editor.setPlaceholderText(
             "Write a message…  (Enter to send, Shift+Enter for a new line)")
-        self.editor.submitted.connect(self.submitted)
+        self.editor.submitted.connect(self._enter)
         self.editor.cancelled.connect(self.cancel)
         self.editor.edit_last_requested.connect(self.edit_last_requested)
         self.editor.textChanged.connect(self._count)
@@ -131,6 +142,12 @@ class Composer(QWidget):
         self.counter.setTextFormat(Qt.TextFormat.PlainText)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.counter.hide()
+        #: under the counter, past the limit: "100 characters over the limit"
+        self.over_label = QLabel("")
+        self.over_label.setObjectName("charOver")
+        self.over_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.over_label.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.over_label.hide()
 
         box = QFrame()
         box.setObjectName("composer")
@@ -144,6 +161,7 @@ class Composer(QWidget):
         lay.addWidget(self.bar)
         lay.addWidget(box)
         lay.addWidget(self.counter)
+        lay.addWidget(self.over_label)
 
     # -- what Enter does ------------------------------------------------------------------
     def start_reply(self, key: str, user: str, text: str) -> None:
@@ -164,10 +182,13 @@ class Composer(QWidget):
 
     def cancel(self) -> None:
         """Back to writing a new message (an edit's text is dropped, a draft is kept)."""
+        was = self.mode
         if self.mode == "edit":
             self.editor.clear()
         self.mode, self.ref, self._original = "send", "", ""
         self.bar.hide()
+        if was != "send":
+            self.ended.emit()
 
     def take(self) -> tuple[Mode, str, str, bool]:
         """What to do now: (mode, text, ref, unchanged edit); the composer starts over."""
@@ -176,6 +197,8 @@ class Composer(QWidget):
         self.editor.clear()
         self.mode, self.ref, self._original = "send", "", ""
         self.bar.hide()
+        if mode != "send":
+            self.ended.emit()
         return mode, text, ref, unchanged
 
     # -- limits ----------------------------------------------------------------------------
@@ -192,13 +215,40 @@ class Composer(QWidget):
         self.editor.setEnabled(enabled)
         self._count()
 
+    @property
+    def over_text(self) -> str:
+        """"100 characters over the limit" ("" within it)."""
+        extra = self.length - MAX_TEXT_CHARS
+        if extra <= 0:
+            return ""
+        return f"{extra:,} character{'' if extra == 1 else 's'} over the limit"
+
+    def _enter(self) -> None:
+        """Enter: submit, or say why not when the text is too long (never silence)."""
+        if self.too_long:
+            self.refuse()
+            return
+        self.submitted.emit()
+
+    def refuse(self) -> str:
+        """Say, at the text box, why this text cannot be sent; returns what was said."""
+        text = (f"Too long to send: {self.over_text} (the limit is {MAX_TEXT_CHARS:,} "
+                "characters). Shorten it first.")
+        QToolTip.showText(self.editor.mapToGlobal(self.editor.rect().topLeft()),
+                          tooltip_text(text), self.editor)
+        return text
+
     def _count(self) -> None:
         n = self.length
         over = n > MAX_TEXT_CHARS
         self.counter.setVisible(n >= COUNTER_FROM)
         self.counter.setText(f"{n:,} / {MAX_TEXT_CHARS:,}")
         colour = theme.state_color("failed") if over else theme.muted()
-        self.counter.setStyleSheet(f"color: {colour.name()}; padding-right: 6px;")
+        style = f"color: {colour.name()}; padding-right: 6px;"
+        self.counter.setStyleSheet(style)
+        self.over_label.setText(self.over_text)
+        self.over_label.setStyleSheet(style)
+        self.over_label.setVisible(over)
         self.send_button.setEnabled(self._enabled and not over)
         self.send_button.setToolTip(
             f"Too long to send: {n:,} characters, the limit is {MAX_TEXT_CHARS:,}. "

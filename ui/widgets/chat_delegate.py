@@ -8,6 +8,7 @@ answers which link is under the mouse, so what is drawn as a link is what a clic
 
 from __future__ import annotations
 
+import datetime as _dt
 import time
 
 from PySide6.QtCore import (
@@ -46,12 +47,12 @@ from ui import theme
 from ui.chat_text import hits, links, mentions
 from ui.models.chat import (
     AuthorRole,
+    CurrentHitRole,
     DeletedRole,
     EditedRole,
     ErrorRole,
     GroupedRole,
     HighlightRole,
-    IdRole,
     KindRole,
     MentionRole,
     OwnRole,
@@ -72,12 +73,25 @@ RIGHT = 40
 EDITED_SUFFIX = " (edited)"
 #: search hits: a yellow-ish marker that reads on light and dark palettes
 HIGHLIGHT = QColor(255, 200, 0, 120)
+#: find's current hit: its words in a strong orange, its row tinted
+CURRENT_HIT = QColor(255, 140, 0, 230)
+CURRENT_ROW = QColor(255, 170, 0, 48)
 STATE_LABELS = {"queued": "Queued: waiting for the connection", "sent": "Sent, waiting for the ack",
                 "acked": "Delivered (acknowledged by the server)", "failed": "Failed",
                 "no_ack": "No ack: sent once, the server never confirmed it"}
 #: own messages the user may send again: failed, or sent once with no ack ("no ack" is
 #: neither failed nor pending: it may have arrived, so it is never resent on its own)
 RESENDABLE = ("failed", "no_ack")
+#: the time's tooltip on a message recovered after a reconnection
+RECOVERED_NOTE = "Recovered: sent while you were disconnected, fetched when you reconnected"
+#: a link's tooltip shows this much of a URL at most (the middle is cut)
+URL_TIP_CHARS = 200
+#: a mention of you: background alpha and accent bar width, the same focused or not
+MENTION_ALPHA = 70
+MENTION_BAR = 4
+#: a reply's quote: its bar's width and the space above and below its line
+QUOTE_BAR = 3
+QUOTE_PAD = 2
 
 
 def _layout_text(text: str, font: QFont, width: float,
@@ -118,6 +132,28 @@ def message_text(index: _IDX) -> str:
     return text
 
 
+def time_tip(index: _IDX) -> str:
+    """The tooltip of a message's time: the full date and time, and "recovered"."""
+    ts = float(index.data(TimeRole) or time.time())
+    text = _dt.datetime.fromtimestamp(ts).strftime("%A %d %B %Y, %H:%M:%S")
+    if index.data(RecoveredRole):
+        text += "\n" + RECOVERED_NOTE
+    return text
+
+
+def url_tip(url: str) -> str:
+    """A link's tooltip: the URL on one line (its middle cut when very long)."""
+    if len(url) > URL_TIP_CHARS:
+        url = url[:URL_TIP_CHARS * 2 // 3] + "…" + url[-URL_TIP_CHARS // 3:]
+    return tooltip_text(url, wrap=False)
+
+
+def mention_color(pal: QPalette) -> QColor:
+    """The accent of a mention of you: the active highlight, also in an inactive window
+    (whose palette greys its highlight)."""
+    return QColor(pal.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight))
+
+
 def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]:
     """Character formats of a message row's text: links, mentions, "(edited)", and
     find's words, each occurrence, case-insensitive."""
@@ -135,7 +171,7 @@ def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]
     out += [_range(s, e, link_fmt) for s, e, _url in links(text)]
     mention_fmt = QTextCharFormat()
     mention_fmt.setFontWeight(QFont.Weight.Bold)
-    mention_fmt.setForeground(pal.color(QPalette.ColorRole.Highlight))
+    mention_fmt.setForeground(mention_color(pal))
     out += [_range(s, e, mention_fmt) for s, e, _name in mentions(text)]
     if index.data(EditedRole):
         fmt = QTextCharFormat()
@@ -144,7 +180,7 @@ def message_formats(index: _IDX, pal: QPalette) -> list[QTextLayout.FormatRange]
     term = str(index.data(HighlightRole) or "")
     if term:  # find searches words (the store's FTS): each word is marked
         hit_fmt = QTextCharFormat()
-        hit_fmt.setBackground(HIGHLIGHT)
+        hit_fmt.setBackground(CURRENT_HIT if index.data(CurrentHitRole) else HIGHLIGHT)
         for word in set(term.split()):
             out += [_range(s, e, hit_fmt) for s, e in hits(text, word)]
     return out
@@ -156,7 +192,9 @@ class ChatDelegate(QStyledItemDelegate):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.width = 600
-        self._heights: dict[tuple[str, int, bool, str, str], int] = {}
+        #: heights by every input of the height (width, font, grouping, reply, failure
+        #: line, text): a row whose grouping changes gets its new height, never a stale one
+        self._heights: dict[tuple[int, str, bool, bool, bool, str], int] = {}
 
     def set_width(self, width: int) -> None:
         if width != self.width:
@@ -176,13 +214,31 @@ class ChatDelegate(QStyledItemDelegate):
 
     def _text_origin(self, option: QStyleOptionViewItem, index: _IDX) -> QPointF:
         """Where a message's text layout starts (below name line and reply quote)."""
-        _base, name_font, small = self._fonts(option)
+        _base, name_font, _small = self._fonts(option)
         rect: QRect = option.rect
         grouped = bool(index.data(GroupedRole))
         y = rect.top() + (2 if grouped else 7 + QFontMetrics(name_font).height() + 3)
         if index.data(ReplyRole):
-            y += QFontMetrics(small).height() + 2
+            y += self._quote_height(option)
         return QPointF(rect.left() + LEFT + AVATAR + GAP, y)
+
+    def _quote_height(self, option: QStyleOptionViewItem) -> int:
+        """A reply's quote line: the message font (muted, with a bar on its left)."""
+        return QFontMetrics(option.font).height() + QUOTE_PAD * 2 + 2
+
+    def _time_rect(self, option: QStyleOptionViewItem, index: _IDX) -> QRectF:
+        """Where a message's time is (the header's, or the gutter's of a grouped one)."""
+        _base, name_font, small = self._fonts(option)
+        rect: QRect = option.rect
+        sfm = QFontMetrics(small)
+        if index.data(GroupedRole):
+            return QRectF(rect.left() + 2, rect.top() + 3, LEFT + AVATAR + GAP - 6,
+                          sfm.height())
+        nfm = QFontMetrics(name_font)
+        user = str(index.data(AuthorRole) or "?")
+        stamp = format_time(float(index.data(TimeRole) or time.time()))
+        x = rect.left() + LEFT + AVATAR + GAP + nfm.horizontalAdvance(user) + 8
+        return QRectF(x, rect.top() + 7, sfm.horizontalAdvance(stamp), nfm.height())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _IDX) -> QSize:
         kind = index.data(KindRole)
@@ -193,13 +249,13 @@ class ChatDelegate(QStyledItemDelegate):
         failed = index.data(StateRole) in RESENDABLE
         text = message_text(index)
         quote = str(index.data(ReplyRole) or "")
-        key = (str(index.data(IdRole)), self.width, failed, text, quote)
+        key = (self.width, base.key(), grouped, failed, bool(quote), text)
         h = self._heights.get(key)
         if h is None:
             _, text_h = _layout_text(text, base, self._text_width())
             h = int(text_h) + (4 if grouped else QFontMetrics(name_font).height() + 11)
             if quote:
-                h += QFontMetrics(small).height() + 2
+                h += self._quote_height(option)
             if failed:
                 h += QFontMetrics(small).height() + 2
             if not grouped:
@@ -243,11 +299,17 @@ class ChatDelegate(QStyledItemDelegate):
 
     def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,
                   option: QStyleOptionViewItem, index: _IDX) -> bool:
-        """The full URL as the tooltip of a link."""
-        if event is not None and event.type() == QEvent.Type.ToolTip and index.isValid():
+        """The full URL as the tooltip of a link; the full time (and "recovered") as the
+        tooltip of a message's time; the delivery state of an own message."""
+        if event is not None and event.type() == QEvent.Type.ToolTip and index.isValid() \
+                and index.data(KindRole) == "message":
             url = self.link_at(option, index, event.pos())
             if url:
-                QToolTip.showText(event.globalPos(), tooltip_text(url), view)
+                QToolTip.showText(event.globalPos(), url_tip(url), view)
+                return True
+            if self._time_rect(option, index).adjusted(-2, -2, 2, 2).contains(
+                    QPointF(event.pos())):
+                QToolTip.showText(event.globalPos(), tooltip_text(time_tip(index)), view)
                 return True
             state = index.data(StateRole)
             if index.data(OwnRole) and state in STATE_LABELS:
@@ -269,13 +331,16 @@ class ChatDelegate(QStyledItemDelegate):
             painter.restore()
             return
 
-        if index.data(MentionRole):
-            accent = QColor(pal.color(QPalette.ColorRole.Highlight))
-            accent.setAlpha(36)
-            painter.fillRect(rect, accent)
-            painter.fillRect(QRect(rect.left(), rect.top(), 3, rect.height()),
-                             pal.color(QPalette.ColorRole.Highlight))
-        if option.state & QStyle.StateFlag.State_Selected:
+        if index.data(MentionRole):   # the same whether the window has the focus or not
+            accent = mention_color(pal)
+            painter.fillRect(rect, QColor(accent.red(), accent.green(), accent.blue(),
+                                          MENTION_ALPHA))
+            painter.fillRect(QRect(rect.left(), rect.top(), MENTION_BAR, rect.height()), accent)
+        if index.data(CurrentHitRole):   # find's current hit: tinted, with a bar
+            painter.fillRect(rect, CURRENT_ROW)
+            painter.fillRect(QRect(rect.left(), rect.top(), MENTION_BAR, rect.height()),
+                             CURRENT_HIT)
+        elif option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(rect, theme.subtle_bg(pal, 0.10))
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(rect, theme.subtle_bg(pal, 0.04))
@@ -285,30 +350,30 @@ class ChatDelegate(QStyledItemDelegate):
         grouped = bool(index.data(GroupedRole))
         x_text = rect.left() + LEFT + AVATAR + GAP
         y: float = rect.top() + (2 if grouped else 7)
-        sfm = QFontMetrics(small)
         if not grouped:
             self._paint_header(painter, pal, index, rect, y, user, colour,
                                (base, name_font, small))
             y += QFontMetrics(name_font).height() + 3
-        else:
-            if index.data(RecoveredRole):
-                self._pill(painter, pal, small, "recovered", rect.right() - RIGHT - 70, y)
-            if index.data(ShowTimeRole):
-                # a group spanning minutes: the minute of this message, in the gutter
-                painter.setFont(small)
-                painter.setPen(muted)
-                stamp = format_time(float(index.data(TimeRole) or time.time()))
-                gutter = QRectF(rect.left() + 2, y + 1, LEFT + AVATAR + GAP - 6, sfm.height())
-                painter.drawText(gutter, Qt.AlignmentFlag.AlignRight
-                                 | Qt.AlignmentFlag.AlignTop, stamp)
-
-        quote = str(index.data(ReplyRole) or "")
-        if quote:
+        elif index.data(ShowTimeRole):
+            # a group spanning minutes: the minute of this message, in the gutter
             painter.setFont(small)
             painter.setPen(muted)
-            painter.drawText(QPointF(x_text, y + sfm.ascent()), sfm.elidedText(
-                "↪ " + quote, Qt.TextElideMode.ElideRight, self._text_width()))
-            y += sfm.height() + 2
+            stamp = format_time(float(index.data(TimeRole) or time.time()))
+            painter.drawText(self._time_rect(option, index), Qt.AlignmentFlag.AlignRight
+                             | Qt.AlignmentFlag.AlignTop, stamp)
+
+        quote = str(index.data(ReplyRole) or "")
+        if quote:   # a bar on the left, then the quote in the message font, muted
+            bfm = QFontMetrics(base)
+            qh = self._quote_height(option)
+            painter.fillRect(QRectF(x_text, y + 1, QUOTE_BAR, qh - 4), theme.mix(
+                pal.color(QPalette.ColorRole.Text), pal.color(QPalette.ColorRole.Base), 0.3))
+            painter.setFont(base)
+            painter.setPen(muted)
+            qx = x_text + QUOTE_BAR + 8
+            painter.drawText(QPointF(qx, y + QUOTE_PAD + bfm.ascent()), bfm.elidedText(
+                quote, Qt.TextElideMode.ElideRight, int(self._text_width() - (qx - x_text))))
+            y += qh
 
         layout, text_h = _layout_text(message_text(index), base, self._text_width(),
                                       message_formats(index, pal))
@@ -338,7 +403,7 @@ class ChatDelegate(QStyledItemDelegate):
     def _paint_header(self, painter: QPainter, pal: QPalette, index: _IDX, rect: QRect,
                       y: float, user: str, colour: QColor,
                       fonts: tuple[QFont, QFont, QFont]) -> None:
-        """Avatar, name, time and the "recovered" pill of the first message of a group."""
+        """Avatar, name and time of the first message of a group."""
         base, name_font, small = fonts
         av = QRectF(rect.left() + LEFT, rect.top() + 8, AVATAR, AVATAR)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -357,12 +422,8 @@ class ChatDelegate(QStyledItemDelegate):
         x = x_text + nfm.horizontalAdvance(user) + 8
         painter.setFont(small)
         painter.setPen(theme.muted(pal))
-        sfm = QFontMetrics(small)
         stamp = format_time(float(index.data(TimeRole) or time.time()))
         painter.drawText(QPointF(x, y + nfm.ascent()), stamp)
-        x += sfm.horizontalAdvance(stamp) + 8
-        if index.data(RecoveredRole):
-            self._pill(painter, pal, small, "recovered", x, y + (nfm.height() - sfm.height()) / 2)
 
     def _paint_state(self, painter: QPainter, pal: QPalette, index: _IDX, rect: QRect,
                      x_text: float, y: float, grouped: bool, small: QFont) -> None:
@@ -387,14 +448,3 @@ class ChatDelegate(QStyledItemDelegate):
             fm = QFontMetrics(small)
             painter.drawText(QPointF(x_text, y + fm.ascent() + 1), fm.elidedText(
                 line, Qt.TextElideMode.ElideRight, self._text_width()))
-
-    def _pill(self, painter: QPainter, pal: QPalette, font: QFont, text: str, x: float,
-              y: float) -> None:
-        fm = QFontMetrics(font)
-        r = QRectF(x, y - 1, fm.horizontalAdvance(text) + 12, fm.height() + 2)
-        painter.setPen(QPen(theme.state_color("reconnecting"), 1))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
-        painter.setFont(font)
-        painter.setPen(theme.state_color("reconnecting"))
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
