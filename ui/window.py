@@ -172,6 +172,10 @@ class MainWindow(QMainWindow):
         self.sidebar.namespace_retry_requested.connect(self.retry_namespace)
         self.chat = ChatPane()
         self.conversations = Conversations(self, self.bridge, self.chat, self.sidebar, self)
+        self.conversations.shown.connect(lambda *_a: self.update_title())
+        for sig in (self.sidebar_model.dataChanged, self.sidebar_model.rowsRemoved,
+                    self.sidebar_model.modelReset):
+            sig.connect(lambda *_a: self.update_title())
         # Ctrl+F: find in the conversation in the Chat tab, the packet filter elsewhere
         self.chat_find = ChatFind(self, self.conversations, self.chat, self._focus_filter, self)
         self.menuBar().addMenu(self.chat_find.menu)
@@ -317,9 +321,20 @@ class MainWindow(QMainWindow):
         self.bar.user.setText(self.user)
 
     def update_title(self) -> None:
-        """"SockDesk — Team" (with the user when one process shows several)."""
+        """"SockDesk — Team" (with the user when one process shows several); with
+        unread messages and a conversation shown "(3) #general — SockDesk — Team", so
+        the taskbar tells what waits without a tray."""
         extra = f" · {self.title_suffix}" if self.title_suffix else ""
-        self.setWindowTitle(f"SockDesk — {self.workspace.name}{extra}")
+        title = f"SockDesk — {self.workspace.name}{extra}"
+        conversations = getattr(self, "conversations", None)
+        if conversations is not None:
+            kind, key = conversations.chat.kind, conversations.chat.target
+            if key:
+                title = (f"#{key}" if kind == "room" else f"@{key}") + " — " + title
+            unread = self.sidebar_model.total_unread()
+            if unread:
+                title = f"({unread}) {title}"
+        self.setWindowTitle(title)
 
     def _restore_layout(self) -> None:
         geo = self.settings.bytes_value(f"windows/{self.key}/geometry")

@@ -219,3 +219,47 @@ def test_people_order_and_last_seen_words(qapp):
     dlg.filter.setText("@z")
     assert [u for u, _ in dlg.entries()] == ["zed"]
     dlg.deleteLater()
+
+
+def test_a_mention_or_dm_alerts_the_window_without_a_tray(run, server, make_window,
+                                                          monkeypatch):
+    """No tray (offscreen has none): a mention or a DM flashes the window
+    (``QApplication.alert``), the sidebar shows a red "@" badge for the room with the
+    mention, and the title counts what is unread."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.models.sidebar import MentionsRole
+    from ui.tray import AppTray, install_tray
+    from ui.widgets.sidebar import badge
+
+    install_tray(AppTray(available=False))
+    alerted: list[object] = []
+    monkeypatch.setattr(QApplication, "alert", staticmethod(lambda w, ms=0: alerted.append(w)))
+    try:
+        a, b = _general_and_random(run, server, make_window)
+        monkeypatch.setattr(b, "isActiveWindow", lambda: False)
+        b.conversations.show_conversation("room", "random")
+        assert b.windowTitle().startswith("#random — SockDesk")
+        a.conversations.send_chat("room", "general", "lunch anyone?")
+        run.until(lambda: b.sidebar_model.unread("room", "general") == 1)
+        assert alerted == [] and b.sidebar_model.mentions("room", "general") == 0
+        assert badge("room", 1, 0)[0] == "1"
+        a.conversations.send_chat("room", "general", "@bob your build broke")
+        run.until(lambda: b.sidebar_model.unread("room", "general") == 2)
+        assert alerted == [b] and b.conversations.notifier.sent == []   # no tray
+        index = b.sidebar_model.index_of("room", "general")
+        assert index.data(MentionsRole) == 1
+        text, colour = badge("room", 2, 1)
+        assert text == "@2" and colour != badge("room", 2, 0)[1]
+        assert "1 mention of you" in index.data(Qt.ItemDataRole.ToolTipRole)
+        assert b.windowTitle().startswith("(2) #random — SockDesk")
+        a.conversations.send_chat("dm", "bob", "psst")
+        run.until(lambda: b.sidebar_model.unread("dm", "alice") == 1)
+        assert alerted == [b, b]
+        assert b.windowTitle().startswith("(3) #random")
+        # read: the badge and its mention go, the title counts what is left
+        b.conversations.show_conversation("room", "general")
+        assert b.sidebar_model.mentions("room", "general") == 0
+        assert b.windowTitle().startswith("(1) #general — SockDesk")
+    finally:
+        install_tray(None)

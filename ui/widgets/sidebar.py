@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -43,6 +43,7 @@ from ui import theme
 from ui.models.sidebar import (
     KeyRole,
     KindRole,
+    MentionsRole,
     MutedRole,
     ReadyRole,
     SidebarModel,
@@ -53,6 +54,18 @@ from ui.widgets.buttons import tool_button
 _IDX = QModelIndex | QPersistentModelIndex
 ROOM_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+def badge(kind: str, unread: int, mentions: int) -> tuple[str, QColor]:
+    """The unread pill of an entry: text and colour. A room's plain unread count is
+    grey; one with messages that mention you shows "@" and is red, like a direct
+    message, so what asks *you* stands out."""
+    count = str(unread) if unread < 1000 else "999+"
+    if kind == "room" and mentions:
+        return "@" + count, theme.state_color("failed")
+    if kind == "dm":
+        return count, theme.state_color("failed")
+    return count, theme.state_color("offline")
 
 
 class SidebarDelegate(QStyledItemDelegate):
@@ -112,11 +125,11 @@ class SidebarDelegate(QStyledItemDelegate):
             small.setBold(True)
             small.setPointSizeF(small.pointSizeF() * 0.82)
             fm = QFontMetrics(small)
-            text = str(unread) if unread < 1000 else "999+"
+            text, colour = badge(kind, unread, int(index.data(MentionsRole) or 0))
             w = max(fm.height() + 2, fm.horizontalAdvance(text) + 12)
             pill = QRectF(right - w, bg.center().y() - fm.height() / 2 - 1, w, fm.height() + 2)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(theme.state_color("failed"))
+            painter.setBrush(colour)
             painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
             painter.setFont(small)
             painter.setPen(Qt.GlobalColor.white)
