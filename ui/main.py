@@ -607,7 +607,7 @@ class App:
     # -- shutdown ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
         def request(*_a: object) -> None:
-            loop.call_soon_threadsafe(self._quit)
+            loop.call_soon_threadsafe(self._quit, True)
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -620,11 +620,15 @@ class App:
         self._signal_timer.start(250)
         self._signal_timer.timeout.connect(lambda: None)
 
-    def _quit(self) -> None:
+    def _quit(self, signalled: bool = False) -> None:
+        """Close every window (the tray's Quit; SIGINT/SIGTERM, ``signalled``: then
+        nobody is asked whether to stop a hosted server)."""
         from ui.tray import app_tray
 
         app_tray().quitting = True  # closing a window now closes it, tray or not
         for w in self.windows:
+            if signalled:
+                w.confirm_stop_hosting = False
             w.close()
         if not self.windows and self.done is not None and not self.done.done():
             self.done.set_result(0)

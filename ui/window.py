@@ -57,7 +57,7 @@ from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
-from ui.tray import app_tray
+from ui.tray import AppTray, app_tray
 from ui.widgets.acks import AckPanel
 from ui.widgets.buttons import tool_button
 from ui.widgets.chat import ChatPane
@@ -135,6 +135,9 @@ class MainWindow(QMainWindow):
         self.bridge = SessionBridge(self)
         self._closing = False
         self._closed = False
+        #: closing asks first when it stops a server others use (not on SIGTERM)
+        self.confirm_stop_hosting = True
+        self._asking_quit = False
         self._state = "offline"
         self._tasks: set[asyncio.Task[Any]] = set()
         #: the question about waiting messages, while it is open
@@ -173,6 +176,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatPane()
         self.conversations = Conversations(self, self.bridge, self.chat, self.sidebar, self)
         self.conversations.shown.connect(lambda *_a: self.update_title())
+        self.hosting.hosting_stopped.connect(self.conversations.presence.set_hosting_stopped)
         for sig in (self.sidebar_model.dataChanged, self.sidebar_model.rowsRemoved,
                     self.sidebar_model.modelReset):
             sig.connect(lambda *_a: self.update_title())
@@ -579,6 +583,7 @@ class MainWindow(QMainWindow):
 
     def on_disconnect_clicked(self) -> None:
         if self.session is not None:
+            self.conversations.presence.you_disconnected()
             self.spawn(self.session.disconnect(reason="user"))
 
     def waiting_here(self) -> int:
@@ -706,6 +711,9 @@ class MainWindow(QMainWindow):
             self.hide()
             tray.window_hidden()
             return
+        if not self._closing and self._ask_before_stopping_server(tray):
+            event.ignore()
+            return
         if self.session is None and not self._closing:
             # nothing to close asynchronously
             self._closing = self._closed = True
@@ -719,6 +727,31 @@ class MainWindow(QMainWindow):
             self._closing = True
             self._save_layout()
             self.spawn(self._finish_close())
+
+    def _ask_before_stopping_server(self, tray: AppTray) -> bool:
+        """Closing this window ends the app and with it the server it hosts for others:
+        ask first (``HostingControls.ask_before_quitting``); True while asking."""
+        if self._asking_quit:
+            return True
+        if not self.confirm_stop_hosting or self.hosting.info is None:
+            return False
+        others_open = any(w is not self and isinstance(w, MainWindow) and not w._closing
+                          and not w.is_closed for w in tray.windows)
+        if others_open and not tray.quitting:
+            return False                      # the app (and its server) keeps running
+        self._asking_quit = True
+
+        def proceed() -> None:
+            self._asking_quit = False
+            self.confirm_stop_hosting = False
+            self.close()
+
+        def cancelled() -> None:
+            self._asking_quit = False
+            tray.quitting = False             # a tray keeps hiding windows again
+
+        self.spawn(self.hosting.ask_before_quitting(proceed, cancelled))
+        return True
 
     async def _finish_close(self) -> None:
         self.lifecycle.cancel_opening()
