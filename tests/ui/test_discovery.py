@@ -158,9 +158,9 @@ def test_people_lists_who_is_online_and_who_was_seen(run, server, make_window):
 def test_a_dm_to_a_name_the_server_never_saw_asks_first(run, server, make_window):
     a, _b = _general_and_random(run, server, make_window)
     asked: list[str] = []
-    answer = [False]
+    answer: list[str | None] = [None]
 
-    async def confirm(name: str) -> bool:
+    async def confirm(name: str, suggestion: str | None = None) -> str | None:
         asked.append(name)
         return answer[0]
 
@@ -178,10 +178,38 @@ def test_a_dm_to_a_name_the_server_never_saw_asks_first(run, server, make_window
     connect(run, carol)
     assert run(a.conversations.discovery.start_dm_checked("carol")) is True
     assert asked == ["carl"] and a.chat.target == "carol"
-    # asked again, "Send anyway": the DM opens
-    answer[0] = True
+    # asked again, "Write to carl anyway": the DM opens
+    answer[0] = "carl"
     assert run(a.conversations.discovery.start_dm_checked("carl")) is True
     assert asked == ["carl", "carl"] and a.chat.target == "carl"
+
+
+def test_a_mistyped_dm_name_suggests_the_closest_known_one(run, server, make_window):
+    """The question offers carol for "carrol" (difflib) and its buttons say what
+    happens: nothing is sent yet."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.chat_discovery import closest_name, unknown_user_question
+
+    assert closest_name("carl", ["alice", "bob", "carol"]) == "carol"
+    assert closest_name("zed", ["alice", "bob"]) is None
+    a, _b = _general_and_random(run, server, make_window)
+    carol = make_window(server.url, "carol")
+    connect(run, carol)
+    discovery = a.conversations.discovery
+    task = discovery.start_dm("carrol")
+    run.until(lambda: discovery.unknown_box is not None)
+    box = discovery.unknown_box
+    assert box.text() == unknown_user_question("carrol", "carol")
+    assert "Did you mean carol?" in box.text()
+    texts = {b.text(): b for b in box.buttons()}
+    assert "Write to carrol anyway" in texts and box.buttonRole(texts["Write to carol"]) \
+        == QMessageBox.ButtonRole.ActionRole
+    assert not any("Send" in t for t in texts)
+    texts["Write to carol"].click()
+    run.until(task.done)
+    assert a.chat.kind == "dm" and a.chat.target == "carol"
+    assert "carrol" not in a.sidebar_model.keys("dm")
 
 
 def test_typing_in_a_dm_shows_on_the_other_side(run, server, make_window):
