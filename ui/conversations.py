@@ -55,6 +55,8 @@ OWN_HISTORY = 500
 HISTORY = 300
 #: a message younger than this (or recovered) counts as news: unread mark, notification
 FRESH_SECONDS = 60
+#: the settings group of the conversation shown last (one per workspace and user)
+LAST_GROUP = "chat/last"
 
 
 class ChatHost(WindowHost, Protocol):
@@ -249,6 +251,7 @@ class Conversations(QObject):
                     if peer and ("dm", peer) not in self._models:
                         self.sidebar_model.add("dm", peer)
                         self._load_history("dm", peer)
+        self.reopen_last()
 
     def _add_room(self, room: str) -> None:
         self.sidebar_model.add("room", room)
@@ -307,7 +310,24 @@ class Conversations(QObject):
         else:
             self.chat.subtitle.setText("direct message")
         self.host.bring_chat_to_front()
+        self.host.settings.set_json(self._last_setting(), [kind, key])
         self.shown.emit(kind, key)
+
+    def _last_setting(self) -> str:
+        """Where the conversation shown last is kept (per workspace and user)."""
+        return f"{LAST_GROUP}/{mute_key(self.host.workspace.id, self.host.as_user)}"
+
+    def reopen_last(self) -> bool:
+        """Show the conversation shown last time in this workspace (a restarted app
+        opens where it was), when nothing is shown yet and it is still listed."""
+        last = self.host.settings.get_json(self._last_setting(), None)
+        if self.chat.kind or not (isinstance(last, list) and len(last) == 2):
+            return False
+        kind, key = (str(x) for x in last)
+        if kind not in ("room", "dm") or key not in self.sidebar_model.keys(kind):
+            return False
+        self.show_conversation(kind, key)
+        return True
 
     def _refresh_members(self, room: str) -> None:
         if self.chat.kind == "room" and self.chat.target == room:

@@ -69,12 +69,14 @@ def test_room_directory_lists_rooms_with_counts_and_joins(run, server, make_wind
     assert dlg.counts("general") == (2, 2)    # alice and bob; two messages
     assert dlg.counts("random") == (1, 0)
     assert "(joined)" in dlg.table.topLevelItem(0).text(0)
+    assert dlg.rooms()[0] == "general" and dlg.join_button.text() == "Open"  # joined
     # the filter narrows the list (and offers the name typed as a new room); Join (and
     # Enter) join the room selected among those left
     dlg.filter.setText("ran")
     assert dlg.rooms() == ["random"] and dlg.create_button.text() == "Create #ran"
     dlg.filter.setText("random")
     assert dlg.rooms() == ["random"] and not dlg.create_button.isVisible()
+    assert dlg.join_button.text() == "Join"
     dlg.join_button.click()
     assert not dlg.isVisible()
     run.until(lambda: a.session.chat.is_joined("random"))
@@ -291,3 +293,43 @@ def test_a_mention_or_dm_alerts_the_window_without_a_tray(run, server, make_wind
         assert b.windowTitle().startswith("(1) #general — SockDesk")
     finally:
         install_tray(None)
+
+
+def test_right_clicking_a_sidebar_room_does_not_switch_to_it(qtbot):
+    from PySide6.QtTest import QTest
+
+    from ui.models.sidebar import SidebarModel
+    from ui.widgets.sidebar import Sidebar
+
+    model = SidebarModel()
+    sidebar = Sidebar(model)
+    qtbot.addWidget(sidebar)
+    sidebar.resize(240, 400)
+    sidebar.show()
+    model.add("room", "general")
+    model.add("room", "random")
+    shown: list[tuple[str, str]] = []
+    sidebar.conversation_selected.connect(lambda k, key: shown.append((k, key)))
+    sidebar.select("room", "general")
+    rect = sidebar.tree.visualRect(model.index_of("room", "random"))
+    QTest.mouseClick(sidebar.tree.viewport(), Qt.MouseButton.RightButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+    assert shown == [("room", "general")]
+    assert sidebar.tree.currentIndex() == model.index_of("room", "general")
+    QTest.mouseClick(sidebar.tree.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+    assert shown[-1] == ("room", "random")
+
+
+def test_a_restarted_window_reopens_the_last_conversation(run, server, make_window):
+    a, _b = _general_and_random(run, server, make_window)
+    run(a.conversations.join_room("random"))
+    a.conversations.show_conversation("room", "random")
+    a.conversations.show_conversation("room", "general")
+    a.conversations.show_conversation("room", "random")
+    run(a.shutdown())
+    again = make_window(server.url, "alice")           # same settings, same data folder
+    assert again.workspace.id == a.workspace.id
+    connect(run, again)
+    run.until(lambda: again.chat.kind == "room")
+    assert again.chat.target == "random" and again.chat_in_front()

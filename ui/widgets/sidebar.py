@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QPointF,
@@ -23,7 +25,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -223,6 +234,8 @@ class Sidebar(QWidget):
         self.tree.setUniformRowHeights(False)
         self.tree.setItemDelegate(SidebarDelegate(self.tree))
         self.tree.setMouseTracking(True)
+        # a right-click opens the entry's menu without switching to the entry
+        self.tree.viewport().installEventFilter(self)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
@@ -330,6 +343,15 @@ class Sidebar(QWidget):
     def clear_namespace_errors(self) -> None:
         for ns in list(self._ns_rows):
             self.set_namespace_error(ns, None)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Right-button presses on the list do not make an entry current (the context
+        menu still opens: it comes as its own event)."""
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) \
+                and isinstance(event, QMouseEvent) \
+                and event.button() == Qt.MouseButton.RightButton:
+            return True
+        return super().eventFilter(watched, event)
 
     def select(self, kind: str, key: str) -> None:
         idx = self.model.index_of(kind, key)
