@@ -62,6 +62,8 @@ URL_OPTIONS = ("path", "namespaces", "auth", "header", "query", "transport", "fi
 #: drive real app processes (two apps chatting, restarts) use it: an offscreen process
 #: has no keyboard.
 SAY_ENV = "SOCKDESK_TEST_SAY"
+#: the room every ``--clients`` window opens
+CLIENTS_ROOM = "general"
 log = logging.getLogger("sockdesk")
 
 
@@ -475,7 +477,8 @@ class App:
         from ui.workspaces import private_workspace
 
         assert self.workspaces is not None
-        if self.args.screenshot or not self._interactive():
+        # --clients N: the names are alice, bob, ... on a private server, nothing to ask
+        if self.args.screenshot or self.args.clients > 1 or not self._interactive():
             name = await self._user_name(server_here=True)
             if not name:
                 return None
@@ -570,7 +573,7 @@ class App:
             w.closed.connect(self._window_closed)
             w.show()
             self.windows.append(w)
-            w.spawn(w.open_workspace(ws))
+            w.spawn(self._open_client(w, ws) if many else w.open_workspace(ws))
         if many:
             from ui.tiling import tile_windows
 
@@ -578,6 +581,14 @@ class App:
         from ui.tray import app_tray
 
         app_tray().quit_requested.connect(self._quit)
+
+    @staticmethod
+    async def _open_client(w: MainWindow, ws: Workspace) -> None:
+        """A ``--clients`` window: open the workspace and show #general, so the class
+        sees a conversation at once (a room it is in already is just shown)."""
+        await w.open_workspace(ws)
+        if w.session is not None and not w.chat.kind:
+            await w.conversations.join_room(CLIENTS_ROOM)
 
     async def _preload_core(self) -> None:
         """Once the first window has painted, import the core session (the Socket.IO

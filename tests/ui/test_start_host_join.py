@@ -133,6 +133,31 @@ def test_first_run_without_anybody_to_ask_makes_a_private_workspace(
     assert (ws.name, ws.server, ws.user) == ("On this computer", ServerKind.PRIVATE, "zoe")
 
 
+def test_clients_in_a_fresh_profile_ask_nothing_and_open_general(
+        run: Runner, no_signals: None, interactive: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--clients 2`` with nothing saved: no first-run dialog (the names are alice and
+    bob), and each window shows #general."""
+    from ui.main import App, parse_args
+    from ui.widgets.new_workspace import NewWorkspaceDialog
+
+    opened: list[Any] = []
+    monkeypatch.setattr(NewWorkspaceDialog, "open", lambda self: opened.append(self))
+    app = App(parse_args(["--clients", "2"]))
+
+    async def go() -> list[tuple[str, str, str]]:
+        main, _w = await run_until_connected(app)
+        await until(lambda: len(app.windows) == 2 and all(
+            w.chat.target == "general" for w in app.windows), 30)
+        shown = [(w.user, w.chat.kind, w.chat.target) for w in app.windows]
+        app._quit()
+        assert await main == 0
+        return shown
+
+    assert run(go(), 90) == [("alice", "room", "general"), ("bob", "room", "general")]
+    assert opened == []
+
+
 def test_first_run_try_it_here_opens_a_private_workspace(
         run: Runner, no_signals: None, interactive: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
