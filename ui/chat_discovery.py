@@ -14,8 +14,9 @@ outbox as any other.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject
@@ -38,9 +39,19 @@ BROWSE_SHORTCUT = "Ctrl+Shift+L"   # Slack's "browse channels"
 PEOPLE_SHORTCUT = "Ctrl+Shift+E"   # Slack's "people"
 
 
-def unknown_user_question(name: str) -> str:
-    return (f"Nobody called '{name}' has used this server. Send anyway?\n\nThe message "
-            "would wait in their mailbox until somebody connects with that name.")
+def unknown_user_question(name: str, suggestion: str | None = None) -> str:
+    """The question before a DM to a name the server never saw (with the closest known
+    name, when one is close: a typo is the likelier story)."""
+    ask = f"Did you mean {suggestion}?" if suggestion else f"Write to {name} anyway?"
+    return (f"Nobody called '{name}' has used this server. {ask}\n\nA message to "
+            f"{name} would wait in their mailbox until somebody connects with that name.")
+
+
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The known name most like ``name`` (difflib), None when none is close."""
+    by_lower = {k.lower(): k for k in known if k and k != name}
+    hits = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[hits[0]] if hits else None
 
 
 class Discovery(QObject):
@@ -60,6 +71,8 @@ class Discovery(QObject):
         self.join = join
         self.open_dm = open_dm
         self.known_dm = known_dm
+        #: the question before a DM to an unknown name, while it is open
+        self.unknown_box: QMessageBox | None = None
         self.directory: RoomDirectory | None = None
         self.people: PeopleDialog | None = None
         self.menu = QMenu("&Chat", window)
@@ -166,32 +179,47 @@ class Discovery(QObject):
         if not name or name == self.me():
             return False
         if session is not None and not self.known_dm(name) and self.off_reason() is None:
-            try:
-                known = await session.chat.known_user(name)
-            except Exception as exc:  # the question is a courtesy: never block a DM on it
-                log.debug("known_user(%s) failed: %s", name, exc)
-                known = None
-            if known is False and not await self.confirm_unknown(name):
-                return False
+            known = await self._server_names(session)
+            if known is not None and name not in known:
+                chosen = await self.confirm_unknown(name, closest_name(
+                    name, [k for k in known if k != self.me()]))
+                if chosen is None:
+                    return False
+                name = chosen
         self.open_dm(name)
         return True
 
-    async def confirm_unknown(self, name: str) -> bool:
+    async def _server_names(self, session: Session) -> list[str] | None:
+        """Every name the server has seen on /chat; None when it cannot say (the
+        question is a courtesy: never block a DM on it)."""
+        if not session.extensions_on or not session.is_connected(session.chat.NAMESPACE):
+            return None
+        try:
+            return [p.user for p in await session.chat.list_people()]
+        except Exception as exc:
+            log.debug("could not list the server's users: %s", exc)
+            return None
+
+    async def confirm_unknown(self, name: str, suggestion: str | None = None) -> str | None:
         """Ask whether to write to a name the server has never seen (without blocking
-        the event loop: the question is a window-modal box awaited here)."""
+        the event loop: the question is a window-modal box awaited here): the name to
+        open a DM with (``name``, or the ``suggestion`` offered), None for Cancel."""
         box = QMessageBox(QMessageBox.Icon.Question, "Unknown user",
-                          unknown_user_question(name),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self.window)
-        box.button(QMessageBox.StandardButton.Yes).setText("Send anyway")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                          unknown_user_question(name, suggestion),
+                          QMessageBox.StandardButton.Cancel, self.window)
+        anyway = box.addButton(f"Write to {name} anyway", QMessageBox.ButtonRole.AcceptRole)
+        instead = box.addButton(f"Write to {suggestion}",
+                                QMessageBox.ButtonRole.ActionRole) if suggestion else None
+        box.setDefaultButton(instead or QMessageBox.StandardButton.Cancel)
+        self.unknown_box = box
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
         def done(code: int) -> None:
             clicked = box.clickedButton()
+            self.unknown_box = None
             if not answer.done():
-                answer.set_result(clicked is not None and box.standardButton(clicked)
-                                  == QMessageBox.StandardButton.Yes)
+                answer.set_result(name if clicked is anyway else suggestion
+                                  if instead is not None and clicked is instead else None)
             box.deleteLater()
 
         box.finished.connect(done)

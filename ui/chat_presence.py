@@ -29,8 +29,11 @@ from ui.text import one_line
 
 CHAT_NS = "/chat"
 OFFLINE_BANNER = "You're offline — messages will be sent when the server is back"
-DISCONNECTED_BANNER = ("You're offline (disconnected) — messages will be sent once you "
-                       "connect again")
+DISCONNECTED_BANNER = ("You disconnected — messages wait in the outbox until you connect "
+                       "again")
+#: the host's own app after Hosting → Stop hosting: nothing is wrong, it was asked for
+HOSTING_STOPPED_BANNER = ("You stopped hosting — start it again from the Hosting menu; "
+                          "messages wait in the outbox")
 #: offline reasons that are no news: nothing shown yet, or the window is closing
 _QUIET_OFFLINE = ("", "Closed")
 
@@ -77,7 +80,29 @@ class HonestPresence(QObject):
         self._chat_ready = False
         self._failing = False
         self._chat_off = False
+        #: the user pressed Disconnect (until the next connection attempt)
+        self._you_disconnected = False
+        #: this app hosts the workspace and the user stopped hosting it
+        self._hosting_stopped = False
+        #: the last state change seen: (state, reason)
+        self._last = ("offline", "")
         self._apply()
+
+    def you_disconnected(self) -> None:
+        """The user pressed Disconnect: the offline that follows is theirs, not a fault."""
+        self._you_disconnected = True
+        self._rebanner()
+
+    def set_hosting_stopped(self, stopped: bool) -> None:
+        """The user stopped (True) or started again (False) the server this app hosts
+        for the workspace shown: its own connection failing is no news then."""
+        self._hosting_stopped = stopped
+        self._rebanner()
+
+    def _rebanner(self) -> None:
+        if not self._connected:
+            self.banner = self._banner_for(*self._last)
+            self._apply()
 
     def set_chat_off(self, off: bool) -> None:
         """Chat is off (a server that is not SockDesk's): no rooms to wait for, so being
@@ -88,6 +113,8 @@ class HonestPresence(QObject):
     def reset(self) -> None:
         """A new session (or none): nothing is known yet, so nothing is claimed."""
         self._connected = self._chat_ready = self._failing = False
+        self._you_disconnected = self._hosting_stopped = False
+        self._last = ("offline", "")
         self.banner = None
         self._apply()
 
@@ -95,6 +122,9 @@ class HonestPresence(QObject):
         """A state change of the connection (``bridge.connection_changed``)."""
         self._connected = change.state == ConnectionState.CONNECTED
         self._failing = change.unreachable and not self._connected
+        self._last = (change.state.value, change.reason)
+        if change.state != ConnectionState.OFFLINE:
+            self._you_disconnected = False  # connecting again (or connected)
         if self._connected:
             self.banner = None
         else:
@@ -110,10 +140,12 @@ class HonestPresence(QObject):
 
     def _banner_for(self, state: str, reason: str) -> str | None:
         where = host_of(self.where())
+        if state == "offline" and reason in _QUIET_OFFLINE:
+            return None
+        if self._hosting_stopped:
+            return HOSTING_STOPPED_BANNER
         if state == "offline":
-            if reason in _QUIET_OFFLINE:
-                return None
-            if reason == "user":
+            if self._you_disconnected:
                 return DISCONNECTED_BANNER
             return (f"You're offline — {one_line(reason, 160).rstrip('.')}; your messages "
                     "wait in the outbox")

@@ -23,8 +23,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.keys import Kind, is_kind, parse_ts
 from ui.chat_actions import ChatActions, apply_change, change_of
@@ -55,6 +55,8 @@ OWN_HISTORY = 500
 HISTORY = 300
 #: a message younger than this (or recovered) counts as news: unread mark, notification
 FRESH_SECONDS = 60
+#: the settings group of the conversation shown last (one per workspace and user)
+LAST_GROUP = "chat/last"
 
 
 class ChatHost(WindowHost, Protocol):
@@ -89,11 +91,21 @@ def _arg0(args: list[Any]) -> dict[str, Any]:
 
 class Notifier:
     """Desktop notifications of one window's chat, through the app's one tray icon
-    (``ui.tray``), only where a tray exists; ``sent`` keeps this window's."""
+    (``ui.tray``), only where a tray exists; ``sent`` keeps this window's.
+
+    What asks *you* (a mention, a direct message) also alerts the window itself
+    (``QApplication.alert``: the taskbar entry flashes, the window manager's urgency
+    hint), tray or not; ``alerts`` counts them."""
 
     def __init__(self, parent: QObject) -> None:
         self.parent = parent
         self.sent: list[tuple[str, str]] = []
+        self.alerts = 0
+
+    def alert(self, window: QWidget) -> None:
+        """Flash the window's taskbar entry until it is activated."""
+        self.alerts += 1
+        QApplication.alert(window.window())
 
     def notify(self, title: str, text: str) -> bool:
         if not app_tray().notify(title, text):
@@ -104,6 +116,9 @@ class Notifier:
 
 class Conversations(QObject):
     """Rooms and DMs of one window; drives its chat pane and the sidebar's chat entries."""
+
+    #: the conversation shown changed (kind, key; both "" when none is)
+    shown = Signal(str, str)
 
     def __init__(self, host: ChatHost, bridge: SessionBridge, chat: ChatPane, sidebar: Sidebar,
                  parent: QObject | None = None) -> None:
@@ -181,10 +196,15 @@ class Conversations(QObject):
         self._own_ids.clear()
         self.actions.reset()
         self.chat.members.set_members([], [])
-        self.chat.clear_conversation()
+        self._clear_shown()
         self.set_chat_available(None)
         self.presence.reset()
         self.mute_follower.refresh()
+
+    def _clear_shown(self) -> None:
+        """No conversation shown in the chat pane."""
+        self.chat.clear_conversation()
+        self.shown.emit("", "")
 
     def _knows(self, user: str) -> bool:
         """Somebody we have a DM with or saw in a room (no need to ask the server)."""
@@ -201,7 +221,7 @@ class Conversations(QObject):
         self.sidebar.set_notice(off_reason or "")
         self.sidebar.set_chat_enabled(off_reason is None)
         if off_reason is not None or not self.chat.kind:
-            self.chat.clear_conversation()
+            self._clear_shown()
         if off_reason is not None:
             self.chat.subtitle.setText(off_reason)
 
@@ -231,6 +251,7 @@ class Conversations(QObject):
                     if peer and ("dm", peer) not in self._models:
                         self.sidebar_model.add("dm", peer)
                         self._load_history("dm", peer)
+        self.reopen_last()
 
     def _add_room(self, room: str) -> None:
         self.sidebar_model.add("room", room)
@@ -261,7 +282,7 @@ class Conversations(QObject):
         self.sidebar_model.remove("room", room)
         self._models.pop(("room", room), None)
         if self.chat.kind == "room" and self.chat.target == room:
-            self.chat.clear_conversation()
+            self._clear_shown()
 
     def open_dm(self, user: str) -> None:
         """Show the direct messages with ``user`` (started if new)."""
@@ -289,6 +310,24 @@ class Conversations(QObject):
         else:
             self.chat.subtitle.setText("direct message")
         self.host.bring_chat_to_front()
+        self.host.settings.set_json(self._last_setting(), [kind, key])
+        self.shown.emit(kind, key)
+
+    def _last_setting(self) -> str:
+        """Where the conversation shown last is kept (per workspace and user)."""
+        return f"{LAST_GROUP}/{mute_key(self.host.workspace.id, self.host.as_user)}"
+
+    def reopen_last(self) -> bool:
+        """Show the conversation shown last time in this workspace (a restarted app
+        opens where it was), when nothing is shown yet and it is still listed."""
+        last = self.host.settings.get_json(self._last_setting(), None)
+        if self.chat.kind or not (isinstance(last, list) and len(last) == 2):
+            return False
+        kind, key = (str(x) for x in last)
+        if kind not in ("room", "dm") or key not in self.sidebar_model.keys(kind):
+            return False
+        self.show_conversation(kind, key)
+        return True
 
     def _refresh_members(self, room: str) -> None:
         if self.chat.kind == "room" and self.chat.target == room:
@@ -426,17 +465,23 @@ class Conversations(QObject):
         (muted rooms are quiet; a mention of you always gets through)."""
         showing = self.chat.kind == kind and self.chat.target == key and \
             self.host.chat_in_front()
+        active = self.host.isActiveWindow()
         bump, notify = attention(kind, key, text, me=self.host.user,
                                  muted=kind == "room" and self.muted.is_muted(key),
-                                 showing=showing, active=self.host.isActiveWindow())
+                                 showing=showing, active=active)
+        mentioned = kind == "room" and mentions(text, self.host.user)
         if bump:
-            self.sidebar_model.bump_unread(kind, key)
+            self.sidebar_model.bump_unread(kind, key, mention=mentioned)
         if notify:
-            if kind == "room" and mentions(text, self.host.user):
+            if mentioned:
                 title = f"{user} mentioned you in #{key}"
             else:
                 title = f"{user} in " + (f"#{key}" if kind == "room" else "a direct message")
             self.notifier.notify(title, one_line(text, 200))
+            # a tray popup is easy to miss and often there is no tray: what asks you
+            # flashes the window too
+            if not active and (mentioned or kind == "dm") and isinstance(self.host, QWidget):
+                self.notifier.alert(self.host)
 
     def _on_room_joined(self, room: str, _ack: object) -> None:
         self._add_room(room)

@@ -22,6 +22,9 @@ use, and each is a menu item rather than a command to remember:
   or that they cannot because hosting is stopped. (It does not count who is connected:
   the server has no cheap way to say so, and a count of room members would be a
   different number.)
+* Quitting the app stops the server for everybody: when others are connected (the
+  server's ``users`` list, asked at that moment), the window asks first
+  (``ask_before_quitting``).
 
 Only HOST workspaces show any of it: a private server has no invite and nobody to
 release a name for, and a remote one is not ours to stop.
@@ -31,11 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+import logging
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QWidget
 
@@ -46,7 +50,12 @@ from ui.hosting import HostedServer, HostInfo, HostingError
 from ui.widgets.invite import InviteDialog
 
 if TYPE_CHECKING:
+    from app.session import Session
     from ui.workspaces import Workspaces
+
+log = logging.getLogger(__name__)
+#: how long closing waits for the server to list who is connected
+PEOPLE_TIMEOUT = 2.0
 
 STOP_TEXT = "Stop hosting"
 ECHO_TEXT = "Relay to the sender too (tutorial rule)"
@@ -60,6 +69,10 @@ class HostingHost(Protocol):
 
     workspace: Workspace
     workspaces: Workspaces
+    session: Session | None
+
+    @property
+    def user(self) -> str: ...
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
 
@@ -86,6 +99,10 @@ class HostingControls(QObject):
     ``menu`` in its menu bar and ``status`` in its status bar, calls ``show_workspace``
     whenever it shows another workspace and ``attach`` once that workspace's server was
     started (or failed to)."""
+
+    #: the user stopped hosting (True) or it runs again (False): the host's own
+    #: connection failing is then no news (``ui.chat_presence``)
+    hosting_stopped = Signal(bool)
 
     def __init__(self, host: HostingHost, parent_widget: QWidget) -> None:
         super().__init__(parent_widget)
@@ -122,6 +139,8 @@ class HostingControls(QObject):
         self.release_dialog: QInputDialog | None = None
         #: what the server said about the last release, while it is shown
         self.result_box: QMessageBox | None = None
+        #: "quitting stops the server for N people", while it is asked
+        self.quit_box: QMessageBox | None = None
         self.show_workspace(host.workspace)
 
     # -- which workspace ---------------------------------------------------------------
@@ -196,6 +215,7 @@ class HostingControls(QObject):
 
     def _started(self, info: HostInfo) -> None:
         self._problem = None
+        self.hosting_stopped.emit(False)
         self.refresh()
         self.host.server_restarted(info)
 
@@ -246,10 +266,13 @@ class HostingControls(QObject):
             return
         self._busy = True
         self.refresh()
+        self.hosting_stopped.emit(True)  # before the connection drops
         try:
             await hosted.stop()
         finally:
             self._busy = False
+            if hosted.running:                 # it did not stop after all
+                self.hosting_stopped.emit(False)
             self.refresh()
 
     async def start(self) -> HostInfo | None:
@@ -347,3 +370,57 @@ class HostingControls(QObject):
         self.result_box = box
         box.open()
         (self.host.show_info if ok else self.host.show_error)(sentence)
+
+
+    # -- quitting stops the server -------------------------------------------------------
+    async def others_connected(self) -> list[str]:
+        """Who else is connected to the server this app hosts for the workspace shown
+        (the server's ``users`` list; the members of the rooms joined when it cannot
+        say); [] when it is not hosted here or not running."""
+        session = self.host.session
+        if not self.shown or self.info is None or session is None:
+            return []
+        me = self.host.user
+        try:
+            people = await asyncio.wait_for(session.chat.list_people(), PEOPLE_TIMEOUT)
+            return sorted(p.user for p in people if p.online and p.user != me)
+        except Exception as exc:  # not connected, timed out, refused
+            log.info("closing: the server did not list its users (%s)", exc)
+        chat = session.chat
+        return sorted({u for room in chat.rooms for u in chat.members(room)} - {me})
+
+    async def ask_before_quitting(self, proceed: Callable[[], None],
+                                  cancelled: Callable[[], None]) -> None:
+        """Quitting stops the hosted server: with others connected, ask first
+        ("Quit anyway?" calls ``proceed``, Cancel ``cancelled``); with nobody, proceed."""
+        if self.quit_box is not None:
+            return                           # already asked (a second Quit)
+        others = await self.others_connected()
+        if not others:
+            proceed()
+            return
+        n = len(others)
+        who = f"{n} {'person' if n == 1 else 'people'} connected"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Stop the server?",
+                          f"You host '{self.host.workspace.name}': quitting stops the "
+                          f"server for {who}. Quit anyway?", parent=self._parent)
+        names = ", ".join(others[:8]) + (", …" if n > 8 else "")
+        box.setInformativeText(f"Connected: {names}. Their messages wait in their outboxes "
+                               "until you host again. To keep the server running, "
+                               "minimise the window instead.")
+        quit_button = box.addButton("Quit and stop the server",
+                                    QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.quit_box = box
+
+        def finished(_result: int) -> None:
+            self.quit_box = None
+            box.deleteLater()
+            if box.clickedButton() is quit_button:
+                proceed()
+            else:
+                cancelled()
+
+        box.finished.connect(finished)
+        box.open()

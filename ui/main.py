@@ -66,6 +66,8 @@ URL_OPTIONS = ("path", "namespaces", "auth", "header", "query", "transport", "fi
 #: drive real app processes (two apps chatting, restarts) use it: an offscreen process
 #: has no keyboard.
 SAY_ENV = "SOCKDESK_TEST_SAY"
+#: the room every ``--clients`` window opens
+CLIENTS_ROOM = "general"
 log = logging.getLogger("sockdesk")
 
 
@@ -502,7 +504,8 @@ class App:
         from ui.workspaces import private_workspace
 
         assert self.workspaces is not None
-        if self.args.screenshot or not self._interactive():
+        # --clients N: the names are alice, bob, ... on a private server, nothing to ask
+        if self.args.screenshot or self.args.clients > 1 or not self._interactive():
             name = await self._user_name(server_here=True)
             if not name:
                 return None
@@ -597,7 +600,7 @@ class App:
             w.closed.connect(self._window_closed)
             w.show()
             self.windows.append(w)
-            w.spawn(w.open_workspace(ws))
+            w.spawn(self._open_client(w, ws) if many else w.open_workspace(ws))
         if many:
             from ui.tiling import tile_windows
 
@@ -605,6 +608,14 @@ class App:
         from ui.tray import app_tray
 
         app_tray().quit_requested.connect(self._quit)
+
+    @staticmethod
+    async def _open_client(w: MainWindow, ws: Workspace) -> None:
+        """A ``--clients`` window: open the workspace and show #general, so the class
+        sees a conversation at once (a room it is in already is just shown)."""
+        await w.open_workspace(ws)
+        if w.session is not None and not w.chat.kind:
+            await w.conversations.join_room(CLIENTS_ROOM)
 
     async def _preload_core(self) -> None:
         """Once the first window has painted, import the core session (the Socket.IO
@@ -636,7 +647,7 @@ class App:
     # -- shutdown ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
         def request(*_a: object) -> None:
-            loop.call_soon_threadsafe(self._quit)
+            loop.call_soon_threadsafe(self._quit, True)
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -649,11 +660,15 @@ class App:
         self._signal_timer.start(250)
         self._signal_timer.timeout.connect(lambda: None)
 
-    def _quit(self) -> None:
+    def _quit(self, signalled: bool = False) -> None:
+        """Close every window (the tray's Quit; SIGINT/SIGTERM, ``signalled``: then
+        nobody is asked whether to stop a hosted server)."""
         from ui.tray import app_tray
 
         app_tray().quitting = True  # closing a window now closes it, tray or not
         for w in self.windows:
+            if signalled:
+                w.confirm_stop_hosting = False
             w.close()
         if not self.windows and self.done is not None and not self.done.done():
             self.done.set_result(0)

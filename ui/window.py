@@ -58,7 +58,7 @@ from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
-from ui.tray import app_tray
+from ui.tray import AppTray, app_tray
 from ui.view_menu import ViewMenu
 from ui.widgets.acks import AckPanel
 from ui.widgets.buttons import tool_button
@@ -137,6 +137,9 @@ class MainWindow(QMainWindow):
         self.bridge = SessionBridge(self)
         self._closing = False
         self._closed = False
+        #: closing asks first when it stops a server others use (not on SIGTERM)
+        self.confirm_stop_hosting = True
+        self._asking_quit = False
         self._state = "offline"
         self._tasks: set[asyncio.Task[Any]] = set()
         #: the question about waiting messages, while it is open
@@ -174,6 +177,11 @@ class MainWindow(QMainWindow):
         self.sidebar.namespace_retry_requested.connect(self.retry_namespace)
         self.chat = ChatPane()
         self.conversations = Conversations(self, self.bridge, self.chat, self.sidebar, self)
+        self.conversations.shown.connect(lambda *_a: self.update_title())
+        self.hosting.hosting_stopped.connect(self.conversations.presence.set_hosting_stopped)
+        for sig in (self.sidebar_model.dataChanged, self.sidebar_model.rowsRemoved,
+                    self.sidebar_model.modelReset):
+            sig.connect(lambda *_a: self.update_title())
         # Ctrl+F: find in the conversation in the Chat tab, the packet filter elsewhere
         self.chat_find = ChatFind(self, self.conversations, self.chat, self._focus_filter, self)
         self.menuBar().addMenu(self.chat_find.menu)
@@ -324,9 +332,20 @@ class MainWindow(QMainWindow):
         self.bar.user.setText(self.user)
 
     def update_title(self) -> None:
-        """"SockDesk — Team" (with the user when one process shows several)."""
+        """"SockDesk — Team" (with the user when one process shows several); with
+        unread messages and a conversation shown "(3) #general — SockDesk — Team", so
+        the taskbar tells what waits without a tray."""
         extra = f" · {self.title_suffix}" if self.title_suffix else ""
-        self.setWindowTitle(f"SockDesk — {self.workspace.name}{extra}")
+        title = f"SockDesk — {self.workspace.name}{extra}"
+        conversations = getattr(self, "conversations", None)
+        if conversations is not None:
+            kind, key = conversations.chat.kind, conversations.chat.target
+            if key:
+                title = (f"#{key}" if kind == "room" else f"@{key}") + " — " + title
+            unread = self.sidebar_model.total_unread()
+            if unread:
+                title = f"({unread}) {title}"
+        self.setWindowTitle(title)
 
     def _restore_layout(self) -> None:
         geo = self.settings.bytes_value(f"windows/{self.key}/geometry")
@@ -571,6 +590,7 @@ class MainWindow(QMainWindow):
 
     def on_disconnect_clicked(self) -> None:
         if self.session is not None:
+            self.conversations.presence.you_disconnected()
             self.spawn(self.session.disconnect(reason="user"))
 
     def waiting_here(self) -> int:
@@ -698,6 +718,9 @@ class MainWindow(QMainWindow):
             self.hide()
             tray.window_hidden()
             return
+        if not self._closing and self._ask_before_stopping_server(tray):
+            event.ignore()
+            return
         if self.session is None and not self._closing:
             # nothing to close asynchronously
             self._closing = self._closed = True
@@ -711,6 +734,31 @@ class MainWindow(QMainWindow):
             self._closing = True
             self._save_layout()
             self.spawn(self._finish_close())
+
+    def _ask_before_stopping_server(self, tray: AppTray) -> bool:
+        """Closing this window ends the app and with it the server it hosts for others:
+        ask first (``HostingControls.ask_before_quitting``); True while asking."""
+        if self._asking_quit:
+            return True
+        if not self.confirm_stop_hosting or self.hosting.info is None:
+            return False
+        others_open = any(w is not self and isinstance(w, MainWindow) and not w._closing
+                          and not w.is_closed for w in tray.windows)
+        if others_open and not tray.quitting:
+            return False                      # the app (and its server) keeps running
+        self._asking_quit = True
+
+        def proceed() -> None:
+            self._asking_quit = False
+            self.confirm_stop_hosting = False
+            self.close()
+
+        def cancelled() -> None:
+            self._asking_quit = False
+            tray.quitting = False             # a tray keeps hiding windows again
+
+        self.spawn(self.hosting.ask_before_quitting(proceed, cancelled))
+        return True
 
     async def _finish_close(self) -> None:
         self.lifecycle.cancel_opening()

@@ -69,12 +69,14 @@ def test_room_directory_lists_rooms_with_counts_and_joins(run, server, make_wind
     assert dlg.counts("general") == (2, 2)    # alice and bob; two messages
     assert dlg.counts("random") == (1, 0)
     assert "(joined)" in dlg.table.topLevelItem(0).text(0)
+    assert dlg.rooms()[0] == "general" and dlg.join_button.text() == "Open"  # joined
     # the filter narrows the list (and offers the name typed as a new room); Join (and
     # Enter) join the room selected among those left
     dlg.filter.setText("ran")
     assert dlg.rooms() == ["random"] and dlg.create_button.text() == "Create #ran"
     dlg.filter.setText("random")
     assert dlg.rooms() == ["random"] and not dlg.create_button.isVisible()
+    assert dlg.join_button.text() == "Join"
     dlg.join_button.click()
     assert not dlg.isVisible()
     run.until(lambda: a.session.chat.is_joined("random"))
@@ -158,9 +160,9 @@ def test_people_lists_who_is_online_and_who_was_seen(run, server, make_window):
 def test_a_dm_to_a_name_the_server_never_saw_asks_first(run, server, make_window):
     a, _b = _general_and_random(run, server, make_window)
     asked: list[str] = []
-    answer = [False]
+    answer: list[str | None] = [None]
 
-    async def confirm(name: str) -> bool:
+    async def confirm(name: str, suggestion: str | None = None) -> str | None:
         asked.append(name)
         return answer[0]
 
@@ -178,10 +180,38 @@ def test_a_dm_to_a_name_the_server_never_saw_asks_first(run, server, make_window
     connect(run, carol)
     assert run(a.conversations.discovery.start_dm_checked("carol")) is True
     assert asked == ["carl"] and a.chat.target == "carol"
-    # asked again, "Send anyway": the DM opens
-    answer[0] = True
+    # asked again, "Write to carl anyway": the DM opens
+    answer[0] = "carl"
     assert run(a.conversations.discovery.start_dm_checked("carl")) is True
     assert asked == ["carl", "carl"] and a.chat.target == "carl"
+
+
+def test_a_mistyped_dm_name_suggests_the_closest_known_one(run, server, make_window):
+    """The question offers carol for "carrol" (difflib) and its buttons say what
+    happens: nothing is sent yet."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.chat_discovery import closest_name, unknown_user_question
+
+    assert closest_name("carl", ["alice", "bob", "carol"]) == "carol"
+    assert closest_name("zed", ["alice", "bob"]) is None
+    a, _b = _general_and_random(run, server, make_window)
+    carol = make_window(server.url, "carol")
+    connect(run, carol)
+    discovery = a.conversations.discovery
+    task = discovery.start_dm("carrol")
+    run.until(lambda: discovery.unknown_box is not None)
+    box = discovery.unknown_box
+    assert box.text() == unknown_user_question("carrol", "carol")
+    assert "Did you mean carol?" in box.text()
+    texts = {b.text(): b for b in box.buttons()}
+    assert "Write to carrol anyway" in texts and box.buttonRole(texts["Write to carol"]) \
+        == QMessageBox.ButtonRole.ActionRole
+    assert not any("Send" in t for t in texts)
+    texts["Write to carol"].click()
+    run.until(task.done)
+    assert a.chat.kind == "dm" and a.chat.target == "carol"
+    assert "carrol" not in a.sidebar_model.keys("dm")
 
 
 def test_typing_in_a_dm_shows_on_the_other_side(run, server, make_window):
@@ -219,3 +249,87 @@ def test_people_order_and_last_seen_words(qapp):
     dlg.filter.setText("@z")
     assert [u for u, _ in dlg.entries()] == ["zed"]
     dlg.deleteLater()
+
+
+def test_a_mention_or_dm_alerts_the_window_without_a_tray(run, server, make_window,
+                                                          monkeypatch):
+    """No tray (offscreen has none): a mention or a DM flashes the window
+    (``QApplication.alert``), the sidebar shows a red "@" badge for the room with the
+    mention, and the title counts what is unread."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.models.sidebar import MentionsRole
+    from ui.tray import AppTray, install_tray
+    from ui.widgets.sidebar import badge
+
+    install_tray(AppTray(available=False))
+    alerted: list[object] = []
+    monkeypatch.setattr(QApplication, "alert", staticmethod(lambda w, ms=0: alerted.append(w)))
+    try:
+        a, b = _general_and_random(run, server, make_window)
+        monkeypatch.setattr(b, "isActiveWindow", lambda: False)
+        b.conversations.show_conversation("room", "random")
+        assert b.windowTitle().startswith("#random — SockDesk")
+        a.conversations.send_chat("room", "general", "lunch anyone?")
+        run.until(lambda: b.sidebar_model.unread("room", "general") == 1)
+        assert alerted == [] and b.sidebar_model.mentions("room", "general") == 0
+        assert badge("room", 1, 0)[0] == "1"
+        a.conversations.send_chat("room", "general", "@bob your build broke")
+        run.until(lambda: b.sidebar_model.unread("room", "general") == 2)
+        assert alerted == [b] and b.conversations.notifier.sent == []   # no tray
+        index = b.sidebar_model.index_of("room", "general")
+        assert index.data(MentionsRole) == 1
+        text, colour = badge("room", 2, 1)
+        assert text == "@2" and colour != badge("room", 2, 0)[1]
+        assert "1 mention of you" in index.data(Qt.ItemDataRole.ToolTipRole)
+        assert b.windowTitle().startswith("(2) #random — SockDesk")
+        a.conversations.send_chat("dm", "bob", "psst")
+        run.until(lambda: b.sidebar_model.unread("dm", "alice") == 1)
+        assert alerted == [b, b]
+        assert b.windowTitle().startswith("(3) #random")
+        # read: the badge and its mention go, the title counts what is left
+        b.conversations.show_conversation("room", "general")
+        assert b.sidebar_model.mentions("room", "general") == 0
+        assert b.windowTitle().startswith("(1) #general — SockDesk")
+    finally:
+        install_tray(None)
+
+
+def test_right_clicking_a_sidebar_room_does_not_switch_to_it(qtbot):
+    from PySide6.QtTest import QTest
+
+    from ui.models.sidebar import SidebarModel
+    from ui.widgets.sidebar import Sidebar
+
+    model = SidebarModel()
+    sidebar = Sidebar(model)
+    qtbot.addWidget(sidebar)
+    sidebar.resize(240, 400)
+    sidebar.show()
+    model.add("room", "general")
+    model.add("room", "random")
+    shown: list[tuple[str, str]] = []
+    sidebar.conversation_selected.connect(lambda k, key: shown.append((k, key)))
+    sidebar.select("room", "general")
+    rect = sidebar.tree.visualRect(model.index_of("room", "random"))
+    QTest.mouseClick(sidebar.tree.viewport(), Qt.MouseButton.RightButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+    assert shown == [("room", "general")]
+    assert sidebar.tree.currentIndex() == model.index_of("room", "general")
+    QTest.mouseClick(sidebar.tree.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+    assert shown[-1] == ("room", "random")
+
+
+def test_a_restarted_window_reopens_the_last_conversation(run, server, make_window):
+    a, _b = _general_and_random(run, server, make_window)
+    run(a.conversations.join_room("random"))
+    a.conversations.show_conversation("room", "random")
+    a.conversations.show_conversation("room", "general")
+    a.conversations.show_conversation("room", "random")
+    run(a.shutdown())
+    again = make_window(server.url, "alice")           # same settings, same data folder
+    assert again.workspace.id == a.workspace.id
+    connect(run, again)
+    run.until(lambda: again.chat.kind == "room")
+    assert again.chat.target == "random" and again.chat_in_front()

@@ -55,6 +55,10 @@ def test_host_makes_a_hosted_workspace_with_tls_and_the_shown_token(qtbot):
     qtbot.mouseClick(dialog.choices[PAGE_HOST], Qt.MouseButton.LeftButton)
     assert dialog.page() == PAGE_HOST and dialog.ok_button.text() == "Host"
     page = dialog.host_page
+    # nothing typed yet: no complaint; pressing Host says what is missing
+    assert dialog.problem.text() == "" and dialog.ok_button.isEnabled()
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.result() != QDialog.DialogCode.Accepted and dialog.isVisible()
     assert not dialog.ok_button.isEnabled()               # it needs a name
     assert "needs a name" in dialog.problem.text()
     page.name.setText("Networks 101")

@@ -6,7 +6,13 @@ from typing import Any
 
 from app.session_state import ConnectionState, StateChange
 from tests.ui.conftest import connect
-from ui.chat_presence import OFFLINE_BANNER, HonestPresence, unreachable_banner
+from ui.chat_presence import (
+    DISCONNECTED_BANNER,
+    HOSTING_STOPPED_BANNER,
+    OFFLINE_BANNER,
+    HonestPresence,
+    unreachable_banner,
+)
 from ui.models.sidebar import OnlineRole
 
 
@@ -61,11 +67,34 @@ def test_banner_follows_the_managers_states(qapp):
     assert pane.banner is None and pane.offline is True
     p.on_namespace_ready("/chat", True)
     assert pane.offline is False
-    # the user disconnects: said so, differently from an outage
-    on_state("offline", "user")
-    assert pane.banner is not None and "connect again" in pane.banner and pane.offline
+    # the user disconnects: said so, differently from an outage (the window tells it
+    # was the user; the reason's words are not parsed)
+    p.you_disconnected()
+    on_state("offline", "disconnected (user)")
+    assert pane.banner == DISCONNECTED_BANNER and pane.offline
+    assert pane.banner.startswith("You disconnected — messages wait in the outbox")
+    on_state("connecting", "connecting to https://10.0.0.5:5000")
+    on_state("offline", "Cannot connect: refused")
+    assert pane.banner != DISCONNECTED_BANNER      # connecting again forgot it
     p.reset()
     assert pane.banner is None
+
+
+def test_the_host_who_stopped_hosting_is_told_so_not_that_the_server_is_gone(qapp):
+    p, pane = presence(qapp)
+
+    def on_state(state: str, reason: str, unreachable: bool = False) -> None:
+        p.on_change(StateChange(ConnectionState(state), reason, 0.0, unreachable))
+
+    on_state("connected", "connected to https://10.0.0.5:5000 over websocket")
+    p.set_hosting_stopped(True)
+    assert pane.banner is None                       # still connected: nothing to say
+    on_state("reconnecting", "Cannot connect to https://10.0.0.5:5000: connection "
+                             "refused. Retrying in 0.9 s.", unreachable=True)
+    assert pane.banner == HOSTING_STOPPED_BANNER
+    assert pane.banner.startswith("You stopped hosting — start it again from the Hosting")
+    p.set_hosting_stopped(False)                     # started again, not connected yet
+    assert pane.banner == unreachable_banner("10.0.0.5:5000")
 
 
 def _members_grey(window) -> bool:

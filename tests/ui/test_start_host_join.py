@@ -32,6 +32,7 @@ from app.workspace import (
 )
 from tests.support import REPO, free_port, wait_for
 from tests.ui.conftest import Runner, until
+from ui.chat_presence import HOSTING_STOPPED_BANNER
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -130,6 +131,31 @@ def test_first_run_without_anybody_to_ask_makes_a_private_workspace(
     ws = run(go(), 60)
     assert opened == []
     assert (ws.name, ws.server, ws.user) == ("On this computer", ServerKind.PRIVATE, "zoe")
+
+
+def test_clients_in_a_fresh_profile_ask_nothing_and_open_general(
+        run: Runner, no_signals: None, interactive: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--clients 2`` with nothing saved: no first-run dialog (the names are alice and
+    bob), and each window shows #general."""
+    from ui.main import App, parse_args
+    from ui.widgets.new_workspace import NewWorkspaceDialog
+
+    opened: list[Any] = []
+    monkeypatch.setattr(NewWorkspaceDialog, "open", lambda self: opened.append(self))
+    app = App(parse_args(["--clients", "2"]))
+
+    async def go() -> list[tuple[str, str, str]]:
+        main, _w = await run_until_connected(app)
+        await until(lambda: len(app.windows) == 2 and all(
+            w.chat.target == "general" for w in app.windows), 30)
+        shown = [(w.user, w.chat.kind, w.chat.target) for w in app.windows]
+        app._quit()
+        assert await main == 0
+        return shown
+
+    assert run(go(), 90) == [("alice", "room", "general"), ("bob", "room", "general")]
+    assert opened == []
 
 
 def test_first_run_try_it_here_opens_a_private_workspace(
@@ -338,6 +364,8 @@ def test_the_hosting_menu_shows_the_invite_stops_starts_and_releases_names(
     run.until(lambda: bool(stopped) and not w.is_connected
               and controls.toggle_action.isEnabled(), 20)
     assert stopped == ["The server of 'Networks 101' is stopped."]
+    # the host's own banner says what happened, not "Can't reach the server"
+    run.until(lambda: w.conversations.presence.banner == HOSTING_STOPPED_BANNER, 20)
     assert not hosted.running and w.workspaces.host_info(w.workspace) is None
     assert controls.toggle_action.text() == "Start hosting"
     assert controls.status.text().startswith("Not hosting")
@@ -346,6 +374,7 @@ def test_the_hosting_menu_shows_the_invite_stops_starts_and_releases_names(
     # Start hosting: same port, same certificate, same invite; the host reconnects
     controls.toggle_action.trigger()
     run.until(lambda: w.is_connected and w.session.is_ready("/chat"), 30)
+    assert w.conversations.presence.banner is None
     again = w.workspaces.host_info(w.workspace)
     assert again is not None and again.url == info.url
     assert again.fingerprint == info.fingerprint and again.invite == info.invite
@@ -357,6 +386,55 @@ def test_the_hosting_menu_shows_the_invite_stops_starts_and_releases_names(
     run.until(lambda: w.session.outbox.depth() == 0, 15)
     assert ("teacher", "back after a restart") in run(
         room_history(info.url, "general", "class-token-123"))
+
+
+def test_quitting_the_host_asks_first_while_others_are_connected(
+        run: Runner, host_window: Any) -> None:
+    """Closing the window of the app that hosts the workspace stops its server: with a
+    student connected it asks ("Cancel" keeps everything running); the Learn tab's
+    "Stop server" is not offered for the team's server."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.tray import AppTray, install_tray
+
+    port = free_port()
+    w = host_window(hosted_workspace(port))
+    info = w.workspaces.host_info(w.workspace)
+    hosted = w.workspaces.hosted(w.workspace)
+    # the Learn tab's server box is for the private embedded server, not this one
+    button = w.learn.classroom.server_button
+    assert not button.isEnabled() and "Hosting" in button.toolTip()
+
+    student = socketio.AsyncClient(ssl_verify=False)
+
+    async def join() -> None:
+        await student.connect(info.url, namespaces=["/chat"], transports=["websocket"],
+                              auth={"user": "student", "key": "s" * 32,
+                                    "token": "class-token-123"}, wait_timeout=10)
+
+    run(join())
+    install_tray(AppTray(available=False))          # no tray: closing quits
+    try:
+        w.close()
+        run.until(lambda: w.hosting.quit_box is not None, 15)
+        box = w.hosting.quit_box
+        assert box.text() == ("You host 'Networks 101': quitting stops the server for "
+                              "1 person connected. Quit anyway?")
+        assert "student" in box.informativeText()
+        w.close()                                    # asked once, not twice
+        box.reject()                                 # Cancel
+        assert w.hosting.quit_box is None and not w.is_closed and hosted.running
+        w.close()
+        run.until(lambda: w.hosting.quit_box is not None, 15)
+        quit_button = next(b for b in w.hosting.quit_box.buttons()
+                           if w.hosting.quit_box.buttonRole(b)
+                           == QMessageBox.ButtonRole.DestructiveRole)
+        assert quit_button.text() == "Quit and stop the server"
+        quit_button.click()
+        run.until(lambda: w.is_closed, 20)
+    finally:
+        install_tray(None)
+        run(student.disconnect())
 
 
 def test_a_private_workspace_has_no_hosting_menu_and_new_workspace_switches(

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.workspace import ServerKind
 from ui import theme
 from ui.learn.widgets import ToggleSwitch
 from ui.widgets.flow import FlowLayout
@@ -32,6 +33,8 @@ STATE_WORDS = {
     "connecting": "Connecting…",
     "reconnecting": "Connection lost: trying again. Your outbox keeps everything.",
 }
+HOSTED = ("This is the server you host for others: stopping it here would cut everybody "
+          "off. Use Hosting → Stop hosting.")
 EXTERNAL = ("SockDesk does not run this workspace's server: start and stop it where it "
             "runs.")
 
@@ -243,8 +246,13 @@ class ClassroomBar(QFrame):
         return msg
 
     # -- the bundled server --------------------------------------------------------------------
+    def hosts_team_server(self) -> bool:
+        """The window shows a workspace hosted for others: its server is theirs too."""
+        ws = getattr(self.host, "workspace", None)
+        return getattr(ws, "server", None) == ServerKind.HOST
+
     def server(self) -> Any:
-        if not getattr(self.host, "bundled_url", None):
+        if not getattr(self.host, "bundled_url", None) or self.hosts_team_server():
             return None
         return getattr(self.host, "embedded_server", None)
 
@@ -256,7 +264,8 @@ class ClassroomBar(QFrame):
             self.server_button.setText("Stop server")
             self.server_button.setIcon(theme.icon("server"))
             self.server_button.setEnabled(False)
-            why = EXTERNAL if not getattr(self.host, "bundled_url", None) else (
+            why = HOSTED if self.hosts_team_server() else EXTERNAL if not getattr(
+                self.host, "bundled_url", None) else (
                 "The bundled server was started outside this window; it cannot be "
                 "controlled from here.")
             self.server_label.setText(why)

@@ -29,6 +29,8 @@ ReadyRole = Qt.ItemDataRole.UserRole + 4
 OnlineRole = Qt.ItemDataRole.UserRole + 5
 IsYouRole = Qt.ItemDataRole.UserRole + 6
 MutedRole = Qt.ItemDataRole.UserRole + 7
+#: unread messages of a conversation that mention you (``@you``)
+MentionsRole = Qt.ItemDataRole.UserRole + 8
 
 SECTION_NAMESPACES, SECTION_ROOMS, SECTION_DMS = range(3)
 SECTION_TITLES = ("Namespaces", "Rooms", "Direct messages")
@@ -42,6 +44,8 @@ class SidebarEntry:
     unread: int = 0
     ready: bool = False
     muted: bool = False
+    #: how many of the unread messages mention you
+    mentions: int = 0
 
 
 class SidebarModel(QAbstractItemModel):
@@ -100,15 +104,32 @@ class SidebarModel(QAbstractItemModel):
         self._update(kind, key, muted=muted)
 
     def set_unread(self, kind: str, key: str, unread: int) -> None:
-        self._update(kind, key, unread=unread)
+        """Set the unread count (0: read, its mentions too)."""
+        if unread:
+            self._update(kind, key, unread=unread)
+        else:
+            self._update(kind, key, unread=0, mentions=0)
 
-    def bump_unread(self, kind: str, key: str, by: int = 1) -> None:
+    def bump_unread(self, kind: str, key: str, by: int = 1, *, mention: bool = False) -> None:
+        """``by`` more unread messages (``mention``: they mention you)."""
         section = self._section_of(kind)
         row = self._find(section, key)
         if row < 0:
             self.add(kind, key)
             row = self._find(section, key)
-        self._update(kind, key, unread=self._sections[section][row].unread + by)
+        entry = self._sections[section][row]
+        self._update(kind, key, unread=entry.unread + by,
+                     mentions=entry.mentions + (by if mention else 0))
+
+    def mentions(self, kind: str, key: str) -> int:
+        """Unread messages of a conversation that mention you."""
+        section = self._section_of(kind)
+        row = self._find(section, key)
+        return self._sections[section][row].mentions if row >= 0 else 0
+
+    def total_unread(self) -> int:
+        """Unread messages of every room and DM (the window title counts them)."""
+        return sum(e.unread for sec in self._sections[SECTION_ROOMS:] for e in sec)
 
     def unread(self, kind: str, key: str) -> int:
         section = self._section_of(kind)
@@ -200,6 +221,12 @@ class SidebarModel(QAbstractItemModel):
             if entry.kind == "namespace":
                 return tooltip_text(f"Namespace {escape_controls(entry.key)}: " + (
                     "ready" if entry.ready else "not connected"))
+            if entry.unread:
+                text = f"{entry.unread} unread"
+                if entry.mentions and entry.kind == "room":
+                    text += f", {entry.mentions} mention{'s' if entry.mentions != 1 else ''}" \
+                        " of you"
+                return text
             return None
         if role == KindRole:
             return entry.kind
@@ -211,6 +238,8 @@ class SidebarModel(QAbstractItemModel):
             return entry.ready
         if role == MutedRole:
             return entry.muted
+        if role == MentionsRole:
+            return entry.mentions
         return None
 
     def flags(self, index: _IDX) -> Qt.ItemFlag:

@@ -440,12 +440,15 @@ class NewWorkspaceDialog(QDialog):
         lay.addWidget(self.buttons)
         self.setMinimumWidth(720)
 
+        #: pages the user changed something on, or pressed OK on, since the dialog was
+        #: shown: only those show what is missing (an empty form is no mistake yet)
+        self._touched: set[str] = set()
         for edit in self.findChildren(QLineEdit):
-            edit.textChanged.connect(self._validate)
+            edit.textChanged.connect(self._edited)
         for box in self.findChildren(QCheckBox) + self.findChildren(QRadioButton):
-            box.toggled.connect(self._validate)
-        self.host_page.interface.currentIndexChanged.connect(self._validate)
-        self.host_page.port.valueChanged.connect(self._validate)
+            box.toggled.connect(self._edited)
+        self.host_page.interface.currentIndexChanged.connect(self._edited)
+        self.host_page.port.valueChanged.connect(self._edited)
         if invite:
             self.join_page.invite.setText(invite)
             self.join_page.invite.setCursorPosition(0)
@@ -507,12 +510,21 @@ class NewWorkspaceDialog(QDialog):
             return str(exc)
         return None
 
+    def _edited(self, *_args: object) -> None:
+        """A field changed: once the dialog is on screen, that is the user editing the
+        page shown (what the app fills in before is not)."""
+        if self.isVisible():
+            self._touched.add(self.page())
+        self._validate()
+
     def _validate(self) -> None:
         problem = self.current_problem()
-        self.problem.setText(problem or "")
-        self.ok_button.setEnabled(problem is None)
+        shown = problem if self.page() in self._touched else None
+        self.problem.setText(shown or "")
+        self.ok_button.setEnabled(shown is None)
 
     def accept(self) -> None:
+        self._touched.add(self.page())
         try:
             self._result = self._build()
         except WorkspaceError as exc:

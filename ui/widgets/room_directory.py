@@ -144,7 +144,10 @@ class RoomDirectory(ServerListDialog):
         self.create_button.setToolTip(
             "" if valid or not new else
             "Room names are 1-64 letters, digits, spaces, '.', '_' or '-'")
-        self.join_button.setEnabled(self._selected() is not None)
+        selected = self._selected()
+        self.join_button.setEnabled(selected is not None)
+        # a room you are in is opened, not joined again
+        self.join_button.setText("Open" if selected in self._joined else "Join")
 
     def _selected(self) -> str | None:
         items = [i for i in self.table.selectedItems() if not i.isHidden()]

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QPointF,
@@ -23,7 +25,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -43,6 +54,7 @@ from ui import theme
 from ui.models.sidebar import (
     KeyRole,
     KindRole,
+    MentionsRole,
     MutedRole,
     ReadyRole,
     SidebarModel,
@@ -53,6 +65,18 @@ from ui.widgets.buttons import tool_button
 _IDX = QModelIndex | QPersistentModelIndex
 ROOM_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+def badge(kind: str, unread: int, mentions: int) -> tuple[str, QColor]:
+    """The unread pill of an entry: text and colour. A room's plain unread count is
+    grey; one with messages that mention you shows "@" and is red, like a direct
+    message, so what asks *you* stands out."""
+    count = str(unread) if unread < 1000 else "999+"
+    if kind == "room" and mentions:
+        return "@" + count, theme.state_color("failed")
+    if kind == "dm":
+        return count, theme.state_color("failed")
+    return count, theme.state_color("offline")
 
 
 class SidebarDelegate(QStyledItemDelegate):
@@ -112,11 +136,11 @@ class SidebarDelegate(QStyledItemDelegate):
             small.setBold(True)
             small.setPointSizeF(small.pointSizeF() * 0.82)
             fm = QFontMetrics(small)
-            text = str(unread) if unread < 1000 else "999+"
+            text, colour = badge(kind, unread, int(index.data(MentionsRole) or 0))
             w = max(fm.height() + 2, fm.horizontalAdvance(text) + 12)
             pill = QRectF(right - w, bg.center().y() - fm.height() / 2 - 1, w, fm.height() + 2)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(theme.state_color("failed"))
+            painter.setBrush(colour)
             painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
             painter.setFont(small)
             painter.setPen(Qt.GlobalColor.white)
@@ -210,6 +234,8 @@ class Sidebar(QWidget):
         self.tree.setUniformRowHeights(False)
         self.tree.setItemDelegate(SidebarDelegate(self.tree))
         self.tree.setMouseTracking(True)
+        # a right-click opens the entry's menu without switching to the entry
+        self.tree.viewport().installEventFilter(self)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
@@ -317,6 +343,15 @@ class Sidebar(QWidget):
     def clear_namespace_errors(self) -> None:
         for ns in list(self._ns_rows):
             self.set_namespace_error(ns, None)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Right-button presses on the list do not make an entry current (the context
+        menu still opens: it comes as its own event)."""
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) \
+                and isinstance(event, QMouseEvent) \
+                and event.button() == Qt.MouseButton.RightButton:
+            return True
+        return super().eventFilter(watched, event)
 
     def select(self, kind: str, key: str) -> None:
         idx = self.model.index_of(kind, key)
