@@ -63,6 +63,8 @@ NODE_REASONS = {
 }
 #: How much of the Engine.IO id the UI gets as ``clientId`` (what Node's admin-ui sends).
 CLIENT_ID_CHARS = 12
+#: How long "disconnect this client" waits for the client to take its CLOSE packet.
+CLOSE_WAIT_SECONDS = 1.0
 
 EioHandler = Callable[..., Awaitable[Any]]
 
@@ -137,6 +139,7 @@ class AdminInstrumentation(InstrumentedAsyncServer):
         self._eio_disconnect: EioHandler = (sio.eio.handlers.get("disconnect")
                                             or sio._handle_eio_disconnect)
         self._sio_trigger: EioHandler = sio._trigger_event
+        self._closing: set[asyncio.Future[Any]] = set()
         super().__init__(sio, auth=auth, **kwargs)
 
     # -- what the Namespaces card shows -------------------------------------------------
@@ -245,7 +248,14 @@ class AdminInstrumentation(InstrumentedAsyncServer):
             sid = manager.sid_from_eio_sid(eio_sid, namespace)
             if sid is not None and manager.is_connected(sid, namespace):
                 await self.sio.disconnect(sid, namespace=namespace)
-        await self.sio.eio.disconnect(eio_sid)
+        # engine.io's close waits until the client has taken every queued packet, which
+        # a client that stopped reading never does: wait a moment, and let it finish (or
+        # engine.io's service task reap the closed socket) in the background.
+        closing = asyncio.ensure_future(self.sio.eio.disconnect(eio_sid))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(closing), CLOSE_WAIT_SECONDS)
 
     # -- reports ------------------------------------------------------------------------
     async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
