@@ -19,6 +19,10 @@ its reports are wrong for this server, which answers every namespace but ``/chat
   "io server disconnect" everywhere and does not reconnect) and then closes the
   Engine.IO connection. :meth:`AdminInstrumentation.admin_disconnect` does the same.
 
+A socket is reported (``socket_connected``) once its connect handler has accepted it, as
+Node's admin-ui does after the middlewares; the stock instrumentation reported it before,
+so every refused connection (a wrong token) stayed in the UI's list for good.
+
 Smaller differences are evened out so the UI reads the same from both servers: the
 ``clientId`` is the first 12 characters of the Engine.IO id, as Node sends it (the
 whole id would let a viewer take over a polling session), the handshake has
@@ -140,6 +144,7 @@ class AdminInstrumentation(InstrumentedAsyncServer):
                                             or sio._handle_eio_disconnect)
         self._sio_trigger: EioHandler = sio._trigger_event
         self._closing: set[asyncio.Future[Any]] = set()
+        self._stopped = False
         super().__init__(sio, auth=auth, **kwargs)
 
     # -- what the Namespaces card shows -------------------------------------------------
@@ -179,6 +184,7 @@ class AdminInstrumentation(InstrumentedAsyncServer):
     async def stop(self) -> None:
         """End the ``server_stats`` loop now (the base class's ``shutdown`` waits out the
         loop's sleep, up to a whole interval)."""
+        self._stopped = True
         task, self.stats_task = self.stats_task, None
         if task is not None:
             task.cancel()
@@ -259,6 +265,8 @@ class AdminInstrumentation(InstrumentedAsyncServer):
 
     # -- reports ------------------------------------------------------------------------
     async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if event == "connect":
+            return await self._connected(namespace, *args)
         if event != "disconnect":
             return await super()._trigger_event(event, namespace, *args)
         sid = args[0]
@@ -270,18 +278,38 @@ class AdminInstrumentation(InstrumentedAsyncServer):
         ), namespace=self.admin_namespace)
         return await self._sio_trigger(event, namespace, *args)
 
+    async def _connected(self, namespace: str, sid: str, *args: Any) -> Any:
+        """Report a socket once its connect handler has let it in. The base class
+        reports it before, so every refused connection (a wrong token) stayed in the UI's
+        list for good, and its timestamp in memory; Node reports after the middlewares."""
+        started = time.time()
+        accepted = await self._sio_trigger("connect", namespace, sid, *args)
+        if accepted is False:
+            return accepted
+        manager = self.sio.manager
+        eio_sid = manager.eio_sid_from_sid(sid, namespace)
+        manager._timestamps[sid] = started
+        await self.sio.emit("socket_connected", (
+            self.serialize_socket(sid, namespace, eio_sid),
+            datetime.fromtimestamp(started, UTC).isoformat(),
+        ), namespace=self.admin_namespace)
+        if not self.sio.eio._get_socket(eio_sid).upgraded:
+            self.sio.start_background_task(self._check_for_upgrade, eio_sid, sid, namespace)
+        return accepted
+
     def serialize_socket(self, sid: str, namespace: str,
                          eio_sid: str | None = None) -> dict[str, Any]:
+        eio_sid = eio_sid or self.sio.manager.eio_sid_from_sid(sid, namespace)
         serialized: dict[str, Any] = super().serialize_socket(sid, namespace, eio_sid)
         serialized["clientId"] = str(serialized["clientId"])[:CLIENT_ID_CHARS]
-        environ = self.sio.environ.get(eio_sid or "", {})
+        environ = self.sio.environ.get(eio_sid, {})
         serialized["handshake"]["xdomain"] = "HTTP_ORIGIN" in environ
         return serialized
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         if self.stop_stats_event is None:
             self.stop_stats_event = self.sio.eio.create_event()
-        if self.stats_task is None:
+        if self.stats_task is None and not self._stopped:
             self.stats_task = self.sio.start_background_task(self._emit_server_stats)
         self.event_buffer.push("rawConnection")
         return await self._eio_connect(eio_sid, environ)

@@ -85,6 +85,22 @@ async def scenario(url: str, transport: str) -> dict[str, Any]:
         report["namespaces after"] = counts(stats)
         report["clients after"] = (stats["clientsCount"], stats["pollingClientsCount"])
         report["bob"] = (bob.closed, bob.disconnects())
+        # a connection refused by /chat (wrong token) is never listed as a socket; the
+        # socket accepted after it is (it marks that the refusal's report would be in)
+        mallory = await BareClient(url, transport).open([], {})
+        try:
+            await mallory.join("/chat", {"user": "mallory", "token": "wrong"})
+            await until(lambda: mallory.refused(), timeout=10, what="the refusal")
+            await mallory.join("/late", {"user": "mallory", "token": TOKEN})
+            await until(lambda: "/late" in mallory.sids, timeout=10, what="/late joined")
+            owners[mallory.sids["/late"]] = "mallory"
+            await until(lambda: any(s["nsp"] == "/late" for s in admin.connected),
+                        timeout=10, what="mallory's /late socket reported")
+        finally:
+            await mallory.close()
+        report["refused"] = mallory.refused()
+        report["unknown sockets reported"] = [s["nsp"] for s in admin.connected
+                                              if s["id"] not in owners]
         return report
     finally:
         for peer in (admin, alice, bob):
@@ -105,6 +121,8 @@ def expected(transport: str) -> dict[str, Any]:
         "sockets": sorted([shape("admin", "/admin")] + [shape(who, nsp) for who in
                                                         ("alice", "bob") for nsp in NAMESPACES]),
         "one clientId per client": {"alice": 1, "bob": 1},
+        "refused": ["/chat"],
+        "unknown sockets reported": [],
         "alice got DISCONNECT for": ["/", "/chat", "/lab"],
         "alice's transport closed by the server": True,
         "admin saw": [("alice", nsp, "server namespace disconnect") for nsp in NAMESPACES]

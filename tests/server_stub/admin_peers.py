@@ -112,13 +112,23 @@ class BareClient:
         self.closed = str(reason)
 
     async def open(self, namespaces: list[str], auth: dict[str, Any]) -> BareClient:
+        """Connect, join ``namespaces`` and wait until each is answered CONNECT."""
         await self.eio.connect(self.url, transports=[self.transport],
                                engineio_path="socket.io")
         for nsp in namespaces:
-            await self.eio.send(("0" if nsp == "/" else f"0{nsp},") + json.dumps(auth))
+            await self.join(nsp, auth)
         await until(lambda: set(self.sids) == set(namespaces), timeout=10,
                     what=f"CONNECT answers for {namespaces}")
         return self
+
+    async def join(self, nsp: str, auth: dict[str, Any]) -> None:
+        """Send a CONNECT for ``nsp`` (the answer arrives in ``packets``)."""
+        await self.eio.send(("0" if nsp == "/" else f"0{nsp},") + json.dumps(auth))
+
+    def refused(self) -> list[str]:
+        """The namespaces answered CONNECT_ERROR, in order."""
+        return ["/" if p[1:2] != "/" else p[1:].partition(",")[0] for p in self.packets
+                if p.startswith("4")]
 
     def disconnects(self) -> list[str]:
         """The namespaces the server sent a DISCONNECT for, in order."""

@@ -105,3 +105,28 @@ async def test_a_polling_close_is_answered_at_once_with_the_admin_ui_on(
         response = await asyncio.wait_for(pending, ANSWERED_WITHIN)
         async with response:
             assert "42" not in await response.text()
+
+
+async def test_refused_connections_are_never_listed(server_factory: ServerFactory) -> None:
+    """A wrong token on /chat, or a wrong Admin UI password, is no socket of the UI's
+    list (the stock instrumentation reported them before the connect handler ran)."""
+    srv = server_factory("--admin", "--token", TOKEN)
+    admin = await AdminView(srv.url, TOKEN).open()
+    client = await BareClient(srv.url, "polling").open([], {})
+    try:
+        await client.join("/chat", {"user": "eve", "token": "wrong"})
+        await client.join("/admin", {"username": "admin", "password": "wrong"})
+        await until(lambda: len(client.refused()) == 2, timeout=10, what="two refusals")
+        await client.join("/chat", {"user": "eve", "token": TOKEN})
+        await until(lambda: "/chat" in client.sids, timeout=10, what="eve on /chat")
+        eve = ("/chat", client.sids["/chat"])
+
+        def reported() -> set[tuple[str, str]]:
+            return {(s["nsp"], s["id"]) for s in admin.connected}
+
+        await until(lambda: eve in reported(), timeout=10, what="eve's socket reported")
+        # the UI's own socket is reported too, as Node's admin-ui does
+        assert reported() <= {eve, ("/admin", admin.sio.get_sid("/admin"))}
+    finally:
+        for peer in (client, admin):
+            await peer.close()

@@ -3,7 +3,8 @@
 // Usage: node server_admin.js PORT TOKEN
 // Namespaces: "/", "/chat" and "/queue" exist from the start; any other name is a
 // dynamic child namespace (SockDesk's sandbox), removed again once empty
-// (cleanupEmptyChildNamespaces, which is what SockDesk's server does). The Admin UI is
+// (cleanupEmptyChildNamespaces, which is what SockDesk's server does). "/chat" refuses a
+// wrong auth.token, as SockDesk's does. The Admin UI is
 // on "/admin", user "admin", password TOKEN (bcrypt-hashed, as admin-ui requires).
 // Prints NDJSON to stdout: {"type":"listening"}, then one line per connection and
 // disconnection outside /admin. The token itself is never printed.
@@ -28,6 +29,10 @@ function setup(nsp) {
 
 setup(io.of("/"));
 setup(io.of("/chat"));
+// like SockDesk's /chat with a token: a wrong one is refused
+io.of("/chat").use((socket, next) => {
+  next(socket.handshake.auth.token === token ? undefined : new Error("wrong token"));
+});
 setup(io.of("/queue"));
 setup(io.of(/^\/(?!admin$).+$/));
 instrument(io, {
