@@ -12,7 +12,6 @@ every pending write lands.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import logging
 import socket
@@ -25,6 +24,7 @@ import socketio
 from aiohttp import web
 
 from server_stub import jsonmod
+from server_stub.admin import AdminInstrumentation, instrument
 from server_stub.auth import Authenticator
 from server_stub.backend import Backend, make_backend
 from server_stub.claims import NameClaims
@@ -174,8 +174,8 @@ class SockDeskServer:
         self.queues = QueueNamespace(ctx, visibility_timeout=config.visibility_timeout,
                                      max_attempts=config.max_attempts)
         self.sandbox = SandboxNamespace(ctx, echo=config.echo)
-        if config.admin:
-            self._instrument(config.token)
+        #: The Admin UI's instrumentation, with ``--admin``.
+        self.admin = self._instrument(config.token) if config.admin else None
         self.app = web.Application()
         self.sio.attach(self.app)
         #: The official browser client served at /socket.io/socket.io.js.
@@ -185,29 +185,12 @@ class SockDeskServer:
         except StaticDirError as exc:
             raise StartupError(str(exc)) from exc
 
-    def _instrument(self, token: str | None) -> None:
-        """Turn on the official Admin UI: user "admin", password = the token."""
+    def _instrument(self, token: str | None) -> AdminInstrumentation:
+        """Turn on the official Admin UI (server_stub/admin.py): user "admin", password =
+        the token."""
         if not token:
             raise StartupError("--admin needs --token (it is the Admin UI password)")
-        expected = {"username": "admin", "password": token}
-
-        def admin_auth(client_auth: Any) -> bool:
-            # Same rule as a dict auth (exact match), but constant-time on the password.
-            if not isinstance(client_auth, dict) or set(client_auth) != set(expected):
-                return False
-            password = client_auth.get("password")
-            return (client_auth.get("username") == "admin" and isinstance(password, str)
-                    and hmac.compare_digest(password.encode("utf-8", "surrogatepass"),
-                                            token.encode("utf-8")))
-
-        self.sio.instrument(auth=admin_auth)
-
-        async def not_an_admin_event(event: str, sid: str, *args: Any) -> dict[str, Any]:
-            # Without this, unknown /admin events would fall through to the sandbox relay.
-            return {"ok": False, "code": "invalid",
-                    "error": f"'{event}' is not an Admin UI event."}
-
-        self.sio.on("*", not_an_admin_event, namespace="/admin")
+        return instrument(self.sio, token)
 
     async def start(self) -> str:
         """Open the state, rebuild queues, bind, join the cluster and serve; returns the
@@ -251,6 +234,8 @@ class SockDeskServer:
         log.info("shutting down")
         self.chat.stopping = True  # the server goes away; nobody "left" a room
         await self.queues.dispatcher.stop()
+        if self.admin is not None:
+            await self.admin.stop()
         try:
             await self._disconnect_all()
             await self.sio.shutdown()

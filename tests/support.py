@@ -113,28 +113,31 @@ def node_available() -> bool:
     return shutil.which("node") is not None and shutil.which("npm") is not None
 
 
-def ensure_node_packages() -> Path:
+def ensure_node_packages(cache: Path = NODE_CACHE,
+                         packages: tuple[str, ...] = NODE_PACKAGES) -> Path:
     """Install the official socket.io packages into a cache folder once, and reuse them.
 
     Returns the folder holding node_modules; Node scripts are run with NODE_PATH set to it.
+    A test needing other packages (the Admin UI's) names a cache folder of its own, so
+    the shared one is not reinstalled under the other tests' feet.
     """
-    marker = NODE_CACHE / ".installed"
-    wanted = " ".join(NODE_PACKAGES)
+    marker = cache / ".installed"
+    wanted = " ".join(packages)
     if marker.exists() and marker.read_text() == wanted:
-        return NODE_CACHE / "node_modules"
-    NODE_CACHE.mkdir(parents=True, exist_ok=True)
-    lock = NODE_CACHE / ".lock"
+        return cache / "node_modules"
+    cache.mkdir(parents=True, exist_ok=True)
+    lock = cache / ".lock"
     with open(lock, "w") as fh:
         import fcntl
 
         fcntl.flock(fh, fcntl.LOCK_EX)
         if not (marker.exists() and marker.read_text() == wanted):
-            if not (NODE_CACHE / "package.json").exists():
-                (NODE_CACHE / "package.json").write_text(json.dumps({"private": True}))
+            if not (cache / "package.json").exists():
+                (cache / "package.json").write_text(json.dumps({"private": True}))
             subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent",
-                            *NODE_PACKAGES], cwd=NODE_CACHE, check=True, timeout=300)
+                            *packages], cwd=cache, check=True, timeout=300)
             marker.write_text(wanted)
-    return NODE_CACHE / "node_modules"
+    return cache / "node_modules"
 
 
 def run_node(script: Path | str, *args: str, timeout: float = 60.0,
@@ -147,10 +150,11 @@ def run_node(script: Path | str, *args: str, timeout: float = 60.0,
 
 
 @contextlib.contextmanager
-def node_process(script: Path | str, *args: str,
-                 env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
-    """A long-running Node peer (a server); killed when the block ends."""
-    modules = ensure_node_packages()
+def node_process(script: Path | str, *args: str, env: dict[str, str] | None = None,
+                 modules: Path | None = None) -> Iterator[subprocess.Popen[str]]:
+    """A long-running Node peer (a server), run against ``modules`` (default: the shared
+    socket.io packages); killed when the block ends."""
+    modules = modules or ensure_node_packages()
     full_env = dict(os.environ, NODE_PATH=str(modules), **(env or {}))
     proc = subprocess.Popen(["node", str(script), *args], env=full_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
