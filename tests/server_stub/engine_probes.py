@@ -111,7 +111,7 @@ async def lifetime(url: str, answer_pings: bool, namespace: bool = False,
             try:
                 got = await asyncio.wait_for(request(http, "GET", polling(url, sid)),
                                              longest - (time.monotonic() - start))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return None
             packets = got.body.split(SEPARATOR)
             if got.status != 200 or "1" in packets:
@@ -136,7 +136,7 @@ async def websocket_outcome(url: str, frame: str) -> str:
             while (left := deadline - time.monotonic()) > 0:
                 try:
                     msg = await ws.receive(timeout=left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if msg.type != aiohttp.WSMsgType.TEXT or msg.data == "1":
                     return "closed"

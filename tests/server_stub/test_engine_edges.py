@@ -52,11 +52,11 @@ def url(edge_server: ServerProcess) -> str:
 ])
 async def test_bad_requests_get_nodes_400(url: str, method: str, query: str, code: int,
                                           message: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.request(method, probes.polling(url, query=query)) as r:
-            assert r.status == 400
-            assert r.headers["Content-Type"].startswith("application/json")
-            assert await r.json() == {"code": code, "message": message}
+    async with (aiohttp.ClientSession() as http,
+                http.request(method, probes.polling(url, query=query)) as r):
+        assert r.status == 400
+        assert r.headers["Content-Type"].startswith("application/json")
+        assert await r.json() == {"code": code, "message": message}
 
 
 async def test_requests_on_a_session_in_the_wrong_way(url: str) -> None:
