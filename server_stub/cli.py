@@ -46,6 +46,7 @@ from server_stub.server import (
 )
 from server_stub.storage import StorageError, redisstore, sqlite
 from server_stub.tls import TlsError, TlsFiles, self_signed, subject_names
+from server_stub.transport.engine import EngineOptions
 from server_stub.transport.eventloop import CHOICES as LOOP_CHOICES
 from server_stub.transport.eventloop import EventLoopError, loop_factory
 from server_stub.validation import USER_RE, USER_RULE
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--static", type=_folder, default=None, metavar="DIR",
                         help="serve the files of DIR at /static/ (for pages that call io() "
                              "with no URL and so must come from this server)")
+    add_engine_options(parser)
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND",
         description="without a command the server runs; with one it does that and exits")
@@ -209,6 +211,33 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cache folder (default: $SOCKDESK_CLIENT_CACHE or the per-user "
                             "cache folder)")
     return parser
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds, 0 or more")
+    return value
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Engine.IO timing, named and defaulted as the Node server's options."""
+    defaults = EngineOptions()
+    parser.add_argument("--ping-interval", type=_positive, default=defaults.ping_interval,
+                        metavar="SECONDS", help="time between the server's pings "
+                        "(default %(default)s)")
+    parser.add_argument("--ping-timeout", type=_positive, default=defaults.ping_timeout,
+                        metavar="SECONDS", help="a ping unanswered this long closes the "
+                        "connection (default %(default)s)")
+    parser.add_argument("--connect-timeout", type=_not_negative,
+                        default=defaults.connect_timeout, metavar="SECONDS",
+                        help="a connection that joined no namespace this long after its "
+                        "handshake is closed; 0: never (default %(default)s)")
+
+
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    return EngineOptions(ping_interval=args.ping_interval, ping_timeout=args.ping_timeout,
+                         connect_timeout=args.connect_timeout)
 
 
 def _origins(values: list[str]) -> list[str]:
@@ -324,7 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cors_origins=_origins(args.cors_origins), rate_limit=args.rate_limit,
         visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts,
         redis_url=args.redis, node_timeout=args.node_timeout, tls=tls,
-        allow_guests=args.allow_guests, echo=args.echo, static_dir=args.static)
+        allow_guests=args.allow_guests, echo=args.echo, static_dir=args.static,
+        engine=engine_options(args))
     try:
         loop_name, new_loop = loop_factory(args.event_loop)
         with asyncio.Runner(loop_factory=new_loop) as runner:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import socketio
 from aiohttp import web
 
 from server_stub import jsonmod
@@ -35,7 +34,9 @@ from server_stub.namespaces.sandbox import SandboxNamespace
 from server_stub.ratelimit import RateLimiter
 from server_stub.storage import StorageError
 from server_stub.tls import TlsError, TlsFiles, fingerprint, server_context
+from server_stub.transport.engine import EngineOptions, SocketServer
 from server_stub.transport.fanout import use_plain_websockets
+from server_stub.transport.frames import check_websocket_frames
 from server_stub.transport.longpoll import release_polls_on_close
 from server_stub.web import mount
 from server_stub.web.client_bundle import ClientBundle
@@ -80,6 +81,8 @@ class ServerConfig:
     static_dir: Path | None = None
     #: Where the socket.io browser client is cached (None: the user's cache folder).
     client_cache: Path | None = None
+    #: Engine.IO ping interval and timeout, and the connect timeout (Node's defaults).
+    engine: EngineOptions = field(default_factory=EngineOptions)
 
 
 class OriginPolicy:
@@ -155,8 +158,8 @@ class SockDeskServer:
         origins = list(config.cors_origins)
         if config.admin:
             origins.append(ADMIN_UI_ORIGIN)
-        self.sio = socketio.AsyncServer(
-            async_mode="aiohttp", json=jsonmod, namespaces="*",
+        self.sio = SocketServer(
+            options=config.engine, async_mode="aiohttp", json=jsonmod, namespaces="*",
             client_manager=self.backend.client_manager(),
             cors_allowed_origins=OriginPolicy(origins),
             max_http_buffer_size=MAX_PACKET_BYTES,
@@ -165,6 +168,7 @@ class SockDeskServer:
             logger=logging.getLogger("socketio.server"),
             engineio_logger=logging.getLogger("engineio.server"))
         use_plain_websockets(self.sio)
+        check_websocket_frames(self.sio.eio)
         release_polls_on_close(self.sio)
         ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token, config.allow_guests),

@@ -43,12 +43,13 @@ CASES: dict[str, tuple[list[str | bytes], str]] = {
     "text garbage": (["hello"], "closed"),
     "empty text frame": ([""], "closed"),
     "control characters": (["\x00\x01\x7f"], "closed"),
-    "unknown eio type 9": (["99"], "alive"),
-    "eio ping from client": (["2"], "alive"),
+    # as the Node server: a type it cannot decode, or a PING from a v4 client, closes
+    "unknown eio type 9": (["99"], "closed"),
+    "eio ping from client": (["2"], "closed"),
     "eio pong without ping": (["3"], "alive"),
     "eio upgrade again": (["5"], "alive"),
     "eio noop": (["6"], "alive"),
-    "eio type 7": (["7"], "alive"),
+    "eio type 7": (["7"], "closed"),
     "eio close": (["1"], "deaf"),
     # Socket.IO level: wrong or broken packets
     "sio packet without type": (["4"], "alive"),
