@@ -86,7 +86,6 @@ class SlowConsumers:
             await sock.close(wait=False, abort=False, reason=REASON)
         except Exception:
             log.exception("could not close slow consumer %s", eio_sid)
-        queue.discard_data()  # whatever the disconnect handlers queued meanwhile
         if queue.transport is not None:
             await self._cut_later(queue)
 
