@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from dataclasses import dataclass
 
@@ -61,8 +62,10 @@ SHEDDABLE = frozenset({"message", "edit", "delete", "dm", "typing", "publish"})
 DEFAULT_OVERLOAD_LAG = 0.5
 #: How often the event loop's delay is sampled.
 SAMPLE_SECONDS = 0.1
-#: The retry hint is the measured delay times this, within these bounds (seconds).
+#: The retry hint is the measured delay times this, within these bounds (seconds),
+#: spread by +-:data:`RETRY_SPREAD` so refused senders do not all come back at once.
 RETRY_FACTOR = 2.0
+RETRY_SPREAD = 0.5
 RETRY_MIN = 0.5
 RETRY_MAX = 10.0
 
@@ -111,4 +114,5 @@ class LoadShedder:
         if self.max_lag is None or event not in SHEDDABLE or self.lag <= self.max_lag:
             return None
         self.shed += 1
-        return round(min(RETRY_MAX, max(RETRY_MIN, self.lag * RETRY_FACTOR)), 2)
+        spread = random.uniform(1 - RETRY_SPREAD, 1 + RETRY_SPREAD)  # jitter, not a secret
+        return round(min(RETRY_MAX, max(RETRY_MIN, self.lag * RETRY_FACTOR * spread)), 2)
