@@ -50,6 +50,9 @@ Handler = Callable[..., Any]
 SERVER_META = "sockdesk-server"
 DEDUPE_META = "server-dedupes"
 
+#: The bundled server's last words to a connection it closes for reading too slowly
+#: (docs/PROTOCOL.md, "Slow consumers and overload").
+SLOW_CONSUMER_EVENT = "slow_consumer"
 #: How long a namespace with an extension waits after CONNECT for the server to
 #: introduce itself (the bundled server's `welcome` comes right after CONNECT) before
 #: it takes the server as foreign and counts as ready without the extension.
@@ -121,6 +124,8 @@ class BaseSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._introduced: dict[str, asyncio.Event] = {}
+        #: why the server is about to close the connection, when it said so
+        self._closing_because: str | None = None
         self._extensions: dict[str, NamespaceExtension] = {}
         #: True: the server said it is one our extensions are for; False: it did not
         #: (or the user switched extensions off); None: not known yet
@@ -390,6 +395,10 @@ class BaseSession:
         Returns the ACK's arguments to send now, a future of them (a held request), or
         None (no ACK: none was asked for, or the request is ignored on purpose)."""
         me = self.config.user
+        if event == SLOW_CONSUMER_EVENT and self.extensions_on:
+            # SockDesk's server closes the connection right after this event (we read
+            # too slowly); say so when it does. Reconnecting re-joins rooms with `since`.
+            self._closing_because = "disconnected by the server: slow consumer"
         intro = self.introduction(namespace, event, args)
         if intro is not None:
             self._introduced_as(namespace, intro)
@@ -566,6 +575,8 @@ class BaseSession:
 
     def transport_closed(self, reason: str) -> None:
         """The engine.io connection ended: nothing is ready, reconnect (manager)."""
+        if self._closing_because is not None:
+            reason, self._closing_because = self._closing_because, None
         self.packet_log.log("in", "/", "DISCONNECT", [{"reason": reason}], None, 0)
         self._drop_acks(None, f"the connection closed ({reason})")
         self.mark_all_not_ready()

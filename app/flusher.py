@@ -36,6 +36,25 @@ class Transport(Protocol):
     def wire_args(self, msg: OutboxMessage) -> list[Any]: ...
 
 
+#: Wait before resending a `rate_limited` event when the ack gives no `retry_after`, and
+#: the longest wait a server may ask for (seconds).
+RETRY_DEFAULT = 1.0
+RETRY_LONGEST = 60.0
+
+
+def retry_after(value: Any) -> float | None:
+    """For an ack saying the event was refused unprocessed (`code: rate_limited`: too
+    many events, or the server is overloaded): how long to wait before sending it again.
+    None for any other ack."""
+    if not (isinstance(value, dict) and value.get("ok") is False
+            and value.get("code") == "rate_limited"):
+        return None
+    hint = value.get("retry_after")
+    if isinstance(hint, int | float) and not isinstance(hint, bool) and hint > 0:
+        return min(float(hint), RETRY_LONGEST)
+    return RETRY_DEFAULT
+
+
 def ack_outcome(reply: tuple[Any, ...]) -> tuple[OutboxState, Any, str | None]:
     """Interpret an ack: {"ok": false, ...} fails the message; anything else acks it."""
     value: Any = reply[0] if len(reply) == 1 else list(reply) if reply else None
@@ -58,6 +77,10 @@ class NamespaceFlusher:
     - False: it was written once and stays written: a timeout or a disconnect makes it
       `no_ack`, and only the user sends it again. A server that cannot drop duplicates
       would otherwise get it twice.
+
+    An ack `rate_limited` says the server did not process the message, so it goes back to
+    `queued` whatever `resends()` says, and the flusher sends nothing for the ack's
+    `retry_after` seconds (back-pressure from an overloaded server).
     """
 
     def __init__(self, outbox: Outbox, namespace: str, transport: Transport, *,
@@ -79,6 +102,8 @@ class NamespaceFlusher:
         self._gen = 0
         self._timeouts: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
+        #: loop time before which nothing is sent (a server said "retry after")
+        self._hold_until = 0.0
         self.idle: Signal[str] = Signal("flusher.idle")
         outbox.wakeup.connect(self._on_wakeup)
 
@@ -127,8 +152,13 @@ class NamespaceFlusher:
         return len(self._inflight)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._ready.wait()
+            held = self._hold_until - loop.time()
+            if held > 0:
+                await asyncio.sleep(held)  # the server's retry hint
+                continue
             room = self.window - len(self._inflight)
             # Refill in halves of the window, not one message per ack: one `mark_sent`
             # transaction then covers many messages, while half a window stays in flight.
@@ -216,7 +246,13 @@ class NamespaceFlusher:
             self._timeouts.pop(m.rowid, None)
             args = to_notation(list(reply))
             state, value, error = ack_outcome(tuple(args))
-            self.outbox.settle(m, state, reply=value, error=error, reply_args=args)
+            wait = retry_after(value)
+            if wait is not None:
+                loop = asyncio.get_running_loop()
+                self._hold_until = max(self._hold_until, loop.time() + wait)
+                self.outbox.requeue(m)  # not processed: send it again after the wait
+            else:
+                self.outbox.settle(m, state, reply=value, error=error, reply_args=args)
             self._wake.set()
         return on_ack
 

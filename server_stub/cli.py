@@ -36,6 +36,7 @@ from server_stub.invite import (
     reachable_host,
 )
 from server_stub.paths import default_db_path, ensure_private_dir
+from server_stub.ratelimit import DEFAULT_OVERLOAD_LAG
 from server_stub.scaleout.redislink import RedisLink, redacted
 from server_stub.server import (
     ServerConfig,
@@ -49,6 +50,7 @@ from server_stub.tls import TlsError, TlsFiles, self_signed, subject_names
 from server_stub.transport.engine import EngineOptions
 from server_stub.transport.eventloop import CHOICES as LOOP_CHOICES
 from server_stub.transport.eventloop import EventLoopError, loop_factory
+from server_stub.transport.sendqueue import DEFAULT_MAX_BYTES, DEFAULT_MAX_PACKETS
 from server_stub.validation import USER_RE, USER_RULE
 from server_stub.web.client_bundle import BundleError, ClientBundle
 
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve the files of DIR at /static/ (for pages that call io() "
                              "with no URL and so must come from this server)")
     add_engine_options(parser)
+    add_load_options(parser)
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND",
         description="without a command the server runs; with one it does that and exits")
@@ -238,6 +241,44 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 def engine_options(args: argparse.Namespace) -> EngineOptions:
     return EngineOptions(ping_interval=args.ping_interval, ping_timeout=args.ping_timeout,
                          connect_timeout=args.connect_timeout)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def _lag(text: str) -> float | None:
+    if text.lower() in ("off", "none", "0"):
+        return None
+    return _positive(text)
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """Slow consumers and overload (docs/PROTOCOL.md, "Slow consumers and overload")."""
+    parser.add_argument("--send-queue-bytes", type=_count, default=DEFAULT_MAX_BYTES,
+                        metavar="N",
+                        help="bytes that may wait to be written to one connection; a "
+                             "connection over it is closed as a slow consumer (default "
+                             f"{DEFAULT_MAX_BYTES}, 8 MiB)")
+    parser.add_argument("--send-queue-packets", type=_count, default=DEFAULT_MAX_PACKETS,
+                        metavar="N",
+                        help="packets that may wait to be written to one connection "
+                             f"(default {DEFAULT_MAX_PACKETS})")
+    parser.add_argument("--overload-lag", type=_lag, default=DEFAULT_OVERLOAD_LAG,
+                        metavar="SECONDS",
+                        help="refuse new messages with rate_limited while the server runs "
+                             "this late (event-loop delay); 'off' never refuses (default "
+                             f"{DEFAULT_OVERLOAD_LAG})")
+
+
+def load_config(args: argparse.Namespace) -> dict[str, int | float | None]:
+    """The ServerConfig fields of :func:`add_load_options`."""
+    return {"send_queue_bytes": args.send_queue_bytes,
+            "send_queue_packets": args.send_queue_packets,
+            "overload_lag": args.overload_lag}
 
 
 def _origins(values: list[str]) -> list[str]:
@@ -354,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         visibility_timeout=args.visibility_timeout, max_attempts=args.max_attempts,
         redis_url=args.redis, node_timeout=args.node_timeout, tls=tls,
         allow_guests=args.allow_guests, echo=args.echo, static_dir=args.static,
-        engine=engine_options(args))
+        engine=engine_options(args), **load_config(args))  # type: ignore[arg-type]
     try:
         loop_name, new_loop = loop_factory(args.event_loop)
         with asyncio.Runner(loop_factory=new_loop) as runner:

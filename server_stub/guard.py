@@ -3,7 +3,8 @@
 python-socketio runs each event in its own task and sends the handler's return value as
 the ack. Without a guard, an exception would be logged by the library and the client
 would wait for an ack that never comes. The guard makes the ack contract hold for every
-event: rate limiting first, then the handler; a :class:`RequestError` becomes its
+event: rate limiting first (per socket, then the server's overload shedding), then the
+handler; a :class:`RequestError` becomes its
 ``ok: false`` ack, anything else is logged with a traceback and answered with
 ``code: "internal"``. The connection and the server always stay up.
 """
@@ -53,6 +54,10 @@ def guarded(
         if not self.limiter.allow(sid):
             return {"ok": False, "code": "rate_limited",
                     "error": "Too many events from this connection; slow down and retry."}
+        retry_after = self.limiter.shedder.retry_after(event)
+        if retry_after is not None:
+            return {"ok": False, "code": "rate_limited", "retry_after": retry_after,
+                    "error": f"The server is overloaded; retry in {retry_after:g} s."}
         try:
             result = await fn(self, sid, event, *args, **kwargs)
         except RequestError as exc:

@@ -31,13 +31,15 @@ from server_stub.namespaces.base import Context
 from server_stub.namespaces.chat import ChatNamespace
 from server_stub.namespaces.queue import QueueNamespace
 from server_stub.namespaces.sandbox import SandboxNamespace
-from server_stub.ratelimit import RateLimiter
+from server_stub.ratelimit import DEFAULT_OVERLOAD_LAG, LoadShedder, RateLimiter
 from server_stub.storage import StorageError
 from server_stub.tls import TlsError, TlsFiles, fingerprint, server_context
 from server_stub.transport.engine import EngineOptions, SocketServer
 from server_stub.transport.fanout import use_plain_websockets
 from server_stub.transport.frames import check_websocket_frames
 from server_stub.transport.longpoll import release_polls_on_close
+from server_stub.transport.sendqueue import DEFAULT_MAX_BYTES, DEFAULT_MAX_PACKETS, SendLimits
+from server_stub.transport.slowconsumer import SlowConsumers
 from server_stub.web import mount
 from server_stub.web.client_bundle import ClientBundle
 from server_stub.web.pages import StaticDirError
@@ -83,6 +85,11 @@ class ServerConfig:
     client_cache: Path | None = None
     #: Engine.IO ping interval and timeout, and the connect timeout (Node's defaults).
     engine: EngineOptions = field(default_factory=EngineOptions)
+    #: Per-socket limits on what waits to be written; over them: a slow consumer.
+    send_queue_bytes: int = DEFAULT_MAX_BYTES
+    send_queue_packets: int = DEFAULT_MAX_PACKETS
+    #: Event-loop delay (s) above which new work is refused (None: never shed).
+    overload_lag: float | None = DEFAULT_OVERLOAD_LAG
 
 
 class OriginPolicy:
@@ -170,9 +177,10 @@ class SockDeskServer:
         use_plain_websockets(self.sio)
         check_websocket_frames(self.sio.eio)
         release_polls_on_close(self.sio)
+        self._bound_load(config)
         ctx = Context(sio=self.sio, backend=self.backend,
                       authenticator=Authenticator(config.token, config.allow_guests),
-                      limiter=RateLimiter(config.rate_limit),
+                      limiter=RateLimiter(config.rate_limit, self.shedder),
                       claims=NameClaims(self.backend.storage))
         self.chat = ChatNamespace(ctx)
         self.queues = QueueNamespace(ctx, visibility_timeout=config.visibility_timeout,
@@ -188,6 +196,15 @@ class SockDeskServer:
             mount(self.app, self.client_bundle, config.static_dir)
         except StaticDirError as exc:
             raise StartupError(str(exc)) from exc
+
+    def _bound_load(self, config: ServerConfig) -> None:
+        """Bounded send queues (slow consumers are closed) and overload shedding."""
+        try:
+            limits = SendLimits(config.send_queue_bytes, config.send_queue_packets)
+        except ValueError as exc:
+            raise StartupError(str(exc)) from exc
+        self.slow_consumers = SlowConsumers(self.sio, limits)
+        self.shedder = LoadShedder(config.overload_lag)
 
     def _instrument(self, token: str | None) -> AdminInstrumentation:
         """Turn on the official Admin UI (server_stub/admin.py): user "admin", password =
@@ -226,6 +243,7 @@ class SockDeskServer:
                                          shutdown_timeout=CLOSE_GRACE_SECONDS)
             await self._runner.setup()
             await web.SockSite(self._runner, sock, ssl_context=ssl_context).start()
+            self.shedder.start()
         except BaseException:
             await self._cleanup()
             raise
@@ -265,6 +283,7 @@ class SockDeskServer:
         eio.sockets.clear()
 
     async def _cleanup(self) -> None:
+        await self.shedder.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -19,6 +19,9 @@ with aiohttp's default ``compress=True``, so every frame to a client that offers
 permessage-deflate (the official JS client does) is deflated on the event loop: ~10 %
 of the server's CPU in B1 for chat lines of a few hundred bytes. The Node socket.io
 server has had ``perMessageDeflate: false`` as its default since v3 for the same reason.
+It also hands the connection's TCP transport to the socket's bounded send queue
+(:mod:`server_stub.transport.sendqueue`), which cuts it when a slow consumer stops
+reading altogether.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from aiohttp import web
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
+
+from server_stub.transport.sendqueue import BoundedSendQueue
 
 
 class DirectFanOut(socketio.AsyncManager):
@@ -67,6 +72,10 @@ class PlainWebSocket(eio_aiohttp.WebSocket):
         self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size,
                                            compress=False)
         await self._sock.prepare(request)
+        # The socket's bounded queue may have to cut this connection (a slow consumer).
+        queue = getattr(getattr(self.handler, "__self__", None), "queue", None)
+        if isinstance(queue, BoundedSendQueue):
+            queue.transport = request.transport
         self.environ = environ
         await self.handler(self)
         return self._sock

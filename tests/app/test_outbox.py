@@ -241,6 +241,34 @@ async def test_ack_timeout_resends_then_fails(tmp_path):
     ob.store.close()
 
 
+async def test_rate_limited_is_held_back_then_resent(tmp_path):
+    """An overloaded server's `rate_limited` + `retry_after`: the message was not
+    processed, so it is sent again (even where resends are off), and nothing is sent
+    before the hint has passed."""
+    ob = open_outbox(tmp_path)
+    t = FakeTransport()
+    fl = NamespaceFlusher(ob, "/", t, window=1, ack_timeout=30, resends=lambda: False)
+    first, second = ob.enqueue_many([("/", "e", ["a"]), ("/", "e", ["b"])])
+    fl.start()
+    fl.set_ready(True)
+    await until(lambda: len(t.writes) == 1, what="the first send")
+    loop = asyncio.get_running_loop()
+    refused_at = loop.time()
+    t.callbacks[0]({"ok": False, "code": "rate_limited", "retry_after": 0.3,
+                    "error": "The server is overloaded; retry in 0.3 s."})
+    await until(lambda: len(t.writes) == 2, what="the resend")
+    assert loop.time() - refused_at >= 0.3
+    assert t.writes[1][1] == ["a"]  # the refused one again, first
+    assert ob.get(first.id).state == OutboxState.SENT
+    t.callbacks[1]({"ok": True})
+    await until(lambda: len(t.writes) == 3, what="the next message")
+    t.callbacks[2]({"ok": True})
+    await until(lambda: ob.depth("/") == 0, what="both acked")
+    assert ob.get(first.id).state == ob.get(second.id).state == OutboxState.ACKED
+    await fl.stop()
+    ob.store.close()
+
+
 async def test_no_ack_mode_counts_written_as_done(tmp_path):
     ob = open_outbox(tmp_path)
     t = FakeTransport()

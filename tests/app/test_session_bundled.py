@@ -246,3 +246,26 @@ async def test_recovery_pages_history_when_more_than_one_join_worth(server, make
     rows = bob.store.page("room:/chat:big", limit=2000)
     assert [m.text for m in rows] == texts and all(m.recovered for m in rows)
     assert bob.chat.last_offset("big") == 1234
+
+
+@pytest.mark.timeout(90)
+async def test_slow_consumer_is_told_reconnects_and_recovers(server_factory, make_session):
+    """A server with a tiny send queue (4 packets) closes bob as a slow consumer during
+    a burst; bob's session says why, reconnects, and its room has every message once."""
+    server = server_factory("--send-queue-packets", "4")
+    bob = make_session(server.url, user="bob")
+    alice = make_session(server.url, user="alice", window=64)
+    assert await bob.connect() and await alice.connect()
+    await bob.chat.join("burst")
+    texts = [f"burst {i}" for i in range(600)]
+    alice.outbox.enqueue_many([("/chat", "message", [{"room": "burst", "text": t}])
+                               for t in texts])
+    reason = "disconnected by the server: slow consumer"
+    await until(lambda: any(reason in ch.reason for ch in bob.state_history),
+                timeout=30, what="bob closed as a slow consumer")
+    assert "slow consumer" in "".join(server.output)
+    assert await alice.wait_flushed(timeout=60)
+    await until(lambda: bob.store.count("room:/chat:burst") >= 600, timeout=30,
+                what="bob recovered the room")
+    got = [m.text for m in bob.store.page("room:/chat:burst", limit=1000)]
+    assert sorted(got) == sorted(texts)  # each once (live and recovered may interleave)

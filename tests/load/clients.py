@@ -5,7 +5,9 @@ its room, says "ready" on stdout (once all of them have), waits for the parent's
 time on stdin, then sends one `message` per second (acked) for the given duration, at
 its own phase within the second so the load is spread. Every received message is
 counted per (sender, seq); its delivery latency is arrival time minus the send time
-carried in the text. At the end one JSON line: counts, errors, and the path of a file
+carried in the text (the first attempt's: a message the server refused with
+`rate_limited` is resent after the ack's `retry_after`, with the same id, and its
+latency includes that wait). At the end one JSON line: counts, errors, and the path of a file
 of latencies (float64 seconds), which the parent merges.
 """
 
@@ -44,7 +46,10 @@ class Client:
         self.errors: list[str] = []
         self.sent = 0
         self.acked = 0
+        #: `rate_limited` answers (the overloaded server shed the message; resent)
+        self.refused = 0
         self.disconnected = False
+        self.disconnect_reason = ""
         #: how far behind its schedule a send went out (the client process was busy)
         self.late = 0.0
         self.sio.on("message", self.on_message, namespace="/chat")
@@ -56,8 +61,9 @@ class Client:
         self.heard[(sender, int(seq))] += 1
         self.latencies.append(now - float(sent_at))
 
-    def on_disconnect(self, *_: Any) -> None:
+    def on_disconnect(self, *reason: Any) -> None:
         self.disconnected = True
+        self.disconnect_reason = str(reason[0]) if reason else "?"
 
     async def connect(self) -> None:
         await self.sio.connect(self.url, namespaces=["/chat"], auth={"user": self.user},
@@ -89,13 +95,20 @@ class Client:
     async def send(self, seq: int) -> None:
         sent_at = time.time()
         self.sent += 1
-        try:
-            ack = await self.sio.call(
-                "message", {"room": self.room, "text": f"{self.user} {seq} {sent_at!r}"},
-                namespace="/chat", timeout=self.ack_timeout)
-        except Exception as exc:
-            self.errors.append(f"send {seq}: {type(exc).__name__}: {exc}")
-            return
+        payload = {"room": self.room, "id": f"{self.user}-{seq}",
+                   "text": f"{self.user} {seq} {sent_at!r}"}
+        while True:
+            try:
+                ack = await self.sio.call("message", payload, namespace="/chat",
+                                          timeout=self.ack_timeout)
+            except Exception as exc:
+                self.errors.append(f"send {seq}: {type(exc).__name__}: {exc}")
+                return
+            if isinstance(ack, dict) and ack.get("code") == "rate_limited":
+                self.refused += 1
+                await asyncio.sleep(float(ack.get("retry_after") or 1.0))  # server's hint
+                continue
+            break
         if isinstance(ack, dict) and ack.get("ok"):
             self.acked += 1
             self.ack_latencies.append(time.time() - sent_at)
@@ -146,6 +159,10 @@ async def run(a: argparse.Namespace) -> int:
         "errors": [e for c in clients for e in c.errors][:20],
         "error_count": sum(len(c.errors) for c in clients),
         "disconnected": sum(c.disconnected for c in clients),
+        "ping_timeouts": sum("ping timeout" in c.disconnect_reason for c in clients),
+        "disconnect_reasons": sorted({c.disconnect_reason for c in clients
+                                      if c.disconnected}),
+        "refused": sum(c.refused for c in clients),
         "expected": sum(expected.values()),
         "received": sum(sum(c.heard.values()) for c in clients),
         "distinct": sum(len(c.heard) for c in clients),

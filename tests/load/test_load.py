@@ -12,8 +12,10 @@ at most one message unacked (closed loop): when the machine cannot keep up, send
 and the report says by how much ("max_send_late_s", "all_acked_after_s") instead of
 the backlog growing until pings time out. On two cores this load (500 messages/s in,
 12,000 deliveries/s out) needs more CPU than there is; see the README's Reliability
-section. SOCKDESK_LOAD_OPEN_LOOP=1 sends every message when due regardless (expect
-disconnects on a small machine); SOCKDESK_LOAD_CLIENTS changes the number of clients
+section. SOCKDESK_LOAD_OPEN_LOOP=1 sends every message when due regardless: the server
+then sheds what it cannot take (``rate_limited`` with ``retry_after``; the clients resend
+after that wait, with the same id) and "refused" counts those answers;
+SOCKDESK_LOAD_CLIENTS changes the number of clients
 for local experiments only.
 """
 
@@ -92,8 +94,9 @@ async def test_500_clients_20_rooms_30_seconds(tmp_path: Path) -> None:
             assert proc.returncode == 0, err.decode()[-4000:]
             summaries.append(json.loads(out.decode().strip().splitlines()[-1]))
         total = {k: sum(s[k] for s in summaries) for k in (
-            "clients", "sent", "acked", "error_count", "disconnected", "expected",
-            "received", "distinct", "duplicates", "missing", "unexpected")}
+            "clients", "sent", "acked", "error_count", "disconnected", "ping_timeouts",
+            "refused", "expected", "received", "distinct", "duplicates", "missing",
+            "unexpected")}
         lat = array.array("d")
         acks = array.array("d")
         for p in range(PROCESSES):
@@ -114,6 +117,14 @@ async def test_500_clients_20_rooms_30_seconds(tmp_path: Path) -> None:
             "all_heard_after_s": max(s["all_heard_after_s"] for s in summaries),
             "max_send_late_s": max(s["max_send_late_s"] for s in summaries),
             "errors_sample": [e for s in summaries for e in s["errors"]][:5],
+            "disconnect_reasons": sorted({r for s in summaries
+                                          for r in s["disconnect_reasons"]}),
+            "throughput_msgs_per_s": round(total["acked"] / max(
+                1e-9, max(s["all_acked_after_s"] for s in summaries)), 1),
+            "deliveries_per_s": round(total["received"] / max(
+                1e-9, max(s["all_heard_after_s"] for s in summaries)), 1),
+            "server_warnings": [line.strip()[:200] for line in srv.output
+                                if " WARNING " in line][:5],
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         RESULTS.mkdir(exist_ok=True)
