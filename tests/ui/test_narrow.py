@@ -82,7 +82,7 @@ def test_the_arguments_column_and_the_filter_fit_a_window_800_pixels_wide(make_w
                                                                            qtbot):
     from ui.models.packets import COL_ARGS
 
-    args_least = 140  # the header and the start of a packet's arguments
+    args_least = 130  # the header and the start of a packet's arguments
     w, page = at_800(make_window, qtbot, "events")
     table = page.table
     qtbot.waitUntil(lambda: table.columnWidth(COL_ARGS) >= args_least

@@ -52,10 +52,11 @@ if TYPE_CHECKING:
 
 #: what the Arguments column keeps in a narrow table (px), and how narrow the columns
 #: that give way to it may get
-ARGS_LEAST = 140
-COLUMN_FLOORS = {COL_DIR: 36, COL_NS: 64, COL_EVENT: 76, COL_ACK: 36, COL_SIZE: 52}
-#: columns whose floor is a sample of their text (times and latencies are not elided)
-TEXT_FLOORS = {COL_TIME: "00:00:00.000", COL_LATENCY: "000.0 ms"}
+ARGS_LEAST = 130
+COLUMN_FLOORS = {COL_NS: 64, COL_EVENT: 76, COL_ACK: 32, COL_SIZE: 48}
+#: columns whose floor is a sample of their text (times, directions and latencies are
+#: not elided)
+TEXT_FLOORS = {COL_TIME: "00:00:00.000", COL_DIR: "↑ out", COL_LATENCY: "000.0 ms"}
 
 PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
                  "latency_ms", "size")
