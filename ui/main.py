@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QMessageLogContext, QtMsgType
+    from PySide6.QtCore import QMessageLogContext, QRect, QtMsgType
     from PySide6.QtWidgets import QDialog, QWidget
 
     from app.workspace import Workspace, WorkspaceStore
@@ -412,6 +412,7 @@ class App:
         self._prepared = False
         self._preload: asyncio.Task[None] | None = None
         self._say: asyncio.Task[None] | None = None
+        self._tiling: asyncio.Task[list[QRect]] | None = None
 
     @property
     def server(self) -> EmbeddedServer | None:
@@ -486,7 +487,7 @@ class App:
                                               self.workspaces.store.data_root)
             return await self.done
         finally:
-            for task in (self._preload, self._say):
+            for task in (self._preload, self._say, self._tiling):
                 if task is not None:
                     task.cancel()
             await self._shutdown()
@@ -602,9 +603,11 @@ class App:
             self.windows.append(w)
             w.spawn(self._open_client(w, ws) if many else w.open_workspace(ws))
         if many:
-            from ui.tiling import tile_windows
+            from ui.tiling import tile_when_placed
 
-            tile_windows(self.windows)  # side by side, or a grid, on the free area
+            # side by side, or a grid, on the free area, once the window manager has
+            # placed them (it would cascade them over tiles set before)
+            self._tiling = asyncio.ensure_future(tile_when_placed(self.windows))
         from ui.tray import app_tray
 
         app_tray().quit_requested.connect(self._quit)

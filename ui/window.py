@@ -29,7 +29,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QGuiApplication,
     QKeySequence,
     QResizeEvent,
     QShortcut,
@@ -69,6 +68,7 @@ from ui.widgets.elided import ElidedLabel
 from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
+from ui.window_shape import WindowShape
 from ui.workspace_editing import WorkspaceEditing
 from ui.workspace_lifecycle import WorkspaceLifecycle
 from ui.workspaces import (
@@ -88,10 +88,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-#: below this window width the sidebar folds away by itself (Slack and VS Code do the same)
-SIDEBAR_AUTO_WIDTH = 900
-#: below this width the connection bar's actions show their icons alone
-COMPACT_BAR_WIDTH = 1100
 
 
 class MainWindow(QMainWindow):
@@ -220,15 +216,13 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         # the sidebar folds away (Ctrl+B, the button left of the tabs), by itself in a
-        # window narrower than SIDEBAR_AUTO_WIDTH, and comes back when it is wide again
+        # window narrower than window_shape.SIDEBAR_AUTO_WIDTH, and comes back when it is wide again
         self.sidebar_button = tool_button("Show or hide the sidebar (Ctrl+B)", icon="layers",
                                           checkable=True, name="sidebarToggle")
         self.sidebar_button.setChecked(True)
-        self.sidebar_button.toggled.connect(self._sidebar_button_toggled)
         self.tabs.setCornerWidget(self.sidebar_button, Qt.Corner.TopLeftCorner)
-        #: what the user chose for a wide window (Ctrl+B there); a narrow one hides it
-        self._sidebar_wanted = True
-        self._narrow = False
+        #: the size, screen fit, folding sidebar and saved layout (ui.window_shape)
+        self.shape = WindowShape(self)
 
         # one-line, elided: an error of 300 characters must not widen the window
         self.error_label = ElidedLabel("")
@@ -253,8 +247,7 @@ class MainWindow(QMainWindow):
         self.view_menu = ViewMenu(self)  # presenter mode, zoom, theme
         self.menuBar().addMenu(self.view_menu)
         app_tray().add_window(self)
-        self._restore_layout()
-        self._fitted = False
+        self.shape.restore()
 
     # -- structure -----------------------------------------------------------------------------
     def add_tab(self, widget: QWidget, icon: str, title: str) -> int:
@@ -347,86 +340,25 @@ class MainWindow(QMainWindow):
                 title = f"({unread}) {title}"
         self.setWindowTitle(title)
 
-    def _restore_layout(self) -> None:
-        geo = self.settings.bytes_value(f"windows/{self.key}/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        for name, splitter in self._splitters().items():
-            state = self.settings.bytes_value(f"windows/{self.key}/splitters/{name}")
-            if state is not None:
-                splitter.restoreState(state)
-
-    # -- the sidebar folds away --------------------------------------------------------------
+    # -- the sidebar folds away (ui.window_shape) -----------------------------------------------
     @property
     def sidebar_visible(self) -> bool:
-        return not self.sidebar.isHidden()
+        return self.shape.sidebar_visible
 
     def set_sidebar_visible(self, visible: bool) -> None:
-        """Show or hide the sidebar now; in a wide window that is also the user's choice
-        for later (a narrow window hides it by itself, a wide one shows it again only
-        if the user had it shown)."""
-        if not self._narrow:
-            self._sidebar_wanted = visible
-        self._show_sidebar(visible)
+        self.shape.set_sidebar_visible(visible)
 
     def toggle_sidebar(self) -> None:
         """Ctrl+B."""
-        self.set_sidebar_visible(not self.sidebar_visible)
-
-    def _show_sidebar(self, visible: bool) -> None:
-        self.sidebar.setVisible(visible)
-        self.sidebar_button.blockSignals(True)
-        self.sidebar_button.setChecked(visible)
-        self.sidebar_button.blockSignals(False)
-
-    def _sidebar_button_toggled(self, checked: bool) -> None:
-        self.set_sidebar_visible(checked)
+        self.shape.set_sidebar_visible(not self.sidebar_visible)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.bar.set_compact(event.size().width() < COMPACT_BAR_WIDTH)
-        narrow = event.size().width() < SIDEBAR_AUTO_WIDTH
-        if narrow != self._narrow:
-            self._narrow = narrow
-            self._show_sidebar(not narrow and self._sidebar_wanted)
+        self.shape.resized(event.size().width())
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._fitted:  # once the frame (title bar) is known, on the first show
-            self._fitted = True
-            QTimer.singleShot(0, self._fit_screen)
-
-    def _fit_screen(self) -> None:
-        """Never open larger than the screen (a 1280x720 projector): a saved or default
-        size that does not fit is cut to the screen's free area, frame included, and
-        moved onto it, so the composer, Send and the status bar, where errors are told,
-        are on screen from the start."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None or self.isMaximized() or self.isFullScreen():
-            return
-        free = screen.availableGeometry()
-        frame = self.frameGeometry()
-        extra_w = frame.width() - self.width()
-        extra_h = frame.height() - self.height()
-        width = min(self.width(), free.width() - extra_w)
-        height = min(self.height(), free.height() - extra_h)
-        if (width, height) != (self.width(), self.height()):
-            self.resize(max(width, 100), max(height, 100))
-        frame = self.frameGeometry()
-        x = min(max(frame.x(), free.x()), max(free.x(), free.right() + 1 - frame.width()))
-        y = min(max(frame.y(), free.y()), max(free.y(), free.bottom() + 1 - frame.height()))
-        if (x, y) != (frame.x(), frame.y()):
-            self.move(x, y)
-
-    def _save_layout(self) -> None:
-        self.settings.set(f"windows/{self.key}/geometry", self.saveGeometry())
-        for name, splitter in self._splitters().items():
-            self.settings.set(f"windows/{self.key}/splitters/{name}", splitter.saveState())
-        self.settings.sync()
-
-    def _splitters(self) -> dict[str, QSplitter]:
-        return {"main": self.splitter, "chat": self.chat.splitter,
-                "events": self.events.splitter, "compose": self.compose.splitter}
+        self.shape.shown()
 
     # -- async helpers -------------------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -714,7 +646,7 @@ class MainWindow(QMainWindow):
         tray = app_tray()
         if not self._closing and tray.keeps_running():
             event.ignore()
-            self._save_layout()
+            self.shape.save()
             self.hide()
             tray.window_hidden()
             return
@@ -724,7 +656,7 @@ class MainWindow(QMainWindow):
         if self.session is None and not self._closing:
             # nothing to close asynchronously
             self._closing = self._closed = True
-            self._save_layout()
+            self.shape.save()
             tray.remove_window(self)
             event.accept()
             self.closed.emit()
@@ -732,7 +664,7 @@ class MainWindow(QMainWindow):
         event.ignore()
         if not self._closing:
             self._closing = True
-            self._save_layout()
+            self.shape.save()
             self.spawn(self._finish_close())
 
     def _ask_before_stopping_server(self, tray: AppTray) -> bool:
@@ -790,7 +722,7 @@ class MainWindow(QMainWindow):
             return
         if not self._closing:
             self._closing = True
-            self._save_layout()
+            self.shape.save()
             await self._finish_close()
         else:
             while not self._closed:

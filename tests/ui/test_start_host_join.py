@@ -150,6 +150,12 @@ def test_clients_in_a_fresh_profile_ask_nothing_and_open_general(
         await until(lambda: len(app.windows) == 2 and all(
             w.chat.target == "general" for w in app.windows), 30)
         shown = [(w.user, w.chat.kind, w.chat.target) for w in app.windows]
+        # and tiled once shown: the tiles are where the windows are
+        await until(lambda: app._tiling is not None and app._tiling.done(), 10)
+        assert app._tiling is not None
+        tiles = app._tiling.result()
+        assert [w.frameGeometry() for w in app.windows] == tiles
+        assert tiles[0].topLeft() != tiles[1].topLeft()
         app._quit()
         assert await main == 0
         return shown

@@ -137,7 +137,7 @@ class DepthChart(QWidget):
         self.title = ""
         self.rate_label = "rate"
         self._painted = 0.0
-        self.setMinimumSize(260, 150)
+        self.setMinimumSize(220, 150)  # 800 px windows: the queue names come first
         self.setObjectName("depthChart")
 
     def set_samples(self, title: str, samples: list[Sample], rate_label: str = "rate") -> None:

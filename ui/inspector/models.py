@@ -107,7 +107,9 @@ class QueueListModel(QAbstractTableModel):
                               theme.state_color("failed") if r.kind == "dead" else None)
         if role == Qt.ItemDataRole.ToolTipRole and col == Q_NAME:
             extra = f"\n{r.consumers} consumer(s)" if r.consumers is not None else ""
-            return escape_controls(f"{KIND_TITLES.get(r.kind, r.kind)}: {r.key}") + extra
+            # the whole name first: the list elides long ones in the middle
+            return (escape_controls(r.label) + "\n"
+                    + escape_controls(f"{KIND_TITLES.get(r.kind, r.kind)}: {r.key}") + extra)
         if role == Qt.ItemDataRole.TextAlignmentRole and Q_DEPTH <= col <= Q_FAILED:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:

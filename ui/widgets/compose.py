@@ -36,6 +36,7 @@ from ui import theme
 from ui.settings import Settings
 from ui.text import binary_size_text, to_json
 from ui.widgets.buttons import tool_button
+from ui.widgets.flow import FlowLayout
 from ui.widgets.jsonedit import JsonEdit
 
 
@@ -79,14 +80,16 @@ class ArgumentEditor(QFrame):
         self.binary_info.setTextFormat(Qt.TextFormat.PlainText)
         self.binary_error = ""
         self.json.changed.connect(self._check_binary)
+        # the title and the tools wrap in a narrow pane (800 px windows), where one row
+        # made the arguments scroll sideways; the remove button stays top right
+        self.tools = FlowLayout(spacing=6, row_spacing=4)
+        self.tools.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.title, self.binary_info, self.hex_button, self.file_button,
+                       self.format_button):
+            self.tools.addWidget(widget)
         head = QHBoxLayout()
-        head.addWidget(self.title)
-        head.addWidget(self.binary_info)
-        head.addStretch(1)
-        head.addWidget(self.hex_button)
-        head.addWidget(self.file_button)
-        head.addWidget(self.format_button)
-        head.addWidget(self.remove_button)
+        head.addLayout(self.tools, 1)
+        head.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 6, 8)
         lay.addLayout(head)
@@ -239,6 +242,7 @@ class ComposeTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(inner)
+        self.args_scroll = scroll
 
         self.send_button = QPushButton(theme.icon("send", "#ffffff"), "Send")
         self.send_button.setProperty("accent", True)
@@ -260,7 +264,7 @@ class ComposeTab(QWidget):
         args_title = QLabel("Arguments")
         args_title.setObjectName("sectionTitle")
         ll.addWidget(args_title)
-        ll.addWidget(scroll, 1)
+        ll.addWidget(self.args_scroll, 1)
         ll.addLayout(send_row)
 
         self.response = QPlainTextEdit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,6 +50,14 @@ if TYPE_CHECKING:
     #: what the packet model holds: the core's packets (tests feed it plain dicts)
     PacketLike = Packet | dict[str, Any]
 
+#: what the Arguments column keeps in a narrow table (px), and how narrow the columns
+#: that give way to it may get
+ARGS_LEAST = 130
+COLUMN_FLOORS = {COL_NS: 64, COL_EVENT: 76, COL_ACK: 32, COL_SIZE: 48}
+#: columns whose floor is a sample of their text (times, directions and latencies are
+#: not elided)
+TEXT_FLOORS = {COL_TIME: "00:00:00.000", COL_DIR: "↑ out", COL_LATENCY: "000.0 ms"}
+
 PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
                  "latency_ms", "size")
 
@@ -74,7 +82,10 @@ class EventsTab(QWidget):
         self.proxy = PacketFilterModel(self)
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter packets (text in namespace, event or arguments)…")
+        # short enough for an 800 px window; the tooltip says what it searches
+        self.search.setPlaceholderText("Filter packets…")
+        self.search.setToolTip("Show the packets whose namespace, event or arguments hold "
+                               "this text")
         self.search.setClearButtonEnabled(True)
         self.search.addAction(theme.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self._search_timer = QTimer(self)
@@ -146,6 +157,13 @@ class EventsTab(QWidget):
         hh.setSectionResizeMode(COL_ARGS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self._widths = widths
+        self._floors = dict(COLUMN_FLOORS) | {
+            col: self.table.fontMetrics().horizontalAdvance(text) + 14
+            for col, text in TEXT_FLOORS.items()}
+        self._fitting = False      # our own column changes (not the user's)
+        self._user_widths = False  # once the user sizes a column, the widths are theirs
+        hh.sectionResized.connect(self._section_resized)
+        self.table.viewport().installEventFilter(self)
 
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
@@ -208,6 +226,36 @@ class EventsTab(QWidget):
         model.rowsInserted.connect(self._shown_rows_inserted)
         self.proxy.rowsInserted.connect(self._shown_rows_inserted)
 
+    # -- column widths ---------------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return False
+
+    def fit_columns(self) -> None:
+        """Arguments, the column that says what a packet is, keeps ``ARGS_LEAST`` px in
+        a narrow table (an 800 px window): the time, namespace and event columns give
+        up what they must, down to their floors; columns the user sized stay."""
+        if self._user_widths:
+            return
+        room = self.table.viewport().width()
+        widths = dict(self._widths)
+        excess = sum(w for c, w in widths.items() if c != COL_ARGS) + ARGS_LEAST - room
+        slack = {c: max(0, widths[c] - floor) for c, floor in self._floors.items()}
+        total_slack = sum(slack.values())
+        if excess > 0 and total_slack:
+            for col, give in slack.items():
+                widths[col] -= min(give, -(-excess * give // total_slack))
+        self._fitting = True
+        for col, w in widths.items():
+            if col != COL_ARGS and self.table.columnWidth(col) != w:
+                self.table.setColumnWidth(col, w)
+        self._fitting = False
+
+    def _section_resized(self, col: int, _old: int, _new: int) -> None:
+        if not self._fitting and col != COL_ARGS and self.isVisible():
+            self._user_widths = True
+
     # -- filters -------------------------------------------------------------------------------
     def apply_filters(self) -> None:
         self.proxy.set_filters(text=self.search.text(), event=self.event_filter.currentText(),
@@ -232,12 +280,15 @@ class EventsTab(QWidget):
             return
         selected = self.selected_packet()
         widths = [self.table.columnWidth(c) for c in range(len(self._widths))]
+        self._fitting = True
         self.table.setModel(target)
         for col, w in enumerate(widths):
             if w > 0:
                 self.table.setColumnWidth(col, w)
         self.table.horizontalHeader().setSectionResizeMode(COL_ARGS,
                                                            QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().sectionResized.connect(self._section_resized)
+        self._fitting = False
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         if selected is not None:
             self.detail.clear()

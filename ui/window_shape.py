@@ -1,0 +1,122 @@
+"""The main window's size and shape, kept apart from what the window does.
+
+Out of ``ui.window`` (which had reached the project's 800-line limit) because it is one
+job with its own state, and the one that 800 px windows, projectors and ``--clients``
+tiling keep touching: the window
+
+- never opens larger than the screen: on the first show, once the frame (title bar) is
+  known, a saved or default size that does not fit is cut to the free area and moved
+  onto it, so the composer, Send and the status bar are on screen from the start;
+- folds its sidebar away by itself below ``SIDEBAR_AUTO_WIDTH`` and brings it back when
+  wide again, if the user had it shown (Ctrl+B and the button left of the tabs are the
+  user's choice in a wide window);
+- shows the connection bar's actions as icons alone below ``COMPACT_BAR_WIDTH``;
+- remembers its geometry and splitters under its key (``windows/<key>/...``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QSplitter
+
+    from ui.window import MainWindow
+
+#: below this window width the sidebar folds away by itself (Slack and VS Code do the same)
+SIDEBAR_AUTO_WIDTH = 900
+#: below this width the connection bar's actions show their icons alone
+COMPACT_BAR_WIDTH = 1100
+
+
+class WindowShape:
+    """The size, the screen fit, the folding sidebar and the saved layout of ``w``."""
+
+    def __init__(self, w: MainWindow) -> None:
+        self.w = w
+        #: what the user chose for a wide window (Ctrl+B there); a narrow one hides it
+        self.sidebar_wanted = True
+        self.narrow = False
+        self.fitted = False
+        w.sidebar_button.toggled.connect(self.set_sidebar_visible)
+
+    # -- the sidebar ---------------------------------------------------------------------------
+    @property
+    def sidebar_visible(self) -> bool:
+        return not self.w.sidebar.isHidden()
+
+    def set_sidebar_visible(self, visible: bool) -> None:
+        """Show or hide the sidebar now; in a wide window that is also the user's choice
+        for later (a narrow window hides it by itself, a wide one shows it again only
+        if the user had it shown)."""
+        if not self.narrow:
+            self.sidebar_wanted = visible
+        self._show_sidebar(visible)
+
+    def _show_sidebar(self, visible: bool) -> None:
+        self.w.sidebar.setVisible(visible)
+        button = self.w.sidebar_button
+        button.blockSignals(True)
+        button.setChecked(visible)
+        button.blockSignals(False)
+
+    # -- size ----------------------------------------------------------------------------------
+    def resized(self, width: int) -> None:
+        """The window is ``width`` px wide now: the bar compacts, the sidebar folds."""
+        self.w.bar.set_compact(width < COMPACT_BAR_WIDTH)
+        narrow = width < SIDEBAR_AUTO_WIDTH
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self._show_sidebar(not narrow and self.sidebar_wanted)
+
+    def shown(self) -> None:
+        """The window is shown: the first time, fit it to the screen once framed."""
+        if not self.fitted:
+            self.fitted = True
+            QTimer.singleShot(0, self.fit_screen)
+
+    def fit_screen(self) -> None:
+        """Never larger than the screen's free area, frame included, and on it."""
+        w = self.w
+        screen = w.screen() or QGuiApplication.primaryScreen()
+        if screen is None or w.isMaximized() or w.isFullScreen():
+            return
+        free = screen.availableGeometry()
+        frame = w.frameGeometry()
+        extra_w = frame.width() - w.width()
+        extra_h = frame.height() - w.height()
+        width = min(w.width(), free.width() - extra_w)
+        height = min(w.height(), free.height() - extra_h)
+        if (width, height) != (w.width(), w.height()):
+            w.resize(max(width, 100), max(height, 100))
+        frame = w.frameGeometry()
+        x = min(max(frame.x(), free.x()), max(free.x(), free.right() + 1 - frame.width()))
+        y = min(max(frame.y(), free.y()), max(free.y(), free.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.x(), frame.y()):
+            w.move(x, y)
+
+    # -- the saved layout ----------------------------------------------------------------------
+    def splitters(self) -> dict[str, QSplitter]:
+        w = self.w
+        return {"main": w.splitter, "chat": w.chat.splitter,
+                "events": w.events.splitter, "compose": w.compose.splitter}
+
+    def restore(self) -> None:
+        w = self.w
+        geo = w.settings.bytes_value(f"windows/{w.key}/geometry")
+        if geo is not None:
+            w.restoreGeometry(geo)
+        for name, splitter in self.splitters().items():
+            state = w.settings.bytes_value(f"windows/{w.key}/splitters/{name}")
+            if state is not None:
+                splitter.restoreState(state)
+
+    def save(self) -> None:
+        w = self.w
+        w.settings.set(f"windows/{w.key}/geometry", w.saveGeometry())
+        for name, splitter in self.splitters().items():
+            w.settings.set(f"windows/{w.key}/splitters/{name}", splitter.saveState())
+        w.settings.sync()
