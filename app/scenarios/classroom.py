@@ -15,8 +15,10 @@ numbers (an ack saying "delivered to 2 sockets") stay true whoever joined.
 
 Also here: cleaning up after a run (``tidy_up``): every queue whose name the run made
 (``ScenarioRun.name``) is deleted on the server once nobody consumes it, so students
-find no stray ``jobs-…`` queues; sandbox namespaces keep nothing once their sockets are
-gone.
+find no stray ``jobs-…`` queues, and every ``/chat`` room it made is forgotten (``/chat``
+``forget``: the run's users leave it, then one of them, whose name carries the run
+marker, forgets it once the students' apps have left too); sandbox namespaces keep
+nothing once their sockets are gone.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from app.class_protocol import (
     who,
 )
 from app.config import ConnectionConfig, ReconnectPolicy
-from app.keys import QUEUE_NAMESPACE, first_object
+from app.keys import CHAT_NAMESPACE, QUEUE_NAMESPACE, first_object
 from app.packets import Packet
 from app.session import Session
 from app.signals import Signal
@@ -150,7 +152,7 @@ class Classroom:
         """Connect to /class, invite everyone there and wait for their answers (until
         everyone the invitation reached answered, or ``gather`` seconds)."""
         run = self.run
-        cfg = ConnectionConfig(url=run.url, user=TEACHER, token=run.token,
+        cfg = ConnectionConfig(url=run.url, user=f"{TEACHER}-{run.run_id}", token=run.token,
                                namespaces=[CLASS_NAMESPACE], transports=["websocket"],
                                reconnect=ReconnectPolicy(delay=0.5, delay_max=2.0),
                                ack_timeout=10.0, connect_timeout=10.0)
@@ -362,8 +364,50 @@ def _reply(session: Session, msg_id: str) -> dict[str, Any] | None:
 
 
 async def tidy_up(run: LessonRun, made: list[str]) -> list[str]:
-    """Delete the queues whose names the run made, once its users stopped consuming
-    them; the names deleted. Needs one of the run's sessions still on /queue."""
+    """Delete the queues and forget the /chat rooms whose names the run made, once its
+    users stopped using them; the names deleted."""
+    return [*await _delete_queues(run, made), *await _forget_rooms(run, made)]
+
+
+async def _forget_rooms(run: LessonRun, made: list[str]) -> list[str]:
+    """Leave and forget the run's /chat rooms. Needs one of the run's sessions still on
+    /chat under a name with the run marker (the server's rule for ``forget``)."""
+    marker = f"-{run.run_id}"
+    sessions = [s for s in run.sessions.values() if s.is_ready(CHAT_NAMESPACE)]
+    for s in sessions:
+        for room in [r for r in s.chat.rooms if r in made]:
+            with contextlib.suppress(Exception):
+                await s.chat.leave(room)
+    asker = next((s for s in sessions if (s.config.user or "").endswith(marker)), None)
+    if asker is None or not made:
+        return []
+    listed = {r.get("room") for r in await asker.chat.list_rooms()}
+    return await _retry_busy(asker, CHAT_NAMESPACE, "forget", "room",
+                             [n for n in made if n in listed])
+
+
+async def _retry_busy(asker: Session, namespace: str, event: str, field: str,
+                      names: list[str]) -> list[str]:
+    """Ask `event` for each name until it is not `busy` (a student's app may take a
+    moment to unsubscribe or leave); the names it succeeded for."""
+    done = []
+    for name in names:
+        for _ in range(50):
+            reply = first_object([await asker.call(namespace, event, {field: name},
+                                                   timeout=5)]) or {}
+            if reply.get("ok"):
+                done.append(name)
+                break
+            if reply.get("code") != "busy":
+                log.info("could not %s %s: %s", event, name, reply.get("error"))
+                break
+            await asyncio.sleep(0.1)
+    return done
+
+
+async def _delete_queues(run: LessonRun, made: list[str]) -> list[str]:
+    """Delete the run's queues once nobody consumes them. Needs one of the run's
+    sessions still on /queue."""
     sessions = list(run.sessions.values())
     for s in sessions:
         for queue in [q for q in s.queue.subscriptions if q in made]:
@@ -374,16 +418,5 @@ async def tidy_up(run: LessonRun, made: list[str]) -> list[str]:
         return []
     ack = await asker.call(QUEUE_NAMESPACE, "stats", {}, timeout=5)
     known = {q.get("queue") for q in (first_object([ack]) or {}).get("queues", [])}
-    deleted = []
-    for name in [n for n in made if n in known]:
-        for _ in range(50):      # a student's app may take a moment to unsubscribe
-            reply = first_object([await asker.call(QUEUE_NAMESPACE, "delete",
-                                                   {"queue": name}, timeout=5)]) or {}
-            if reply.get("ok"):
-                deleted.append(name)
-                break
-            if reply.get("code") != "busy":
-                log.info("could not delete %s: %s", name, reply.get("error"))
-                break
-            await asyncio.sleep(0.1)
-    return deleted
+    return await _retry_busy(asker, QUEUE_NAMESPACE, "delete", "queue",
+                             [n for n in made if n in known])

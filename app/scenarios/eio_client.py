@@ -123,12 +123,17 @@ class EngineSession:
             raise ScenarioError(f"the server at {self.base} cannot be reached: {exc}") from exc
         return [p for p in body.split(SEPARATOR) if p]
 
-    async def poll(self, timeout: float = 60.0) -> list[str]:
-        """One long-polling GET: it waits until the server has packets for us."""
+    async def poll(self, timeout: float = 60.0, answer_pings: bool = True) -> list[str]:
+        """One long-polling GET: it waits until the server has packets for us. A ping
+        among them is answered with a pong (one POST) as any client does: the server
+        sends its next ping only after the pong, and drops a session that never
+        answers."""
         self._http("GET ?transport=polling: waits for packets")
         packets = await self._get(timeout)
         for p in packets:
             self._show("in", p, "poll: ")
+        if answer_pings and "2" in packets:
+            await self.post("3")
         return packets
 
     async def post(self, *packets: str) -> None:
@@ -147,7 +152,8 @@ class EngineSession:
         """Probe a websocket with ping `probe`; on pong `probe` the last poll is ended
         (`noop`) and `upgrade` switches the session over."""
         assert self.http is not None
-        pending = asyncio.ensure_future(self.poll())    # the poll the noop will end
+        # the poll the noop will end (a ping in it is answered over the websocket below)
+        pending = asyncio.ensure_future(self.poll(answer_pings=False))
         await asyncio.sleep(0.05)
         self._http("GET ?transport=websocket (Upgrade: websocket)")
         self.ws = await self.http.ws_connect(self._url("websocket", ws=True), autoping=False)
@@ -159,6 +165,8 @@ class EngineSession:
         if "6" not in ended:
             raise ScenarioError(f"the last poll ended without a noop: {ended!r}")
         await self.send("5")
+        if "2" in ended:
+            await self.send("3")
 
     async def send(self, packet: str) -> None:
         assert self.ws is not None
@@ -166,23 +174,28 @@ class EngineSession:
         await self.ws.send_str(packet)
 
     async def receive(self, timeout: float) -> str:
-        """The next packet over the websocket (shown)."""
+        """The next packet over the websocket (shown); a ping is answered with a pong
+        at once (see `poll`)."""
         assert self.ws is not None
         msg = await asyncio.wait_for(self.ws.receive(), timeout)
         if msg.type != aiohttp.WSMsgType.TEXT:
             raise ScenarioError(f"the websocket closed ({msg.type.name})")
         self._show("in", str(msg.data), "ws: ")
+        if msg.data == "2":
+            await self.send("3")
         return str(msg.data)
 
     async def heartbeat(self, timeout: float) -> None:
-        """Wait for the server's ping and answer pong (messages meanwhile are shown)."""
+        """Wait for the server's next ping (answered with a pong by `receive`; messages
+        meanwhile are shown)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while True:
-            packet = await self.receive(max(0.1, deadline - loop.time()))
-            if packet == "2":
-                await self.send("3")
-                return
+        try:
+            while await self.receive(max(0.1, deadline - loop.time())) != "2":
+                pass
+        except TimeoutError:
+            raise ScenarioError(f"the server sent no ping within {timeout:g} s "
+                                "(was an earlier ping left unanswered?)") from None
 
     async def cut(self) -> None:
         """Cut the TCP connection under the websocket: no close packet, no close frame."""

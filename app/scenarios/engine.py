@@ -222,13 +222,31 @@ class ScenarioRun:
             self.lanes.append(name)
             self.lane_added.emit(name)
 
+    def wire_name(self, lane: str) -> str:
+        """The user name a lane's simulated user has on the server: ``alice-3f9a0c``
+        for the lane ``alice``. Unique to the run, so a lesson never collides with a
+        real person called alice (whose name may be claimed), and ending in the run
+        marker the server's ``forget`` of the run's rooms asks for."""
+        return f"{lane}-{self.run_id}"
+
+    def lane_of(self, user: Any) -> Any:
+        """The lane of a user name seen in a payload (``alice-3f9a0c`` -> ``alice``);
+        anything else unchanged."""
+        suffix = f"-{self.run_id}"
+        if isinstance(user, str) and user.endswith(suffix) and user != suffix:
+            return user.removesuffix(suffix)
+        return user
+
     def make_user(self, name: str, namespaces: list[str], *, user: str | None = None
                   ) -> Session:
-        """A simulated user's session (not connected yet); its packets feed the run."""
+        """A simulated user's session (not connected yet); its packets feed the run. On
+        the wire it is ``wire_name(name)`` unless `user` says otherwise, connects
+        `transient` (no ``users`` entry on the server) and with no name-claim key."""
         if name in self.sessions:
             raise ScenarioError(f"{name} is already in this lesson")
         cfg = ConnectionConfig(
-            url=self.url, user=user or name, token=self.token, namespaces=list(namespaces),
+            url=self.url, user=user or self.wire_name(name), token=self.token,
+            namespaces=list(namespaces), auth={"transient": True},
             transports=["websocket"],
             # slow enough that a deliberate drop is over before any retry starts
             reconnect=ReconnectPolicy(delay=0.5, delay_max=2.0, jitter=0.1),

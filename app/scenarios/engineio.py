@@ -2,7 +2,12 @@
 the server, drawn packet by packet: the long-polling handshake, Socket.IO riding inside
 Engine.IO messages, the upgrade to a websocket, the heartbeat, a drop and the
 reconnection as a new session. The client is ours (app.scenarios.eio_client), so each
-packet is seen exactly as it crosses the wire."""
+packet is seen exactly as it crosses the wire.
+
+The server is one the lesson starts for itself (app.scenarios.servers), with a ping every
+PING_INTERVAL seconds instead of the default 25: the heartbeat shows without a long wait,
+and the teacher's server keeps its own settings (its other users are not pinged more
+often because of a lesson)."""
 
 from __future__ import annotations
 
@@ -12,8 +17,14 @@ from typing import Any
 from app.scenarios.eio_client import EngineSession
 from app.scenarios.engine import Checks, EndState, Scenario, ScenarioError, ScenarioRun, Step
 from app.scenarios.hops import Hop
+from app.scenarios.servers import ServerProcess
 
 LANE = "client"
+#: the lesson server's heartbeat (sockdesk-server --ping-interval / --ping-timeout): a
+#: ping every 2 s; a generous timeout, so a teacher's pause of up to a minute (nobody
+#: answers pings while the lesson holds) does not end the session
+PING_INTERVAL = 2
+PING_TIMEOUT = 60
 
 
 class EngineIOScenario(Scenario):
@@ -31,7 +42,11 @@ class EngineIOScenario(Scenario):
         "a client that does not answer within pingTimeout is gone. When the connection "
         "drops, the client opens a new session and connects again. The client here is a "
         "small one of our own, so every Engine.IO packet is drawn: 0 open, 1 close, "
-        "2 ping, 3 pong, 4 message (a Socket.IO packet inside), 5 upgrade, 6 noop.")
+        "2 ping, 3 pong, 4 message (a Socket.IO packet inside), 5 upgrade, 6 noop. "
+        f"The server in this lesson is a small one the lesson starts for itself, with "
+        f"pingInterval {PING_INTERVAL} s instead of the usual 25 s, so the heartbeat shows "
+        "at once (and a ping may already come during the long-polling steps: the client "
+        "answers every ping with a pong, whenever it comes).")
     users = (LANE,)
     steps = (
         Step("Handshake over HTTP",
@@ -51,7 +66,8 @@ class EngineIOScenario(Scenario):
              "The same emit with an ack, now one websocket frame each way, no HTTP request."),
         Step("Heartbeat: ping and pong",
              "The server pings every pingInterval (it told us how often in the open "
-             "packet); the client answers pong. Waiting for the server's ping…"),
+             f"packet: {PING_INTERVAL} s on this lesson's server, 25 s by default); the "
+             "client answers pong. Waiting for the server's ping…"),
         Step("The connection drops",
              "The TCP connection is cut: no close packet, no goodbye. (Had the server "
              "cut it silently, the missing pings would tell the client within "
@@ -66,15 +82,30 @@ class EngineIOScenario(Scenario):
         ns = run.namespace("eio")
         run.memo.update(ns=ns, sids=[], sio_sids=[], echoes=[])
         run.add_lane(LANE)
-        client = EngineSession(run.url, lambda h: run.hop(LANE, h))
+        server = await self._start_server(run)
+        client = EngineSession(server.url, lambda h: run.hop(LANE, h))
         run.memo["client"] = client
-        auth: dict[str, Any] = {"user": "eve"}
-        if run.token:
-            auth["token"] = run.token
+        auth: dict[str, Any] = {"user": "eve"}   # the lesson's own server: no token
         try:
             await self._play(run, client, ns, auth)
         finally:
             await client.close()
+            await server.stop()
+
+    @staticmethod
+    async def _start_server(run: ScenarioRun) -> ServerProcess:
+        """This lesson's own server (loopback, a free port, its database in the run's
+        folder), pinging every PING_INTERVAL seconds."""
+        folder = run.data_dir / "server"
+        folder.mkdir(parents=True, exist_ok=True)
+        server = ServerProcess("lesson server", "--db", str(folder / "lesson.db"),
+                               "--ping-interval", str(PING_INTERVAL),
+                               "--ping-timeout", str(PING_TIMEOUT))
+        await server.start()
+        run.memo["server_url"] = server.url
+        run.say(f"This lesson runs its own server at {server.url} (pingInterval "
+                f"{PING_INTERVAL} s); the workspace's server is not used.")
+        return server
 
     async def _play(self, run: ScenarioRun, client: EngineSession, ns: str,
                     auth: dict[str, Any]) -> None:

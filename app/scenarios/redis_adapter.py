@@ -220,11 +220,14 @@ class RedisAdapterScenario(Scenario):
         c.expect(m["alice_after"] == S2, "alice failed over to server 2 (her second address)")
         c.expect(sorted(got) == [(1, FIRST), (2, SECOND)],
                  "bob holds both of alice's messages once, offsets 1 and 2")
-        gone = [p.args[0] for p in packets_of(run, "bob") if is_left(p, "carol")]
+        gone = [p.args[0] for p in packets_of(run, "bob")
+                if is_left(p, run.wire_name("carol"))]
         c.facts["left"] = gone
-        c.expect(bool(gone) and "carol" not in gone[-1].get("members", ["carol"]),
+        members = [run.lane_of(u) for u in gone[-1].get("members", ["carol"])] \
+            if gone else ["carol"]
+        c.expect(bool(gone) and "carol" not in members,
                  "server 2 cleaned up: bob saw carol leave #class, the members now "
-                 f"{', '.join(gone[-1].get('members', [])) if gone else '?'}")
+                 f"{', '.join(members) if gone else '?'}")
         reaped = [cap for lane, cap in watch.drawn if lane == S2 and S1 in cap]
         c.expect(bool(reaped), "server 2 took the cleanup lock for server 1 in Redis")
         seen = sorted((w, a) for w, s, a in m["deliveries"] if s == held)
@@ -258,5 +261,7 @@ def is_left(p: Any, user: str) -> bool:
             and p.args[0].get("user") == user and p.args[0].get("event") == "left")
 
 
-def left(run: ScenarioRun, lane: str, user: str) -> bool:
+def left(run: ScenarioRun, lane: str, who: str) -> bool:
+    """Has `lane` seen the simulated user `who` (a lane name) leave a room?"""
+    user = run.wire_name(who)
     return any(is_left(p, user) for p in packets_of(run, lane))

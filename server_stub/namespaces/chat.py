@@ -32,7 +32,16 @@ JOIN_SINCE_LIMIT = 500
 JOIN_RECENT = 50
 HISTORY_LIMIT = 500
 KNOWN_EVENTS = ("join", "history", "leave", "message", "edit", "delete", "typing", "rooms",
-                "dm", "users")
+                "dm", "users", "forget")
+#: the shortest run marker (what follows the last '-' of a user name) ``forget`` accepts
+MARKER_MIN = 6
+
+
+def run_marker(user: str) -> str | None:
+    """``-3f9a0c`` for ``alice-3f9a0c``: the suffix a lesson run gives its users and its
+    rooms (None when the name has no '-' followed by at least MARKER_MIN characters)."""
+    head, dash, tail = user.rpartition("-")
+    return f"-{tail}" if dash and head and len(tail) >= MARKER_MIN else None
 
 
 def room_key(room: str) -> str:
@@ -73,6 +82,9 @@ class ChatNamespace(Namespace):
         #: set by the server before a clean stop closes every connection: nobody left
         #: their rooms then, the server went away, so no ``left`` presence is sent
         self.stopping = False
+        #: sockets that connected with ``transient: true`` (a lesson's simulated users):
+        #: they are online while connected but never recorded in ``users``
+        self.transient: set[str] = set()
         changes = MessageChanges(self)
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
@@ -80,7 +92,7 @@ class ChatNamespace(Namespace):
             "join": self.join, "history": self.history, "leave": self.leave,
             "message": self.message, "edit": changes.edit, "delete": changes.delete,
             "typing": self.typing, "rooms": self.rooms, "dm": self.dm,
-            "users": self.list_users, "*": self.unknown,
+            "users": self.list_users, "forget": self.forget_room, "*": self.unknown,
         })
         ctx.backend.on_socket_lost(self.socket_lost)
         ctx.backend.on_unsent_messages(self.broadcast_unsent)
@@ -98,12 +110,16 @@ class ChatNamespace(Namespace):
         self.gate.hold(sid, user_key(user))
         await self.sio.enter_room(sid, user_key(user), namespace=NAMESPACE)
         await self.register_socket(sid, NAMESPACE, user)
+        if isinstance(auth, dict) and auth.get("transient") is True:
+            self.transient.add(sid)
+            return
         # Issued now, so a `users` request of this very connection already lists it.
         self.watch(self.storage.touch_user(user, now_iso()), "user seen")
 
     def forget(self, sid: str) -> None:
         super().forget(sid)
         self.gate.forget(sid)
+        self.transient.discard(sid)
 
     async def after_welcome(self, sid: str, namespace: str, user: str) -> None:
         """Deliver DMs kept while the user was offline, then those that arrived live
@@ -129,10 +145,11 @@ class ChatNamespace(Namespace):
         if self.is_forged_disconnect(sid, NAMESPACE):
             return
         user = self.users.get(sid)
+        transient = sid in self.transient
         # Forget first: a join still in progress for this socket sees it gone and does
         # not add a membership after the cleanup below was issued.
         self.forget(sid)
-        if user is not None:
+        if user is not None and not transient:
             self.watch(self.storage.touch_user(user, now_iso()), "user seen")
         departures = await self.presence.disconnected(sid)
         if not self.stopping:
@@ -288,6 +305,30 @@ class ChatNamespace(Namespace):
         return {"ok": True, "rooms": [
             {"room": r, "members": sizes.get(r, 0), "offset": offsets.get(r, 0)}
             for r in names]}
+
+    @guarded
+    async def forget_room(self, sid: str, event: str, *args: Any) -> Ack:
+        """Delete a lesson's room for good: its history, offsets and dedupe entries. Only
+        for a room named with the caller's run marker (``team-3f9a0c`` by
+        ``alice-3f9a0c``), nobody in it on any process, and every message in it written
+        by a user with that marker (checked by the storage in the same step as the
+        delete)."""
+        payload = v.one_object(event, args)
+        room = v.name(payload, "room")
+        user = self.user_of(sid)
+        marker = run_marker(user)
+        if marker is None or not room.endswith(marker) or room == marker:
+            raise v.RequestError(
+                f"Only a room named with your own run marker may be forgotten ('{room}' "
+                f"does not end in the '-' suffix of your name {user}).", "forbidden")
+        if (await self.presence.room_sizes()).get(room):
+            raise v.RequestError(f"The room '{room}' still has members.", "busy")
+        removed = await self.storage.forget_room(room, marker)
+        if removed is None:
+            raise v.RequestError(f"The room '{room}' holds messages of users without the "
+                                 f"marker '{marker}'.", "forbidden")
+        log.info("%s forgot room %r (%d entries)", user, room, removed)
+        return {"ok": True, "room": room, "removed": removed}
 
     @guarded
     async def dm(self, sid: str, event: str, *args: Any) -> Ack:

@@ -233,6 +233,13 @@ class Storage(abc.ABC):
         """Every room that has messages, with its latest offset."""
 
     @abc.abstractmethod
+    def forget_room(self, room: str, marker: str) -> Awaitable[int | None]:
+        """Delete the room's history, offset and dedupe entries in one step, unless one
+        of its messages was written by a user whose name does not end in ``marker``
+        (then None, and nothing changed). The number of entries removed (0: there was
+        no such room). The caller checks that nobody is in the room."""
+
+    @abc.abstractmethod
     def mark_broadcast(self, msg: ChatMessage) -> Awaitable[None]:
         """The broadcast of a stored message went out. Until then a process that dies
         leaves it to the survivors to broadcast (Redis); alone, a crash disconnects

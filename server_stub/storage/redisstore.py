@@ -21,7 +21,8 @@ Keys (all under :data:`~server_stub.scaleout.redislink.PREFIX`):
                       never served again
 ``chat:users``        hash user -> ISO time of their last ``/chat`` connect/disconnect
 ``chat:offsets``      hash room -> latest offset (also the list of rooms with messages)
-``chat:ids``          hash ``<user>:<id>`` -> ``<offset>:<room>`` (dedupe, kept for good)
+``chat:ids``          hash ``<user>:<id>`` -> ``<offset>:<room>`` (dedupe, kept until the
+                      room is forgotten: ``forget``)
 ``dm:box:<user>``     stream: the user's DMs not delivered yet (the mailbox)
 ``dm:ids``            hash ``<sender>:<id>`` -> recipient, mailbox entry, ts and text, so a
                       resend gets the first ack and delivery can remove the entry
@@ -240,7 +241,33 @@ redis.call('HSETNX', P .. 'claims', ARGV[2], ARGV[3])
 return redis.call('HGET', P .. 'claims', ARGV[2])
 """)
 
-SCRIPTS = (APPEND, CHANGE, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT, HISTORY_ID, CLAIM)
+#: A lesson room deleted for good (see Storage.forget_room): -1 when a message in it is
+#: by a user whose name does not end in the marker, else the number of entries removed.
+FORGET = Script("chat_forget", """
+local P, room, marker = ARGV[1], ARGV[2], ARGV[3]
+local log = P .. 'chat:log:' .. room
+local entries = redis.call('XRANGE', log, '-', '+')
+local ids = {}
+for _, e in ipairs(entries) do
+  local f, user, id, event = e[2], '', '', false
+  for j = 1, #f, 2 do
+    if f[j] == 'user' then user = f[j + 1] end
+    if f[j] == 'id' then id = f[j + 1] end
+    if f[j] == 'event' then event = true end
+  end
+  if not event then
+    if #user < #marker or string.sub(user, -#marker) ~= marker then return -1 end
+    table.insert(ids, user .. ':' .. id)
+  end
+end
+for _, field in ipairs(ids) do redis.call('HDEL', P .. 'chat:ids', field) end
+redis.call('DEL', log, P .. 'chat:edits:' .. room)
+redis.call('HDEL', P .. 'chat:offsets', room)
+return #entries
+""")
+
+SCRIPTS = (APPEND, CHANGE, FIND, HISTORY, STORE_DM, DELIVERED, TAKE_UNSENT, HISTORY_ID, CLAIM,
+           FORGET)
 
 
 def _fields(flat: list[str] | dict[str, str]) -> dict[str, str]:
@@ -355,6 +382,15 @@ class RedisStorage(Storage):
 
         async def decode() -> dict[str, int]:
             return {room: int(offset) for room, offset in (await reply).items()}
+
+        return decode()
+
+    def forget_room(self, room: str, marker: str) -> Awaitable[int | None]:
+        reply = self.link.run(FORGET, (room, marker))
+
+        async def decode() -> int | None:
+            removed = int(await reply)
+            return None if removed < 0 else removed
 
         return decode()
 

@@ -483,7 +483,7 @@ class SqliteStorage(Storage, QueueStore):
                 "AND room = ?", (user, msg_id, room)).fetchone()
             if row is None:
                 # Someone else's message of that room (a rare path: a scan of the room).
-                other = conn.execute("SELECT 1 FROM chat_messages WHERE room = ? AND "
+                other = conn.execute("SELECT 1 FROM chat_messages WHERE room = ?1 AND "
                                      "msg_id = ? LIMIT 1", (room, msg_id)).fetchone()
                 return ChangeResult("forbidden" if other else "not_found")
             target = _chat(row)
@@ -542,6 +542,22 @@ class SqliteStorage(Storage, QueueStore):
     def room_offsets(self) -> Awaitable[dict[str, int]]:
         def op(conn: sqlite3.Connection) -> dict[str, int]:
             return dict(conn.execute("SELECT room, last_offset FROM chat_rooms").fetchall())
+
+        return self._submit(op)
+
+    def forget_room(self, room: str, marker: str) -> Awaitable[int | None]:
+        def op(conn: sqlite3.Connection) -> int | None:
+            foreign = conn.execute(
+                "SELECT 1 FROM chat_messages WHERE room = ?1 AND "
+                "substr(sender, -length(?2)) != ?2 LIMIT 1", (room, marker)).fetchone()
+            if foreign:
+                return None
+            removed = 0
+            for table in ("chat_messages", "chat_changes"):
+                removed += conn.execute(f"DELETE FROM {table} WHERE room = ?",
+                                        (room,)).rowcount
+            conn.execute("DELETE FROM chat_rooms WHERE room = ?", (room,))
+            return removed
 
         return self._submit(op)
 

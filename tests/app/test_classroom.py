@@ -82,6 +82,9 @@ async def test_two_students_are_lanes_and_each_gets_the_broadcast(server, seats,
         # dismissed: both students left, their lesson connections are closed
         assert run.classroom is not None and run.classroom.left == {"sam", "kim"}
         assert all(seat.lesson is None and seat.invitation is None for seat in seats)
+        # the students left the class's room, so the run could forget it and its own
+        assert run.tidied is not None and run.name("class") in run.tidied
+        assert run.memo["room"] in run.tidied
     finally:
         await run.close()
 

@@ -14,6 +14,7 @@ import pytest
 from app.outbox import OutboxState
 from app.packets import Packet
 from app.scenarios import BroadcastScenario, MissedEventScenario, ScenarioRun
+from app.scenarios.missed import PLAIN_EVENT
 from app.scenarios.pacing import CHECK, KEY, SETUP, Pacer, SetupTracker
 
 pytestmark = pytest.mark.timeout(90)
@@ -107,8 +108,9 @@ async def test_pause_sends_nothing_then_the_lesson_ends_passed(server, tmp_path:
     paused_at: list[float] = []
 
     def pause_with_a_message_queued(msg: Any) -> None:
-        # while the others keep talking: alice's message is in her outbox, not yet sent
-        if (not paused_at and run.current == 3 and msg.state == OutboxState.QUEUED):
+        # while the others keep talking in the room (the lesson's second half, step 9):
+        # alice's message is in her outbox, not yet sent
+        if (not paused_at and run.current == 8 and msg.state == OutboxState.QUEUED):
             run.pause()
             paused_at.append(time.time())
 
@@ -121,7 +123,7 @@ async def test_pause_sends_nothing_then_the_lesson_ends_passed(server, tmp_path:
         await asyncio.sleep(4.0)
         sent = [(lane, p) for ts, lane, p in seen if ts >= paused_at[0] and p.direction == "out"]
         assert sent == []
-        assert run.current == 3 and not task.done() and run.state.value == "running"
+        assert run.current == 8 and not task.done() and run.state.value == "running"
         queued = run.sessions["alice"].outbox.list("/chat")
         assert any(m.state in (OutboxState.QUEUED, OutboxState.SENT) for m in queued)
         resumed = time.time()
@@ -173,10 +175,13 @@ async def test_marks_key_packets_by_step_and_the_checks_apart(server, tmp_path: 
         first = [m for _lane, _p, m in marks if m and m.step == 0]
         # everyone connects, is welcomed and joins: all of it setup, none of it key
         assert len(first) >= 3 * 5 and all(m and m.setup for m in first)
+        # the two halves: the plain chat talks in steps 2, 4 and 6, the room in 7, 9, 11
+        plain = [m for _lane, p, m in marks if p.event == PLAIN_EVENT]
+        assert plain and all(m and m.key and m.step in (1, 3, 5) for m in plain)
         talk = [m for _lane, p, m in marks if p.event == "message"]
-        assert talk and all(m and m.key and m.step in (1, 3, 5) for m in talk)
+        assert talk and all(m and m.key and m.step in (6, 8, 10) for m in talk)
         back = [(p.event, p.args[0].get("since")) for lane, p, m in marks
-                if m and m.step == 5 and m.key and lane == "carol" and p.event == "join"]
+                if m and m.step == 10 and m.key and lane == "carol" and p.event == "join"]
         assert back == [("join", 3)]       # carol's recovery is the step's key packet
         # the checks' own requests are marked as such, never as a step of the lesson
         history = [m for lane, p, m in marks if p.event == "history"]

@@ -193,7 +193,7 @@ async def test_missed_event_recovers_exactly_the_missed_messages(server, tmp_pat
         assert carol.outbox.depth() == 0
         for name in ("alice", "bob"):
             got = [m.text for m in rows(run.sessions[name], f"room:/chat:{room}")
-                   if m.user == "carol"]
+                   if m.user == run.wire_name("carol")]
             assert got == ["Hello, I'm here too.", "Sorry, my wifi dropped.",
                            "What did I miss?"], name
         notes = [(n.lane, n.kind) for n in run.notes]

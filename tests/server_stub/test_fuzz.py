@@ -22,13 +22,15 @@ from hypothesis import strategies as st
 from tests.server_stub.peers import unique
 from tests.support import ServerProcess
 
-CODES = {"invalid", "too_large", "not_found", "forbidden", "unauthorized", "rate_limited"}
+CODES = {"invalid", "too_large", "not_found", "forbidden", "unauthorized", "rate_limited",
+         "busy"}
 TIMEOUT = 10
 
 FIELDS = {
     "join": ("room", "since"), "history": ("room", "since", "limit"), "leave": ("room",),
     "message": ("room", "text", "id", "user", "reply_to"), "typing": ("room", "to"),
     "rooms": (), "edit": ("room", "id", "text"), "delete": ("room", "id"), "users": (),
+    "forget": ("room",),
     "dm": ("to", "text", "id", "user"),
     "publish": ("queue", "payload", "id"), "subscribe": ("queue", "prefetch"),
     "unsubscribe": ("queue",), "ack": ("queue", "seq"), "nack": ("queue", "seq", "requeue"),
@@ -36,7 +38,7 @@ FIELDS = {
     "purge": ("queue",),
 }
 CHAT_EVENTS = ["join", "history", "leave", "message", "edit", "delete", "typing", "rooms",
-               "dm", "users"]
+               "dm", "users", "forget"]
 QUEUE_EVENTS = ["publish", "subscribe", "unsubscribe", "ack", "nack", "peek", "stats",
                 "requeue", "purge"]
 
