@@ -127,6 +127,35 @@ def namespace_of(raw: Any) -> str:
     return "/"
 
 
+def _plain_event(data: str) -> tuple[str, list[Any]] | None:
+    """(namespace, [event, *args]) of the commonest packet, a text EVENT that wants no
+    ack: ``2[...]`` or ``2/ns,[...]`` (a ``?query`` after the namespace dropped), decoded
+    exactly as python-socketio's Packet does; None for any other form, or JSON that does
+    not decode (the full decoder then takes it, and reports what is wrong)."""
+    if data[:1] != "2":
+        return None
+    if data[1:2] == "/":
+        sep = data.find(",", 1)
+        if sep == -1:
+            return None
+        namespace = data[1:sep]
+        q = namespace.find("?")
+        if q != -1:
+            namespace = namespace[:q]
+        start = sep + 1
+    else:
+        namespace, start = "/", 1
+    if data[start:start + 1] != "[":  # an ack id, attachments, no data: not this form
+        return None
+    try:
+        args = jsonmod.loads(data[start:])
+    except Exception:
+        return None
+    if not isinstance(args, list) or not args:
+        return None
+    return namespace or "/", args
+
+
 #: Message tasks started by InlineEngineIO, referenced until done (asyncio keeps only
 #: weak references to tasks).
 _message_tasks: set[asyncio.Task[Any]] = set()
@@ -153,6 +182,10 @@ class InlineEngineIO(engineio.AsyncClient):
             return await super()._trigger_event(event, *args, run_async=run_async, **kwargs)
         if self._waiting == 0 and self.inline is not None and self.inline(*args):
             return None
+        return self._message_task(handler, *args)
+
+    def _message_task(self, handler: Callable[..., Any], *args: Any) -> asyncio.Task[Any]:
+        """Run the message handler in a task of its own, as stock engine.io does."""
         self._waiting += 1
         started = False
 
@@ -221,13 +254,26 @@ class InlineEngineIO(engineio.AsyncClient):
                     await self.queue.put(None)
                     break
                 last = loop.time()
-                if not isinstance(msg.data, str | bytes):
+                data = msg.data
+                # a text MESSAGE holding a Socket.IO packet (it starts with the packet
+                # type's digit): what engine.io's decoder would hand over is data[1:]
+                if isinstance(data, str) and data[:1] == "4" and "0" <= data[1:2] <= "9":
+                    handler = self.handlers.get("message")
+                    if handler is not None:
+                        if not (self._waiting == 0 and self.inline is not None
+                                and self.inline(data[1:])):
+                            self._message_task(handler, data[1:])
+                        if last - yielded >= YIELD_EVERY_S:
+                            await asyncio.sleep(0)
+                            yielded = loop.time()
+                        continue
+                if not isinstance(data, str | bytes):
                     self.logger.warning("Server sent %s packet data %s, aborting",
                                         msg.type, msg.data)
                     await self.queue.put(None)
                     break
                 try:
-                    pkt = eio_packet.Packet(encoded_packet=msg.data)
+                    pkt = eio_packet.Packet(encoded_packet=data)
                 except Exception as e:
                     self.logger.info('Unexpected error decoding packet: "%s", aborting', e)
                     await self.queue.put(None)
@@ -293,6 +339,16 @@ class SioClient(socketio.AsyncClient):
         if self._binary_packet is not None or not isinstance(data, str) \
                 or data[:1] not in ("2", "3"):
             return False
+        plain = _plain_event(data) if self.packet_class is sio_packet.Packet else None
+        if plain is not None:
+            namespace, args = plain
+            try:
+                self.hooks.packet("in", namespace, "EVENT", args, None, _size(data))
+                self.hooks.event(namespace, str(args[0]), list(args[1:]), False,
+                                 self._seen(namespace, args))
+            except Exception:  # as in a task of its own: never let it end the read loop
+                log.exception("handling an inbound event failed")
+            return True
         try:
             pkt = self.packet_class(encoded_packet=data)
         except Exception:  # decoded again on the task path, which reports it

@@ -8,9 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from socketio.packet import Packet
 
 from app import sioclient
-from app.sioclient import InlineEngineIO
+from app.sioclient import InlineEngineIO, SioClient, _plain_event
+from tests.app.test_sioclient_inline import Hooks
 
 
 class FakeWS:
@@ -59,6 +61,8 @@ def connected(seen: list[Any]) -> tuple[InlineEngineIO, FakeWS, RecordingQueue]:
     eio.on("disconnect", on_disconnect)
 
     def inline(data: Any) -> bool:
+        if data.endswith("t"):  # one for the task path
+            return False
         seen.append(data)
         return True
 
@@ -67,20 +71,29 @@ def connected(seen: list[Any]) -> tuple[InlineEngineIO, FakeWS, RecordingQueue]:
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.parametrize("yield_every", [0.0, 60.0])
 async def test_a_burst_is_read_in_order_and_other_callbacks_still_run(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sioclient, "YIELD_EVERY_S", 0.0)
+        monkeypatch: pytest.MonkeyPatch, yield_every: float) -> None:
+    monkeypatch.setattr(sioclient, "YIELD_EVERY_S", yield_every)
     seen: list[Any] = []
     eio, ws, _queue = connected(seen)
-    for i in range(200):
-        ws.feed(f"4m{i}")
+    # "4" + a digit: a Socket.IO packet, taken on the fast path; "4m...": engine.io's
+    # own decoding; "...t": refused inline, so it and what follows wait for tasks
+    sent = [f"{i}t" if i % 7 == 3 else f"{i}x" if i % 2 else f"m{i}" for i in range(200)]
+    for data in sent:
+        ws.feed(f"4{data}")
     task = asyncio.ensure_future(eio._read_loop_websocket())
     asyncio.get_running_loop().call_soon(seen.append, "timer")
-    while len([s for s in seen if s != "timer"]) < 200:
+
+    def messages() -> list[Any]:
+        return [s[1] if isinstance(s, tuple) else s for s in seen if s != "timer"]
+
+    while len(messages()) < 200:
         await asyncio.sleep(0)
-    messages = [s for s in seen if s != "timer"]
-    assert messages == [f"m{i}" for i in range(200)]  # all of them, in arrival order
-    assert seen.index("timer") < 10  # not after the whole burst
+    assert messages() == sent  # all of them, in arrival order
+    assert ("task", "3t") in seen
+    if yield_every == 0.0:
+        assert seen.index("timer") < 10  # not after the whole burst
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -113,3 +126,31 @@ async def test_a_cancel_from_outside_is_not_taken_for_silence() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert queue.put_log == []
+
+
+@pytest.mark.parametrize("raw", [
+    '2["tick",{"i":1,"text":"tick 1"}]',
+    '2/chat,["message",{"text":"hi, there","n":-1}]',
+    '2/chat?x=1,["message",2]',
+    '2/,["a"]',
+    '2/a-b,["x-y",[1,2]]',
+    '2["big",123456789012345678901234567890]',
+    '2["nan",NaN]',
+])
+def test_the_plain_event_decoder_agrees_with_python_socketio(raw: str) -> None:
+    SioClient(Hooks())  # installs our json module into python-socketio's Packet
+    pkt = Packet(encoded_packet=raw)
+    assert _plain_event(raw) == (pkt.namespace or "/", pkt.data)
+
+
+@pytest.mark.parametrize("raw", [
+    '2/chat,7["message"]',   # wants an ack
+    '21-["file",{"_placeholder":true,"num":0}]',
+    '2/chat,["message"',     # broken JSON: the full decoder reports it
+    '2[]',                   # no event name
+    '2/chat',                # no data
+    '2{"a":1}',              # not a list
+    '3/chat,7[{"ok":true}]',
+])
+def test_the_plain_event_decoder_leaves_every_other_form_to_the_full_one(raw: str) -> None:
+    assert _plain_event(raw) is None
