@@ -63,12 +63,15 @@ class Sizes:
     b5_seconds: float
     b6_rows: int
     b7_repeats: int
+    b9_clients: int
 
 
 FULL = Sizes(repeats=3, b1_messages=3000, b2_seconds=20, b3_messages=10_000,
-             b4_events=50_000, b5_seconds=10, b6_rows=1_000_000, b7_repeats=5)
+             b4_events=50_000, b5_seconds=10, b6_rows=1_000_000, b7_repeats=5,
+             b9_clients=2000)
 QUICK = Sizes(repeats=2, b1_messages=1000, b2_seconds=5, b3_messages=2000,
-              b4_events=10_000, b5_seconds=4, b6_rows=200_000, b7_repeats=3)
+              b4_events=10_000, b5_seconds=4, b6_rows=200_000, b7_repeats=3,
+              b9_clients=500)
 
 
 def median(xs: list[float]) -> float | None:
@@ -525,8 +528,96 @@ def b7(sz: Sizes, tmp: Path) -> list[Row]:
                 samples={"connected": connected})]
 
 
+# -- B9 idle connections ------------------------------------------------------------------
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def settled_rss_kb(pid: int, timeout: float = 30.0) -> int:
+    """RSS once it stops moving (two reads 0.5 s apart within 1%), or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    before = rss_kb(pid)
+    while True:
+        time.sleep(0.5)  # sampling interval of a measurement, not a wait for a result
+        now = rss_kb(pid)
+        if abs(now - before) <= before * 0.01 or time.monotonic() > deadline:
+            return now
+        before = now
+
+
+def _b9_load(url: str, pid: int, n: int) -> float:
+    """KB of server RSS per connection: (RSS with n idle clients - RSS before) / n."""
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    before = settled_rss_kb(pid)
+    proc = subprocess.Popen(["node", str(HERE / "idle_clients.js"), url, "/chat", str(n),
+                             "100"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("{"):
+            raise RuntimeError(f"idle_clients failed: {line!r}")
+        got = json.loads(line)
+        if got["connected"] != n:
+            raise RuntimeError(f"only {got['connected']} of {n} connected")
+        after = settled_rss_kb(pid)
+        return (after - before) / n
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def b9(sz: Sizes, tmp: Path) -> Row:
+    """Server RSS per idle connection, ours vs the reference Node server; a fresh server
+    for every run (the first 2,000 connections grow pools a second round would reuse)."""
+    import resource
+
+    n = sz.b9_clients
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n * 2 + 1000
+    if soft < want:  # inherited by both servers and the Node clients
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+
+    def ours() -> float:
+        with our_server(tmp) as srv:
+            assert srv.proc is not None
+            return _b9_load(srv.url, srv.proc.pid, n)
+
+    def peer() -> float:
+        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+        proc = subprocess.Popen(["node", str(HERE / "ref_server.js")], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            if not first.startswith("Listening on "):
+                raise RuntimeError(f"reference server did not start: {first!r}")
+            return _b9_load(first.split("Listening on ", 1)[1].strip(), proc.pid, n)
+        finally:
+            proc.kill()
+            proc.wait(10)
+
+    mine, theirs = alternate(ours, peer, sz.repeats)
+    mo, mp = median(mine), median(theirs)
+    ratio = round(mo / mp, 3) if mo and mp else None
+    return Row("B9", f"server RSS per idle connection, {n:,} clients on /chat", mo, mp,
+               "KB/connection", "reference Node socket.io server", ratio, "<= 2x",
+               ratio is not None and ratio <= 2.0,
+               "(RSS with the clients - RSS before) / clients; official Node clients, "
+               "websocket, one process", {"ours": mine, "peer": theirs})
+
+
 BENCHES: dict[str, Callable[[Sizes, Path], Row | list[Row]]] = {
-    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7}
+    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7,
+    "B9": b9}
 
 
 # -- report --------------------------------------------------------------------------------
