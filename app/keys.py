@@ -16,6 +16,7 @@ are derived from payloads: a `/chat` ``message`` with a ``room`` belongs to ``ro
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +57,10 @@ class Kind(enum.StrEnum):
     DM = "dm"           # direct messages with one user
     EVENT = "event"     # every other inbound event, one queue per event name
     WORK = "work"       # deliveries from one of the bundled server's work queues
+
+
+#: "kind:" of every kind, for `is_kind` (asked for every stored message)
+_PREFIX = {k: f"{k.value}:" for k in Kind}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +122,10 @@ def dm_key(namespace: str, user: str) -> str:
     return str(QueueKey(Kind.DM, namespace, user))
 
 
+@functools.lru_cache(maxsize=4096)
 def event_key(namespace: str, event: str) -> str:
-    """The queue of every other event of that name on that namespace."""
+    """The queue of every other event of that name on that namespace (cached: it is
+    asked for every inbound event, and a session sees few distinct names)."""
     return str(QueueKey(Kind.EVENT, namespace, event))
 
 
@@ -129,7 +136,7 @@ def work_key(queue: str) -> str:
 
 def is_kind(key: str, kind: Kind) -> bool:
     """True when `key` is a key of that kind (cheap: no full parse)."""
-    return key.startswith(kind.value + ":")
+    return key.startswith(_PREFIX[kind])
 
 
 def first_object(args: Sequence[Any]) -> dict[str, Any] | None:

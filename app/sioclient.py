@@ -46,6 +46,7 @@ polling transport has no such limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -54,6 +55,8 @@ from typing import Any, Protocol
 import aiohttp
 import engineio
 import socketio
+from engineio import base_client as eio_base_client
+from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from app import jsonmod
@@ -65,6 +68,9 @@ from app.handshake import ssl_for
 __all__ = ["MAX_FRAME_BYTES", "ClientHooks", "InlineEngineIO", "SioClient", "ssl_for"]
 
 log = logging.getLogger(__name__)
+
+#: Longest the websocket read loop runs without yielding to other callbacks (seconds).
+YIELD_EVERY_S = 0.002
 
 #: Largest websocket frame accepted from a server (then the connection is dropped).
 MAX_FRAME_BYTES = 64 * 1024 * 1024
@@ -121,6 +127,35 @@ def namespace_of(raw: Any) -> str:
     return "/"
 
 
+def _plain_event(data: str) -> tuple[str, list[Any]] | None:
+    """(namespace, [event, *args]) of the commonest packet, a text EVENT that wants no
+    ack: ``2[...]`` or ``2/ns,[...]`` (a ``?query`` after the namespace dropped), decoded
+    exactly as python-socketio's Packet does; None for any other form, or JSON that does
+    not decode (the full decoder then takes it, and reports what is wrong)."""
+    if data[:1] != "2":
+        return None
+    if data[1:2] == "/":
+        sep = data.find(",", 1)
+        if sep == -1:
+            return None
+        namespace = data[1:sep]
+        q = namespace.find("?")
+        if q != -1:
+            namespace = namespace[:q]
+        start = sep + 1
+    else:
+        namespace, start = "/", 1
+    if data[start:start + 1] != "[":  # an ack id, attachments, no data: not this form
+        return None
+    try:
+        args = jsonmod.loads(data[start:])
+    except Exception:
+        return None
+    if not isinstance(args, list) or not args:
+        return None
+    return namespace or "/", args
+
+
 #: Message tasks started by InlineEngineIO, referenced until done (asyncio keeps only
 #: weak references to tasks).
 _message_tasks: set[asyncio.Task[Any]] = set()
@@ -147,6 +182,10 @@ class InlineEngineIO(engineio.AsyncClient):
             return await super()._trigger_event(event, *args, run_async=run_async, **kwargs)
         if self._waiting == 0 and self.inline is not None and self.inline(*args):
             return None
+        return self._message_task(handler, *args)
+
+    def _message_task(self, handler: Callable[..., Any], *args: Any) -> asyncio.Task[Any]:
+        """Run the message handler in a task of its own, as stock engine.io does."""
         self._waiting += 1
         started = False
 
@@ -165,6 +204,97 @@ class InlineEngineIO(engineio.AsyncClient):
         _message_tasks.add(task)
         task.add_done_callback(done)
         return task
+
+    async def _read_loop_websocket(self) -> None:
+        """engine.io's websocket read loop without a task and a timer per message.
+
+        The stock loop wraps every `ws.receive()` in `asyncio.wait_for`, which makes a
+        task and a timeout handle for each message: three loop turns per message, more
+        than decoding and storing it cost. Here a message already in aiohttp's buffer is
+        read without leaving the loop; silence is caught by one watchdog timer (the same
+        limit, ping interval + ping timeout, counted from the last message). The loop
+        still yields at least every YIELD_EVERY_S, so timers (the store's commits) and
+        the GUI get their turns during a burst. Everything else is as in the stock loop.
+        """
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        limit = self.ping_interval + self.ping_timeout
+        last = loop.time()
+        timed_out = False
+        handle: asyncio.TimerHandle | None = None
+
+        def watchdog() -> None:
+            nonlocal handle, timed_out
+            idle = loop.time() - last
+            if idle >= limit and me is not None:
+                timed_out = True
+                me.cancel()
+                return
+            handle = loop.call_later(limit - idle, watchdog)
+
+        handle = loop.call_later(limit, watchdog)
+        yielded = last
+        try:
+            while self.state == "connected" and self.write_loop_task:
+                try:
+                    msg = await self.ws.receive()
+                except asyncio.CancelledError:
+                    if not timed_out or me is None:
+                        raise
+                    me.uncancel()
+                    self.logger.warning("Server has stopped communicating, aborting")
+                    await self.queue.put(None)
+                    break
+                except aiohttp.client_exceptions.ServerDisconnectedError:
+                    self.logger.info("Read loop: WebSocket connection was closed, aborting")
+                    await self.queue.put(None)
+                    break
+                except Exception as e:
+                    self.logger.info('Unexpected error receiving packet: "%s", aborting', e)
+                    await self.queue.put(None)
+                    break
+                last = loop.time()
+                data = msg.data
+                # a text MESSAGE holding a Socket.IO packet (it starts with the packet
+                # type's digit): what engine.io's decoder would hand over is data[1:]
+                if isinstance(data, str) and data[:1] == "4" and "0" <= data[1:2] <= "9":
+                    handler = self.handlers.get("message")
+                    if handler is not None:
+                        if not (self._waiting == 0 and self.inline is not None
+                                and self.inline(data[1:])):
+                            self._message_task(handler, data[1:])
+                        if last - yielded >= YIELD_EVERY_S:
+                            await asyncio.sleep(0)
+                            yielded = loop.time()
+                        continue
+                if not isinstance(data, str | bytes):
+                    self.logger.warning("Server sent %s packet data %s, aborting",
+                                        msg.type, msg.data)
+                    await self.queue.put(None)
+                    break
+                try:
+                    pkt = eio_packet.Packet(encoded_packet=data)
+                except Exception as e:
+                    self.logger.info('Unexpected error decoding packet: "%s", aborting', e)
+                    await self.queue.put(None)
+                    break
+                await self._receive_packet(pkt)
+                if last - yielded >= YIELD_EVERY_S:
+                    await asyncio.sleep(0)
+                    yielded = loop.time()
+        finally:
+            if handle is not None:
+                handle.cancel()
+        if self.write_loop_task:
+            self.logger.info("Waiting for write loop task to end")
+            await self.write_loop_task
+        if self.state == "connected":
+            await self._trigger_event("disconnect", self.reason.TRANSPORT_ERROR,
+                                      run_async=False)
+            with contextlib.suppress(ValueError):
+                eio_base_client.connected_clients.remove(self)
+            await self._reset()
+        self.logger.info("Exiting read loop task")
 
 
 class SioClient(socketio.AsyncClient):
@@ -209,6 +339,16 @@ class SioClient(socketio.AsyncClient):
         if self._binary_packet is not None or not isinstance(data, str) \
                 or data[:1] not in ("2", "3"):
             return False
+        plain = _plain_event(data) if self.packet_class is sio_packet.Packet else None
+        if plain is not None:
+            namespace, args = plain
+            try:
+                self.hooks.packet("in", namespace, "EVENT", args, None, _size(data))
+                self.hooks.event(namespace, str(args[0]), list(args[1:]), False,
+                                 self._seen(namespace, args))
+            except Exception:  # as in a task of its own: never let it end the read loop
+                log.exception("handling an inbound event failed")
+            return True
         try:
             pkt = self.packet_class(encoded_packet=data)
         except Exception:  # decoded again on the task path, which reports it

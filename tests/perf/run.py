@@ -63,12 +63,15 @@ class Sizes:
     b5_seconds: float
     b6_rows: int
     b7_repeats: int
+    b9_clients: int
 
 
 FULL = Sizes(repeats=3, b1_messages=3000, b2_seconds=20, b3_messages=10_000,
-             b4_events=50_000, b5_seconds=10, b6_rows=1_000_000, b7_repeats=5)
+             b4_events=50_000, b5_seconds=10, b6_rows=1_000_000, b7_repeats=5,
+             b9_clients=2000)
 QUICK = Sizes(repeats=2, b1_messages=1000, b2_seconds=5, b3_messages=2000,
-              b4_events=10_000, b5_seconds=4, b6_rows=200_000, b7_repeats=3)
+              b4_events=10_000, b5_seconds=4, b6_rows=200_000, b7_repeats=3,
+              b9_clients=500)
 
 
 def median(xs: list[float]) -> float | None:
@@ -263,9 +266,30 @@ def b3(sz: Sizes, tmp: Path) -> list[Row]:
 
 
 # -- B4 ingest -----------------------------------------------------------------------------
-async def _b4_receive(url: str, n: int, core: bool, tmp: Path) -> float:
-    """Events/s from the first to the last received, while sender.js sends as fast as
-    its acks come back."""
+@contextlib.contextmanager
+def node_script_server(script: str) -> Iterator[str]:
+    """A Node server script of ours that prints "Listening on URL" first; yields the URL."""
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    proc = subprocess.Popen(["node", str(HERE / script)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        if not first.startswith("Listening on "):
+            raise RuntimeError(f"{script} did not start: {first!r}")
+        yield first.split("Listening on ", 1)[1].strip()
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+async def _b4_receive(url: str, n: int, core: bool, tmp: Path, relay: bool = False) -> float:
+    """Events/s from the first event received to the last one (for the core: from the
+    first one logged as it arrives to the last one stored, i.e. announced by
+    `event_received` after its commit).
+
+    Fed by burst_server.js (the client emits `go` and the server pushes N events as fast
+    as it can), or with `relay`, by sender.js through our server's sandbox relay."""
     import socketio
 
     from app.config import ConnectionConfig
@@ -278,7 +302,7 @@ async def _b4_receive(url: str, n: int, core: bool, tmp: Path) -> float:
 
     def got(*_a: Any) -> None:
         nonlocal count, first
-        if count == 0:
+        if count == 0 and first == 0.0:
             first = time.perf_counter()
         count += 1
         if count >= n and not done.done():
@@ -288,10 +312,18 @@ async def _b4_receive(url: str, n: int, core: bool, tmp: Path) -> float:
     session: Session | None = None
     client: socketio.AsyncClient | None = None
     data = tmp / f"b4-{time.monotonic_ns()}"
+    proc = None
     if core:
         session = Session(ConnectionConfig(url=url, user="ingest", namespaces=[ns],
                                            transports=["websocket"]), data)
         session.event_received.connect(got)
+
+        def arrived(pkt: Any) -> None:
+            nonlocal first
+            if first == 0.0 and pkt.direction == "in" and pkt.event == "tick":
+                first = time.perf_counter()
+
+        session.packet_log.packet_logged.connect(arrived)
         assert await session.connect()
         assert await session.wait_ready(ns, 10)
     else:
@@ -300,12 +332,25 @@ async def _b4_receive(url: str, n: int, core: bool, tmp: Path) -> float:
         await client.connect(url, namespaces=[ns], auth={"user": "bare"},
                              transports=["websocket"], wait_timeout=30)
     try:
-        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
-        proc = await asyncio.create_subprocess_exec(
-            "node", str(HERE / "sender.js"), url, ns, str(n), "0", "64", env=env,
-            stdout=asyncio.subprocess.DEVNULL)
+        if relay:
+            env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+            proc = await asyncio.create_subprocess_exec(
+                "node", str(HERE / "sender.js"), url, ns, str(n), "0", "64", env=env,
+                stdout=asyncio.subprocess.DEVNULL)
+        elif session is not None:
+            session.emit(ns, "go", {"n": n})
+        else:
+            assert client is not None
+            await client.emit("go", {"n": n}, namespace=ns)
         last = await asyncio.wait_for(done, 600)
-        await proc.wait()
+        if proc is not None:
+            await proc.wait()
+        if session is not None:  # nothing lost: every event is in the store
+            from app.keys import event_key
+
+            stored = session.store.count(event_key(ns, "tick"))
+            if stored < n:
+                raise RuntimeError(f"only {stored} of {n} events stored")
         return n / (last - first)
     finally:
         if session is not None:
@@ -315,18 +360,57 @@ async def _b4_receive(url: str, n: int, core: bool, tmp: Path) -> float:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def b4(sz: Sizes, tmp: Path) -> Row:
+def _b4_node(url: str, n: int) -> float:
+    r = node_json("burst_client.js", url, "/ingest", str(n))
+    if r["events"] != n:
+        raise RuntimeError(f"burst_client got {r['events']} of {n}")
+    return float(n / r["seconds"])
+
+
+def b4(sz: Sizes, tmp: Path) -> list[Row]:
+    """Ours (Session: stored + packet log) vs the bare python-socketio AsyncClient vs the
+    official Node client, all fed by burst_server.js; rotated order, medians. Then the
+    old end-to-end row: events relayed by our server's sandbox from sender.js."""
     n = sz.b4_events
+    sides: dict[str, list[float]] = {"ours": [], "bare": [], "node": []}
+    with node_script_server("burst_server.js") as url:
+        runs = {"ours": lambda: asyncio.run(_b4_receive(url, n, True, tmp)),
+                "bare": lambda: asyncio.run(_b4_receive(url, n, False, tmp)),
+                "node": lambda: _b4_node(url, n)}
+        order = list(runs)
+        for i in range(sz.repeats):
+            for name in order[i % 3:] + order[:i % 3]:
+                sides[name].append(runs[name]())
+            print(f"    run {i + 1}/{sz.repeats}: ours {sides['ours'][-1]:,.0f}  bare "
+                  f"{sides['bare'][-1]:,.0f}  node {sides['node'][-1]:,.0f} events/s",
+                  flush=True)
+    mo, mb, mn = median(sides["ours"]), median(sides["bare"]), median(sides["node"])
+    ratio = round(mo / mb, 3) if mo and mb else None
+    node_ratio = round(mo / mn, 3) if mo and mn else None
+    rows = [
+        Row("B4", f"client ingest, {n:,}-event burst (stored + packet log)", mo, mb,
+            "events/s", "bare python-socketio AsyncClient, counting handler", ratio,
+            ">= 1.2x", ratio is not None and ratio >= 1.2,
+            f"fed by the official Node server (burst_server.js); official Node "
+            f"socket.io-client {fmt(mn)} events/s (ours/node {node_ratio}x, bare/node "
+            f"{round(mb / mn, 3) if mb and mn else None}x)", dict(sides)),
+        Row("B4b", f"client ingest, {n:,}-event burst", mo, mn, "events/s",
+            "official Node socket.io-client", node_ratio, "(info)", None,
+            samples={"ours": sides["ours"], "peer": sides["node"]}),
+    ]
+    relay_n = max(n // 5, 2000)
     with our_server(tmp) as srv:
-        ours, peer = alternate(lambda: asyncio.run(_b4_receive(srv.url, n, True, tmp)),
-                               lambda: asyncio.run(_b4_receive(srv.url, n, False, tmp)),
-                               sz.repeats)
+        ours, peer = alternate(
+            lambda: asyncio.run(_b4_receive(srv.url, relay_n, True, tmp, relay=True)),
+            lambda: asyncio.run(_b4_receive(srv.url, relay_n, False, tmp, relay=True)),
+            sz.repeats)
     mo, mp = median(ours), median(peer)
-    ratio = round(mo / mp, 3) if mo and mp else None
-    return Row("B4", f"client ingest, {n:,} events (stored + packet log)", mo, mp,
-               "events/s", "bare python-socketio AsyncClient, empty handler", ratio,
-               ">= 0.8x", ratio is not None and ratio >= 0.8,
-               samples={"ours": ours, "peer": peer})
+    r = round(mo / mp, 3) if mo and mp else None
+    rows.append(Row("B4e", f"end to end: {relay_n:,} events relayed by our server", mo, mp,
+                    "events/s", "bare python-socketio AsyncClient, same relay", r, "(info)",
+                    None, "sender.js -> bundled server's sandbox relay -> client: both "
+                    "sides top out at the relay", {"ours": ours, "peer": peer}))
+    return rows
 
 
 # -- B5 GUI under load ---------------------------------------------------------------------
@@ -452,8 +536,96 @@ def b7(sz: Sizes, tmp: Path) -> list[Row]:
                 samples={"connected": connected})]
 
 
+# -- B9 idle connections ------------------------------------------------------------------
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def settled_rss_kb(pid: int, timeout: float = 30.0) -> int:
+    """RSS once it stops moving (two reads 0.5 s apart within 1%), or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    before = rss_kb(pid)
+    while True:
+        time.sleep(0.5)  # sampling interval of a measurement, not a wait for a result
+        now = rss_kb(pid)
+        if abs(now - before) <= before * 0.01 or time.monotonic() > deadline:
+            return now
+        before = now
+
+
+def _b9_load(url: str, pid: int, n: int) -> float:
+    """KB of server RSS per connection: (RSS with n idle clients - RSS before) / n."""
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    before = settled_rss_kb(pid)
+    proc = subprocess.Popen(["node", str(HERE / "idle_clients.js"), url, "/chat", str(n),
+                             "100"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("{"):
+            raise RuntimeError(f"idle_clients failed: {line!r}")
+        got = json.loads(line)
+        if got["connected"] != n:
+            raise RuntimeError(f"only {got['connected']} of {n} connected")
+        after = settled_rss_kb(pid)
+        return (after - before) / n
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def b9(sz: Sizes, tmp: Path) -> Row:
+    """Server RSS per idle connection, ours vs the reference Node server; a fresh server
+    for every run (the first 2,000 connections grow pools a second round would reuse)."""
+    import resource
+
+    n = sz.b9_clients
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n * 2 + 1000
+    if soft < want:  # inherited by both servers and the Node clients
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+
+    def ours() -> float:
+        with our_server(tmp) as srv:
+            assert srv.proc is not None
+            return _b9_load(srv.url, srv.proc.pid, n)
+
+    def peer() -> float:
+        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+        proc = subprocess.Popen(["node", str(HERE / "ref_server.js")], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            if not first.startswith("Listening on "):
+                raise RuntimeError(f"reference server did not start: {first!r}")
+            return _b9_load(first.split("Listening on ", 1)[1].strip(), proc.pid, n)
+        finally:
+            proc.kill()
+            proc.wait(10)
+
+    mine, theirs = alternate(ours, peer, sz.repeats)
+    mo, mp = median(mine), median(theirs)
+    ratio = round(mo / mp, 3) if mo and mp else None
+    return Row("B9", f"server RSS per idle connection, {n:,} clients on /chat", mo, mp,
+               "KB/connection", "reference Node socket.io server", ratio, "<= 2x",
+               ratio is not None and ratio <= 2.0,
+               "(RSS with the clients - RSS before) / clients; official Node clients, "
+               "websocket, one process", {"ours": mine, "peer": theirs})
+
+
 BENCHES: dict[str, Callable[[Sizes, Path], Row | list[Row]]] = {
-    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7}
+    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7,
+    "B9": b9}
 
 
 # -- report --------------------------------------------------------------------------------
