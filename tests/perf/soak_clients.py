@@ -4,8 +4,8 @@ Many python-socketio AsyncClients (websocket) in one asyncio loop, each in room
 ``room<i % rooms>`` of /chat. Once all have joined it prints "ready", reads the start
 time (epoch seconds) from stdin, and every client sends `rate` acked messages per second
 (closed loop: at most one unacked, so a slow server makes sends late instead of piling
-up) at its own phase, until `seconds` have passed. Each received message's latency is
-arrival minus the send time carried in its text.
+up) at its own phase, until `seconds` have passed (what slipped past that is not sent).
+Each received message's latency is arrival minus the send time carried in its text.
 
 Every minute after the start it prints one JSON line for the minute that just ended:
 messages sent/acked/errored in it, deliveries, p50/p99 delivery and ack latency (ms) of
@@ -93,7 +93,7 @@ class Crowd:
         seq = 0
         while True:
             due = start + (phase + seq) * period
-            if due >= end:
+            if due >= end or time.time() >= end:  # sends that slipped past the end: dropped
                 return
             delay = due - time.time()
             if delay > 0:
