@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 baseline: list[tracemalloc.Snapshot] = []
+#: OUT.txt, kept before sys.argv becomes the server's
+out_path: list[Path] = []
 
 
 def on_usr1(*_: Any) -> None:
@@ -25,11 +27,12 @@ def on_usr1(*_: Any) -> None:
         baseline.append(snap)
         return
     stats = snap.compare_to(baseline[0], "lineno")
-    Path(sys.argv[1]).write_text("\n".join(str(s) for s in stats[:25]) + "\n")
+    out_path[0].write_text("\n".join(str(s) for s in stats[:25]) + "\n")
 
 
 if __name__ == "__main__":
-    out, frames = sys.argv[1], int(sys.argv[2])
+    out_path.append(Path(sys.argv[1]))
+    frames = int(sys.argv[2])
     tracemalloc.start(frames)
     signal.signal(signal.SIGUSR1, on_usr1)
     sys.argv = ["server_stub", *sys.argv[3:]]
