@@ -38,6 +38,8 @@ class ServerProcess:
 
     def __init__(self, db: Path, *extra: str, port: int = 0) -> None:
         self.db = db
+        #: what runs after ``python -m`` (a benchmark may wrap the server, see tests/perf)
+        self.module = ["server_stub"]
         self.extra = list(extra)
         self.port = port
         self.url = ""
@@ -45,7 +47,7 @@ class ServerProcess:
         self.output: list[str] = []
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
-        cmd = [sys.executable, "-m", "server_stub", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-m", *self.module, "--host", "127.0.0.1",
                "--port", str(self.port), "--db", str(self.db), *self.extra]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,

@@ -4,6 +4,7 @@ replaced by a measurement, so we time the app exactly as users start it.
 usage: python -m tests.perf.gui_child startup OUT.png DATA_DIR
        python -m tests.perf.gui_child load DATA_DIR SECONDS RATE
        python -m tests.perf.gui_child bare OUT.png      (the bare PySide6 peer)
+       python -m tests.perf.gui_child soak DATA_DIR URL ROOM   (B8; until a line on stdin)
 Prints one JSON line (epoch seconds for the start-up marks; ms for the stall figures).
 """
 
@@ -133,8 +134,68 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
     return rc
 
 
+def heap_growth(since: Any, top: int = 12) -> list[str]:
+    """The lines of code whose live allocations grew most since the snapshot `since`."""
+    import tracemalloc
+
+    stats = tracemalloc.take_snapshot().compare_to(since, "lineno")
+    return [str(st) for st in stats[:top]]
+
+
+def soak(data_dir: str, url: str, room: str) -> int:
+    """B8: the app connected to `url` as a member of `room`, showing it, until a line
+    (or EOF) on stdin. Prints {"ready": ...} once the room is shown (the parent samples
+    this process's RSS and fds from outside), and at the end what the room's view holds.
+    With SOCKDESK_SOAK_TRACEMALLOC=1, also the allocations that grew since "ready"."""
+    import ui.main as uimain
+
+    result: dict[str, Any] = {}
+
+    async def measure(self: Any, window: Any, data: Path) -> int:
+        ok = await _until(lambda: window._state == "connected", 60)
+        ok = ok and await _until(lambda: window.session.is_ready("/chat"), 60)
+        if not ok:
+            print(json.dumps({"error": f"not connected: {window._state}"}), flush=True)
+            return 1
+        await window.conversations.join_room(room)
+        shown = await _until(lambda: window.chat.kind == "room"
+                             and window.chat.target == room, 30)
+        received = 0
+
+        def count(_m: Any) -> None:
+            nonlocal received
+            received += 1
+
+        window.session.event_received.connect(count)
+        since = None
+        if os.environ.get("SOCKDESK_SOAK_TRACEMALLOC"):  # see bench_soak
+            import tracemalloc
+
+            tracemalloc.start(int(os.environ["SOCKDESK_SOAK_TRACEMALLOC"]))
+            since = tracemalloc.take_snapshot()
+        print(json.dumps({"ready": time.time(), "shown": shown}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        model = window.chat.model
+        result.update(received=received, state=window._state,
+                      chat_rows=model.rowCount() if model is not None else None,
+                      packet_rows=window.packets.rowCount()
+                      if hasattr(window, "packets") else None)
+        if since is not None:
+            result["heap_growth"] = heap_growth(since)
+        return 0
+
+    uimain.App._screenshot = measure  # type: ignore[method-assign]
+    rc = uimain.main(["--screenshot", str(Path(data_dir) / "unused.png"),
+                      "--data-dir", data_dir, "--url", url, "--user", "watcher",
+                      "--transport", "websocket"])
+    print(json.dumps(result), flush=True)
+    return rc
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
+    if mode == "soak":
+        raise SystemExit(soak(sys.argv[2], sys.argv[3], sys.argv[4]))
     if mode == "bare":
         raise SystemExit(bare(sys.argv[2]))
     if mode == "startup":

@@ -2,6 +2,7 @@
 in the same run, A and B alternating, medians over repeats.
 
 Run: .venv/bin/python -m tests.perf [--quick] [--only B1,B4]
+     .venv/bin/python -m tests.perf --only B8 [--quick | --soak-minutes N]  (the soak, 30 min)
 Prints a table and writes JSON to tests/perf/results/. Not a test: nothing here fails on
 a slow figure; "met" only compares the median with the issue's target. Figures depend on
 the machine (and on whatever else runs on it): clients, servers and peers share its cores.
@@ -23,7 +24,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,15 +64,16 @@ class Sizes:
     b5_seconds: float
     b6_rows: int
     b7_repeats: int
+    b8_minutes: int
     b9_clients: int
 
 
 FULL = Sizes(repeats=3, b1_messages=3000, b2_seconds=20, b3_messages=10_000,
              b4_events=50_000, b5_seconds=10, b6_rows=1_000_000, b7_repeats=5,
-             b9_clients=2000)
+             b8_minutes=30, b9_clients=2000)
 QUICK = Sizes(repeats=2, b1_messages=1000, b2_seconds=5, b3_messages=2000,
               b4_events=10_000, b5_seconds=4, b6_rows=200_000, b7_repeats=3,
-              b9_clients=500)
+              b8_minutes=3, b9_clients=500)
 
 
 def median(xs: list[float]) -> float | None:
@@ -536,6 +538,33 @@ def b7(sz: Sizes, tmp: Path) -> list[Row]:
                 samples={"connected": connected})]
 
 
+# -- B8 soak -------------------------------------------------------------------------------
+def b8(sz: Sizes, tmp: Path) -> list[Row]:
+    """Server and app for `b8_minutes` under 100 chatting clients; see bench_soak."""
+    from tests.perf import bench_soak
+
+    got = bench_soak.soak(tmp, sz.b8_minutes)
+    out = bench_soak.write(got, bench_soak.now_stamp())
+    s = got["summary"]
+    how = (f"last {s['window_minutes']} of {s['minutes']} min: max of the last "
+           f"{s['tail_minutes']} minute(s) vs minute {s['window_first_minute']}; {out.name}")
+    what = f"soak {sz.b8_minutes} min, 100 clients/10 rooms, 200 msg/s, app in room0"
+
+    def grow(rid: str, key: str, label: str) -> Row:
+        g = s[f"{key}_growth_pct"]
+        return Row(rid, f"{label} RSS growth, {what}", g, None, "%", "-", None, "< 10 %",
+                   g is not None and g < 10, how)
+
+    drift = s["p99_drift"]
+    return [grow("B8a", "server_rss_mb", "server"), grow("B8b", "app_rss_mb", "app"),
+            Row("B8c", "open fds change (server / app) over the window",
+                s["server_fds_change"], s["app_fds_change"], "fds", "app", None, "0 / 0",
+                s["server_fds_change"] == 0 and s["app_fds_change"] == 0, how),
+            Row("B8d", "p99 latency drift (end / start of the window)", drift, None,
+                "ratio", "-", None, "no drift (<= 1.2x)",
+                drift is not None and drift <= 1.2, how, {"soak": got})]
+
+
 # -- B9 idle connections ------------------------------------------------------------------
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -624,7 +653,7 @@ def b9(sz: Sizes, tmp: Path) -> Row:
 
 
 BENCHES: dict[str, Callable[[Sizes, Path], Row | list[Row]]] = {
-    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7,
+    "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8,
     "B9": b9}
 
 
@@ -666,13 +695,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats and smaller sizes (a few minutes)")
     parser.add_argument("--only", default="", help="comma-separated ids, e.g. B1,B4")
+    parser.add_argument("--soak-minutes", type=int, default=0,
+                        help="B8's duration (default 30, 3 with --quick)")
     args = parser.parse_args(argv)
     sz = QUICK if args.quick else FULL
+    if args.soak_minutes:
+        sz = replace(sz, b8_minutes=args.soak_minutes)
     # Some sandboxes set this; then every Python child recompiles our modules from source
     # on each start (about 0.2 s for the app), which no installed copy does. Both sides of
     # every comparison run with bytecode caching on, as on a user's machine.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    wanted = [b.strip().upper() for b in args.only.split(",") if b.strip()] or list(BENCHES)
+    # B8 (the soak) takes half an hour: only when asked for by name
+    wanted = [b.strip().upper() for b in args.only.split(",") if b.strip()] or \
+        [b for b in BENCHES if b != "B8"]
     ensure_node_packages()
     rows: list[Row] = []
     started = time.perf_counter()

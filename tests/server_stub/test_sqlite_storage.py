@@ -54,3 +54,29 @@ async def test_one_server_per_database_file(tmp_path: Path) -> None:
     third = SqliteStorage(db)
     await third.open()
     await third.close()
+
+
+async def test_the_wal_starts_over_under_steady_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pause for a checkpoint to catch up (the B8 soak): the WAL must still be
+    rewound, not grow with every write for as long as the load lasts."""
+    monkeypatch.setattr(sqlite, "CHECKPOINT_EVERY", 100)
+    monkeypatch.setattr(sqlite, "WAL_RESET_FRAMES", 200)
+    monkeypatch.setattr(sqlite, "WAL_SIZE_LIMIT", 0)
+    db = tmp_path / "s.db"
+    wal = tmp_path / "s.db-wal"
+    storage = SqliteStorage(db)
+    await storage.open()
+    sizes = []
+    try:
+        for n in range(40):  # each round waits only for its own acks, never for a checkpoint
+            await asyncio.gather(*(
+                storage.append_chat_message("r", "u", f"{n}-{i}", "x" * 2000, "ts")
+                for i in range(50)))
+            sizes.append(wal.stat().st_size)
+    finally:
+        await storage.close()
+    # 2,000 messages of 2 KB wrote well over 4 MB of WAL frames; rewound, the file never
+    # holds more than a few hundred pages
+    assert storage.wal_rewinds >= 1
+    assert max(sizes[20:]) < 3 * 1024 * 1024, sizes
