@@ -16,6 +16,7 @@ from app.packets import Packet
 from app.scenarios import BroadcastScenario, MissedEventScenario, ScenarioRun
 from app.scenarios.missed import PLAIN_EVENT
 from app.scenarios.pacing import CHECK, KEY, SETUP, Pacer, SetupTracker
+from tests.app.helpers import until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -23,13 +24,6 @@ pytestmark = pytest.mark.timeout(90)
 def pkt(direction: str, kind: str, event: str | None = None, args: list | None = None,
         ack_id: int | None = None, ns: str = "/chat", seq: int = 1) -> Packet:
     return Packet(seq, time.time(), direction, ns, kind, event, args or [], ack_id, None, 10)
-
-
-async def until(check: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
-        await asyncio.sleep(0.01)
 
 
 # -- the pure parts ------------------------------------------------------------------------
@@ -86,7 +80,7 @@ async def test_a_held_gate_waits_and_its_time_does_not_count() -> None:
     p = Pacer(lambda: 0, lambda: None)
     p.pause()
     gate = asyncio.ensure_future(p.gate())
-    await asyncio.sleep(0.2)
+    await until(lambda: p.paused_seconds() >= 0.2, what="0.2 s paused")
     assert not gate.done() and p.held
     assert p.paused_seconds() >= 0.2
     p.resume()

@@ -4,6 +4,8 @@ the workspace, and the server then relays an event on ``/`` to its sender too.""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -21,20 +23,22 @@ TOKEN = "class-token-123"
 async def own_copy(url: str) -> tuple[list[Any], Any]:
     """Emit 'chat message' on / as a plain client; what came back to the sender within
     a moment, and the ack."""
-    import asyncio
-
     got: list[Any] = []
     client = socketio.AsyncClient(ssl_verify=False)
-    client.on("chat message", lambda *a: got.append(list(a)), namespace="/")
+    arrived = asyncio.Event()
+
+    def on_message(*a: Any) -> None:
+        got.append(list(a))
+        arrived.set()
+
+    client.on("chat message", on_message, namespace="/")
     await client.connect(url, namespaces=["/"], transports=["websocket"],
                          auth={"user": "pupil", "token": TOKEN}, wait_timeout=10)
     try:
         ack = await client.call("chat message", "hi from the tutorial", namespace="/",
                                 timeout=10)
-        for _ in range(50):            # the copy may come after the ack
-            if got:
-                break
-            await asyncio.sleep(0.02)
+        with contextlib.suppress(TimeoutError):   # the copy may come after the ack
+            await asyncio.wait_for(arrived.wait(), 1.0)
         return got, ack
     finally:
         await client.disconnect()
