@@ -74,6 +74,8 @@ class ChatRooms(NamespaceExtension):
         self.store = session.store
         self.memory = RoomMemory(self.store, self.NAMESPACE)
         self._members: dict[str, list[str]] = {}
+        #: room -> the (event, user) presence changes seen while its join is in flight
+        self._presence_during_join: dict[str, list[tuple[str, str]]] = {}
         self._joined_now: set[str] = set()
         self._joining: dict[str, asyncio.Future[Any]] = {}
         self.room_joined: Signal[Any] = Signal("room_joined")      # (room, ack dict)
@@ -249,11 +251,16 @@ class ChatRooms(NamespaceExtension):
         since = mark.last
         if since is not None:
             payload["since"] = since
-        ack = await self.session.call(self.NAMESPACE, "join", payload)
+        self._presence_during_join[room] = []
+        try:
+            ack = await self.session.call(self.NAMESPACE, "join", payload)
+        finally:
+            changes = self._presence_during_join.pop(room)
         if not isinstance(ack, dict) or not ack.get("ok"):
             err = ack.get("error") if isinstance(ack, dict) else ack
             self.session.report_error(f"Could not join room {room!r}: {err}.")
             return ack if isinstance(ack, dict) else {"ok": False, "error": str(ack)}
+        self._members[room] = _apply_presence(list(ack.get("members") or []), changes)
         recovered = since is not None
         count = self._store_history(room, ack.get("history") or [], recovered)
         last = max([since or 0] + [m.get("offset", 0) for m in ack.get("history") or []
@@ -278,7 +285,6 @@ class ChatRooms(NamespaceExtension):
             mark.complete_to(last)
         self.memory.touch(room)
         self.store.request_commit()
-        self._members[room] = list(ack.get("members") or [])
         self._joined_now.add(room)
         self.room_joined.emit(room, ack)
         if recovered:
@@ -389,6 +395,9 @@ class ChatRooms(NamespaceExtension):
             room = first.get("room")
             if isinstance(room, str) and isinstance(first.get("members"), list):
                 self._members[room] = list(first["members"])
+                during = self._presence_during_join.get(room)
+                if during is not None and isinstance(first.get("user"), str):
+                    during.append((str(first.get("event")), first["user"]))
             self.presence.emit(first)
         elif event == "typing":
             if first.get("room") is None and isinstance(first.get("user"), str):
@@ -449,3 +458,18 @@ class ChatRooms(NamespaceExtension):
         sm.msg_id = msg.id
         self.saw_offset(room, offset)
         self.store.add(sm)
+
+
+def _apply_presence(members: list[str], changes: list[tuple[str, str]]) -> list[str]:
+    """The members of a join ack, with the presence changes that arrived while the join
+    was in flight applied in order. Such a change may be older or newer than the ack's
+    snapshot (the server counts the joiner a moment after it enters the room, and an
+    ack resumes its waiter after events already queued), so neither list may simply
+    replace the other; applying joins and leaves on top gives the final state either
+    way."""
+    for event, user in changes:
+        if event == "joined" and user not in members:
+            members.append(user)
+        elif event == "left" and user in members:
+            members.remove(user)
+    return members

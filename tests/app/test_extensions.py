@@ -174,3 +174,34 @@ def test_one_timestamp_parser() -> None:
     assert parse_ts(1796292000123) == pytest.approx(1796292000.123)   # milliseconds
     for bad in (math.nan, math.inf, True, None, "yesterday", 10**400, {"ts": 1}):
         assert parse_ts(bad) is None
+
+
+async def test_presence_changes_during_a_join_are_applied_to_its_ack(sessions) -> None:
+    """Re-joining after an outage, bob joins at the same moment. The server counts us a
+    moment after we entered the room, so his `presence` may list only him and come
+    before our ack; or it comes after the ack was computed without him. Either way both
+    of us are members once the join is done (he looked offline until he typed)."""
+    s = sessions("on")
+    acks = iter([["me", "bob"], ["me"], ["me", "bob", "carol"]])
+    events: list[list[dict[str, Any]]] = [
+        [{"event": "joined", "user": "bob", "members": ["bob"]}],         # before us
+        [{"event": "joined", "user": "bob", "members": ["me", "bob"]}],   # after the ack
+        [{"event": "left", "user": "carol", "members": ["me", "bob"]}],   # left meanwhile
+    ]
+
+    async def call(namespace: str, event: str, payload: Any, **_: Any) -> Any:
+        assert (namespace, event) == ("/chat", "join")
+        for p in events.pop(0):
+            s.event("/chat", "presence", [{"room": payload["room"], **p}], False)
+        return {"ok": True, "members": next(acks), "history": [], "offset": 0}
+
+    s.call = call
+    for room in ("r1", "r2", "r3"):
+        await s.chat._join_now(room)  # what the re-joins after a connect do
+    assert sorted(s.chat.members("r1")) == ["bob", "me"]
+    assert sorted(s.chat.members("r2")) == ["bob", "me"]
+    assert sorted(s.chat.members("r3")) == ["bob", "me"]
+    # later presence replaces the list as before
+    s.event("/chat", "presence", [{"room": "r1", "event": "left", "user": "bob",
+                                   "members": ["me"]}], False)
+    assert s.chat.members("r1") == ["me"]
