@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import time
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -90,7 +91,13 @@ async def _deliver(session: Session, a: argparse.Namespace, mine: list[OutboxMes
     """Connect and flush; the common tail of send, flush and replay. Prints what
     happened to each message of this run (`mine`), then the counts (not with --json:
     the records say it all, and the exit code)."""
-    ok = await session.connect()
+    started = time.monotonic()
+    try:
+        # --wait bounds the whole run, the first connection attempt included (one to a
+        # port that never answers would otherwise take its own ~15 s)
+        ok = await asyncio.wait_for(session.connect(), a.wait)
+    except TimeoutError:
+        ok = False
     if not ok and session.state == ConnectionState.OFFLINE:
         # refused / unknown namespace: retrying cannot help; take back this run's messages
         for m in mine:
@@ -104,12 +111,14 @@ async def _deliver(session: Session, a: argparse.Namespace, mine: list[OutboxMes
         else:
             err(session.last_error or "could not connect")
     else:
-        done = await session.wait_flushed(timeout=a.wait, namespaces=namespaces)
+        left_s = max(0.0, a.wait - (time.monotonic() - started))
+        done = await session.wait_flushed(timeout=left_s, namespaces=namespaces)
         if not done:
             left = sum(session.outbox.depth(n) for n in namespaces)
             _report(session, a, mine)
-            if session.last_error and session.state != ConnectionState.CONNECTED:
-                err(session.last_error)
+            if session.state != ConnectionState.CONNECTED:
+                err(session.last_error or
+                    f"not connected: {session.config.url} has not answered yet.")
             err(f"timed out after {a.wait:g} s; {left} message(s) remain queued.")
             return EXIT_TIMEOUT
     left = sum(session.outbox.depth(n) for n in namespaces)

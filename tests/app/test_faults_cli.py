@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import subprocess
 import sys
 import threading
@@ -112,7 +113,10 @@ def test_not_a_socketio_server(tmp_path: Path, http_404_port: int) -> None:
 def test_port_that_never_answers_times_out_with_exit_3(tmp_path: Path,
                                                        silent_port: int) -> None:
     url = f"http://127.0.0.1:{silent_port}"
+    started = time.monotonic()
     r = send(url, tmp_path / "d", "--wait", "2")
+    # --wait bounds the whole run: it took the first attempt's own ~15 s before
+    assert time.monotonic() - started < 10
     assert r.returncode == 3
     lines = r.stderr.strip().splitlines()
     assert lines[-1] == "sockdesk-cli: timed out after 2 s; 1 message(s) remain queued."
