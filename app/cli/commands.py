@@ -13,8 +13,8 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import time
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
