@@ -68,8 +68,35 @@ def startup(out: str, data_dir: str) -> int:
     return rc
 
 
+def _tick_index(item: Any) -> int | None:
+    """The `i` of a sender.js `tick` (a packet's or a stored message's args), else None."""
+    args = item.get("args") if isinstance(item, dict) else getattr(item, "args", None)
+    if isinstance(args, list) and args and isinstance(args[0], dict):
+        i = args[0].get("i")
+        return i if isinstance(i, int) else None
+    return None
+
+
+def _last_tick(row: Any, rows: int) -> int | None:
+    """The `i` of the newest tick among a model's last 50 rows (the packet log also
+    shows the app's own packets, such as the Queues tab's `/queue stats` calls)."""
+    for r in range(rows - 1, max(-1, rows - 51), -1):
+        i = _tick_index(row(r))
+        if i is not None:
+            return i
+    return None
+
+
 def load(data_dir: str, seconds: float, rate: int) -> int:
+    """B5: `rate` tick events/s for `seconds`, the Events tab in view for the first half
+    and the Queues tab (showing the ticks' queue, following its end) for the second.
+
+    Reports the stall p99 per tab (a 5 ms heartbeat's gaps minus 5 ms), how many events
+    the store holds at the end against how many were sent, and how long after the last
+    event was emitted each view's last row was that event (the Events log's model and
+    the Queues tab's message table; checked on every heartbeat)."""
     import ui.main as uimain
+    from app.keys import event_key
     from tests.support import REPO, ensure_node_packages
 
     result: dict[str, Any] = {}
@@ -81,49 +108,83 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
         await _until(lambda: window.session.is_ready("/"), 10)
         result["url"] = window.session.current_url
         received = 0
+        n = int(seconds * rate)
+        queue = event_key("/", "tick")
 
         def count(_m: Any) -> None:
             nonlocal received
             received += 1
 
         window.session.event_received.connect(count)
+        packets = window.packets
+        qmodel = window.queues.message_model
+        # when (epoch) each view's last row first was the last event sent
+        shown: dict[str, float] = {}
+
+        def beat() -> None:
+            beats.append(time.perf_counter())
+            if "events" not in shown and _last_tick(packets.packet,
+                                                    packets.rowCount()) == n - 1:
+                shown["events"] = time.time()
+            if switched and "queues" not in shown and _last_tick(
+                    qmodel.row_at, qmodel.rowCount()) == n - 1:
+                shown["queues"] = time.time()
+
         beats: list[float] = []
         timer = QTimer()
         timer.setTimerType(Qt.TimerType.PreciseTimer)
         timer.setInterval(5)
-        timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+        timer.timeout.connect(beat)
         tabs = window.tabs
         events_tab = tabs.indexOf(window.events)
         inspector_tab = tabs.indexOf(window.queues)
         tabs.setCurrentIndex(events_tab)
         env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
-        n = int(seconds * rate)
         proc = await asyncio.create_subprocess_exec(
             "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n), str(rate),
             "256", env=env, stdout=asyncio.subprocess.PIPE)
+        switched = False
         timer.start()
         start = time.perf_counter()
         switch = start + seconds / 2
-        switched = False
         while time.perf_counter() - start < seconds + 1:
             if not switched and time.perf_counter() >= switch:
                 tabs.setCurrentIndex(inspector_tab)
+                result["queue_selected"] = window.queues.select_queue(queue)
+                window.queues.jump_to_end()
                 switched = True
             await asyncio.sleep(0.05)
+        stalls_end = len(beats)
+        out, _err = await proc.communicate()
+        sent: dict[str, Any] = {}
+        for line in out.decode().splitlines():
+            if line.startswith("{"):
+                sent = json.loads(line)
+        # the views may still be catching up: give them 10 s more (not counted as stalls)
+        await _until(lambda: len(shown) == 2, 10)
         timer.stop()
-        await proc.communicate()
-        gaps = [(b - a) * 1000 - 5 for a, b in itertools.pairwise(beats)]
-        mid = [i for i, b in enumerate(beats[1:]) if b >= switch]
+        window.session.store.flush()
+        stored = window.session.store.count(queue)
+        result["queue_last"] = _last_tick(qmodel.row_at, qmodel.rowCount())
+        result["events_last"] = _last_tick(packets.packet, packets.rowCount())
+        gaps = [(b - a) * 1000 - 5 for a, b in itertools.pairwise(beats[:stalls_end])]
+        mid = [i for i, b in enumerate(beats[1:stalls_end]) if b >= switch]
         cut = mid[0] if mid else len(gaps)
 
         def p99(xs: list[float]) -> float | None:
             return round(sorted(xs)[int(0.99 * (len(xs) - 1))], 1) if xs else None
 
-        result.update(received=received, sent=n, beats=len(beats), stall_p99_ms=p99(gaps),
+        def lag(view: str) -> float | None:
+            last = sent.get("last_emit")
+            return round(shown[view] - last, 3) if view in shown and last else None
+
+        result.update(rate=rate, received=received, sent=n, stored=stored,
+                      beats=stalls_end, stall_p99_ms=p99(gaps),
                       stall_p99_events_tab_ms=p99(gaps[:cut]),
                       stall_p99_inspector_tab_ms=p99(gaps[cut:]),
                       stall_max_ms=round(max(gaps), 1) if gaps else None,
                       stall_median_ms=round(statistics.median(gaps), 2) if gaps else None,
+                      lag_events_view_s=lag("events"), lag_queues_view_s=lag("queues"),
                       inspector_tab=inspector_tab >= 0)
         return 0
 
