@@ -440,16 +440,19 @@ class MessageTableModel(QAbstractTableModel):
             self.fetches += 1
             rows = [r for r in rows if not self._keys or r.key > self._keys[-1]]
             self._more_after = len(rows) >= self.batch
-            if rows:
-                first = len(self._rows)
-                self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-                self._rows.extend(rows)
-                self._keys.extend(r.key for r in rows)
-                self.endInsertRows()
-                self._trim_front()
+            self._append(rows)
         finally:
             self._fetching = False
         self.fetched.emit(len(rows))
+
+    def _append(self, rows: list[MessageRow]) -> None:
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self._keys.extend(r.key for r in rows)
+            self.endInsertRows()
+            self._trim_front()
 
     def fetch_older(self) -> int:
         """Prepend the batch before the first row (after a jump to the end); rows added."""
@@ -481,6 +484,30 @@ class MessageTableModel(QAbstractTableModel):
         self._more_after = True
         self.fetchMore()
         return len(self._rows) - before
+
+    def follow_tail(self) -> int:
+        """`refresh_tail` for a view that follows the newest messages: when a batch or
+        more arrived since the last row (a flood: thousands between two refreshes), show
+        the last batch instead, so the last row is the newest message however fast they
+        come (the rows in between load when scrolling up). Returns rows added."""
+        if self._fetching:
+            return 0
+        if not self._more_after:
+            self._fetching = True
+            try:
+                rows = (self.source.after(self._keys[-1], self.batch) if self._keys
+                        else self.source.first(self.batch))
+                self.fetches += 1
+                rows = [r for r in rows if not self._keys or r.key > self._keys[-1]]
+                if len(rows) < self.batch:
+                    self._append(rows)
+            finally:
+                self._fetching = False
+            if len(rows) < self.batch:
+                self.fetched.emit(len(rows))
+                return len(rows)
+        self.set_source(self.source, at_end=True)
+        return len(self._rows)
 
     def _trim_front(self) -> None:
         extra = len(self._rows) - self.cap
