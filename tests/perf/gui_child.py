@@ -11,6 +11,7 @@ Prints one JSON line (epoch seconds for the start-up marks; ms for the stall fig
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -121,14 +122,21 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
         # when (epoch) each view's last row first was the last event sent
         shown: dict[str, float] = {}
 
+        seen = {"events": -1, "queues": -1}  # rowCount at the last look (look on change)
+
         def beat() -> None:
             beats.append(time.perf_counter())
-            if "events" not in shown and _last_tick(packets.packet,
-                                                    packets.rowCount()) == n - 1:
-                shown["events"] = time.time()
-            if switched and "queues" not in shown and _last_tick(
-                    qmodel.row_at, qmodel.rowCount()) == n - 1:
-                shown["queues"] = time.time()
+            rows = packets.rowCount()
+            if "events" not in shown and rows != seen["events"]:
+                seen["events"] = rows
+                if _last_tick(packets.packet, rows) == n - 1:
+                    shown["events"] = time.time()
+            rows = qmodel.rowCount()
+            if switched and "queues" not in shown and (
+                    rows != seen["queues"] or qmodel.fetches != seen.get("fetches")):
+                seen["queues"], seen["fetches"] = rows, qmodel.fetches
+                if _last_tick(qmodel.row_at, rows) == n - 1:
+                    shown["queues"] = time.time()
 
         beats: list[float] = []
         timer = QTimer()
@@ -155,18 +163,24 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
                 switched = True
             await asyncio.sleep(0.05)
         stalls_end = len(beats)
-        out, _err = await proc.communicate()
+        result["received_in_window"] = received
         sent: dict[str, Any] = {}
-        for line in out.decode().splitlines():
-            if line.startswith("{"):
-                sent = json.loads(line)
+        assert proc.stdout is not None
+        with contextlib.suppress(TimeoutError, ValueError):
+            sent = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
         # the views may still be catching up: give them 10 s more (not counted as stalls)
         await _until(lambda: len(shown) == 2, 10)
         timer.stop()
+        if proc.returncode is None:  # acks still missing (the server dropped us?): enough
+            proc.kill()
+        await proc.wait()
         window.session.store.flush()
         stored = window.session.store.count(queue)
         result["queue_last"] = _last_tick(qmodel.row_at, qmodel.rowCount())
         result["events_last"] = _last_tick(packets.packet, packets.rowCount())
+        # a disconnect (the server drops a slow consumer) would explain missing events
+        result["disconnects"] = [str(r.cells[4]) for r in packets.rows
+                                 if r.kind == "DISCONNECT"]
         gaps = [(b - a) * 1000 - 5 for a, b in itertools.pairwise(beats[:stalls_end])]
         mid = [i for i, b in enumerate(beats[1:stalls_end]) if b >= switch]
         cut = mid[0] if mid else len(gaps)

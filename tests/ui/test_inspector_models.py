@@ -255,11 +255,19 @@ def test_a_followed_tail_shows_the_newest_row_even_when_a_flood_outruns_a_batch(
     source.arrive(rows[40:1500])  # more than a batch: the last batch, scrolled to it
     pane.refresh_tail()
     assert model.row_at(model.rowCount() - 1).key == 1500 and model.more_before
+    fetches = model.fetches
+    source.arrive(rows[1500:1510])  # the flood is over: a jump, then appends again
+    pane.refresh_tail()
+    assert model.row_at(model.rowCount() - 1).key == 1510 and model.fetches == fetches + 1
+    source.arrive(rows[1510:1520])
+    pane.refresh_tail()
+    assert model.row_at(model.rowCount() - 1).key == 1520
+    assert model.row_at(0).key == 1411  # appended, not reloaded
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(),
                     timeout=2000)
     # scrolled up (reading), the table keeps its rows and waits to be scrolled down
     bar.setValue(bar.maximum() // 2)
-    source.arrive(rows[1500:3000])
+    source.arrive(rows[1520:3000])
     pane.refresh_tail()
     assert model.row_at(model.rowCount() - 1).key < 3000
     # back at the bottom with a row selected: no jump that would lose the selection

@@ -386,6 +386,7 @@ class MessageTableModel(QAbstractTableModel):
         self._more_after = False
         self._more_before = False
         self._fetching = False
+        self._flooded = False  # follow_tail: the last look found a batch or more new
         self.fetches = 0
         self.colors = {s: theme.state_color(s) for s in ("queued", "sent", "acked", "failed",
                                                         "no_ack")}
@@ -397,6 +398,7 @@ class MessageTableModel(QAbstractTableModel):
         """Show another queue (or search): the first (or last) batch only."""
         self.beginResetModel()
         self.source = source
+        self._flooded = False
         self._rows, self._keys = [], []
         self._fetching = True
         try:
@@ -492,7 +494,7 @@ class MessageTableModel(QAbstractTableModel):
         come (the rows in between load when scrolling up). Returns rows added."""
         if self._fetching:
             return 0
-        if not self._more_after:
+        if not self._more_after and not self._flooded:
             self._fetching = True
             try:
                 rows = (self.source.after(self._keys[-1], self.batch) if self._keys
@@ -506,7 +508,11 @@ class MessageTableModel(QAbstractTableModel):
             if len(rows) < self.batch:
                 self.fetched.emit(len(rows))
                 return len(rows)
+        last = self._keys[-1] if self._keys else None
         self.set_source(self.source, at_end=True)
+        # still flooding while a whole batch arrived since the last look: the next look
+        # goes straight to the last batch, without first reading the batch after ours
+        self._flooded = last is not None and bool(self._keys) and self._keys[0] > last
         return len(self._rows)
 
     def _trim_front(self) -> None:
