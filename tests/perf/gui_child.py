@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -152,6 +153,16 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
             "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n), str(rate),
             "256", env=env, stdout=asyncio.subprocess.PIPE)
         switched = False
+        gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        gc_started = [0.0]
+
+        def gc_timing(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_ms[info["generation"]].append((time.perf_counter() - gc_started[0]) * 1000)
+
+        gc.callbacks.append(gc_timing)
         timer.start()
         start = time.perf_counter()
         switch = start + seconds / 2
@@ -163,6 +174,10 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
                 switched = True
             await asyncio.sleep(0.05)
         stalls_end = len(beats)
+        gc.callbacks.remove(gc_timing)
+        result["gc"] = {f"gen{g}": {"n": len(xs), "total_ms": round(sum(xs), 1),
+                                    "max_ms": round(max(xs), 1) if xs else 0}
+                        for g, xs in gc_ms.items()}
         result["received_in_window"] = received
         sent: dict[str, Any] = {}
         assert proc.stdout is not None
