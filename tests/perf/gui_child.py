@@ -4,6 +4,7 @@ replaced by a measurement, so we time the app exactly as users start it.
 usage: python -m tests.perf.gui_child startup OUT.png DATA_DIR
        python -m tests.perf.gui_child load DATA_DIR SECONDS RATE
        python -m tests.perf.gui_child bare OUT.png      (the bare PySide6 peer)
+       python -m tests.perf.gui_child paint             (B5p: one repaint of each table)
        python -m tests.perf.gui_child soak DATA_DIR URL ROOM   (B8; until a line on stdin)
 Prints one JSON line (epoch seconds for the start-up marks; ms for the stall figures).
 """
@@ -224,6 +225,55 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
     return rc
 
 
+def paint(repeats: int = 30) -> int:
+    """B5p: what one repaint of a full table costs, the two a flood repaints: the Events
+    tab's packet log (20,000 rows, at the bottom) and the Queues tab's message table
+    (the last 500 of 2,000 rows), 1280 px wide, with the app's theme; medians in ms."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui import theme
+
+    app = QApplication(sys.argv[:1])
+    theme.apply(app)
+    from app.store import StoredMessage
+    from ui.inspector.messages import MessagePane
+    from ui.inspector.models import ListSource, MessageRow
+    from ui.models.packets import PacketTableModel
+    from ui.widgets.events import EventsTab
+
+    def repaint_ms(widget: Any) -> float:
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            widget.repaint()
+            times.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(times), 1)
+
+    payload = {"text": "tick", "pad": "x" * 40}
+    model = PacketTableModel()
+    events = EventsTab(model)
+    events.resize(1280, 800)
+    events.show()
+    for i in range(20_000):
+        model.add({"seq": i, "ts": time.time(), "direction": "in", "namespace": "/",
+                   "kind": "EVENT", "event": "tick", "args": [dict(payload, i=i)],
+                   "ack_id": None, "latency_ms": None, "size": 80})
+    model.flush()
+    events.table.scrollToBottom()
+    app.processEvents()
+    pane = MessagePane()
+    pane.resize(1280, 600)
+    pane.show()
+    rows = [MessageRow.from_stored(StoredMessage(
+        queue="event:/:tick", direction="in", namespace="/", event="tick",
+        args=[dict(payload, i=i)], rowid=i + 1)) for i in range(2000)]
+    pane.set_source(ListSource(rows), at_end=True)
+    app.processEvents()
+    print(json.dumps({"events_table_ms": repaint_ms(events.table.viewport()),
+                      "queues_table_ms": repaint_ms(pane.view.viewport())}), flush=True)
+    return 0
+
+
 def heap_growth(since: Any, top: int = 12) -> list[str]:
     """The lines of code whose live allocations grew most since the snapshot `since`."""
     import tracemalloc
@@ -286,6 +336,8 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "soak":
         raise SystemExit(soak(sys.argv[2], sys.argv[3], sys.argv[4]))
+    if mode == "paint":
+        raise SystemExit(paint())
     if mode == "bare":
         raise SystemExit(bare(sys.argv[2]))
     if mode == "startup":

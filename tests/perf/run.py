@@ -476,7 +476,23 @@ def b5(sz: Sizes, tmp: Path) -> list[Row]:
                         f"GUI stall, {rate:,} events/s for {sz.b5_seconds:g} s (5 ms beat)",
                         p99, None, "ms stall p99", "-", None, target_text, met, note,
                         {"runs": rs}))
+    paints = [b5_paint() for _ in range(sz.repeats)]
+    for key, what in (("events_table_ms", "Events table"), ("queues_table_ms", "Queues table")):
+        rows.append(Row("B5p", f"one repaint of the full {what} (1280 px, themed)",
+                        median([p[key] for p in paints]), None, "ms (median)", "-", None,
+                        "(info)", None, "what a flood repaints up to 10 times a second; "
+                        "<= 16 ms fits in a frame", {"runs": paints}))
     return rows
+
+
+def b5_paint() -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "tests.perf.gui_child", "paint"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"gui_child paint failed: {done.stderr[-2000:]}")
+    return dict(json.loads(lines[-1]))
 
 
 # -- B6 inspector at scale -----------------------------------------------------------------
