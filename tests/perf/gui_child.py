@@ -126,8 +126,12 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
 
         seen = {"events": -1, "queues": -1}  # rowCount at the last look (look on change)
 
+        states: list[str] = []  # the window's connection states, in order (a drop?)
+
         def beat() -> None:
             beats.append(time.perf_counter())
+            if not states or states[-1] != window._state:
+                states.append(window._state)
             rows = packets.rowCount()
             if "events" not in shown and rows != seen["events"]:
                 seen["events"] = rows
@@ -180,6 +184,7 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
                                     "max_ms": round(max(xs), 1) if xs else 0}
                         for g, xs in gc_ms.items()}
         result["received_in_window"] = received
+        result["states"] = states
         sent: dict[str, Any] = {}
         assert proc.stdout is not None
         with contextlib.suppress(TimeoutError, ValueError):
