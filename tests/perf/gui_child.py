@@ -2,7 +2,7 @@
 replaced by a measurement, so we time the app exactly as users start it.
 
 usage: python -m tests.perf.gui_child startup OUT.png DATA_DIR
-       python -m tests.perf.gui_child load DATA_DIR SECONDS RATE
+       python -m tests.perf.gui_child load DATA_DIR SECONDS RATE [relay|node]
        python -m tests.perf.gui_child bare OUT.png      (the bare PySide6 peer)
        python -m tests.perf.gui_child paint             (B5p: one repaint of each table)
        python -m tests.perf.gui_child soak DATA_DIR URL ROOM   (B8; until a line on stdin)
@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -90,14 +91,16 @@ def _last_tick(row: Any, rows: int) -> int | None:
     return None
 
 
-def load(data_dir: str, seconds: float, rate: int) -> int:
+def load(data_dir: str, seconds: float, rate: int, source: str = "relay") -> int:
     """B5: `rate` tick events/s for `seconds`, the Events tab in view for the first half
     and the Queues tab (showing the ticks' queue, following its end) for the second.
 
     Reports the stall p99 per tab (a 5 ms heartbeat's gaps minus 5 ms), how many events
     the store holds at the end against how many were sent, and how long after the last
     event was emitted each view's last row was that event (the Events log's model and
-    the Queues tab's message table; checked on every heartbeat)."""
+    the Queues tab's message table; checked on every heartbeat). `source`: "relay" (the
+    app's embedded server relays sender.js's ticks) or "node" (rate_server.js, the
+    official Node server, emits them to the app, connected to it with --url)."""
     import ui.main as uimain
     from app.keys import event_key
     from tests.support import REPO, ensure_node_packages
@@ -153,10 +156,27 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
         events_tab = tabs.indexOf(window.events)
         inspector_tab = tabs.indexOf(window.queues)
         tabs.setCurrentIndex(events_tab)
-        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
-        proc = await asyncio.create_subprocess_exec(
-            "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n), str(rate),
-            "256", env=env, stdout=asyncio.subprocess.PIPE)
+        proc = None
+        if feeder is None:
+            proc = await asyncio.create_subprocess_exec(
+                "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n),
+                str(rate), "256", env=env, stdout=asyncio.subprocess.PIPE)
+        else:
+            assert feeder.stdin is not None
+            feeder.stdin.write(f"go {n} {rate}\n")
+            feeder.stdin.flush()
+
+        async def last_emit() -> dict[str, Any]:
+            """The feeder's {last_emit} line, once it has emitted the last tick."""
+            with contextlib.suppress(TimeoutError, ValueError):
+                if proc is not None:
+                    assert proc.stdout is not None
+                    return dict(json.loads(await asyncio.wait_for(proc.stdout.readline(), 30)))
+                assert feeder is not None and feeder.stdout is not None
+                line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                    None, feeder.stdout.readline), 30)
+                return dict(json.loads(line))
+            return {}
         switched = False
         gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
         gc_started = [0.0]
@@ -185,16 +205,14 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
                         for g, xs in gc_ms.items()}
         result["received_in_window"] = received
         result["states"] = states
-        sent: dict[str, Any] = {}
-        assert proc.stdout is not None
-        with contextlib.suppress(TimeoutError, ValueError):
-            sent = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+        sent = await last_emit()
         # the views may still be catching up: give them 10 s more (not counted as stalls)
         await _until(lambda: len(shown) == 2, 10)
         timer.stop()
-        if proc.returncode is None:  # acks still missing (the server dropped us?): enough
-            proc.kill()
-        await proc.wait()
+        if proc is not None:
+            if proc.returncode is None:  # acks still missing (the server dropped us?): enough
+                proc.kill()
+            await proc.wait()
         window.session.store.flush()
         stored = window.session.store.count(queue)
         result["queue_last"] = _last_tick(qmodel.row_at, qmodel.rowCount())
@@ -223,9 +241,23 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
                       inspector_tab=inspector_tab >= 0)
         return 0
 
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    args = ["--screenshot", str(Path(data_dir) / "unused.png"), "--data-dir", data_dir]
+    feeder = None
+    if source == "node":  # the official server emits the ticks: B5 measures the app alone
+        feeder = subprocess.Popen(["node", str(REPO / "tests/perf/rate_server.js")], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert feeder.stdout is not None
+        url = feeder.stdout.readline().split("Listening on ", 1)[-1].strip()
+        args += ["--url", url, "--user", "watcher", "--transport", "websocket"]
+    result["feeder"] = source
     uimain.App._screenshot = measure  # type: ignore[method-assign]
-    rc = uimain.main(["--screenshot", str(Path(data_dir) / "unused.png"),
-                      "--data-dir", data_dir])
+    try:
+        rc = uimain.main(args)
+    finally:
+        if feeder is not None:
+            feeder.kill()
+            feeder.wait()
     print(json.dumps(result), flush=True)
     return rc
 
@@ -347,4 +379,4 @@ if __name__ == "__main__":
         raise SystemExit(bare(sys.argv[2]))
     if mode == "startup":
         raise SystemExit(startup(sys.argv[2], sys.argv[3]))
-    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4])))
+    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:6]))
