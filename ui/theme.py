@@ -282,13 +282,26 @@ def author_color(name: str, pal: QPalette | None = None) -> QColor:
                            0.68 if dark else 0.40)
 
 
+#: muted() by the palette colours it is made of: table models ask for it for every
+#: painted cell of some columns, and readable() is a search of ~40 contrast ratios (a
+#: fifth of the GUI thread with the Queues tab in view during a flood, py-spy, B5)
+_MUTED: dict[tuple[int, int, int], QColor] = {}
+
+
 def muted(pal: QPalette | None = None) -> QColor:
     """Secondary text (hints, captions, times): quieter than the text, yet readable
     (WCAG AA) on both the window and the text fields' background."""
     pal = pal or palette()
-    quiet = _mix(pal.color(QPalette.ColorRole.Text), pal.color(QPalette.ColorRole.Base), 0.55)
-    return readable(quiet, pal.color(QPalette.ColorRole.Window),
-                    pal.color(QPalette.ColorRole.Base))
+    text = pal.color(QPalette.ColorRole.Text)
+    base = pal.color(QPalette.ColorRole.Base)
+    window = pal.color(QPalette.ColorRole.Window)
+    key = (text.rgba(), base.rgba(), window.rgba())
+    got = _MUTED.get(key)
+    if got is None:
+        if len(_MUTED) > 64:  # palettes come and go with the theme: keep a few
+            _MUTED.clear()
+        got = _MUTED[key] = readable(_mix(text, base, 0.55), window, base)
+    return QColor(got)  # a copy: callers may change theirs
 
 
 def subtle_bg(pal: QPalette | None = None, amount: float = 0.06) -> QColor:

@@ -2,8 +2,9 @@
 replaced by a measurement, so we time the app exactly as users start it.
 
 usage: python -m tests.perf.gui_child startup OUT.png DATA_DIR
-       python -m tests.perf.gui_child load DATA_DIR SECONDS RATE
+       python -m tests.perf.gui_child load DATA_DIR SECONDS RATE [relay|node]
        python -m tests.perf.gui_child bare OUT.png      (the bare PySide6 peer)
+       python -m tests.perf.gui_child paint             (B5p: one repaint of each table)
        python -m tests.perf.gui_child soak DATA_DIR URL ROOM   (B8; until a line on stdin)
 Prints one JSON line (epoch seconds for the start-up marks; ms for the stall figures).
 """
@@ -11,10 +12,13 @@ Prints one JSON line (epoch seconds for the start-up marks; ms for the stall fig
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import itertools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,8 +72,37 @@ def startup(out: str, data_dir: str) -> int:
     return rc
 
 
-def load(data_dir: str, seconds: float, rate: int) -> int:
+def _tick_index(item: Any) -> int | None:
+    """The `i` of a sender.js `tick` (a packet's or a stored message's args), else None."""
+    args = item.get("args") if isinstance(item, dict) else getattr(item, "args", None)
+    if isinstance(args, list) and args and isinstance(args[0], dict):
+        i = args[0].get("i")
+        return i if isinstance(i, int) else None
+    return None
+
+
+def _last_tick(row: Any, rows: int) -> int | None:
+    """The `i` of the newest tick among a model's last 50 rows (the packet log also
+    shows the app's own packets, such as the Queues tab's `/queue stats` calls)."""
+    for r in range(rows - 1, max(-1, rows - 51), -1):
+        i = _tick_index(row(r))
+        if i is not None:
+            return i
+    return None
+
+
+def load(data_dir: str, seconds: float, rate: int, source: str = "relay") -> int:
+    """B5: `rate` tick events/s for `seconds`, the Events tab in view for the first half
+    and the Queues tab (showing the ticks' queue, following its end) for the second.
+
+    Reports the stall p99 per tab (a 5 ms heartbeat's gaps minus 5 ms), how many events
+    the store holds at the end against how many were sent, and how long after the last
+    event was emitted each view's last row was that event (the Events log's model and
+    the Queues tab's message table; checked on every heartbeat). `source`: "relay" (the
+    app's embedded server relays sender.js's ticks) or "node" (rate_server.js, the
+    official Node server, emits them to the app, connected to it with --url)."""
     import ui.main as uimain
+    from app.keys import event_key
     from tests.support import REPO, ensure_node_packages
 
     result: dict[str, Any] = {}
@@ -81,57 +114,201 @@ def load(data_dir: str, seconds: float, rate: int) -> int:
         await _until(lambda: window.session.is_ready("/"), 10)
         result["url"] = window.session.current_url
         received = 0
+        n = int(seconds * rate)
+        queue = event_key("/", "tick")
 
         def count(_m: Any) -> None:
             nonlocal received
             received += 1
 
         window.session.event_received.connect(count)
+        packets = window.packets
+        qmodel = window.queues.message_model
+        # when (epoch) each view's last row first was the last event sent
+        shown: dict[str, float] = {}
+
+        seen = {"events": -1, "queues": -1}  # rowCount at the last look (look on change)
+
+        states: list[str] = []  # the window's connection states, in order (a drop?)
+
+        def beat() -> None:
+            beats.append(time.perf_counter())
+            if not states or states[-1] != window._state:
+                states.append(window._state)
+            rows = packets.rowCount()
+            if "events" not in shown and rows != seen["events"]:
+                seen["events"] = rows
+                if _last_tick(packets.packet, rows) == n - 1:
+                    shown["events"] = time.time()
+            rows = qmodel.rowCount()
+            if switched and "queues" not in shown and (
+                    rows != seen["queues"] or qmodel.fetches != seen.get("fetches")):
+                seen["queues"], seen["fetches"] = rows, qmodel.fetches
+                if _last_tick(qmodel.row_at, rows) == n - 1:
+                    shown["queues"] = time.time()
+
         beats: list[float] = []
         timer = QTimer()
         timer.setTimerType(Qt.TimerType.PreciseTimer)
         timer.setInterval(5)
-        timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+        timer.timeout.connect(beat)
         tabs = window.tabs
         events_tab = tabs.indexOf(window.events)
         inspector_tab = tabs.indexOf(window.queues)
         tabs.setCurrentIndex(events_tab)
-        env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
-        n = int(seconds * rate)
-        proc = await asyncio.create_subprocess_exec(
-            "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n), str(rate),
-            "256", env=env, stdout=asyncio.subprocess.PIPE)
+        proc = None
+        if feeder is None:
+            proc = await asyncio.create_subprocess_exec(
+                "node", str(REPO / "tests/perf/sender.js"), result["url"], "/", str(n),
+                str(rate), "256", env=env, stdout=asyncio.subprocess.PIPE)
+        else:
+            assert feeder.stdin is not None
+            feeder.stdin.write(f"go {n} {rate}\n")
+            feeder.stdin.flush()
+
+        async def last_emit() -> dict[str, Any]:
+            """The feeder's {last_emit} line, once it has emitted the last tick."""
+            with contextlib.suppress(TimeoutError, ValueError):
+                if proc is not None:
+                    assert proc.stdout is not None
+                    return dict(json.loads(await asyncio.wait_for(proc.stdout.readline(), 30)))
+                assert feeder is not None and feeder.stdout is not None
+                line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                    None, feeder.stdout.readline), 30)
+                return dict(json.loads(line))
+            return {}
+        switched = False
+        gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        gc_started = [0.0]
+
+        def gc_timing(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_ms[info["generation"]].append((time.perf_counter() - gc_started[0]) * 1000)
+
+        gc.callbacks.append(gc_timing)
         timer.start()
         start = time.perf_counter()
         switch = start + seconds / 2
-        switched = False
         while time.perf_counter() - start < seconds + 1:
             if not switched and time.perf_counter() >= switch:
                 tabs.setCurrentIndex(inspector_tab)
+                result["queue_selected"] = window.queues.select_queue(queue)
+                window.queues.jump_to_end()
                 switched = True
             await asyncio.sleep(0.05)
+        stalls_end = len(beats)
+        gc.callbacks.remove(gc_timing)
+        result["gc"] = {f"gen{g}": {"n": len(xs), "total_ms": round(sum(xs), 1),
+                                    "max_ms": round(max(xs), 1) if xs else 0}
+                        for g, xs in gc_ms.items()}
+        result["received_in_window"] = received
+        result["states"] = states
+        sent = await last_emit()
+        # the views may still be catching up: give them 10 s more (not counted as stalls)
+        await _until(lambda: len(shown) == 2, 10)
         timer.stop()
-        await proc.communicate()
-        gaps = [(b - a) * 1000 - 5 for a, b in itertools.pairwise(beats)]
-        mid = [i for i, b in enumerate(beats[1:]) if b >= switch]
+        if proc is not None:
+            if proc.returncode is None:  # acks still missing (the server dropped us?): enough
+                proc.kill()
+            await proc.wait()
+        window.session.store.flush()
+        stored = window.session.store.count(queue)
+        result["queue_last"] = _last_tick(qmodel.row_at, qmodel.rowCount())
+        result["events_last"] = _last_tick(packets.packet, packets.rowCount())
+        # a disconnect (the server drops a slow consumer) would explain missing events
+        result["disconnects"] = [str(r.cells[4]) for r in packets.rows
+                                 if r.kind == "DISCONNECT"]
+        gaps = [(b - a) * 1000 - 5 for a, b in itertools.pairwise(beats[:stalls_end])]
+        mid = [i for i, b in enumerate(beats[1:stalls_end]) if b >= switch]
         cut = mid[0] if mid else len(gaps)
 
         def p99(xs: list[float]) -> float | None:
             return round(sorted(xs)[int(0.99 * (len(xs) - 1))], 1) if xs else None
 
-        result.update(received=received, sent=n, beats=len(beats), stall_p99_ms=p99(gaps),
+        def lag(view: str) -> float | None:
+            last = sent.get("last_emit")
+            return round(shown[view] - last, 3) if view in shown and last else None
+
+        result.update(rate=rate, received=received, sent=n, stored=stored,
+                      beats=stalls_end, stall_p99_ms=p99(gaps),
                       stall_p99_events_tab_ms=p99(gaps[:cut]),
                       stall_p99_inspector_tab_ms=p99(gaps[cut:]),
                       stall_max_ms=round(max(gaps), 1) if gaps else None,
                       stall_median_ms=round(statistics.median(gaps), 2) if gaps else None,
+                      lag_events_view_s=lag("events"), lag_queues_view_s=lag("queues"),
                       inspector_tab=inspector_tab >= 0)
         return 0
 
+    env = dict(os.environ, NODE_PATH=str(ensure_node_packages()))
+    args = ["--screenshot", str(Path(data_dir) / "unused.png"), "--data-dir", data_dir]
+    feeder = None
+    if source == "node":  # the official server emits the ticks: B5 measures the app alone
+        feeder = subprocess.Popen(["node", str(REPO / "tests/perf/rate_server.js")], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert feeder.stdout is not None
+        url = feeder.stdout.readline().split("Listening on ", 1)[-1].strip()
+        args += ["--url", url, "--user", "watcher", "--transport", "websocket"]
+    result["feeder"] = source
     uimain.App._screenshot = measure  # type: ignore[method-assign]
-    rc = uimain.main(["--screenshot", str(Path(data_dir) / "unused.png"),
-                      "--data-dir", data_dir])
+    try:
+        rc = uimain.main(args)
+    finally:
+        if feeder is not None:
+            feeder.kill()
+            feeder.wait()
     print(json.dumps(result), flush=True)
     return rc
+
+
+def paint(repeats: int = 30) -> int:
+    """B5p: what one repaint of a full table costs, the two a flood repaints: the Events
+    tab's packet log (20,000 rows, at the bottom) and the Queues tab's message table
+    (the last 500 of 2,000 rows), 1280 px wide, with the app's theme; medians in ms."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui import theme
+
+    app = QApplication(sys.argv[:1])
+    theme.apply(app)
+    from app.store import StoredMessage
+    from ui.inspector.messages import MessagePane
+    from ui.inspector.models import ListSource, MessageRow
+    from ui.models.packets import PacketTableModel
+    from ui.widgets.events import EventsTab
+
+    def repaint_ms(widget: Any) -> float:
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            widget.repaint()
+            times.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(times), 1)
+
+    payload = {"text": "tick", "pad": "x" * 40}
+    model = PacketTableModel()
+    events = EventsTab(model)
+    events.resize(1280, 800)
+    events.show()
+    for i in range(20_000):
+        model.add({"seq": i, "ts": time.time(), "direction": "in", "namespace": "/",
+                   "kind": "EVENT", "event": "tick", "args": [dict(payload, i=i)],
+                   "ack_id": None, "latency_ms": None, "size": 80})
+    model.flush()
+    events.table.scrollToBottom()
+    app.processEvents()
+    pane = MessagePane()
+    pane.resize(1280, 600)
+    pane.show()
+    rows = [MessageRow.from_stored(StoredMessage(
+        queue="event:/:tick", direction="in", namespace="/", event="tick",
+        args=[dict(payload, i=i)], rowid=i + 1)) for i in range(2000)]
+    pane.set_source(ListSource(rows), at_end=True)
+    app.processEvents()
+    print(json.dumps({"events_table_ms": repaint_ms(events.table.viewport()),
+                      "queues_table_ms": repaint_ms(pane.view.viewport())}), flush=True)
+    return 0
 
 
 def heap_growth(since: Any, top: int = 12) -> list[str]:
@@ -196,8 +373,10 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "soak":
         raise SystemExit(soak(sys.argv[2], sys.argv[3], sys.argv[4]))
+    if mode == "paint":
+        raise SystemExit(paint())
     if mode == "bare":
         raise SystemExit(bare(sys.argv[2]))
     if mode == "startup":
         raise SystemExit(startup(sys.argv[2], sys.argv[3]))
-    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4])))
+    raise SystemExit(load(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:6]))

@@ -416,32 +416,89 @@ def b4(sz: Sizes, tmp: Path) -> list[Row]:
 
 
 # -- B5 GUI under load ---------------------------------------------------------------------
-def b5(sz: Sizes, tmp: Path) -> Row:
-    """The real app, fresh each repeat; the median of the runs' stall p99s."""
-    runs: list[dict[str, Any]] = []
+#: issue 18's B5: stall p99 <= 16 ms at 5,000 events/s; at 20,000 events/s every event
+#: stored, the view within 1 s of the last event sent, stall p99 <= 50 ms
+B5_RATES = ((5000, 16.0), (20_000, 50.0))
+#: "keeps up": the last event sent is the view's last row within this (s)
+B5_KEEP_UP_S = 1.0
+
+
+#: who emits B5's ticks: "node" (rate_server.js, the official server, so B5 measures the
+#: app: our embedded server's relay tops out far below these rates, see B4e) or "relay"
+B5_SOURCE = os.environ.get("SOCKDESK_B5_SOURCE", "node")
+
+
+def b5_run(tmp: Path, seconds: float, rate: int) -> dict[str, Any]:
+    """One fresh app (`gui_child load`): its JSON line."""
+    done = subprocess.run([sys.executable, "-m", "tests.perf.gui_child", "load", str(tmp),
+                           str(seconds), str(rate), B5_SOURCE], cwd=REPO, capture_output=True,
+                          text=True, timeout=600,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"gui_child load failed: {done.stderr[-2000:]}")
+    return dict(json.loads(lines[-1]))
+
+
+def b5(sz: Sizes, tmp: Path) -> list[Row]:
+    """The real app, fresh each repeat, at both of issue 18's rates (alternating); per
+    rate the median of the runs' stall p99s, the fewest events stored and the slowest
+    view to show the last event."""
+    runs: dict[int, list[dict[str, Any]]] = {rate: [] for rate, _ in B5_RATES}
     for i in range(sz.repeats):
-        done = subprocess.run([sys.executable, "-m", "tests.perf.gui_child", "load",
-                               str(tmp / f"b5-{i}"), str(sz.b5_seconds), "5000"], cwd=REPO,
-                              capture_output=True, text=True, timeout=600,
-                              env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
-        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-        if not lines:
-            raise RuntimeError(f"gui_child load failed: {done.stderr[-2000:]}")
-        runs.append(json.loads(lines[-1]))
-        print(f"    run {i + 1}/{sz.repeats}: stall p99 {runs[-1].get('stall_p99_ms')} ms",
-              flush=True)
+        for rate, _ in B5_RATES:
+            r = b5_run(tmp / f"b5-{rate}-{i}", sz.b5_seconds, rate)
+            runs[rate].append(r)
+            print(f"    {rate:,} ev/s run {i + 1}/{sz.repeats}: stall p99 "
+                  f"{r.get('stall_p99_ms')} ms (events tab {r.get('stall_p99_events_tab_ms')}"
+                  f", queues tab {r.get('stall_p99_inspector_tab_ms')}), stored "
+                  f"{r.get('stored')} of {r.get('sent')}, last event shown after "
+                  f"{r.get('lag_events_view_s')} s (events) / {r.get('lag_queues_view_s')} s "
+                  "(queues)", flush=True)
+    rows = []
+    for rate, target in B5_RATES:
+        rs = runs[rate]
 
-    def mid(key: str) -> float | None:
-        return median([r[key] for r in runs if r.get(key) is not None])
+        def mid(key: str, rs: list[dict[str, Any]] = rs) -> float | None:
+            return median([r[key] for r in rs if r.get(key) is not None])
 
-    p99 = mid("stall_p99_ms")
-    note = (f"median of {len(runs)} runs: events tab p99 {mid('stall_p99_events_tab_ms')} ms, "
-            f"inspector (Queues) tab p99 {mid('stall_p99_inspector_tab_ms')} ms, max "
-            f"{mid('stall_max_ms')} ms; received {mid('received'):,.0f} of "
-            f"{runs[0].get('sent'):,} in the window")
-    return Row("B5", f"GUI stall, 5,000 events/s for {sz.b5_seconds:g} s (5 ms heartbeat)",
-               p99, None, "ms stall p99", "-", None, "p99 <= 50 ms",
-               p99 is not None and p99 <= 50, note, {"runs": runs})
+        p99 = mid("stall_p99_ms")
+        all_stored = all(r.get("stored") == r.get("sent") for r in rs)
+        lags = [r.get(k) for r in rs for k in ("lag_events_view_s", "lag_queues_view_s")]
+        worst_lag = None if None in lags else max(lags)  # None: a view never showed it
+        kept_up = worst_lag is not None and worst_lag <= B5_KEEP_UP_S
+        met = p99 is not None and p99 <= target
+        if rate > B5_RATES[0][0]:
+            met = met and all_stored and kept_up
+        note = (f"median of {len(rs)} runs: events tab p99 "
+                f"{mid('stall_p99_events_tab_ms')} ms, Queues tab p99 "
+                f"{mid('stall_p99_inspector_tab_ms')} ms, max {mid('stall_max_ms')} ms; "
+                f"stored {min(r.get('stored') or 0 for r in rs):,} of {rs[0].get('sent'):,} "
+                f"(fewest); last event on the views after {worst_lag} s (slowest); ticks "
+                f"from {B5_SOURCE}")
+        target_text = f"p99 <= {target:g} ms" + (
+            "" if rate == B5_RATES[0][0] else f", all stored, <= {B5_KEEP_UP_S:g} s")
+        rows.append(Row("B5" if rate == B5_RATES[0][0] else "B5h",
+                        f"GUI stall, {rate:,} events/s for {sz.b5_seconds:g} s (5 ms beat)",
+                        p99, None, "ms stall p99", "-", None, target_text, met, note,
+                        {"runs": rs}))
+    paints = [b5_paint() for _ in range(sz.repeats)]
+    for key, what in (("events_table_ms", "Events table"), ("queues_table_ms", "Queues table")):
+        rows.append(Row("B5p", f"one repaint of the full {what} (1280 px, themed)",
+                        median([p[key] for p in paints]), None, "ms (median)", "-", None,
+                        "(info)", None, "what a flood repaints up to 10 times a second; "
+                        "<= 16 ms fits in a frame", {"runs": paints}))
+    return rows
+
+
+def b5_paint() -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "tests.perf.gui_child", "paint"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"gui_child paint failed: {done.stderr[-2000:]}")
+    return dict(json.loads(lines[-1]))
 
 
 # -- B6 inspector at scale -----------------------------------------------------------------

@@ -226,3 +226,71 @@ def test_sparkline_and_chart_paint(qtbot):
     chart.show()
     qtbot.waitExposed(chart)
     assert not chart.grab().toImage().isNull()
+
+
+class _GrowingSource(ListSource):
+    """A live queue: rows arrive after the model first read it."""
+
+    def arrive(self, rows: list[MessageRow]) -> None:
+        self.rows.extend(rows)
+        self._keys.extend(r.key for r in rows)
+
+
+def test_a_followed_tail_shows_the_newest_row_even_when_a_flood_outruns_a_batch(qtbot):
+    from ui.inspector.messages import MessagePane
+
+    rows = _stored_rows(3000)
+    source = _GrowingSource(rows[:30])
+    pane = MessagePane()
+    qtbot.addWidget(pane)
+    pane.model.batch = 100
+    pane.resize(900, 300)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.set_source(source, at_end=True)
+    model, bar = pane.model, pane.view.verticalScrollBar()
+    source.arrive(rows[30:40])  # a few: appended after the rows shown
+    pane.refresh_tail()
+    assert model.rowCount() == 40 and model.row_at(39).key == 40
+    source.arrive(rows[40:1500])  # more than a batch: the last batch, scrolled to it
+    pane.refresh_tail()
+    assert model.row_at(model.rowCount() - 1).key == 1500 and model.more_before
+    fetches = model.fetches
+    source.arrive(rows[1500:1510])  # the flood is over: a jump, then appends again
+    pane.refresh_tail()
+    assert model.row_at(model.rowCount() - 1).key == 1510 and model.fetches == fetches + 1
+    source.arrive(rows[1510:1520])
+    pane.refresh_tail()
+    assert model.row_at(model.rowCount() - 1).key == 1520
+    assert model.row_at(0).key == 1411  # appended, not reloaded
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(),
+                    timeout=2000)
+    # scrolled up (reading), the table keeps its rows and waits to be scrolled down
+    bar.setValue(bar.maximum() // 2)
+    source.arrive(rows[1520:3000])
+    pane.refresh_tail()
+    assert model.row_at(model.rowCount() - 1).key < 3000
+    # back at the bottom with a row selected: no jump that would lose the selection
+    pane.view.scrollToBottom()
+    pane.view.selectRow(0)
+    selected = model.row_at(0).key
+    pane.refresh_tail()
+    assert model.row_at(0).key == selected
+
+
+def test_muted_follows_the_palette_it_is_asked_for(qapp):
+    from PySide6.QtGui import QColor, QPalette
+
+    from ui import theme
+
+    pal = QPalette(theme.palette())
+    first = theme.muted(pal)
+    pal.setColor(QPalette.ColorRole.Text, QColor("#ff0000"))
+    pal.setColor(QPalette.ColorRole.Base, QColor("#101010"))
+    pal.setColor(QPalette.ColorRole.Window, QColor("#202020"))
+    second = theme.muted(pal)
+    assert second != first
+    assert second == theme.readable(theme.mix(QColor("#ff0000"), QColor("#101010"), 0.55),
+                                    QColor("#202020"), QColor("#101010"))
+    second.setRed(0)  # the caller's copy: the next answer is unchanged
+    assert theme.muted(pal) != second

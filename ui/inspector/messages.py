@@ -215,8 +215,15 @@ class MessagePane(QWidget):
         return self.model.rows()
 
     def refresh_tail(self) -> None:
-        """Fetch rows that arrived after the last one, if the table is at the end."""
-        self.model.refresh_tail()
+        """Fetch rows that arrived after the last one, if the table is at the end. A
+        table scrolled to its bottom with nothing selected follows the newest rows."""
+        bar = self.view.verticalScrollBar()
+        sel = self.view.selectionModel()
+        if bar.value() >= bar.maximum() - 2 and (sel is None or not sel.hasSelection()):
+            if self.model.follow_tail():
+                self.view.scrollToBottom()
+        else:
+            self.model.refresh_tail()
 
     def update_rows(self, changes: Mapping[int, Callable[[MessageRow], None]]) -> int:
         """Apply `changes` by key in one repaint; how many keys were not loaded."""

@@ -386,6 +386,7 @@ class MessageTableModel(QAbstractTableModel):
         self._more_after = False
         self._more_before = False
         self._fetching = False
+        self._flooded = False  # follow_tail: the last look found a batch or more new
         self.fetches = 0
         self.colors = {s: theme.state_color(s) for s in ("queued", "sent", "acked", "failed",
                                                         "no_ack")}
@@ -397,6 +398,7 @@ class MessageTableModel(QAbstractTableModel):
         """Show another queue (or search): the first (or last) batch only."""
         self.beginResetModel()
         self.source = source
+        self._flooded = False
         self._rows, self._keys = [], []
         self._fetching = True
         try:
@@ -440,16 +442,19 @@ class MessageTableModel(QAbstractTableModel):
             self.fetches += 1
             rows = [r for r in rows if not self._keys or r.key > self._keys[-1]]
             self._more_after = len(rows) >= self.batch
-            if rows:
-                first = len(self._rows)
-                self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-                self._rows.extend(rows)
-                self._keys.extend(r.key for r in rows)
-                self.endInsertRows()
-                self._trim_front()
+            self._append(rows)
         finally:
             self._fetching = False
         self.fetched.emit(len(rows))
+
+    def _append(self, rows: list[MessageRow]) -> None:
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self._keys.extend(r.key for r in rows)
+            self.endInsertRows()
+            self._trim_front()
 
     def fetch_older(self) -> int:
         """Prepend the batch before the first row (after a jump to the end); rows added."""
@@ -481,6 +486,34 @@ class MessageTableModel(QAbstractTableModel):
         self._more_after = True
         self.fetchMore()
         return len(self._rows) - before
+
+    def follow_tail(self) -> int:
+        """`refresh_tail` for a view that follows the newest messages: when a batch or
+        more arrived since the last row (a flood: thousands between two refreshes), show
+        the last batch instead, so the last row is the newest message however fast they
+        come (the rows in between load when scrolling up). Returns rows added."""
+        if self._fetching:
+            return 0
+        if not self._more_after and not self._flooded:
+            self._fetching = True
+            try:
+                rows = (self.source.after(self._keys[-1], self.batch) if self._keys
+                        else self.source.first(self.batch))
+                self.fetches += 1
+                rows = [r for r in rows if not self._keys or r.key > self._keys[-1]]
+                if len(rows) < self.batch:
+                    self._append(rows)
+            finally:
+                self._fetching = False
+            if len(rows) < self.batch:
+                self.fetched.emit(len(rows))
+                return len(rows)
+        last = self._keys[-1] if self._keys else None
+        self.set_source(self.source, at_end=True)
+        # still flooding while a whole batch arrived since the last look: the next look
+        # goes straight to the last batch, without first reading the batch after ours
+        self._flooded = last is not None and bool(self._keys) and self._keys[0] > last
+        return len(self._rows)
 
     def _trim_front(self) -> None:
         extra = len(self._rows) - self.cap

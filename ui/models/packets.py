@@ -278,6 +278,26 @@ class PacketTableModel(QAbstractTableModel):
     def row_info(self, row: int) -> _Row:
         return self._rows[row]
 
+    row_of = row_info  # what PacketFilterModel also has: the row a view's row shows
+
+    def foreground(self, row: _Row, col: int) -> QColor | None:
+        """The text colour of a cell (None: the palette's)."""
+        if row.kind in ("DISCONNECT", "RECOVERY"):
+            key = note_color_key(row.kind, _get(row.packet, "args"))
+            if key is not None:
+                return self.note_colors[key]
+        if col == COL_DIR:
+            return self.dir_colors.get(row.direction)
+        return None
+
+    def font_for(self, row: _Row, col: int) -> QFont | None:
+        """The font of a cell (None: the view's)."""
+        if col == COL_EVENT and row.kind in ("DISCONNECT", "RECOVERY"):
+            return self._bold
+        if col in (COL_TIME, COL_ARGS, COL_ACK):
+            return self._mono
+        return None
+
     # -- Qt model -------------------------------------------------------------------------------
     def rowCount(self, parent: _IDX = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -295,18 +315,9 @@ class PacketTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == COL_ARGS:
             return None  # the detail pane shows the whole packet
         if role == Qt.ItemDataRole.ForegroundRole:
-            key = (note_color_key(row.kind, _get(row.packet, "args"))
-                   if row.kind in ("DISCONNECT", "RECOVERY") else None)
-            if key is not None:
-                return self.note_colors[key]
-            if col == COL_DIR:
-                return self.dir_colors.get(row.direction)
-            return None
-        if (role == Qt.ItemDataRole.FontRole and col == COL_EVENT
-                and row.kind in ("DISCONNECT", "RECOVERY")):
-            return self._bold
-        if role == Qt.ItemDataRole.FontRole and col in (COL_TIME, COL_ARGS, COL_ACK):
-            return self._mono
+            return self.foreground(row, col)
+        if role == Qt.ItemDataRole.FontRole:
+            return self.font_for(row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_LATENCY, COL_SIZE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == PacketRole:
@@ -461,6 +472,11 @@ class PacketFilterModel(QAbstractTableModel):
                                   self.index(hi - 1, bottom_right.column()))
 
     # -- mapping ---------------------------------------------------------------------------------
+    def row_of(self, row: int) -> _Row:
+        """The source's row that our row ``row`` shows."""
+        assert self._src is not None
+        return self._src.rows[self._rows[row]]
+
     def mapToSource(self, index: _IDX) -> QModelIndex:
         if not index.isValid() or self._src is None:
             return QModelIndex()

@@ -43,6 +43,7 @@ from ui.models.packets import (
 from ui.text import to_json
 from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
+from ui.widgets.packet_delegate import PacketDelegate
 
 if TYPE_CHECKING:
     from app.packets import Packet
@@ -135,6 +136,7 @@ class EventsTab(QWidget):
         self.table = QTableView()
         self.table.setObjectName("packetTable")
         self.table.setModel(model)
+        self.table.setItemDelegate(PacketDelegate(model, self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setShowGrid(False)
