@@ -30,12 +30,12 @@ from tests.chaos.helpers import (
     spawn,
     wait_until,
 )
-from tests.support import ServerProcess
+from tests.support import FULL_SIZE, ServerProcess
 
 pytestmark = pytest.mark.chaos
 
 SENDERS = 5
-PER_SENDER = 2000
+PER_SENDER = 2000 if FULL_SIZE else 1000
 TOTAL = SENDERS * PER_SENDER
 ROOMS = ("alpha", "beta")
 LISTENERS = 3

@@ -27,11 +27,11 @@ from tests.chaos.helpers import (
     wait_until,
 )
 from tests.server_stub.peers import connected
-from tests.support import ServerProcess
+from tests.support import FULL_SIZE, ServerProcess
 
 pytestmark = pytest.mark.chaos
 
-MESSAGES = 5000
+MESSAGES = 5000 if FULL_SIZE else 2500
 KILLS = 10
 ROOM = "flush"
 

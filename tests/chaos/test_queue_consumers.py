@@ -20,11 +20,11 @@ import pytest
 
 from tests.chaos.helpers import chaos_rng, kill_points, sigkill, spawn, wait_until
 from tests.server_stub.peers import connected
-from tests.support import ServerProcess
+from tests.support import FULL_SIZE, ServerProcess
 
 pytestmark = pytest.mark.chaos
 
-JOBS = 5000
+JOBS = 5000 if FULL_SIZE else 2500
 WORKERS = 3
 KILLS = 12
 PREFETCH = 10
