@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -68,6 +69,13 @@ RETRY_FACTOR = 2.0
 RETRY_SPREAD = 0.5
 RETRY_MIN = 0.5
 RETRY_MAX = 10.0
+#: Clients behind (see :meth:`server_stub.transport.heartbeat.Heartbeats.behind`) that
+#: count as the server outrunning its clients: at least this many, and this share of
+#: them. One slow laptop is not overload (its send queue limit deals with it).
+BEHIND_MIN = 5
+BEHIND_SHARE = 0.1
+#: The retry hint while clients are behind: about one read of their backlog.
+BEHIND_RETRY = 2.0
 
 
 class LoadShedder:
@@ -80,10 +88,18 @@ class LoadShedder:
     milliseconds; a delay of half a second means every packet, pings and pongs
     included, waits that long. The delay seen last decays slowly (halved each sample
     that is on time) so shedding does not flap on and off between samples.
+
+    The second measure is the clients': how many leave a PING unanswered for long
+    (``behind``, from the heartbeat sweep). A PING travels behind the data sent before
+    it, so a late pong means a client reading seconds behind; many at once means the
+    fan-out outruns its readers, whose pongs would soon time out.
     """
 
-    def __init__(self, max_lag: float | None) -> None:
+    def __init__(self, max_lag: float | None,
+                 behind: Callable[[], tuple[int, int]] | None = None) -> None:
         self.max_lag = max_lag
+        #: (clients reading late, clients): the second overload signal
+        self.behind = behind
         #: the event loop's recent delay, seconds
         self.lag = 0.0
         #: events refused because of overload since the start
@@ -111,8 +127,21 @@ class LoadShedder:
 
     def retry_after(self, event: str) -> float | None:
         """None to process ``event`` now, else the seconds to wait before resending."""
-        if self.max_lag is None or event not in SHEDDABLE or self.lag <= self.max_lag:
+        if self.max_lag is None or event not in SHEDDABLE:
+            return None
+        if self.lag > self.max_lag:
+            wait = self.lag * RETRY_FACTOR
+        elif self.clients_behind():
+            wait = BEHIND_RETRY
+        else:
             return None
         self.shed += 1
         spread = random.uniform(1 - RETRY_SPREAD, 1 + RETRY_SPREAD)  # jitter, not a secret
-        return round(min(RETRY_MAX, max(RETRY_MIN, self.lag * RETRY_FACTOR * spread)), 2)
+        return round(min(RETRY_MAX, max(RETRY_MIN, wait * spread)), 2)
+
+    def clients_behind(self) -> bool:
+        """Whether so many clients read late that the server outruns them."""
+        if self.behind is None:
+            return False
+        late, total = self.behind()
+        return late >= max(BEHIND_MIN, total * BEHIND_SHARE)

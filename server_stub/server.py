@@ -204,7 +204,9 @@ class SockDeskServer:
         except ValueError as exc:
             raise StartupError(str(exc)) from exc
         self.slow_consumers = SlowConsumers(self.sio, limits)
-        self.shedder = LoadShedder(config.overload_lag)
+        heartbeats = getattr(self.sio.eio, "heartbeats", None)
+        self.shedder = LoadShedder(config.overload_lag,
+                                   heartbeats.behind if heartbeats is not None else None)
 
     def _instrument(self, token: str | None) -> AdminInstrumentation:
         """Turn on the official Admin UI (server_stub/admin.py): user "admin", password =

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 #: Longest time between sweeps; shorter when ``ping_timeout`` is (tests use ~1 s).
 TICK = 0.5
+#: A PING unanswered for this share of ``ping_timeout`` marks its client as behind: it
+#: reads its socket (the PING is behind the data sent before it) that many seconds late.
+BEHIND_SHARE = 0.4
 
 
 def sweep_interval(ping_timeout: float) -> float:
@@ -53,6 +56,10 @@ class Heartbeats:
     def __init__(self, eio: engineio.AsyncServer) -> None:
         self.eio = eio
         self._task: asyncio.Task[None] | None = None
+        #: at the last sweep: sockets whose PING waited over BEHIND_SHARE of the timeout,
+        #: and sockets open (see :meth:`behind`)
+        self.late = 0
+        self.open = 0
 
     def start(self) -> None:
         """Start sweeping (from the event loop; a no-op when already running)."""
@@ -75,15 +82,28 @@ class Heartbeats:
             except Exception:  # one broken socket must not end the heartbeats
                 log.exception("heartbeat sweep failed")
 
+    def behind(self) -> tuple[int, int]:
+        """(clients reading late, clients) at the last sweep. Many clients late at once
+        means the server sends more than its clients can read (a room fan-out outruns
+        them): the load shedder then refuses new messages until they catch up, before
+        their pongs time out."""
+        return self.late, self.open
+
     async def sweep(self) -> None:
         """Close the sockets whose PING is overdue; drop the closed ones."""
         now = time.time()
         limit = self.eio.ping_timeout
+        late_after = limit * BEHIND_SHARE
         sockets = self.eio.sockets
+        late = 0
         for sid, sock in list(sockets.items()):
             if sock.closed:
                 sockets.pop(sid, None)
-            elif (not sock.closing and sock.last_ping
-                    and now - sock.last_ping > limit):
+                continue
+            waited = now - sock.last_ping if sock.last_ping else 0.0
+            if not sock.closing and waited > limit:
                 log.info("%s: no pong within %.1f s, closing", sid, limit)
                 await end_session(self.eio, sock, self.eio.reason.PING_TIMEOUT)
+            elif waited > late_after:
+                late += 1
+        self.late, self.open = late, len(sockets)
