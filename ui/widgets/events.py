@@ -345,6 +345,9 @@ class EventsTab(QWidget):
         shown = self.shown_model().rowCount()
         text = f"{total:,} packets" if not self.proxy.active else \
             f"{shown:,} of {total:,} packets"
+        if self.model.dropped:
+            text += (f"  ·  {self.model.dropped:,} older not shown (received events stay "
+                     "in the Queues tab)")
         if self.model.paused:
             text += f"  ·  paused, {self.model.pending:,} waiting"
         self.count_label.setText(text)
