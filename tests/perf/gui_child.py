@@ -157,6 +157,19 @@ def sizes(window: Any) -> dict[str, Any]:
         "py_blocks": sys.getallocatedblocks(),
     }
     out.update(_mallinfo())
+    try:
+        import ctypes
+
+        lib = ctypes.CDLL("libsqlite3.so.0")  # the one _sqlite3 links (its page caches)
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        out["sqlite_mb"] = round(lib.sqlite3_memory_used() / 2**20, 1)
+    except (OSError, AttributeError):
+        pass
+    status = Path("/proc/self/status").read_text()
+    for name in ("RssAnon", "RssFile"):
+        if f"{name}:" in status:
+            kb = int(status.split(f"{name}:")[1].split()[0])
+            out[f"{name.lower()}_mb"] = round(kb / 1024, 1)
     return out
 
 
