@@ -53,10 +53,11 @@ def test_the_events_tab_says_that_older_packets_are_not_shown_and_where_they_are
     model.flush()
     text = tab.count_label.text()
     assert f"{model.rowCount():,} packets" in text
-    assert f"{250 - model.rowCount():,} older not shown" in text
-    assert "Queues tab" in text
+    assert f"{250 - model.rowCount():,} older not shown: Queues tab" in text
+    assert "newest 100 packets" in tab.count_label.toolTip()
     model.clear()
     assert "older" not in tab.count_label.text()
+    assert tab.count_label.toolTip() == ""
 
 
 def _cached_heights(pane: ChatPane, model: ChatMessageModel) -> int:

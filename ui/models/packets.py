@@ -279,6 +279,11 @@ class PacketTableModel(QAbstractTableModel):
             self.pending_changed.emit(len(self._pending))
 
     @property
+    def capacity(self) -> int:
+        """Rows kept (the oldest are dropped past it)."""
+        return self._capacity
+
+    @property
     def pending(self) -> int:
         return len(self._pending)
 
