@@ -70,8 +70,8 @@ def _touch_private(path: Path) -> None:
 #: read far back in a large store
 CACHE_KIB = 32_000
 #: a live session's connection: it writes every packet and reads what is recent, and a
-#: page cache fills as the file grows (~0.55 KB a received message in the B8 soak), so
-#: 32 MB took ~50 min of chat to fill; 8 MB is reached early and then stays
+#: page cache fills as the file grows (~0.6 KB a received message in the B8 soak), so
+#: 32 MB took ~45 min of chat to fill; 8 MB is reached early and then stays
 SESSION_CACHE_KIB = 8_000
 
 

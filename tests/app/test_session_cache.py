@@ -1,5 +1,5 @@
 """A live session's SQLite page cache is small (issue 18, B8): it fills as the store grows
-(~0.55 KB a received message), so at 32 MB the app's RSS climbed for ~50 minutes."""
+(~0.6 KB a received message), so at 32 MB the app's RSS climbed for ~50 minutes."""
 
 from __future__ import annotations
 
