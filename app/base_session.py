@@ -80,7 +80,7 @@ class BaseSession:
         self.namespaces = config.normalized_namespaces()
         #: no namespaces were configured: connect `/`, and more as the server allows
         self._auto_namespaces = not config.namespaces
-        conn = dbmod.connect(self.data_dir)
+        conn = dbmod.connect(self.data_dir, cache_kib=dbmod.SESSION_CACHE_KIB)
         try:
             self.store = MessageStore(conn)
             #: the server said it drops repeated message ids (remembered per data folder)

@@ -66,7 +66,17 @@ def _touch_private(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
-def connect(data_dir: Path | str, name: str | None = None) -> sqlite3.Connection:
+#: SQLite's page cache per connection (KiB): big for the inspector and the CLI, which
+#: read far back in a large store
+CACHE_KIB = 32_000
+#: a live session's connection: it writes every packet and reads what is recent, and a
+#: page cache fills as the file grows (~0.6 KB a received message in the B8 soak), so
+#: 32 MB took ~45 min of chat to fill; 8 MB is reached early and then stays
+SESSION_CACHE_KIB = 8_000
+
+
+def connect(data_dir: Path | str, name: str | None = None,
+            cache_kib: int = CACHE_KIB) -> sqlite3.Connection:
     """Open (creating if needed) the database in `data_dir`, set up for our use.
 
     Autocommit mode (isolation_level=None): every write goes through `transaction()`, so
@@ -93,7 +103,7 @@ def connect(data_dir: Path | str, name: str | None = None) -> sqlite3.Connection
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA cache_size=-32000")
+        conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
     except sqlite3.Error as exc:
         conn.close()
         raise StorageError(explain(path, exc)) from None

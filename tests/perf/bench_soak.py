@@ -35,6 +35,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CLIENTS = 100
 ROOMS = 10
 RATE = 200.0  # messages/s, all clients together
+#: =R: another total rate, to reach the app's caps sooner when looking for what grows
+RATE_ENV = "SOCKDESK_SOAK_RATE"
 APP_ROOM = "room0"
 #: =N: run the server and the app under tracemalloc (N frames) to find what grows; the
 #: JSON then holds the top growing lines of each. Not for the figures: tracing is slow.
@@ -167,6 +169,7 @@ def print_minutes(table: list[dict[str, Any]]) -> None:
 
 def soak(tmp: Path, minutes: int) -> dict[str, Any]:
     seconds = minutes * 60
+    rate = float(os.environ.get(RATE_ENV) or RATE)
     srv = ServerProcess(tmp / "soak.db")
     traced = os.environ.get(TRACE_ENV)
     heap = tmp / "server-heap.txt"
@@ -181,7 +184,7 @@ def soak(tmp: Path, minutes: int) -> dict[str, Any]:
                     "app")
         ready = json.loads(app.wait_line(lambda s: s.startswith('{"ready"'), 120))
         crowd = Child(["tests.perf.soak_clients", "--url", srv.url, "--clients",
-                       str(CLIENTS), "--rooms", str(ROOMS), "--rate", str(RATE / CLIENTS),
+                       str(CLIENTS), "--rooms", str(ROOMS), "--rate", str(rate / CLIENTS),
                        "--seconds", str(seconds)], "crowd")
         crowd.wait_line(lambda s: s == "ready", 300)
         start = time.time() + 1.0
@@ -218,10 +221,11 @@ def soak(tmp: Path, minutes: int) -> dict[str, Any]:
         app.proc.stdin.write("stop\n")
         app.proc.stdin.flush()
         app.proc.wait(120)
-        finals = [x for x in app.json_lines() if "ready" not in x]
+        finals = [x for x in app.json_lines() if "ready" not in x and "app_minute" not in x]
+        got["app_minutes"] = [x for x in app.json_lines() if "app_minute" in x]
         return {"table": table, "summary": summarize(table), "rss_before_load": before,
                 "app_ready": ready, "app_final": finals[-1] if finals else {}, **got,
-                "clients": CLIENTS, "rooms": ROOMS, "rate": RATE, "minutes": minutes}
+                "clients": CLIENTS, "rooms": ROOMS, "rate": rate, "minutes": minutes}
     finally:
         for child in (crowd, app):
             if child is not None:

@@ -12,6 +12,7 @@ Prints one JSON line (epoch seconds for the start-up marks; ms for the stall fig
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
 import itertools
@@ -319,6 +320,78 @@ def heap_growth(since: Any, top: int = 12) -> list[str]:
     return [str(st) for st in stats[:top]]
 
 
+def sizes(window: Any) -> dict[str, Any]:
+    """What the app holds per message, by name (cheap: lengths only)."""
+    chat_model = window.chat.model
+    delegate = window.chat.view.delegate
+    session = window.session
+    out: dict[str, Any] = {
+        "chat_rows": chat_model.rowCount() if chat_model is not None else None,
+        "packet_rows": window.packets.rowCount(),
+        "packets_pending": window.packets.pending,
+        "row_heights": len(getattr(delegate, "_heights", ())),
+        "packet_log": len(session.packet_log),
+        "py_blocks": sys.getallocatedblocks(),
+    }
+    out.update(_mallinfo())
+    try:
+        import ctypes
+
+        lib = ctypes.CDLL("libsqlite3.so.0")  # the one _sqlite3 links (its page caches)
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        out["sqlite_mb"] = round(lib.sqlite3_memory_used() / 2**20, 1)
+    except (OSError, AttributeError):
+        pass
+    status = Path("/proc/self/status").read_text()
+    for name in ("RssAnon", "RssFile"):
+        if f"{name}:" in status:
+            kb = int(status.split(f"{name}:")[1].split()[0])
+            out[f"{name.lower()}_mb"] = round(kb / 1024, 1)
+    return out
+
+
+def _mallinfo() -> dict[str, float]:
+    """glibc's heap (Qt, C and Python's large objects; pymalloc's arenas are mmapped):
+    MB in use, MB free inside the heap (fragmentation), MB in mmapped chunks."""
+    import ctypes
+
+    class Info(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = Info
+        m = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return {}
+    mb = 2 ** 20
+    return {"malloc_used_mb": round(m.uordblks / mb, 1),
+            "malloc_free_mb": round(m.fordblks / mb, 1),
+            "mmapped_mb": round(m.hblkhd / mb, 1)}
+
+
+async def _minutes(window: Any, since: Any) -> None:
+    """One JSON line a minute: what the app holds and, when traced, the traced size and
+    the lines that grew most during the minute (see bench_soak)."""
+    minute = 0
+    prev = since
+    while True:
+        await asyncio.sleep(60)
+        minute += 1
+        row: dict[str, Any] = {"app_minute": minute, **sizes(window)}
+        if prev is not None:
+            import tracemalloc
+
+            row["traced_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+            snap = tracemalloc.take_snapshot()
+            stats = snap.compare_to(prev, "lineno")
+            row["grew"] = [str(st) for st in stats[:8]]
+            prev = snap
+        print(json.dumps(row), flush=True)
+
+
 def soak(data_dir: str, url: str, room: str) -> int:
     """B8: the app connected to `url` as a member of `room`, showing it, until a line
     (or EOF) on stdin. Prints {"ready": ...} once the room is shown (the parent samples
@@ -351,12 +424,15 @@ def soak(data_dir: str, url: str, room: str) -> int:
             tracemalloc.start(int(os.environ["SOCKDESK_SOAK_TRACEMALLOC"]))
             since = tracemalloc.take_snapshot()
         print(json.dumps({"ready": time.time(), "shown": shown}), flush=True)
+        probe = asyncio.ensure_future(_minutes(window, since))
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        probe.cancel()
         model = window.chat.model
         result.update(received=received, state=window._state,
                       chat_rows=model.rowCount() if model is not None else None,
                       packet_rows=window.packets.rowCount()
-                      if hasattr(window, "packets") else None)
+                      if hasattr(window, "packets") else None,
+                      packet_kinds=dict(collections.Counter(r.kind for r in window.packets.rows)))
         if since is not None:
             result["heap_growth"] = heap_growth(since)
         return 0

@@ -605,7 +605,8 @@ def b8(sz: Sizes, tmp: Path) -> list[Row]:
     s = got["summary"]
     how = (f"last {s['window_minutes']} of {s['minutes']} min: max of the last "
            f"{s['tail_minutes']} minute(s) vs minute {s['window_first_minute']}; {out.name}")
-    what = f"soak {sz.b8_minutes} min, 100 clients/10 rooms, 200 msg/s, app in room0"
+    what = (f"soak {sz.b8_minutes} min, 100 clients/10 rooms, {got['rate']:g} msg/s, "
+            "app in room0")
 
     def grow(rid: str, key: str, label: str) -> Row:
         g = s[f"{key}_growth_pct"]

@@ -91,6 +91,9 @@ class ChatItem:
     edited: bool = False
     deleted: bool = False
     show_time: bool = False
+    #: the view's last height of this row and everything it depended on (the delegate's;
+    #: kept here so that it goes when the row goes)
+    height: tuple[tuple[Any, ...], int] | None = field(default=None, repr=False)
 
 
 class ChatMessageModel(QAbstractListModel):

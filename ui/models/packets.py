@@ -38,6 +38,11 @@ COL_TIME, COL_DIR, COL_NS, COL_EVENT, COL_ARGS, COL_ACK, COL_LATENCY, COL_SIZE =
 PacketRole = Qt.ItemDataRole.UserRole + 1
 DirectionRole = Qt.ItemDataRole.UserRole + 2
 SearchRole = Qt.ItemDataRole.UserRole + 3
+#: Rows the live table keeps (the oldest go in chunks of a tenth): ~1 KB of Python
+#: objects a row with its packet, so ~20 MB, reached in ~17 min at 20 packets/s. The
+#: store keeps every received event (Queues tab, ``event:<ns>:<event>``); the table is
+#: a live view, not the record.
+LIVE_ROWS = 20_000
 #: A batch this big means a flood (~3,000 packets/s at the normal interval): the table
 #: then takes new rows every FLOOD_INTERVAL_MS, as each insert repaints the whole view.
 FLOOD_ROWS = 100
@@ -151,10 +156,12 @@ class PacketTableModel(QAbstractTableModel):
     paused_changed = Signal(bool)
     pending_changed = Signal(int)
 
-    def __init__(self, parent: QObject | None = None, capacity: int = 200_000,
+    def __init__(self, parent: QObject | None = None, capacity: int = LIVE_ROWS,
                  interval_ms: int = 33) -> None:
         super().__init__(parent)
         self._rows: list[_Row] = []
+        #: rows dropped (oldest first, or never inserted) since the last clear
+        self.dropped = 0
         self._pending: list[Any] = []
         self._capacity = max(10, capacity)
         self._paused = False
@@ -175,7 +182,9 @@ class PacketTableModel(QAbstractTableModel):
     def add(self, packet: Any) -> None:
         self._pending.append(packet)
         if len(self._pending) > self._capacity:
-            del self._pending[: len(self._pending) - self._capacity]
+            extra = len(self._pending) - self._capacity
+            del self._pending[:extra]
+            self.dropped += extra
         if self._paused:
             if len(self._pending) % 100 == 1:  # a live count, without a signal per packet
                 self.pending_changed.emit(len(self._pending))
@@ -195,8 +204,11 @@ class PacketTableModel(QAbstractTableModel):
                 self.beginRemoveRows(QModelIndex(), 0, drop - 1)
                 del self._rows[:drop]
                 self._base += drop
+                self.dropped += drop
+                self._forget_acks_before(self._base)
                 self.endRemoveRows()
             if len(new_rows) > self._capacity:
+                self.dropped += len(new_rows) - self._capacity
                 new_rows = new_rows[-self._capacity:]
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(new_rows) - 1)
@@ -208,6 +220,11 @@ class PacketTableModel(QAbstractTableModel):
         # inserts keep the GUI responsive, and nobody reads thousands of rows a second
         self._timer.setInterval(FLOOD_INTERVAL_MS if len(new_rows) >= FLOOD_ROWS
                                 else self._interval_ms)
+
+    def _forget_acks_before(self, base: int) -> None:
+        """Emits whose rows were dropped can no longer show their ack's latency."""
+        if self._out_by_ack:
+            self._out_by_ack = {k: r for k, r in self._out_by_ack.items() if r >= base}
 
     def _link_acks(self, first: int) -> None:
         """Show the latency of an answered emit on the emit's row too."""
@@ -242,6 +259,7 @@ class PacketTableModel(QAbstractTableModel):
         self._pending.clear()
         self._out_by_ack.clear()
         self._base = 0
+        self.dropped = 0
         self.endResetModel()
         self.pending_changed.emit(0)
 
@@ -259,6 +277,11 @@ class PacketTableModel(QAbstractTableModel):
             self.flush()
         else:
             self.pending_changed.emit(len(self._pending))
+
+    @property
+    def capacity(self) -> int:
+        """Rows kept (the oldest are dropped past it)."""
+        return self._capacity
 
     @property
     def pending(self) -> int:

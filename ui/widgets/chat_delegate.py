@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from typing import Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -46,7 +47,10 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.chat_text import hits, links, mentions
 from ui.models.chat import (
+    DELETED_TEXT,
     AuthorRole,
+    ChatItem,
+    ChatMessageModel,
     CurrentHitRole,
     DeletedRole,
     EditedRole,
@@ -71,6 +75,8 @@ LEFT = 14
 GAP = 12
 RIGHT = 40
 EDITED_SUFFIX = " (edited)"
+#: heights of rows of other models than ChatMessageModel (whose rows keep their own)
+OTHER_HEIGHTS = 2_000
 #: search hits: a yellow-ish marker that reads on light and dark palettes
 HIGHLIGHT = QColor(255, 200, 0, 120)
 #: find's current hit: its words in a strong orange, its row tinted
@@ -116,6 +122,14 @@ def _layout_text(text: str, font: QFont, width: float,
         y += line.height()
     layout.endLayout()
     return layout, y
+
+
+def _item_of(index: _IDX) -> ChatItem | None:
+    """The row's item when the view shows a ChatMessageModel (None for another model)."""
+    model = index.model()
+    if isinstance(model, ChatMessageModel) and 0 <= index.row() < model.rowCount():
+        return model.item_at(index.row())
+    return None
 
 
 def _range(start: int, end: int, fmt: QTextCharFormat) -> QTextLayout.FormatRange:
@@ -193,8 +207,10 @@ class ChatDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.width = 600
         #: heights by every input of the height (width, font, grouping, reply, failure
-        #: line, text): a row whose grouping changes gets its new height, never a stale one
-        self._heights: dict[tuple[int, str, bool, bool, bool, str], int] = {}
+        #: line, text): a row whose grouping changes gets its new height, never a stale one.
+        #: A ChatMessageModel's row keeps its height on its item (ChatItem.height), so
+        #: those go with the rows; this dict is only for other models, and small.
+        self._heights: dict[tuple[Any, ...], int] = {}
 
     def set_width(self, width: int) -> None:
         if width != self.width:
@@ -242,28 +258,47 @@ class ChatDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _IDX) -> QSize:
         kind = index.data(KindRole)
-        base, name_font, small = self._fonts(option)
+        base, _name, small = self._fonts(option)
         if kind == "day":
             return QSize(self.width, QFontMetrics(small).height() + 22)
         grouped = bool(index.data(GroupedRole))
         failed = index.data(StateRole) in RESENDABLE
+        quote = bool(index.data(ReplyRole))
+        item = _item_of(index)
+        if item is not None:
+            # the item's own text object (no copy of it is kept): an edit replaces it
+            shown = DELETED_TEXT if item.deleted else item.text
+            suffix = item.edited and not item.deleted
+            key: tuple[Any, ...] = (self.width, base.key(), grouped, failed, quote, shown,
+                                    suffix)
+            if item.height is not None and item.height[0] == key:
+                return QSize(self.width, item.height[1])
+            h = self._measure(option, shown + EDITED_SUFFIX if suffix else shown,
+                              grouped, failed, quote)
+            item.height = (key, h)
+            return QSize(self.width, h)
         text = message_text(index)
-        quote = str(index.data(ReplyRole) or "")
-        key = (self.width, base.key(), grouped, failed, bool(quote), text)
-        h = self._heights.get(key)
-        if h is None:
-            _, text_h = _layout_text(text, base, self._text_width())
-            h = int(text_h) + (4 if grouped else QFontMetrics(name_font).height() + 11)
-            if quote:
-                h += self._quote_height(option)
-            if failed:
-                h += QFontMetrics(small).height() + 2
-            if not grouped:
-                h = max(h, AVATAR + 12)
-            if len(self._heights) > 50_000:
+        key = (self.width, base.key(), grouped, failed, quote, text)
+        cached = self._heights.get(key)
+        if cached is None:
+            cached = self._measure(option, text, grouped, failed, quote)
+            if len(self._heights) >= OTHER_HEIGHTS:
                 self._heights.clear()
-            self._heights[key] = h
-        return QSize(self.width, h)
+            self._heights[key] = cached
+        return QSize(self.width, cached)
+
+    def _measure(self, option: QStyleOptionViewItem, text: str, grouped: bool, failed: bool,
+                 quote: bool) -> int:
+        base, name_font, small = self._fonts(option)
+        _, text_h = _layout_text(text, base, self._text_width())
+        h = int(text_h) + (4 if grouped else QFontMetrics(name_font).height() + 11)
+        if quote:
+            h += self._quote_height(option)
+        if failed:
+            h += QFontMetrics(small).height() + 2
+        if not grouped:
+            h = max(h, AVATAR + 12)
+        return h
 
     # -- what is under the mouse -------------------------------------------------------------
     def char_at(self, option: QStyleOptionViewItem, index: _IDX, pos: QPoint) -> int | None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -120,6 +121,9 @@ class EventsTab(QWidget):
         self.export_button.clicked.connect(self.export_requested)
         self.count_label = QLabel("0 packets")
         self.count_label.setObjectName("hint")
+        # never what sets the window's minimum width (the text grows with the counts)
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                       QSizePolicy.Policy.Preferred)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(10, 8, 10, 6)
@@ -347,9 +351,17 @@ class EventsTab(QWidget):
         shown = self.shown_model().rowCount()
         text = f"{total:,} packets" if not self.proxy.active else \
             f"{shown:,} of {total:,} packets"
+        tip = ""
+        if self.model.dropped:
+            text += f"  ·  {self.model.dropped:,} older not shown: Queues tab"
+            tip = (f"This live view keeps the newest {self.model.capacity:,} packets; "
+                   f"{self.model.dropped:,} older ones are no longer shown here. Every "
+                   "received event stays stored: the Queues tab has each room's and "
+                   "event's inbox, searchable and exportable.")
         if self.model.paused:
             text += f"  ·  paused, {self.model.pending:,} waiting"
         self.count_label.setText(text)
+        self.count_label.setToolTip(tip)
 
     # -- pause / clear -----------------------------------------------------------------------------
     def _toggle_pause(self, paused: bool) -> None:
