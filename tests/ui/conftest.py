@@ -69,10 +69,12 @@ def run(qapp) -> Iterator[Runner]:
         yield runner
     finally:
         async def settle() -> None:
-            # give background tasks (socket readers) the chance to end by themselves
+            # give background tasks (socket readers) the chance to end by themselves; the
+            # ones that would not (an in-process server's ping timers sleep 25 s) are
+            # cancelled below, so waiting long only costs time
             me = asyncio.current_task()
             with contextlib.suppress(AssertionError):
-                await until(lambda: all(t.done() or t is me for t in asyncio.all_tasks()), 2.0)
+                await until(lambda: all(t.done() or t is me for t in asyncio.all_tasks()), 0.5)
 
         loop.run_until_complete(settle())
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
