@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 SIDEBAR_AUTO_WIDTH = 900
 #: below this width the connection bar's actions show their icons alone
 COMPACT_BAR_WIDTH = 1100
+#: how long the window manager may take to frame a new window (X11)
+FRAME_WAIT_MS = 300
 
 
 class WindowShape:
@@ -41,6 +43,7 @@ class WindowShape:
         self.sidebar_wanted = True
         self.narrow = False
         self.fitted = False
+        self.refitted = False
         w.sidebar_button.toggled.connect(self.set_sidebar_visible)
 
     # -- the sidebar ---------------------------------------------------------------------------
@@ -88,6 +91,11 @@ class WindowShape:
         frame = w.frameGeometry()
         extra_w = frame.width() - w.width()
         extra_h = frame.height() - w.height()
+        if extra_h == 0 and not self.refitted and QGuiApplication.platformName() == "xcb":
+            # shown but not yet framed by the window manager (its title bar would push
+            # the status bar off a 720-line screen): look again once it is
+            self.refitted = True
+            QTimer.singleShot(FRAME_WAIT_MS, self.fit_screen)
         width = min(w.width(), free.width() - extra_w)
         height = min(w.height(), free.height() - extra_h)
         if (width, height) != (w.width(), w.height()):
