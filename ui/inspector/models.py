@@ -437,15 +437,19 @@ class MessageTableModel(QAbstractTableModel):
             return
         self._fetching = True
         try:
-            rows = (self.source.after(self._keys[-1], self.batch) if self._keys
-                    else self.source.first(self.batch))
-            self.fetches += 1
-            rows = [r for r in rows if not self._keys or r.key > self._keys[-1]]
+            rows = self._read_after()
             self._more_after = len(rows) >= self.batch
             self._append(rows)
         finally:
             self._fetching = False
         self.fetched.emit(len(rows))
+
+    def _read_after(self) -> list[MessageRow]:
+        """The batch after the last row (the first batch of an empty model)."""
+        rows = (self.source.after(self._keys[-1], self.batch) if self._keys
+                else self.source.first(self.batch))
+        self.fetches += 1
+        return [r for r in rows if not self._keys or r.key > self._keys[-1]]
 
     def _append(self, rows: list[MessageRow]) -> None:
         if rows:
@@ -497,10 +501,7 @@ class MessageTableModel(QAbstractTableModel):
         if not self._more_after and not self._flooded:
             self._fetching = True
             try:
-                rows = (self.source.after(self._keys[-1], self.batch) if self._keys
-                        else self.source.first(self.batch))
-                self.fetches += 1
-                rows = [r for r in rows if not self._keys or r.key > self._keys[-1]]
+                rows = self._read_after()
                 if len(rows) < self.batch:
                     self._append(rows)
             finally:
