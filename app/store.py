@@ -651,22 +651,29 @@ class MessageStore:
             (queue, q)).fetchone()[0])
 
     def page(self, queue: str, after: int = 0, limit: int = 500, search: str | None = None,
-             before: int | None = None) -> list[StoredMessage]:
-        """Up to `limit` messages with rowid > `after` (and < `before`), oldest first."""
-        return self._select(queue, after, before, search, limit, newest_first=False)
+             before: int | None = None, committed_only: bool = False) -> list[StoredMessage]:
+        """Up to `limit` messages with rowid > `after` (and < `before`), oldest first.
+        ``committed_only``: without committing the buffer first (a view that the next
+        `stored` batch refreshes anyway), so a reader under a flood adds no commit."""
+        return self._select(queue, after, before, search, limit, newest_first=False,
+                            committed_only=committed_only)
 
     def page_end(self, queue: str, limit: int = 500, search: str | None = None,
-                 before: int | None = None) -> list[StoredMessage]:
+                 before: int | None = None, committed_only: bool = False
+                 ) -> list[StoredMessage]:
         """The last `limit` messages (before rowid `before`), oldest first: jump-to-end."""
-        rows = self._select(queue, 0, before, search, limit, newest_first=True)
+        rows = self._select(queue, 0, before, search, limit, newest_first=True,
+                            committed_only=committed_only)
         rows.reverse()
         return rows
 
     def _select(self, queue: str, after: int, before: int | None, search: str | None,
-                limit: int, *, newest_first: bool) -> list[StoredMessage]:
+                limit: int, *, newest_first: bool, committed_only: bool = False
+                ) -> list[StoredMessage]:
         """Keyset paging over one queue: rowid bounds and an optional FTS filter, so both
         ends of a million-row queue are an index range scan, never an OFFSET."""
-        self.flush()
+        if not committed_only:
+            self.flush()
         sql = f"SELECT {_COLUMNS} FROM messages WHERE queue = ? AND id > ?"
         params: list[Any] = [queue, after]
         if before is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 
@@ -47,6 +48,25 @@ def test_duplicate_room_offsets_are_dropped(tmp_path):
     assert [m.text for m in store.page("room:/chat:a")] == ["one", "two", "three"]
     # the same offset in another room is another message
     assert store.insert([msg("room:/chat:b", "one", 1)])
+    store.close()
+
+
+def test_a_committed_only_read_leaves_the_buffer_to_its_own_commit(tmp_path):
+    store = MessageStore.open(tmp_path)
+    q = "room:/chat:a"
+    store.insert([msg(q, "one", 1)])
+    stored: list[int] = []
+    store.stored.connect(lambda batch: stored.append(len(batch)))
+
+    async def flood() -> None:
+        store.add(msg(q, "two", 2))  # buffered: committed on a loop turn ~10 ms later
+        assert [m.text for m in store.page(q, committed_only=True)] == ["one"]
+        assert [m.text for m in store.page_end(q, committed_only=True)] == ["one"]
+        assert stored == []  # the reads committed nothing
+        assert [m.text for m in store.page_end(q)] == ["one", "two"]
+        assert stored == [1]
+
+    asyncio.run(flood())
     store.close()
 
 

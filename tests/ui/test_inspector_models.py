@@ -243,7 +243,7 @@ def test_a_followed_tail_shows_the_newest_row_even_when_a_flood_outruns_a_batch(
     source = _GrowingSource(rows[:30])
     pane = MessagePane()
     qtbot.addWidget(pane)
-    pane.model.batch = 100
+    pane.model.batch = pane.model.follow = 100
     pane.resize(900, 300)
     pane.show()
     qtbot.waitExposed(pane)

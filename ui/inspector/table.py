@@ -7,12 +7,15 @@ contents: ResizeToContents measures every row, which is quadratic at a million r
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView
+
+from ui.widgets.row_table import RowTable
 
 
-def make_table(name: str) -> QTableView:
-    """A row-selecting table with fixed row heights; `name` is its style-sheet name."""
-    t = QTableView()
+def make_table(name: str) -> RowTable:
+    """A row-selecting table with fixed row heights; `name` is its style-sheet name. It
+    paints its rows itself when its model offers them (the message table)."""
+    t = RowTable()
     t.setObjectName(name)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     t.setShowGrid(False)

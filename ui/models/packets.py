@@ -24,6 +24,7 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase
 
 from app import jsonmod
 from app.binary import has_binary
+from ui.models.painted import PaintedRow
 from ui.text import (
     escape_controls,
     format_time_precise,
@@ -303,6 +304,18 @@ class PacketTableModel(QAbstractTableModel):
 
     row_of = row_info  # what PacketFilterModel also has: the row a view's row shows
 
+    right_aligned = frozenset((COL_LATENCY, COL_SIZE))
+
+    def painted_row(self, row: int) -> PaintedRow:
+        """Row ``row`` as a RowTable paints it."""
+        return self.look_of(self._rows[row])
+
+    def look_of(self, row: _Row) -> PaintedRow:
+        """A row's texts with the colours and fonts `data()` gives its cells."""
+        cols = range(len(COLUMNS))
+        return PaintedRow(row.cells, [self.foreground(row, c) for c in cols],
+                          [self.font_for(row, c) for c in cols])
+
     def foreground(self, row: _Row, col: int) -> QColor | None:
         """The text colour of a cell (None: the palette's)."""
         if row.kind in ("DISCONNECT", "RECOVERY"):
@@ -341,7 +354,7 @@ class PacketTableModel(QAbstractTableModel):
             return self.foreground(row, col)
         if role == Qt.ItemDataRole.FontRole:
             return self.font_for(row, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_LATENCY, COL_SIZE):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in self.right_aligned:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == PacketRole:
             return row.packet
@@ -499,6 +512,13 @@ class PacketFilterModel(QAbstractTableModel):
         """The source's row that our row ``row`` shows."""
         assert self._src is not None
         return self._src.rows[self._rows[row]]
+
+    right_aligned = PacketTableModel.right_aligned
+
+    def painted_row(self, row: int) -> PaintedRow:
+        """Row ``row`` as a RowTable paints it (as the source paints its row)."""
+        assert self._src is not None
+        return self._src.look_of(self.row_of(row))
 
     def mapToSource(self, index: _IDX) -> QModelIndex:
         if not index.isValid() or self._src is None:

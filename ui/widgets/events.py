@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -44,7 +43,7 @@ from ui.models.packets import (
 from ui.text import to_json
 from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
-from ui.widgets.packet_delegate import PacketDelegate
+from ui.widgets.row_table import RowTable
 
 if TYPE_CHECKING:
     from app.packets import Packet
@@ -137,10 +136,9 @@ class EventsTab(QWidget):
         bar.addWidget(self.clear_button)
         bar.addWidget(self.export_button)
 
-        self.table = QTableView()
+        self.table = RowTable()
         self.table.setObjectName("packetTable")
         self.table.setModel(model)
-        self.table.setItemDelegate(PacketDelegate(model, self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setShowGrid(False)
