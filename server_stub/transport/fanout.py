@@ -14,6 +14,17 @@ The queue is engine.io's own per-socket ``queue`` (an ``asyncio.Queue`` in every
 release); its writer task drains it into the websocket exactly as before, so order per
 socket is kept. A socket that closed meanwhile is skipped, as the stock path does.
 
+Even that queue costs, per recipient: the writer task wakes, takes the packet, and
+aiohttp frames it in Python before the one ``transport.write`` that matters; profiles
+of B1 put a quarter of the loop in the frame write alone. A server-to-client websocket
+frame is not masked, so the frame of a broadcast is the same bytes for every member:
+:func:`write_direct` builds it once and writes it straight into each member's TCP
+transport when that socket has nothing of its own waiting or being written (so its
+order is kept), is on a settled websocket, and its client is reading (less than
+``DIRECT_BUFFER_MAX`` unsent). Any other member, a long-polling one, a binary packet,
+gets the queue as before, and so does a client that falls behind: its queue's limit
+and the slow-consumer close still apply.
+
 :class:`PlainWebSocket`: the aiohttp driver of engine.io builds its ``WebSocketResponse``
 with aiohttp's default ``compress=True``, so every frame to a client that offers
 permessage-deflate (the official JS client does) is deflated on the event loop: ~10 %
@@ -26,7 +37,9 @@ reading altogether.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import struct
+from typing import Any, cast
 
 import socketio
 from aiohttp import web
@@ -36,9 +49,55 @@ from socketio import packet
 
 from server_stub.transport.sendqueue import BoundedSendQueue
 
+#: Bytes a member's connection may have unsent for a broadcast to be written into it
+#: directly; above that the member's queue takes it (and its limit applies).
+DIRECT_BUFFER_MAX = 64 << 10
+
+
+def websocket_frames(frames: list[eio_packet.Packet]) -> bytes | None:
+    """The unmasked websocket text frames of these Engine.IO packets, as a server sends
+    them (FIN, no extension bits: compression is off); None if one is binary."""
+    out = []
+    for frame in frames:
+        text = frame.encode()
+        if not isinstance(text, str):
+            return None
+        payload = text.encode()
+        n = len(payload)
+        if n < 126:
+            out.append(bytes((0x81, n)))
+        elif n < 1 << 16:
+            out.append(struct.pack("!BBH", 0x81, 126, n))
+        else:
+            out.append(struct.pack("!BBQ", 0x81, 127, n))
+        out.append(payload)
+    return b"".join(out)
+
+
+def write_direct(sock: Any, wire: bytes) -> bool:
+    """Write a broadcast's frames into the socket's connection now, if that keeps its
+    order and its client is reading; False: queue them instead."""
+    queue = sock.queue
+    if not isinstance(queue, BoundedSendQueue) or not queue.idle():
+        return False
+    ws = queue.websocket
+    # uvloop's transports do not derive from asyncio's classes; they have the same API
+    transport = cast(asyncio.WriteTransport | None, queue.transport)
+    if (ws is None or ws.closed or transport is None
+            or not sock.upgraded or sock.upgrading or sock.closing
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > DIRECT_BUFFER_MAX):
+        return False
+    transport.write(wire)
+    return True
+
 
 class DirectFanOut(socketio.AsyncManager):
-    """A client manager whose broadcasts put one shared packet on each socket's queue."""
+    """A client manager whose broadcasts put one shared packet on each socket's queue,
+    or its frame straight into the socket's connection (:func:`write_direct`)."""
+
+    #: broadcast deliveries written straight into a connection (for tests and logs)
+    direct_writes = 0
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
                    skip_sid: Any = None, callback: Any = None, to: Any = None,
@@ -55,10 +114,14 @@ class DirectFanOut(socketio.AsyncManager):
                                            data=[event, *args]).encode()
         frames = [eio_packet.Packet(eio_packet.MESSAGE, part)
                   for part in (encoded if isinstance(encoded, list) else [encoded])]
+        wire = websocket_frames(frames)
         sockets = self.server.eio.sockets
         for sid, eio_sid in self.get_participants(namespace, room):
             sock = sockets.get(eio_sid)
             if sid in skip or sock is None or sock.closed:
+                continue
+            if wire is not None and write_direct(sock, wire):
+                self.direct_writes += 1
                 continue
             for frame in frames:
                 sock.queue.put_nowait(frame)
@@ -76,6 +139,7 @@ class PlainWebSocket(eio_aiohttp.WebSocket):
         queue = getattr(getattr(self.handler, "__self__", None), "queue", None)
         if isinstance(queue, BoundedSendQueue):
             queue.transport = request.transport
+            queue.websocket = self._sock
         self.environ = environ
         await self.handler(self)
         return self._sock

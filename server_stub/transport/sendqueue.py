@@ -97,6 +97,8 @@ class BoundedSendQueue(asyncio.Queue[Any]):
         self.dropped = 0
         #: the TCP transport of the socket's websocket, once it has one (to cut it)
         self.transport: asyncio.BaseTransport | None = None
+        #: that websocket (aiohttp's), for broadcasts written straight into it
+        self.websocket: Any = None
         #: (bytes, packets) the socket would have held when it overflowed
         self.report = (0, 0)
         self._batch_left = WRITE_BATCH
@@ -117,6 +119,11 @@ class BoundedSendQueue(asyncio.Queue[Any]):
 
     def _get(self) -> Any:
         return self._queue.popleft()
+
+    def idle(self) -> bool:
+        """Nothing waits here and the writer holds no data it took: a frame written
+        past the queue now goes out in order."""
+        return not self._queue and self.writing_packets == 0 and not self.overflowed
 
     # -- counting ----------------------------------------------------------------------
     @property

@@ -5,11 +5,17 @@ permessage-deflate."""
 from __future__ import annotations
 
 import asyncio
+from unittest import mock
 
 import aiohttp
 import pytest
 import socketio
+from aiohttp import WSMsgType
+from aiohttp.http_websocket import WebSocketWriter
+from engineio import packet as eio_packet
 
+from server_stub.transport.fanout import DIRECT_BUFFER_MAX, websocket_frames, write_direct
+from server_stub.transport.sendqueue import BoundedSendQueue, SendLimits
 from tests.server_stub.peers import TIMEOUT, Peer, connected, unique
 
 
@@ -133,3 +139,62 @@ def test_engineio_still_has_a_send_queue_per_socket() -> None:
     sock = engineio.async_socket.AsyncSocket(server.eio, "sid")
     assert isinstance(sock.queue, asyncio.Queue)
     assert sock.closed is False
+
+
+class _Transport(asyncio.WriteTransport):
+    """Collects what is written, with a settable unsent backlog."""
+
+    def __init__(self, unsent: int = 0) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.unsent = unsent
+        self.closing = False
+
+    def write(self, data) -> None:
+        self.written += data
+
+    def get_write_buffer_size(self) -> int:
+        return self.unsent
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+@pytest.mark.parametrize("size", [5, 125, 126, 300, 65535, 70_000])
+async def test_a_broadcast_frame_is_the_bytes_aiohttp_would_write(size: int) -> None:
+    text = "2" + "é" * (size // 2) + "x" * (size % 2)
+    pkt = eio_packet.Packet(eio_packet.MESSAGE, text)
+    ours = websocket_frames([pkt, pkt])
+    theirs = _Transport()
+    writer = WebSocketWriter(mock.Mock(), theirs, use_mask=False, compress=0)
+    for _ in range(2):
+        await writer.send_frame(pkt.encode().encode(), WSMsgType.TEXT)
+    assert ours == bytes(theirs.written)
+    assert websocket_frames([eio_packet.Packet(eio_packet.MESSAGE, b"\x00bin")]) is None
+
+
+def _socket(upgrading: bool = False):
+    """An engine.io socket on a settled websocket, with nothing queued."""
+    queue = BoundedSendQueue(SendLimits(), on_overflow=lambda q: None)
+    queue.transport = _Transport()
+    queue.websocket = mock.Mock(closed=False)
+    return mock.Mock(queue=queue, upgraded=True, upgrading=upgrading, closing=False)
+
+
+async def test_a_broadcast_goes_straight_out_only_when_that_keeps_order() -> None:
+    sock = _socket()
+    assert write_direct(sock, b"frame") and bytes(sock.queue.transport.written) == b"frame"
+    waiting = _socket()
+    waiting.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, "2[\"earlier\"]"))
+    writing = _socket()
+    writing.queue.writing_packets = 1  # the writer holds data it took
+    polling = _socket()
+    polling.queue.transport = None  # no websocket (long-polling)
+    upgrading = _socket(upgrading=True)
+    behind = _socket()
+    behind.queue.transport.unsent = DIRECT_BUFFER_MAX + 1  # the client is not reading
+    closing_ws = _socket()
+    closing_ws.queue.websocket.closed = True
+    for sock in (waiting, writing, polling, upgrading, behind, closing_ws):
+        assert not write_direct(sock, b"frame")
+        assert sock.queue.transport is None or not sock.queue.transport.written
