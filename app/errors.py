@@ -18,7 +18,6 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from app import handshake
 from app.config import TlsSettings
 
 SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -129,6 +128,8 @@ async def explain_transport_failure(url: str, detail: str, timeout: float = 3.0,
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
+    from app import handshake  # aiohttp: imported by what connects, not at start-up
+
     found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout,
                                      transports)
     if found:
@@ -148,6 +149,8 @@ async def explain_silent_server(url: str, closed: bool, waited: float, *,
     """The Engine.IO connection opened, but no namespace was answered: the connection
     was closed (`closed`), or nothing came within `waited` seconds. Most often the
     server could not read our packets (another parser): the probe says so."""
+    from app import handshake
+
     found = await handshake.diagnose(probe_url or url, path, parser, tls, headers, timeout,
                                      transports)
     if found:

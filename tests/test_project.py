@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -96,3 +97,17 @@ def test_no_import_cycle_in_the_core() -> None:
         if m not in state:
             visit(m, [m])
     assert cycles == []
+
+
+def test_the_window_is_built_without_the_network_stack() -> None:
+    """B7: the first window paints before the Socket.IO client and aiohttp are imported
+    (half a second here; `ui.main` loads them on a worker thread after the first paint).
+    A module-level import of `app.session` anywhere under `ui.window` undid that once."""
+    code = ("import sys\nimport ui.main, ui.window, ui.workspaces\n"
+            "print(sorted(m for m in ('socketio', 'engineio', 'aiohttp', 'redis', "
+            "'app.session', 'app.handshake') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -20,14 +20,16 @@ import asyncio
 import contextlib
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.class_protocol import Invitation
-from app.class_student import StudentSeat
-from app.session import Session
+
+if TYPE_CHECKING:
+    from app.class_student import StudentSeat
+    from app.session import Session
 from app.workspace import ServerKind, Workspace
 from ui.bridge import SessionBridge
 
@@ -94,6 +96,8 @@ class StudentClass(QObject):
         if state == "connected" and self.seat is None and self._eligible(session):
             assert session is not None
             self._for = session
+            from app.class_student import StudentSeat  # needs the Socket.IO client
+
             seat = StudentSeat(session.config, self.host.data_root / "class"
                                / self.host.workspace.id)
             seat.taking_part = self.taking_part

@@ -114,7 +114,7 @@ def view(folder: Path, repeats: int = 5) -> dict[str, Any]:
     from app.session import Session
     from ui import theme
     from ui.inspector.tab import QueuesTab
-    from ui.window import build_config
+    from ui.workspaces import build_config
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply(app)  # the app's style sheet: painting cost depends on it

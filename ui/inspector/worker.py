@@ -12,14 +12,16 @@ sentence in the status line and the switch goes back off.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QToolButton
 
 from app.inspector import QueueRow
-from app.session import Session
 from ui.inspector.host import InspectorHost
+
+if TYPE_CHECKING:
+    from app.session import Session
 
 #: one job at a time: a slow worker does not hoard jobs the others could do
 PREFETCH = 1
