@@ -11,6 +11,8 @@ believes a secret is in a keyring when it is in a file.
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -49,14 +51,45 @@ class KeyringBackend:
             log.debug("no keyring entry %s to delete", account)
 
 
+#: The answer of a lookup started early (see detect_in_background), if one was.
+_early: Future[KeyringBackend | None] | None = None
+
+
+def detect_in_background() -> None:
+    """Start looking for the OS keyring on a thread of its own. `keyring` scans every
+    installed package for backends, 0.1-0.3 s that the app's start-up otherwise spends
+    before its first window (B7); the window is built meanwhile, and
+    `system_keyring()` takes the answer when the workspace store needs it."""
+    global _early
+    if _early is not None:
+        return
+    future: Future[KeyringBackend | None] = Future()
+    _early = future
+
+    def run() -> None:
+        try:
+            future.set_result(_detect())
+        except BaseException as exc:  # handed to whoever asks
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="sockdesk-keyring", daemon=True).start()
+
+
 def system_keyring() -> KeyringBackend | None:
-    """The OS keyring if a usable one is configured, else None.
+    """The OS keyring if a usable one is configured, else None (the early lookup's
+    answer once one was started).
 
     `keyring` falls back to a backend that fails every call (or to a plain-text file
     backend some distributions configure); neither is a keyring worth the name, so both
     count as "none" and the secrets go to the 0600 workspace file, where the user can see
     them being kept.
     """
+    if _early is not None:
+        return _early.result()
+    return _detect()
+
+
+def _detect() -> KeyringBackend | None:
     try:
         import keyring
         from keyring.backends import fail

@@ -186,6 +186,9 @@ def offscreen_platform(width: int, height: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app import vault
+
+    vault.detect_in_background()  # overlaps the imports and the window below
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.install_desktop_entry:

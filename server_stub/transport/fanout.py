@@ -20,10 +20,11 @@ of B1 put a quarter of the loop in the frame write alone. A server-to-client web
 frame is not masked, so the frame of a broadcast is the same bytes for every member:
 :func:`write_direct` builds it once and writes it straight into each member's TCP
 transport when that socket has nothing of its own waiting or being written (so its
-order is kept), is on a settled websocket, and its client is reading (less than
-``DIRECT_BUFFER_MAX`` unsent). Any other member, a long-polling one, a binary packet,
-gets the queue as before, and so does a client that falls behind: its queue's limit
-and the slow-consumer close still apply.
+order is kept), is on a settled websocket, and its connection holds nothing unsent
+(the kernel took everything so far, so nothing of this socket waits in the process).
+Any other member, a long-polling one, a binary packet, gets the queue as before, and
+so does a client that falls behind: what waits is still what the queue holds, so its
+limits and the slow-consumer close mean exactly what they did.
 
 :class:`PlainWebSocket`: the aiohttp driver of engine.io builds its ``WebSocketResponse``
 with aiohttp's default ``compress=True``, so every frame to a client that offers
@@ -49,10 +50,6 @@ from socketio import packet
 
 from server_stub.transport.sendqueue import BoundedSendQueue
 
-#: Bytes a member's connection may have unsent for a broadcast to be written into it
-#: directly; above that the member's queue takes it (and its limit applies).
-DIRECT_BUFFER_MAX = 64 << 10
-
 
 def websocket_frames(frames: list[eio_packet.Packet]) -> bytes | None:
     """The unmasked websocket text frames of these Engine.IO packets, as a server sends
@@ -76,7 +73,7 @@ def websocket_frames(frames: list[eio_packet.Packet]) -> bytes | None:
 
 def write_direct(sock: Any, wire: bytes) -> bool:
     """Write a broadcast's frames into the socket's connection now, if that keeps its
-    order and its client is reading; False: queue them instead."""
+    order and nothing of it waits unsent; False: queue them instead."""
     queue = sock.queue
     if not isinstance(queue, BoundedSendQueue) or not queue.idle():
         return False
@@ -85,8 +82,7 @@ def write_direct(sock: Any, wire: bytes) -> bool:
     transport = cast(asyncio.WriteTransport | None, queue.transport)
     if (ws is None or ws.closed or transport is None
             or not sock.upgraded or sock.upgrading or sock.closing
-            or transport.is_closing()
-            or transport.get_write_buffer_size() > DIRECT_BUFFER_MAX):
+            or transport.is_closing() or transport.get_write_buffer_size()):
         return False
     transport.write(wire)
     return True
