@@ -92,9 +92,6 @@ class DirectFanOut(socketio.AsyncManager):
     """A client manager whose broadcasts put one shared packet on each socket's queue,
     or its frame straight into the socket's connection (:func:`write_direct`)."""
 
-    #: broadcast deliveries written straight into a connection (for tests and logs)
-    direct_writes = 0
-
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
                    skip_sid: Any = None, callback: Any = None, to: Any = None,
                    **kwargs: Any) -> None:
@@ -117,7 +114,6 @@ class DirectFanOut(socketio.AsyncManager):
             if sid in skip or sock is None or sock.closed:
                 continue
             if wire is not None and write_direct(sock, wire):
-                self.direct_writes += 1
                 continue
             for frame in frames:
                 sock.queue.put_nowait(frame)
