@@ -47,13 +47,18 @@ def _cell_pixels_of(view, img, row: int, col: int) -> list[QColor]:
             for x in range(rect.left(), rect.right()) for y in range(rect.top(), rect.bottom())]
 
 
-def test_cells_are_painted_from_the_rows_with_their_colours_and_the_selection(qtbot):
-    model = PacketTableModel()
+def _shown_tab(qtbot, model: PacketTableModel, height: int) -> EventsTab:
     tab = EventsTab(model)
     qtbot.addWidget(tab)
-    tab.resize(1100, 500)
+    tab.resize(1100, height)
     tab.show()
     qtbot.waitExposed(tab)
+    return tab
+
+
+def test_cells_are_painted_from_the_rows_with_their_colours_and_the_selection(qtbot):
+    model = PacketTableModel()
+    tab = _shown_tab(qtbot, model, 500)
     assert isinstance(tab.table, RowTable)
     model.add(_packet(0))
     model.add(_packet(1, "out"))
@@ -100,11 +105,7 @@ class _CountingModel(PacketTableModel):
 
 def test_a_repaint_takes_the_rows_from_the_model_in_one_call_each(qtbot):
     model = _CountingModel()
-    tab = EventsTab(model)
-    qtbot.addWidget(tab)
-    tab.resize(1100, 400)
-    tab.show()
-    qtbot.waitExposed(tab)
+    tab = _shown_tab(qtbot, model, 400)
     for i in range(200):
         model.add(_packet(i))
     model.flush()
