@@ -98,6 +98,9 @@ class BaseSession:
         self.state_history: deque[StateChange] = deque(maxlen=200)
         self.namespace_ready: Signal[Any] = Signal("namespace_ready")
         self.event_received: Signal[StoredMessage] = Signal("event_received")
+        #: the same messages a committed batch at a time (one call per commit, not per
+        #: message): what a GUI wants under a flood, where a call per message costs
+        self.events_stored: Signal[list[StoredMessage]] = Signal("events_stored")
         self.errors: Signal[str] = Signal("errors")
         self.ack_requested: Signal[AckRequest] = Signal("ack_requested")
         #: every change of a server's ack request: held, answered, ignored, dropped
@@ -597,9 +600,13 @@ class BaseSession:
         return task
 
     def _on_stored(self, batch: list[StoredMessage]) -> None:
-        for m in batch:
-            if m.direction == "in":
+        inbound = [m for m in batch if m.direction == "in"]
+        if not inbound:
+            return
+        if len(self.event_received):
+            for m in inbound:
                 self.event_received.emit(m)
+        self.events_stored.emit(inbound)
 
     # ---- sending -------------------------------------------------------------------
 

@@ -5,6 +5,11 @@ asyncio loop thread, which under qasync is the Qt GUI thread. ``SessionBridge`` 
 to every core signal of a ``Session`` and re-emits each as a Qt signal, so widgets never
 hold core callbacks (a closed widget cannot break delivery) and the session can be
 swapped (a new URL or user) without rewiring the window.
+
+Two streams come a batch at a time, because a Qt signal per item is what held the GUI
+up under a flood of tens of thousands of events a second: the inbound messages of one
+store commit (``events_received``), and the packets logged since the last loop turn
+(``packets_logged``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 if TYPE_CHECKING:
     from app.session import Session, StateChange
@@ -29,8 +34,8 @@ class SessionBridge(QObject):
     connection_changed = Signal(object)     # the same change in full (StateChange)
     namespace_ready = Signal(str, bool)
     namespace_refused = Signal(str, str)    # namespace, the sentence why (with err.data)
-    event_received = Signal(object)         # StoredMessage
-    packet_logged = Signal(object)          # Packet
+    events_received = Signal(object)        # list[StoredMessage]: one commit's inbound ones
+    packets_logged = Signal(object)         # list[Packet], oldest first
     error = Signal(str)                     # a sentence for the user
     ack_requested = Signal(object)          # AckRequest
     ack_changed = Signal(object)            # AckRequest (HELD, ANSWERED, IGNORED, DROPPED)
@@ -50,6 +55,7 @@ class SessionBridge(QObject):
         super().__init__(parent)
         self.session: Session | None = None
         self._links: list[tuple[CoreSignal[Any], Callable[..., Any]]] = []
+        self._packets: list[Any] = []  # logged, not yet passed on (see _packet)
 
     def attach(self, session: Session) -> None:
         """Follow ``session`` (and stop following the previous one)."""
@@ -62,12 +68,12 @@ class SessionBridge(QObject):
              lambda ns, ready: self.namespace_ready.emit(str(ns), bool(ready))),
             (session.namespace_refused,
              lambda ns, why: self.namespace_refused.emit(str(ns), str(why))),
-            (session.event_received, self.event_received.emit),
+            (session.events_stored, self.events_received.emit),
             (session.errors, lambda text: self.error.emit(str(text))),
             (session.ack_requested, self.ack_requested.emit),
             (session.ack_changed, self.ack_changed.emit),
             (session.ack_rules.changed, lambda _rules: self.ack_rules_changed.emit()),
-            (session.packet_log.packet_logged, self.packet_logged.emit),
+            (session.packet_log.packet_logged, self._packet),
             (session.outbox.changed, self.outbox_changed.emit),
             (chat.room_joined, lambda room, ack=None: self.room_joined.emit(str(room), ack)),
             (chat.room_left, lambda room: self.room_left.emit(str(room))),
@@ -84,7 +90,20 @@ class SessionBridge(QObject):
             signal.connect(callback)
         self._links = links
 
+    def _packet(self, packet: Any) -> None:
+        """Gather the packets of this loop turn; they are passed on together next turn."""
+        self._packets.append(packet)
+        if len(self._packets) == 1:
+            QTimer.singleShot(0, self, self.flush_packets)
+
+    def flush_packets(self) -> None:
+        """Pass on the packets gathered so far (at once: before the session changes)."""
+        batch, self._packets = self._packets, []
+        if batch:
+            self.packets_logged.emit(batch)
+
     def detach(self) -> None:
+        self.flush_packets()
         for core_signal, callback in self._links:
             try:
                 core_signal.disconnect(callback)

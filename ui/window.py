@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
         b.state_changed.connect(self.on_state)
         b.namespace_ready.connect(self._on_namespace_ready)
         b.namespace_refused.connect(self._on_namespace_refused)
-        b.packet_logged.connect(self.packets.add)
+        b.packets_logged.connect(self.packets.add_many)
         b.error.connect(self.show_error)
         b.outbox_changed.connect(self._on_outbox_changed)
 

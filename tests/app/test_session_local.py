@@ -125,3 +125,24 @@ async def test_state_changes_carry_reason_and_time(local, make_session):
     assert changes[-1].reason == "disconnected (user pressed disconnect)"
     assert all(c.at > 0 for c in changes)
     assert changes[0].at <= changes[1].at <= changes[2].at
+
+
+async def test_stored_events_come_one_batch_per_commit(make_session):
+    """A GUI takes inbound messages a commit at a time (``events_stored``); per-message
+    observers (the CLI, scripts) still get each one (``event_received``)."""
+    s = make_session("http://127.0.0.1:9", namespaces=["/"])
+    batches: list[list[Any]] = []
+    each: list[Any] = []
+    s.events_stored.connect(batches.append)
+    s.event_received.connect(each.append)
+    for i in range(5):
+        s.event("/", "tick", [{"i": i}], False)
+    s.outbox.enqueue("/", "mine", [1])  # outbound: not an inbound event
+    assert batches == [] and each == []  # buffered, not committed yet
+    s.store.flush()
+    assert len(batches) == 1
+    assert [m.args[0]["i"] for m in batches[0]] == [0, 1, 2, 3, 4]
+    assert all(m.direction == "in" and m.rowid > 0 for m in batches[0])
+    assert each == batches[0]
+    s.store.flush()  # nothing new: no empty batch
+    assert len(batches) == 1

@@ -103,7 +103,7 @@ class InspectorController(QObject):
         bridge: SessionBridge | None = getattr(host, "bridge", None)
         if bridge is not None:
             bridge.outbox_changed.connect(self._on_outbox_changed)
-            bridge.event_received.connect(self._on_event)
+            bridge.events_received.connect(self._on_events)
             bridge.state_changed.connect(lambda *_a: self.tick())
             bridge.namespace_ready.connect(lambda *_a: self._update_live())
         self.messages.update_actions()
@@ -367,9 +367,9 @@ class InspectorController(QObject):
         if self.messages.update_rows(updates):
             self._tail_wanted = True
 
-    def _on_event(self, m: StoredMessage) -> None:
+    def _on_events(self, batch: list[StoredMessage]) -> None:
         q = self._current
-        if q is not None and q.key == m.queue:
+        if q is not None and any(m.queue == q.key for m in batch):
             self._tail_wanted = True
         if not self._soon.isActive():
             self._soon.start()

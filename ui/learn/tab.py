@@ -272,7 +272,10 @@ class LearnTab(QWidget):
         b.finished.connect(self._on_finished)
         b.outbox_depth.connect(self.diagram.canvas.set_outbox)
         b.lane_state.connect(self.diagram.canvas.set_state)
-        host.bridge.packet_logged.connect(self._own_packet)
+        # packets the bridge still holds are in the log read below: pass them on first,
+        # so that none is drawn twice
+        host.bridge.flush_packets()
+        host.bridge.packets_logged.connect(self._own_packets)
         host.bridge.state_changed.connect(self._own_state)
         host.bridge.outbox_changed.connect(self._own_outbox)
         self._restyle()
@@ -518,15 +521,16 @@ class LearnTab(QWidget):
         self._refresh_buttons()
 
     # -- your own connection on the diagram --------------------------------------------------
-    def _own_packet(self, pkt: Any) -> None:
-        """Draw a packet of your connection; while the tab is hidden only keep it: under
+    def _own_packets(self, pkts: list[Any]) -> None:
+        """Draw packets of your connection; while the tab is hidden only keep them: under
         load, drawing every packet nobody sees held the GUI up."""
         if self.run is not None:
             return
         if self.isVisible():
-            self.diagram.add_packet(YOU, pkt)
+            for pkt in pkts:
+                self.diagram.add_packet(YOU, pkt)
         else:
-            self._own_backlog.append(pkt)
+            self._own_backlog.extend(pkts)
 
     def _catch_up(self) -> None:
         """Draw the packets kept while the tab was hidden, oldest first."""

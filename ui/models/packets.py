@@ -181,13 +181,19 @@ class PacketTableModel(QAbstractTableModel):
 
     # -- feeding ---------------------------------------------------------------------------
     def add(self, packet: Any) -> None:
-        self._pending.append(packet)
+        self.add_many([packet])
+
+    def add_many(self, packets: list[Any]) -> None:
+        """Hold packets for the next flush (at most ``capacity``: the oldest go first)."""
+        before = len(self._pending)
+        self._pending.extend(packets)
         if len(self._pending) > self._capacity:
             extra = len(self._pending) - self._capacity
             del self._pending[:extra]
             self.dropped += extra
         if self._paused:
-            if len(self._pending) % 100 == 1:  # a live count, without a signal per packet
+            # a live count at the 1st, 101st, 201st... packet held: no signal per packet
+            if (before - 1) // 100 != (len(self._pending) - 1) // 100:
                 self.pending_changed.emit(len(self._pending))
         elif not self._timer.isActive():
             self._timer.start()
