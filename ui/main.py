@@ -481,7 +481,7 @@ class App:
             # collector from walking it again on every full collection (under a flood of
             # events those walks were the longest GUI stalls).
             gc.freeze()
-            self._preload = asyncio.ensure_future(self._preload_core())
+            self._preload = asyncio.ensure_future(self._after_first_paint())
             say = os.environ.get(SAY_ENV)
             if say:
                 self._say = asyncio.ensure_future(say_once(self.windows[0], say))
@@ -623,14 +623,18 @@ class App:
         if w.session is not None and not w.chat.kind:
             await w.conversations.join_room(CLIENTS_ROOM)
 
-    async def _preload_core(self) -> None:
-        """Once the first window has painted, import the core session (the Socket.IO
-        client: half a second of imports) on a worker thread, unless connecting has
-        needed it already: the window stays responsive meanwhile, and connecting (once a
-        server SockDesk runs listens) does not wait for it."""
-        if "app.session" in sys.modules or not self.windows:
+    async def _after_first_paint(self) -> None:
+        """Once the first window has painted: build the tabs it was shown without, then
+        import the core session (the Socket.IO client: half a second of imports) on a
+        worker thread, unless connecting has needed it already: the window stays
+        responsive meanwhile, and connecting (once a server SockDesk runs listens) does
+        not wait for it."""
+        if not self.windows:
             return
         await first_paint(self.windows[0])
+        for w in self.windows:
+            w.build_deferred_tabs()
+        gc.freeze()  # those tabs live as long as their window too (see run)
         if "app.session" not in sys.modules:
             await asyncio.get_running_loop().run_in_executor(
                 None, importlib.import_module, "app.session")

@@ -52,7 +52,6 @@ from ui.class_student import StudentClass
 from ui.compose_controller import ComposeController
 from ui.conversations import Conversations
 from ui.hosting_controls import HostingControls
-from ui.inspector import QueuesTab
 from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
@@ -66,6 +65,7 @@ from ui.widgets.compose import ComposeTab
 from ui.widgets.connection import ConnectionBar, ConnectionDialog
 from ui.widgets.elided import ElidedLabel
 from ui.widgets.events import EventsTab, packet_dict
+from ui.widgets.lazy_tab import LazyTab
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
 from ui.window_shape import WindowShape
@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from app.outbox import OutboxMessage
     from app.session import Session
     from ui.hosting import HostInfo
+    from ui.inspector import QueuesTab
     from ui.learn import LearnTab
     from ui.server import EmbeddedServer
     from ui.widgets.new_workspace import NewWorkspaceDialog
@@ -198,14 +199,11 @@ class MainWindow(QMainWindow):
         self.add_tab(self.chat, "chat", "Chat")
         self.add_tab(self.events, "activity", "Events")
         self.add_tab(self.compose, "terminal", "Compose")
-        self.queues = QueuesTab(self)
-        self.add_tab(self.queues, "queues", "Queues")
+        # built after the first paint (ui.main) or when first opened: 150 widgets
+        self._queues = LazyTab(self.tabs, "queues", "Queues", self._make_queues)
         # the Learn tab imports every lesson (and so the whole Socket.IO client): it is
-        # built when first needed, not on the way to the first paint
-        self._learn: LearnTab | None = None
-        self._learn_slot = QWidget()
-        self.add_tab(self._learn_slot, "learn", "Learn")
-        self.tabs.currentChanged.connect(self._tab_changed)
+        # built when first needed
+        self._learn = LazyTab(self.tabs, "learn", "Learn", self._make_learn)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -272,29 +270,34 @@ class MainWindow(QMainWindow):
         self.addAction(join)
 
     @property
+    def queues(self) -> QueuesTab:
+        """The Queues tab (built now if it was not yet)."""
+        return self._queues.get()
+
+    @property
+    def queues_if_built(self) -> QueuesTab | None:
+        return self._queues.page
+
+    def build_deferred_tabs(self) -> None:
+        """Build the tabs left out of the first paint (the Queues tab keeps depth
+        history from then on); the Learn tab still waits to be opened."""
+        if not self._closing:
+            self._queues.build()
+
+    def _make_queues(self) -> QueuesTab:
+        from ui.inspector import QueuesTab
+
+        return QueuesTab(self)
+
+    @property
     def learn(self) -> LearnTab:
         """The Learn tab, built on first use."""
-        return self._learn if self._learn is not None else self._build_learn()
+        return self._learn.get()
 
-    def _build_learn(self) -> LearnTab:
-        """Put the real Learn tab in place of its placeholder page (same index, same
-        icon), keeping it the current tab when the user was opening it."""
+    def _make_learn(self) -> LearnTab:
         from ui.learn import LearnTab
 
-        self._learn = tab = LearnTab(self)
-        slot = self._learn_slot
-        showing = self.tabs.currentWidget() is slot
-        i = self.tabs.indexOf(slot)
-        self.tabs.insertTab(i, tab, theme.icon("learn"), "Learn")
-        self.tabs.removeTab(i + 1)
-        slot.deleteLater()
-        if showing:
-            self.tabs.setCurrentWidget(tab)
-        return tab
-
-    def _tab_changed(self, index: int) -> None:
-        if self._learn is None and self.tabs.widget(index) is self._learn_slot:
-            self._build_learn()
+        return LearnTab(self)
 
     def chat_in_front(self) -> bool:
         """The Chat tab is the current one (for ui.conversations: read or unread)."""
@@ -419,7 +422,7 @@ class MainWindow(QMainWindow):
     @property
     def learn_if_built(self) -> LearnTab | None:
         """The Learn tab if it was opened already (None: not built, nothing to tell)."""
-        return self._learn
+        return self._learn.page
 
     @property
     def is_connected(self) -> bool:
@@ -695,8 +698,9 @@ class MainWindow(QMainWindow):
     async def _finish_close(self) -> None:
         self.lifecycle.cancel_opening()
         try:
-            if self._learn is not None:
-                await self._learn.shutdown()  # the Learn tab's simulated users
+            learn = self._learn.page
+            if learn is not None:
+                await learn.shutdown()  # the Learn tab's simulated users
             await self.class_seat.stop()
             await self.close_session()
         finally:

@@ -126,7 +126,9 @@ class WorkspaceLifecycle(QObject):
         w.error_label.setText("")
         w.bar.set_depth(0)
         w.fill_bar()
-        w.queues.refresh_now()  # the Queues tab lets go of the last session's queues
+        queues = w.queues_if_built
+        if queues is not None:
+            queues.refresh_now()  # the Queues tab lets go of the last session's queues
 
     # -- the server ------------------------------------------------------------------------
     def use_server(self, url: str, embedded: EmbeddedServer | None = None) -> None:

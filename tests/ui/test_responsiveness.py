@@ -182,7 +182,7 @@ def you_kinds(tab: Any) -> list[str]:
 def test_the_hidden_learn_tab_catches_up_when_shown(run: Runner, server: Any,
                                                     make_window: Any) -> None:
     w = make_window(server.url, "alice")
-    assert w._learn is None                                  # not built for the first paint
+    assert w.learn_if_built is None                          # not built for the first paint
     connect(run, w)
     tab = w.learn                                            # built now, behind the Chat tab
     assert not tab.isVisible()

@@ -1,0 +1,74 @@
+"""Tabs built after the first paint or on first use (ui.widgets.lazy_tab), and the window's
+Queues and Learn tabs that use them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtWidgets import QLabel, QTabWidget
+
+
+def test_a_lazy_tab_holds_its_place_and_is_built_once_when_opened(qtbot):
+    from ui.widgets.lazy_tab import LazyTab
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QLabel("first"), "First")
+    made: list[QLabel] = []
+
+    def make() -> QLabel:
+        made.append(QLabel("the real page"))
+        return made[-1]
+
+    lazy = LazyTab(tabs, "queues", "Later", make)
+    tabs.addTab(QLabel("last"), "Last")
+    assert (tabs.count(), tabs.tabText(1), lazy.page, made) == (3, "Later", None, [])
+    assert not tabs.tabIcon(1).isNull()
+
+    tabs.setCurrentIndex(1)  # the user opens it
+    assert made and lazy.page is made[0]
+    assert tabs.widget(1) is made[0] and tabs.currentWidget() is made[0]
+    assert (tabs.count(), tabs.tabText(1), tabs.tabText(2)) == (3, "Later", "Last")
+    assert lazy.get() is made[0] and lazy.build() is made[0] and len(made) == 1
+
+    # built by code while another tab is in front: that tab stays in front
+    other = LazyTab(tabs, "learn", "Other", lambda: QLabel("other"))
+    tabs.setCurrentIndex(0)
+    page = other.get()
+    assert tabs.widget(3) is page and tabs.currentIndex() == 0
+
+
+def test_the_window_shows_without_the_queues_and_learn_tabs_then_builds_queues(
+        run, make_window):
+    w = make_window("http://127.0.0.1:9", "alice")
+    titles = [w.tabs.tabText(i) for i in range(w.tabs.count())]
+    assert titles == ["Chat", "Events", "Compose", "Queues", "Learn"]
+    assert w.queues_if_built is None and w.learn_if_built is None
+
+    w.build_deferred_tabs()
+    queues = w.queues_if_built
+    assert queues is not None and w.tabs.widget(3) is queues
+    assert w.learn_if_built is None  # the Learn tab still waits to be opened
+    assert w.queues is queues
+
+    w.tabs.setCurrentIndex(4)
+    assert w.learn_if_built is not None and w.tabs.currentWidget() is w.learn_if_built
+
+
+def test_the_app_builds_the_queues_tab_once_the_window_has_painted(run, make_window):
+    from ui import main as main_mod
+
+    w = make_window("http://127.0.0.1:9", "alice")
+    app = main_mod.App(main_mod.parse_args([]))
+    app.windows = [w]
+
+    async def after_paint() -> None:
+        task = asyncio.ensure_future(app._after_first_paint())
+        await asyncio.sleep(0)
+        assert w.queues_if_built is None  # not before the window has painted
+        w.update()
+        await asyncio.wait_for(task, 30)
+
+    run(after_paint())
+    assert w.queues_if_built is not None
+    assert w.learn_if_built is None
