@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
     def build_deferred_tabs(self) -> None:
         """Build the tabs left out of the first paint (the Queues tab keeps depth
         history from then on); the Learn tab still waits to be opened."""
-        if not self._closing:
+        if shiboken6.isValid(self) and not self._closing:
             self._queues.build()
 
     def _make_queues(self) -> QueuesTab:
