@@ -70,6 +70,11 @@ def test_pause_clear_and_export(run, server, make_window, tmp_path):
     a.packets.flush()
     assert a.packets.rowCount() == before and a.packets.pending >= 2
     assert "paused" in events.count_label.text()
+    # and the user can read it: the footer line is as wide as its text needs
+    a.tabs.setCurrentWidget(events)
+    label = events.count_label
+    assert label.isVisible()
+    assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())
     events.pause_button.setChecked(False)
     assert a.packets.rowCount() >= before + 2
 

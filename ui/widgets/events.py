@@ -202,8 +202,9 @@ class EventsTab(QWidget):
 
         footer = QHBoxLayout()
         footer.setContentsMargins(10, 4, 10, 6)
-        footer.addWidget(self.count_label)
-        footer.addStretch(1)
+        # the label takes the line (its size policy ignores its text's width: beside a
+        # stretch it was given none and the count never showed)
+        footer.addWidget(self.count_label, 1)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
