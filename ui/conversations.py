@@ -460,6 +460,13 @@ class Conversations(QObject):
         if fresh:
             self._unread_and_notify("dm", peer, sender, text)
 
+    def seen_again(self) -> None:
+        """The Chat tab came back to front: the conversation it shows is read now (what
+        came while another tab was in front counted as unread)."""
+        kind, key = self.chat.kind, self.chat.target
+        if kind and key:
+            self.sidebar_model.set_unread(kind, key, 0)
+
     def _unread_and_notify(self, kind: str, key: str, user: str, text: str) -> None:
         """Unread mark and notification as ``ui.chat_attention.attention`` decides
         (muted rooms are quiet; a mention of you always gets through)."""

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         # the Learn tab imports every lesson (and so the whole Socket.IO client): it is
         # built when first needed
         self._learn = LazyTab(self.tabs, "learn", "Learn", self._make_learn)
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -298,6 +299,10 @@ class MainWindow(QMainWindow):
         from ui.learn import LearnTab
 
         return LearnTab(self)
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.chat_in_front():
+            self.conversations.seen_again()
 
     def chat_in_front(self) -> bool:
         """The Chat tab is the current one (for ui.conversations: read or unread)."""

@@ -117,6 +117,13 @@ def test_typing_indicator_and_unread_count(run, server, make_window):
     run.until(lambda: b.sidebar_model.unread("room", "random") == 1)
     b.conversations.show_conversation("room", "random")
     assert b.sidebar_model.unread("room", "random") == 0
+    # while another tab is in front the open room counts what comes; it is read as soon
+    # as the Chat tab is back in front
+    b.tabs.setCurrentWidget(b.events)
+    a.conversations.send_chat("room", "random", "while you look at the packets")
+    run.until(lambda: b.sidebar_model.unread("room", "random") == 1)
+    b.tabs.setCurrentWidget(b.chat)
+    assert b.sidebar_model.unread("room", "random") == 0
 
 
 def test_direct_message(run, server, make_window):
