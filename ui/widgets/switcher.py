@@ -37,14 +37,33 @@ class WorkspaceMenu(QMenu):
         self.setObjectName("workspaceMenu")
         self._entries = entries
         self._group: QActionGroup | None = None
+        # the actions below the list are made once, now: Quit's Ctrl+Q must work before
+        # the menu was ever opened (the list itself is only built when it opens)
+        new = QAction(theme.icon("plus"), "New workspace…", self)
+        new.triggered.connect(self.new_requested)
+        edit = QAction(theme.icon("settings"), "Edit this workspace…", self)
+        edit.triggered.connect(self.edit_requested)
+        self.quit_action = QAction("Quit", self)
+        # spelled out: the platform's standard Quit key is empty on some (Windows, and
+        # Qt's offscreen platform); "Ctrl" is Command on a Mac
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.triggered.connect(self.quit_requested)
+        self._first_fixed = self.addSeparator()
+        self.addActions([new, edit])
+        self.addSeparator()
+        self.addAction(self.quit_action)
+        self._listed: list[QAction] = []
         self.aboutToShow.connect(self.rebuild)
 
     def rebuild(self) -> None:
-        """List the workspaces as they are now."""
-        self.clear()
+        """List the workspaces as they are now (above the fixed actions)."""
+        for action in self._listed:
+            self.removeAction(action)
+            action.deleteLater()
         if self._group is not None:
             self._group.deleteLater()
         self._group = group = QActionGroup(self)
+        self._listed = []
         for wid, text, current in self._entries():
             action = QAction(text.replace("&", "&&"), self)
             action.setCheckable(True)
@@ -52,19 +71,8 @@ class WorkspaceMenu(QMenu):
             action.setData(wid)
             action.setActionGroup(group)
             action.triggered.connect(lambda _checked=False, wid=wid: self.chosen.emit(wid))
-            self.addAction(action)
-        self.addSeparator()
-        new = QAction(theme.icon("plus"), "New workspace…", self)
-        new.triggered.connect(self.new_requested)
-        self.addAction(new)
-        edit = QAction(theme.icon("settings"), "Edit this workspace…", self)
-        edit.triggered.connect(self.edit_requested)
-        self.addAction(edit)
-        self.addSeparator()
-        quit_app = QAction("Quit", self)
-        quit_app.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
-        quit_app.triggered.connect(self.quit_requested)
-        self.addAction(quit_app)
+            self.insertAction(self._first_fixed, action)
+            self._listed.append(action)
 
     def workspace_actions(self) -> list[QAction]:
         """The entries of the last ``rebuild`` (one per workspace)."""
