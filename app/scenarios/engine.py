@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import logging
 import secrets
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from app.config import ConnectionConfig, ReconnectPolicy
+from app.config import ConnectionConfig, ReconnectPolicy, TlsSettings
 from app.keys import CHAT_NAMESPACE, event_key, first_object, room_key
 from app.outbox import OutboxState
 from app.packets import Packet
@@ -151,10 +152,16 @@ class ScenarioRun:
 
     def __init__(self, scenario: Scenario, url: str, data_dir: Path | str, *,
                  pace: float = 0.0, token: str | None = None, run_id: str | None = None,
-                 wait: float = DEFAULT_WAIT) -> None:
+                 wait: float = DEFAULT_WAIT, tls: TlsSettings | None = None,
+                 socketio_path: str = "socket.io") -> None:
         self.scenario = scenario
         self.url = url
         self.token = token or None
+        #: how the server is reached besides its URL: the simulated users check its
+        #: certificate (a hosted workspace's is self-signed, pinned by fingerprint) and
+        #: use its Socket.IO path as the window's own connection does
+        self.tls = tls or TlsSettings()
+        self.socketio_path = socketio_path
         self.run_id = run_id or secrets.token_hex(3)
         self.data_dir = Path(data_dir) / f"{scenario.key}-{self.run_id}"
         self.pace = max(0.0, pace)
@@ -246,6 +253,7 @@ class ScenarioRun:
             raise ScenarioError(f"{name} is already in this lesson")
         cfg = ConnectionConfig(
             url=self.url, user=user or self.wire_name(name), token=self.token,
+            tls=dataclasses.replace(self.tls), socketio_path=self.socketio_path,
             namespaces=list(namespaces), auth={"transient": True},
             transports=["websocket"],
             # slow enough that a deliberate drop is over before any retry starts

@@ -632,3 +632,17 @@ def test_install_desktop_entry_writes_into_home_and_exits(tmp_path: Path) -> Non
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("sockdesk: Cannot write ") and proc.stderr.count("\n") == 1
+
+
+def test_a_lesson_runs_on_the_hosted_tls_server(run: Runner, host_window: Any) -> None:
+    """A teacher hosts (TLS, a self-signed certificate the window pins) and plays a
+    lesson: its simulated users reach the same server the same way."""
+    from app.scenarios import BroadcastScenario
+
+    w = host_window(hosted_workspace(free_port()))
+    assert w.session.config.url.startswith("https://")
+    tab = w.learn
+    lesson = run(tab.start(BroadcastScenario), 30)
+    assert lesson is not None
+    run.until(lambda: tab.result.property("state") in ("passed", "failed"), 60)
+    assert tab.result.property("state") == "passed", tab.result.text()

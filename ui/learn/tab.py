@@ -393,19 +393,25 @@ class LearnTab(QWidget):
     def running(self) -> bool:
         return self.run is not None and self.run.state.value == "running"
 
-    def _scenario_url(self) -> tuple[str, str | None]:
-        opts = getattr(self.host, "options", {}) or {}
-        return str(opts.get("url") or ""), (opts.get("token") or None)
+    def _scenario_server(self) -> dict[str, Any]:
+        """Where the simulated users connect: the window's server, reached as the
+        window's own connection reaches it (token, certificate check, Socket.IO path)."""
+        cfg = getattr(getattr(self.host, "session", None), "config", None)
+        if cfg is not None:
+            return {"url": cfg.url, "token": cfg.token or None, "tls": cfg.tls,
+                    "socketio_path": cfg.socketio_path}
+        opts = getattr(self.host, "options", {}) or {}  # not connected yet
+        return {"url": str(opts.get("url") or ""), "token": opts.get("token") or None}
 
     async def start(self, cls: type[Scenario]) -> ScenarioRun | None:
         """Close any previous run, then play `cls` with fresh simulated users."""
         await self.close_run()
-        url, token = self._scenario_url()
-        if not url:
+        server = self._scenario_server()
+        if not server["url"]:
             self._set_result("failed", "✗ No server address: connect first.")
             return None
         data = Path(getattr(self.host, "data_root", Path.home() / ".sockdesk")) / "learn"
-        run = ScenarioRun(cls(), url, data, pace=self.pace, token=token)
+        run = ScenarioRun(cls(), server.pop("url"), data, pace=self.pace, **server)
         # students who joined a hosted workspace take part; the run's queues go afterwards
         ws = getattr(self.host, "workspace", None)
         run.invite_students = getattr(ws, "server", None) == "host"
