@@ -129,6 +129,10 @@ class WorkspaceLifecycle(QObject):
         queues = w.queues_if_built
         if queues is not None:
             queues.refresh_now()  # the Queues tab lets go of the last session's queues
+        learn = w.learn_if_built
+        if learn is not None:
+            # a lesson played on the last workspace's server (or its result) goes too
+            w.spawn(learn.reset())
 
     # -- the server ------------------------------------------------------------------------
     def use_server(self, url: str, embedded: EmbeddedServer | None = None) -> None:

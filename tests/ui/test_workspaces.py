@@ -162,9 +162,12 @@ def test_the_switcher_counts_what_waits_and_switching_swaps_the_whole_view(
     run.until(lambda: w.bar.depth_text == "Outbox 2")
     w.packets.flush()
     assert w.events.model is w.packets
+    learn = w.learn  # a lesson's outcome on Alpha's server
+    learn._set_result("failed", "✗ alice could not connect to Alpha")
 
     choose(w, "Beta")
     run.until(lambda: w.workspace.id == ws_b.id and w.session is not None)
+    run.until(lambda: learn.result.property("state") == "idle")  # not shown on Beta
     assert w.windowTitle().endswith("SockDesk — Beta")  # after the conversation shown
     assert w.bar.workspace_button.text() == "Beta"
     assert w.bar.depth_text == "Outbox 0"
