@@ -111,6 +111,28 @@ def test_every_tab_fits_1280_by_720_in_presenter_mode(make_window, qtbot):
     assert w.sidebar_visible and not w.learn.splitter.widget(0).isHidden()
 
 
+def test_the_diagram_keeps_its_rows_clear_of_its_controls_at_1280_by_720(make_window,
+                                                                         qtbot):
+    """At the desk (sidebar and lesson list shown) on a projector, with the longest
+    lesson title: the canvas keeps room for its rows, above the scrubber, never under it
+    (it was squeezed to a row or two drawn over the scrubber and the status line)."""
+    from ui.learn.diagram import MIN_CANVAS_HEIGHT
+
+    w = make_window("http://127.0.0.1:9", "short")
+    w.resize(*PROJECTOR)
+    learn = w.learn
+    w.tabs.setCurrentWidget(learn)
+    learn.select("engineio")
+    assert learn.title.text() == "8. What Socket.IO adds: the Engine.IO session"
+    d = learn.diagram
+    qtbot.waitUntil(lambda: d.canvas.height() > 0 and d.slider.height() > 0)
+    canvas, slider = d.canvas.geometry(), d.slider.geometry()
+    assert canvas.height() >= MIN_CANVAS_HEIGHT
+    assert canvas.bottom() < slider.top() < d.detail.geometry().top()
+    assert d.detail.geometry().bottom() <= d.height()
+    assert learn.title.height() <= 2 * learn.title.fontMetrics().height()   # one line
+
+
 def test_the_learn_tab_fits_1920_by_1080_at_150_percent(make_window, qtbot, qapp):
     w = make_window("http://127.0.0.1:9", "short")
     learn = w.learn

@@ -63,6 +63,8 @@ CAPACITY = 200
 ROW = 26
 HEAD = 54
 TIME_COL = 58
+#: the least height the canvas takes (unzoomed): the lane heads and three rows
+MIN_CANVAS_HEIGHT = HEAD + 3 * ROW
 KIND_COLORS = {"CONNECT": "#2fb36b", "CONNECT_ERROR": "#e5484d", "DISCONNECT": "#8a8f98",
                "ACK": "#8e6bd8", "EVENT": "#3e8ef7", "BINARY_EVENT": "#3e8ef7",
                "BINARY_ACK": "#8e6bd8"}
@@ -417,6 +419,11 @@ class SequenceCanvas(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(640, 420)
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for the lane heads and a few rows: below that the tab scrolls
+        (``ui.widgets.fit_page``) instead of drawing rows over the controls under it."""
+        return QSize(200, round(MIN_CANVAS_HEIGHT * self.scale()))
 
     # -- zoom ----------------------------------------------------------------------------------
     @staticmethod

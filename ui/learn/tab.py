@@ -47,6 +47,7 @@ from ui.learn.diagram import SequenceDiagram
 from ui.learn.models import ScenarioListModel, StepListModel
 from ui.learn.pacing import PacingBar
 from ui.learn.widgets import ChecksPanel, ScenarioDelegate, StepList
+from ui.widgets.elided import ElidedLabel
 from ui.widgets.fit_page import FitPage
 from ui.widgets.flip_splitter import FlipSplitter
 
@@ -139,12 +140,13 @@ class LearnTab(QWidget):
         left_lay.addWidget(self.lesson_hint)
 
         # -- centre: title, buttons, verdict, diagram ------------------------------------------
-        self.title = QLabel("")
+        # one line each, cut with "…" (the whole text in the tooltip and the lesson list):
+        # wrapped beside the buttons, a title took four lines and squeezed the diagram
+        # over its own controls on a 1280x720 projector
+        self.title = ElidedLabel("")
         self.title.setObjectName("learnTitle")
-        self.subtitle = QLabel("")
+        self.subtitle = ElidedLabel("")
         self.subtitle.setObjectName("hint")
-        self.subtitle.setWordWrap(True)
-        self.title.setWordWrap(True)
         self.run_button = QPushButton(theme.icon("play"), "Run")
         self.run_button.setObjectName("runButton")
         self.run_button.setProperty("accent", True)
@@ -159,16 +161,17 @@ class LearnTab(QWidget):
         self.speed.setCurrentIndex(1)
         self.speed.setToolTip("How long each step stays on screen")
         self.speed.currentIndexChanged.connect(self._speed_changed)
-        head = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(self.title)
-        titles.addWidget(self.subtitle)
-        head.addLayout(titles, 1)
-        head.addWidget(QLabel("Speed"))
-        head.addWidget(self.speed)
-        head.addWidget(self.run_button)
-        head.addWidget(self.stop_button)
+        # the title has the column's width; the summary shares its line with the buttons
+        head = QVBoxLayout()
+        head.setSpacing(0)
+        head.addWidget(self.title)
+        line = QHBoxLayout()
+        line.addWidget(self.subtitle, 1)
+        line.addWidget(QLabel("Speed"))
+        line.addWidget(self.speed)
+        line.addWidget(self.run_button)
+        line.addWidget(self.stop_button)
+        head.addLayout(line)
         self.result = QLabel("")
         self.result.setObjectName("learnResult")
         self.result.setWordWrap(True)
@@ -178,8 +181,8 @@ class LearnTab(QWidget):
         self._own_backlog: deque[Any] = deque(maxlen=self.diagram.canvas.capacity)
         centre = QWidget()
         c_lay = QVBoxLayout(centre)
-        c_lay.setContentsMargins(14, 12, 14, 10)
-        c_lay.setSpacing(10)
+        c_lay.setContentsMargins(14, 8, 14, 8)
+        c_lay.setSpacing(6)
         c_lay.addLayout(head)
         self.pacing = PacingBar()
         self.pacing.start_requested.connect(self.run_clicked)
