@@ -6,6 +6,7 @@ from __future__ import annotations
 import segno
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QDialogButtonBox
 
 from app.invite import Invite
 from ui.widgets.invite import QUIET_ZONE, InviteDialog, InvitePanel
@@ -76,3 +77,19 @@ def test_the_invite_dialog_is_not_modal(qtbot):
     assert dialog.windowModality() == Qt.WindowModality.NonModal
     assert "Networks 101" in dialog.windowTitle()
     assert not dialog.panel.qr.pixmap().isNull()
+
+
+def test_the_invite_dialog_fits_a_720_pixel_high_screen(qtbot, monkeypatch):
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QScreen
+
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _self: QRect(0, 0, 1280, 720))
+    dialog = InviteDialog(INVITE)
+    qtbot.addWidget(dialog)
+    dialog.open()
+    qtbot.waitExposed(dialog)
+    assert dialog.height() <= 720 - 40
+    close = dialog.findChild(QDialogButtonBox)
+    assert close is not None and close.geometry().bottom() < dialog.height()
+    qr = dialog.panel.qr
+    assert qr.height() >= 240 and not qr.pixmap().isNull()  # still big enough to scan

@@ -195,6 +195,12 @@ class InvitePanel(QWidget):
         self._restore.start()
 
 
+#: the invite window's size where the screen has room for it
+DIALOG_SIZE = QSize(560, 720)
+#: what a window manager's title bar and frame take above a window's own height
+TITLE_BAR_ALLOWANCE = 40
+
+
 class InviteDialog(QDialog):
     """The invite in a window of its own, to put on a projector or beside the chat.
     Never modal: people keep using the app while it is shown."""
@@ -224,7 +230,16 @@ class InviteDialog(QDialog):
         lay.addWidget(title)
         lay.addWidget(self.panel, 1)
         lay.addWidget(buttons)
-        self.resize(560, 720)
+        self._fit_screen()
+
+    def _fit_screen(self) -> None:
+        """Open at DIALOG_SIZE where the screen has room; on a 1280x720 projector, as
+        tall as the screen leaves (its Close button was under the screen's edge)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        height = DIALOG_SIZE.height()
+        if screen is not None:
+            height = min(height, screen.availableGeometry().height() - TITLE_BAR_ALLOWANCE)
+        self.resize(DIALOG_SIZE.width(), max(height, self.minimumSizeHint().height()))
 
     def set_invite(self, text: str | None, fingerprint: str | None = None) -> None:
         self.panel.set_invite(text, fingerprint)
