@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
 
 from tests.ui.conftest import connect
@@ -200,3 +201,23 @@ def test_keyboard_shortcuts(run, server, make_window, qtbot):
     QTest.keyClick(a, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier |
                    Qt.KeyboardModifier.ShiftModifier)  # disconnect
     run.until(lambda: a._state == "offline")
+
+
+def test_the_log_still_ends_at_the_newest_packet_when_its_view_gets_shorter(make_window,
+                                                                             qtbot):
+    from app.packets import Packet
+
+    w = make_window("http://127.0.0.1:9", "alice")
+    w.packets.add_many([Packet(i, 1.0 + i, "in", "/", "EVENT", "tick", [i], None, None, 9)
+                        for i in range(1, 301)])
+    w.packets.flush()
+    events = w.events
+    w.tabs.setCurrentWidget(events)  # first shown with 300 rows in it
+    bar = events.table.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    top, bottom = events.vsplit.sizes()
+    events.vsplit.setSizes([top - 150, bottom + 150])  # the ack panel grows
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum())
+    last = events.table.indexAt(events.table.viewport().rect().bottomLeft()
+                                - QPoint(0, 2))
+    assert last.row() == events.shown_model().rowCount() - 1

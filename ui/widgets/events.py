@@ -235,6 +235,8 @@ class EventsTab(QWidget):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self.fit_columns()
+            if self._stick:  # a shorter view (first shown, a panel grew) still ends at
+                self._scroll_timer.start()  # the newest packet
         return False
 
     def fit_columns(self) -> None:
