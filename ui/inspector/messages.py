@@ -246,9 +246,10 @@ class MessagePane(QWidget):
                 text += f" (peek shows the first {PEEK_MAX:,})"
         elif total is None:
             more = self.model.more_after or self.model.more_before
-            text = f"{loaded:,}{'+' if more else ''} matches"
+            one = loaded == 1 and not more
+            text = f"{loaded:,}{'+' if more else ''} {'match' if one else 'matches'}"
         else:
-            text = f"{total:,} messages · {loaded:,} loaded"
+            text = f"{total:,} message{'' if total == 1 else 's'} · {loaded:,} loaded"
         if self.count_label.text() != text:
             self.count_label.setText(text)
 
