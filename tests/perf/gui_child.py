@@ -137,8 +137,11 @@ def load(data_dir: str, seconds: float, rate: int, source: str = "relay") -> int
             if not states or states[-1] != window._state:
                 states.append(window._state)
             rows = packets.rowCount()
-            if "events" not in shown and rows != seen["events"]:
-                seen["events"] = rows
+            # the model is capped (the oldest rows go as new ones come): look when the
+            # absolute number of its last row moves, not its row count
+            total = packets.first_row_number + rows
+            if "events" not in shown and total != seen["events"]:
+                seen["events"] = total
                 if _last_tick(packets.packet, rows) == n - 1:
                     shown["events"] = time.time()
             rows = qmodel.rowCount()

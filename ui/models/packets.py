@@ -294,6 +294,13 @@ class PacketTableModel(QAbstractTableModel):
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def first_row_number(self) -> int:
+        """How many rows were dropped from the top since the last clear: row ``r`` is
+        the ``first_row_number + r``-th packet shown (a counter that only grows, where
+        the row count stops at the capacity)."""
+        return self._base
+
     # -- access -----------------------------------------------------------------------------------
     def packet(self, row: int) -> Any:
         return self._rows[row].packet
