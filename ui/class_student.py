@@ -26,12 +26,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.class_protocol import Invitation
-
-if TYPE_CHECKING:
-    from app.class_student import StudentSeat
-    from app.session import Session
 from app.workspace import ServerKind, Workspace
 from ui.bridge import SessionBridge
+
+if TYPE_CHECKING:  # the Socket.IO client: imported when a seat is taken, not at start-up
+    from app.class_student import StudentSeat
+    from app.session import Session
 
 
 class SeatHost(Protocol):
