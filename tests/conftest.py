@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 
-# Qt tests run headless everywhere, CI included; set before anything imports Qt.
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from ui.main import offscreen_platform  # stdlib only at import: Qt is not loaded yet
+
+# Qt tests run headless everywhere, CI included; set before anything imports Qt. The
+# screen holds the largest window a test asks for (1920x1080): the offscreen platform's
+# own is 800x600, and a window never grows past its screen, so a test of a 1280x720
+# projector would otherwise look at an 800 px window.
+os.environ["QT_QPA_PLATFORM"] = offscreen_platform(1920, 1080)
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
 from collections.abc import Iterator

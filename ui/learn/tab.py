@@ -48,6 +48,7 @@ from ui.learn.models import ScenarioListModel, StepListModel
 from ui.learn.pacing import PacingBar
 from ui.learn.widgets import ChecksPanel, ScenarioDelegate, StepList
 from ui.widgets.elided import ElidedLabel
+from ui.widgets.fit_column import FitColumn
 from ui.widgets.fit_page import FitPage
 from ui.widgets.flip_splitter import FlipSplitter
 
@@ -179,7 +180,7 @@ class LearnTab(QWidget):
         self.diagram = SequenceDiagram()
         #: your own packets that came while the tab was hidden (drawn when it is shown)
         self._own_backlog: deque[Any] = deque(maxlen=self.diagram.canvas.capacity)
-        centre = QWidget()
+        centre = FitColumn()  # its wrapped lines keep their height (ui.widgets.fit_column)
         c_lay = QVBoxLayout(centre)
         c_lay.setContentsMargins(14, 8, 14, 8)
         c_lay.setSpacing(6)
