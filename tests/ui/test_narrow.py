@@ -43,6 +43,10 @@ def test_queue_names_are_whole_in_a_window_800_pixels_wide(make_window, qtbot):
     index = pane.model.index(0, Q_NAME)
     assert pane.model.data(index, Qt.ItemDataRole.ToolTipRole).startswith(long + "\n")
     assert pane.view.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert pane.view.horizontalHeader().textElideMode() == Qt.TextElideMode.ElideRight
+    assert all(pane.model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+               == pane.model.headerData(c, Qt.Orientation.Horizontal)
+               for c in range(pane.model.columnCount()))      # header labels whole there
     assert w.minimumSizeHint().width() <= 800
     # a splitter the user moved stays where they put it
     pane.splitter.moveSplitter(300, 1)
@@ -80,19 +84,24 @@ def test_the_argument_toolbar_wraps_in_a_window_800_pixels_wide(make_window, qtb
 
 def test_the_arguments_column_and_the_filter_fit_a_window_800_pixels_wide(make_window,
                                                                            qtbot):
-    from ui.models.packets import COL_ARGS
+    from ui.models.packets import COL_ARGS, COL_NS
 
     args_least = 130  # the header and the start of a packet's arguments
     w, page = at_800(make_window, qtbot, "events")
     table = page.table
     qtbot.waitUntil(lambda: table.columnWidth(COL_ARGS) >= args_least
                     and not table.horizontalScrollBar().isVisible())
+    # a header label with no room ends in "…" ("Namespac" was cut mid-word), and its
+    # tooltip gives it whole
+    header = table.horizontalHeader()
+    assert header.textElideMode() == Qt.TextElideMode.ElideRight
+    assert table.model().headerData(COL_NS, Qt.Orientation.Horizontal,
+                                    Qt.ItemDataRole.ToolTipRole) == "Namespace"
     search = page.search
     assert search.fontMetrics().horizontalAdvance(search.placeholderText()) \
         + 2 * search.height() <= search.width()        # the icons and the text, whole
     assert "arguments" in search.toolTip()
     # a column the user sizes stays as they left it, wide or narrow
-    header = table.horizontalHeader()
     header.resizeSection(0, 150)
     w.resize(1400, 657)
     qtbot.waitUntil(lambda: w.width() == 1400)

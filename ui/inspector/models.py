@@ -33,7 +33,7 @@ from app.keys import parse_ts
 from app.store import StoredMessage
 from ui import theme
 from ui.inspector.pretty import cell_preview
-from ui.models.painted import PaintedRow
+from ui.models.painted import HEADER_TEXT_ROLES, PaintedRow
 from ui.text import escape_controls, format_time_precise
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class QueueListModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(Q_COLUMNS):
-            if role == Qt.ItemDataRole.DisplayRole:
+            if role in HEADER_TEXT_ROLES:  # the tooltip: the whole label, when it is cut
                 return Q_COLUMNS[section]
             if role == Qt.ItemDataRole.TextAlignmentRole and Q_DEPTH <= section <= Q_FAILED:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -573,7 +573,7 @@ class MessageTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(M_COLUMNS) and \
-                role == Qt.ItemDataRole.DisplayRole:
+                role in HEADER_TEXT_ROLES:
             return M_COLUMNS[section]
         return None
 

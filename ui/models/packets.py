@@ -24,7 +24,7 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase
 
 from app import jsonmod
 from app.binary import has_binary
-from ui.models.painted import PaintedRow
+from ui.models.painted import HEADER_TEXT_ROLES, PaintedRow
 from ui.text import (
     escape_controls,
     format_time_precise,
@@ -379,8 +379,8 @@ class PacketTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(COLUMNS)):
+        if (role in HEADER_TEXT_ROLES and orientation == Qt.Orientation.Horizontal
+                and 0 <= section < len(COLUMNS)):  # the tooltip: the label, when it is cut
             return COLUMNS[section]
         if role == Qt.ItemDataRole.FontRole and orientation == Qt.Orientation.Horizontal:
             f = QFont()

@@ -8,7 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
+
+#: the roles a RowTable's model answers with a column's label: its header cuts a label
+#: it has no room for with "…" (an 800 px window), and the tooltip gives it whole
+HEADER_TEXT_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
 
 
 class PaintedRow(NamedTuple):

@@ -61,6 +61,9 @@ class RowTable(QTableView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # a label too long for its column ends in "…" rather than being cut mid-word
+        # (Qt's headers do not elide); its model gives it whole as the tooltip
+        self.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self._painted: PaintedModel | None = None
         self._fits: dict[str, TextFit] = {}
 
