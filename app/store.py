@@ -38,6 +38,7 @@ from typing import Any
 
 from app import db as dbmod
 from app import jsonmod
+from app.checkpoints import BackgroundCheckpointer
 from app.keys import Kind, first_object, is_kind
 from app.signals import Signal
 
@@ -324,6 +325,8 @@ class MessageStore:
         self.conn = conn
         conn.executescript(SCHEMA)
         self._add_columns()
+        #: copies the WAL into the database off the loop (app.checkpoints)
+        self._checkpoints = BackgroundCheckpointer.start_for(conn)
         self.stored: Signal[list[StoredMessage]] = Signal("stored")
         self._pending: list[StoredMessage] = []
         self._flush_handle: asyncio.Handle | None = None
@@ -359,6 +362,8 @@ class MessageStore:
             self._flush_handle = None
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA optimize")
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self.conn.close()
 
     # ---- writing -------------------------------------------------------------------
@@ -444,6 +449,8 @@ class MessageStore:
             self._pending[:0] = batch
             self._dirty = True
             raise
+        if self._checkpoints is not None and self._checkpoints.rewind_due:
+            self._checkpoints.rewind(self.conn)  # between two commits (app.checkpoints)
         if inserted:
             self.stored.emit(inserted)
         return inserted

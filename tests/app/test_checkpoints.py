@@ -1,0 +1,79 @@
+"""The store's WAL is copied into the database by a thread of its own, never inside one
+of the loop's commits, and it still starts over under steady load (app.checkpoints)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from app import checkpoints
+from app.paths import db_path
+from app.store import MessageStore
+from tests.app.helpers import msg, until
+
+
+def wal_frames(path: Path) -> int:
+    """The frames in the WAL of the database at ``path`` (looked at from outside)."""
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        conn.close()
+
+
+def checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "sockdesk-checkpoint"]
+
+
+async def test_commits_never_checkpoint_the_thread_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "INTERVAL_S", 0.02)
+    store = MessageStore.open(tmp_path)
+    path = db_path(tmp_path)
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    size = path.stat().st_size
+    for i in range(3000):  # some MB of WAL, with its FTS index
+        store.add(msg("flood", f"tick {i} " + "x" * 200))
+    store.flush()
+    # the pages reach the database file, copied by the checkpoint thread alone
+    await until(lambda: path.stat().st_size > size + 500_000, what="a background copy")
+    assert store._checkpoints is not None and store._checkpoints.checkpoints >= 1
+    store.close()
+    assert not checkpoint_threads()
+    again = MessageStore.open(tmp_path)
+    assert again.count("flood") == 3000  # nothing lost
+    again.close()
+
+
+async def test_a_long_wal_is_caught_up_by_the_writer_and_starts_over(tmp_path, monkeypatch):
+    """Under steady load the background copy never finishes first; past REWIND_FRAMES
+    the writer copies the rest between two commits, and its next commit starts the WAL
+    from its first frame again."""
+    monkeypatch.setattr(checkpoints, "INTERVAL_S", 0.02)
+    monkeypatch.setattr(checkpoints, "REWIND_FRAMES", 50)
+    store = MessageStore.open(tmp_path)
+    path = db_path(tmp_path)
+    for i in range(2000):
+        store.add(msg("flood", f"{i} " + "y" * 300))
+    store.flush()
+    long_wal = wal_frames(path)
+    assert long_wal > 50
+    ckpt = store._checkpoints
+    assert ckpt is not None
+    await until(lambda: ckpt.rewind_due, what="the thread to ask for a catch-up")
+    store.add(msg("flood", "one more"))
+    store.flush()      # commits, then catches up the WAL
+    assert not ckpt.rewind_due
+    store.add(msg("flood", "and another"))
+    store.flush()      # starts the WAL over
+    assert wal_frames(path) < long_wal // 4
+    store.close()
+
+
+async def test_an_in_memory_store_keeps_sqlites_own_checkpoints():
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    store = MessageStore(conn)
+    assert store._checkpoints is None
+    store.add(msg("flood", "one"))
+    assert len(store.flush()) == 1
+    store.close()
