@@ -72,7 +72,6 @@ class ViewMenu(QMenu):
         state.zoom_changed.connect(self._zoomed)
         state.presenting_changed.connect(self._presenting)
         window.tabs.currentChanged.connect(lambda _i: self.apply_presenting())
-        self._sidebar_before: bool | None = None
         self._presenting(state.presenting)
 
     def _action(self, text: str, slot: object, *keys: str) -> QAction:
@@ -100,13 +99,7 @@ class ViewMenu(QMenu):
         self.present_action.blockSignals(True)
         self.present_action.setChecked(on)
         self.present_action.blockSignals(False)
-        if on:
-            if self._sidebar_before is None:
-                self._sidebar_before = w.sidebar_visible
-            w.set_sidebar_visible(False)
-        elif self._sidebar_before is not None:
-            w.set_sidebar_visible(self._sidebar_before)
-            self._sidebar_before = None
+        w.shape.set_presenting(on)
         self.apply_presenting()
         if on:
             w.show_info("Presenter mode: F5 to leave, Ctrl+= / Ctrl+- to zoom", 4000)

@@ -42,6 +42,8 @@ class WindowShape:
         #: what the user chose for a wide window (Ctrl+B there); a narrow one hides it
         self.sidebar_wanted = True
         self.narrow = False
+        #: presenter mode folds the sidebar too, without changing what the user wants
+        self.presenting = False
         self.fitted = False
         self.refitted = False
         w.sidebar_button.toggled.connect(self.set_sidebar_visible)
@@ -59,6 +61,15 @@ class WindowShape:
             self.sidebar_wanted = visible
         self._show_sidebar(visible)
 
+    def set_presenting(self, on: bool) -> None:
+        """Presenter mode on or off: the sidebar folds, and comes back afterwards only
+        where it would be shown anyway (the user wants it and the window is wide)."""
+        self.presenting = on
+        self._show_sidebar(self._sidebar_due())
+
+    def _sidebar_due(self) -> bool:
+        return self.sidebar_wanted and not self.narrow and not self.presenting
+
     def _show_sidebar(self, visible: bool) -> None:
         self.w.sidebar.setVisible(visible)
         button = self.w.sidebar_button
@@ -73,7 +84,7 @@ class WindowShape:
         narrow = width < SIDEBAR_AUTO_WIDTH
         if narrow != self.narrow:
             self.narrow = narrow
-            self._show_sidebar(not narrow and self.sidebar_wanted)
+            self._show_sidebar(self._sidebar_due())
 
     def shown(self) -> None:
         """The window is shown: the first time, fit it to the screen once framed."""

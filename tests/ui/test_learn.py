@@ -390,3 +390,18 @@ def test_the_app_hands_its_bundled_server_to_the_learn_tab(run, server, tmp_path
     finally:
         run(w.shutdown())
         w.deleteLater()
+
+
+def test_another_lesson_is_read_from_the_top_of_its_explanation(make_window, qtbot):
+    """The explanation pane scrolled down in one lesson opened the next one mid-text."""
+    w = make_window("http://127.0.0.1:9", "short")
+    w.resize(800, 600)
+    learn = w.learn
+    w.tabs.setCurrentWidget(learn)
+    learn.select("broadcast")
+    bar = learn.right.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)   # more text than the pane shows
+    bar.setValue(bar.maximum())
+    learn.select("acks")
+    assert "ack" in learn.title.text().lower()
+    assert bar.value() == 0

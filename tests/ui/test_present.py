@@ -105,6 +105,26 @@ def test_every_tab_fits_1280_by_720_in_presenter_mode(make_window, qtbot):
     assert w.sidebar_visible and not w.learn.splitter.widget(0).isHidden()
 
 
+def test_leaving_presenter_mode_in_a_narrow_window_keeps_the_sidebar_folded(make_window,
+                                                                            qtbot):
+    """Presenter mode on in a wide window, the window made narrow, presenter mode off:
+    the sidebar stays folded as in any narrow window (it came back and squeezed the
+    Learn tab), and returns once the window is wide again."""
+    w = make_window("http://127.0.0.1:9", "short")
+    w.resize(*PROJECTOR)
+    qtbot.waitUntil(lambda: w.width() == PROJECTOR[0])
+    assert w.sidebar_visible
+    w.view_menu.present_action.trigger()
+    assert not w.sidebar_visible
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: w.width() == 800)
+    w.view_menu.present_action.trigger()             # leave presenter mode
+    assert not view_state().presenting
+    assert not w.sidebar_visible
+    w.resize(*PROJECTOR)
+    qtbot.waitUntil(lambda: w.sidebar_visible)
+
+
 @pytest.mark.parametrize("size", [PROJECTOR, (800, 657)], ids=["1280x720", "800px"])
 def test_the_diagram_keeps_its_rows_clear_of_its_controls(make_window, qtbot, size):
     """At the desk (sidebar and lesson list shown) on a projector, and in a window

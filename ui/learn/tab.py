@@ -374,6 +374,7 @@ class LearnTab(QWidget):
         self.explanation.setText(cls.explanation)
         self.steps.set_steps(cls.steps)
         self.checks.clear()
+        self.right.verticalScrollBar().setValue(0)  # a new lesson is read from its top
         self._set_result("idle", "Press Run: the users connect and play it out, step by step. "
                          "Watch the diagram below.")
 
