@@ -497,3 +497,7 @@ async def serve(config: ServerConfig, on_listening: Callable[[], None] | None = 
         await stop.wait()
     finally:
         await server.stop()
+
+
+if __name__ == "__main__":  # `python -m server_stub.cli` as well as `python -m server_stub`
+    raise SystemExit(main())

@@ -134,6 +134,16 @@ def day_label(day: _dt.date, today: _dt.date | None = None) -> str:
     return day.strftime("%B %-d, %Y")
 
 
+def human_latency(ms: float) -> str:
+    """A latency that fits the Latency column: ms up to 10 s ("412.5 ms"), then seconds
+    ("18.9 s": "18930.4 ms" was cut to "18930.4 …"), whole minutes from ten on."""
+    if ms < 10_000:
+        return f"{ms:.1f} ms"
+    if ms < 600_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 60_000:.0f} min"
+
+
 def human_size(n: int | None) -> str:
     if n is None:
         return ""

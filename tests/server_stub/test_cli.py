@@ -230,3 +230,11 @@ def test_release_name_refuses_what_is_not_a_server_database(tmp_path: Path) -> N
     both = run_cli("release-name", "alice", "--db", str(foreign), "--redis",
                    "redis://127.0.0.1:1/0")
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize("module", ["server_stub", "server_stub.cli"])
+def test_help_from_either_module(module: str) -> None:
+    """``python -m server_stub.cli --help`` printed nothing and said all was well."""
+    done = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("usage: sockdesk-server")

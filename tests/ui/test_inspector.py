@@ -13,6 +13,7 @@ import shiboken6
 from PySide6.QtWidgets import QMessageBox
 
 from app.store import StoredMessage
+from app.workspace import slug
 from tests.ui.conftest import connect
 
 
@@ -300,6 +301,12 @@ def test_big_import_and_export_show_progress_and_can_be_cancelled(run, server, m
     assert not result.cancelled and result.imported == n
     run.until(lambda: (r := row(tab, "event:/:bulk")) is not None and r.depth == n + partial)
     tab.select_queue("event:/:bulk")
+    # the file offered is named after the queue, fit for any file system
+    dlg = tab.transfer.choose_export()
+    offered = Path(dlg.selectedFiles()[0]).name
+    dlg.reject()
+    assert offered == f"{slug(tab.messages.queue.label)}.ndjson"
+    assert offered.startswith("bulk") and "·" not in offered and " " not in offered
     out = tmp_path / "out.ndjson"
     exported = run(tab.export_file(out, whole_queue=True), 120)
     assert exported.count == n + partial

@@ -121,6 +121,11 @@ def test_packet_filter_by_text_namespace_direction():
     assert events() == ["typing"]
     # the ack's latency shows on the emit's row too
     assert model.index(0, COL_LATENCY).data() == "3.5 ms"
+    # a long wait fits the column in seconds, then minutes ("18930.4 ms" was cut)
+    model.add(packet(5, "in", "/", None, kind="ACK", ack_id=2, latency=18930.4))
+    model.add(packet(6, "in", "/", None, kind="ACK", ack_id=3, latency=42 * 60_000))
+    model.flush()
+    assert [model.index(r, COL_LATENCY).data() for r in (4, 5)] == ["18.9 s", "42 min"]
 
 
 def test_packet_pause_holds_rows_until_resume(qtbot):

@@ -21,6 +21,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from app.workspace import slug
 from ui.inspector.detail import ProblemsDialog
 from ui.inspector.messages import MessagePane
 from ui.inspector.status import ProgressStrip, QueuesHeader
@@ -69,9 +70,9 @@ class TransferController(QObject):
 
     def choose_export(self) -> QFileDialog:
         q = self.messages.queue
-        name = (q.label if q else "queues").strip("#@ ").replace("/", "_").replace(" ", "_")
-        dlg = QFileDialog(self.view, "Export NDJSON",
-                          str(Path.home() / f"{name or 'queue'}.ndjson"),
+        # "order · /orders" is saved as order-orders.ndjson
+        name = slug(q.label.strip("#@ ")) if q else "queues"
+        dlg = QFileDialog(self.view, "Export NDJSON", str(Path.home() / f"{name}.ndjson"),
                           "NDJSON (*.ndjson *.jsonl);;All files (*)")
         dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dlg.setDefaultSuffix("ndjson")

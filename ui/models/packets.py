@@ -28,6 +28,7 @@ from ui.models.painted import HEADER_TEXT_ROLES, PaintedRow
 from ui.text import (
     escape_controls,
     format_time_precise,
+    human_latency,
     human_size,
     one_line,
     preview,
@@ -133,7 +134,7 @@ class _Row:
                 note if note is not None else "" if args is None or args == [] else preview(
                     without_base64(args) if has_binary(args) else args, 140),
                 f"#{ack_id}" if ack_id is not None else "",
-                f"{float(latency):.1f} ms" if latency is not None else "",
+                human_latency(float(latency)) if latency is not None else "",
                 human_size(_get(p, "size")),
             ]
         return self._cells

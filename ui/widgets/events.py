@@ -276,6 +276,10 @@ class EventsTab(QWidget):
             self._show(self.model)
             if self.proxy.sourceModel() is not None:
                 self.proxy.setSourceModel(None)
+        if self.selected_packet() is None:
+            # the selected packet is filtered out, or the view changed: the detail, its
+            # hex dump too, no longer shows it (Qt says nothing when a filter hides a row)
+            self._clear_detail()
         self._update_count()
 
     def shown_model(self) -> PacketTableModel | PacketFilterModel:
@@ -285,7 +289,6 @@ class EventsTab(QWidget):
     def _show(self, target: PacketTableModel | PacketFilterModel) -> None:
         if self.table.model() is target:
             return
-        selected = self.selected_packet()
         widths = [self.table.columnWidth(c) for c in range(len(self._widths))]
         self._fitting = True
         self.table.setModel(target)
@@ -297,9 +300,6 @@ class EventsTab(QWidget):
         self.table.horizontalHeader().sectionResized.connect(self._section_resized)
         self._fitting = False
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        if selected is not None:
-            self.detail.clear()
-            self.copy_button.setEnabled(False)
         if self._stick:
             self._scroll_timer.start()
 
@@ -373,9 +373,7 @@ class EventsTab(QWidget):
 
     def clear(self) -> None:
         self.model.clear()
-        self.detail.clear()
-        self.binary.clear()
-        self.copy_button.setEnabled(False)
+        self._clear_detail()
         self._update_count()
 
     def start_over(self) -> None:
@@ -405,12 +403,15 @@ class EventsTab(QWidget):
         self.vsplit.setStretchFactor(1, 1)
 
     # -- detail ----------------------------------------------------------------------------------
+    def _clear_detail(self) -> None:
+        self.detail.clear()
+        self.binary.clear()
+        self.copy_button.setEnabled(False)
+
     def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
-            self.detail.clear()
-            self.binary.clear()
-            self.copy_button.setEnabled(False)
+            self._clear_detail()
             return
         packet = self.model.packet(self._source_row(rows[0]))
         shown = packet_dict(packet)
