@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import binary, jsonmod
+from app.config import namespace_path
 from app.errors import AckError
 from app.signals import Signal
 
@@ -236,18 +237,27 @@ ANY_NAMESPACE = "*"
 class AckRules:
     """Per-event rules for the server's ack requests, with a default.
 
-    Looked up by (namespace, event), then ("*", event), then the default (ANSWER with
-    `{"ok": true}`, as before rules existed). `changed` fires after every change; the
-    session saves the rules in its store (one set per workspace data folder).
+    Looked up by (namespace, event), then ("*", event), then the default: the one the
+    user chose (`set_default`), else `fallback` (ANSWER with `{"ok": true}`, as before
+    rules existed, unless the session says otherwise). `changed` fires after every
+    change; the session saves the rules in its store (one set per workspace data
+    folder), the fallback not among them.
     """
 
     def __init__(self, default: AckRule | None = None,
                  rules: Iterable[tuple[str, str, AckRule]] = ()) -> None:
-        self.default = default or AckRule()
+        #: the default the user chose; None: `fallback` applies
+        self.chosen_default = default
+        self.fallback = AckRule()
         self._rules: dict[tuple[str, str], AckRule] = {}
         self.changed: Signal[AckRules] = Signal("ack_rules.changed")
         for ns, event, rule in rules:
             self._rules[(_ns(ns), event)] = rule
+
+    @property
+    def default(self) -> AckRule:
+        """What applies to events without a rule of their own."""
+        return self.chosen_default or self.fallback
 
     def rule_for(self, namespace: str, event: str) -> AckRule:
         """The rule that applies to `event` on `namespace`."""
@@ -267,8 +277,8 @@ class AckRules:
         return gone
 
     def set_default(self, rule: AckRule) -> None:
-        """What applies to events without a rule of their own."""
-        self.default = rule
+        """Choose what applies to events without a rule of their own."""
+        self.chosen_default = rule
         self.changed.emit(self)
 
     def items(self) -> list[tuple[str, str, AckRule]]:
@@ -277,10 +287,11 @@ class AckRules:
 
     def dumps(self) -> str:
         """All rules as JSON text (what the store keeps)."""
-        return jsonmod.dumps({
-            "default": self.default.to_json(),
-            "rules": [{"namespace": ns, "event": ev, **rule.to_json()}
-                      for ns, ev, rule in self.items()]})
+        out: dict[str, Any] = {"rules": [{"namespace": ns, "event": ev, **rule.to_json()}
+                                         for ns, ev, rule in self.items()]}
+        if self.chosen_default is not None:
+            out["default"] = self.chosen_default.to_json()
+        return jsonmod.dumps(out)
 
     @classmethod
     def loads(cls, text: str | None) -> AckRules:
@@ -294,10 +305,14 @@ class AckRules:
             return cls()
         if not isinstance(data, dict):
             return cls()
-        try:
-            default = AckRule.from_json(data.get("default", {}))
-        except ValueError:
-            default = AckRule()
+        default: AckRule | None = None
+        if "default" in data:
+            try:
+                default = AckRule.from_json(data["default"])
+            except ValueError:
+                default = None
+            if default == AckRule():  # saved by a version that always wrote the fallback
+                default = None
         rules: list[tuple[str, str, AckRule]] = []
         for item in data.get("rules") or []:
             try:
@@ -310,6 +325,4 @@ class AckRules:
 
 
 def _ns(namespace: str) -> str:
-    if namespace == ANY_NAMESPACE:
-        return namespace
-    return namespace if namespace.startswith("/") else "/" + namespace
+    return namespace if namespace == ANY_NAMESPACE else namespace_path(namespace)

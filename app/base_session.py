@@ -25,8 +25,8 @@ from typing import Any, Self
 
 from app import binary, errors, jsonmod
 from app import db as dbmod
-from app.acks import AckMode, AckRequest, AckRules, AckState
-from app.config import ConnectionConfig
+from app.acks import AckMode, AckRequest, AckRule, AckRules, AckState
+from app.config import ConnectionConfig, namespace_path
 from app.errors import CallTimeout, EncodeError, NotConnected
 from app.extension import NamespaceExtension
 from app.flusher import NamespaceFlusher
@@ -109,6 +109,12 @@ class BaseSession:
         #: what the server's ack requests get, per event (saved in the store)
         self.ack_rules = AckRules.loads(self.store.meta(ACK_RULES_META))
         self.ack_rules.changed.connect(self._save_ack_rules)
+        #: what an ack request without a rule gets from a server not known to be a
+        #: SockDesk server, when the user chose no default (None: the rules' fallback,
+        #: an answer at once). The GUI holds them for the user: a made-up "ok" to
+        #: somebody else's server may set off real work there. The CLI, where nobody
+        #: can answer by hand, keeps the fallback.
+        self.foreign_ack_default: AckRule | None = None
         self.last_error: str | None = None
         self._handlers: dict[tuple[str, str], list[Handler]] = {}
         self._any: list[Handler] = []
@@ -145,14 +151,14 @@ class BaseSession:
         """The namespace's extension when it is on; None for a plain namespace."""
         if not self.extensions_on:
             return None
-        return self._extensions.get(_ns(namespace))
+        return self._extensions.get(namespace_path(namespace))
 
     def _hopeful_extension(self, namespace: str) -> NamespaceExtension | None:
         """The extension, unless the server is known not to want it: what outbound
         bookkeeping uses while offline, before the server has introduced itself."""
         if self.extensions_on is False:
             return None
-        return self._extensions.get(_ns(namespace))
+        return self._extensions.get(namespace_path(namespace))
 
     def _initial_extensions_on(self) -> bool | None:
         mode = self.config.extensions
@@ -210,13 +216,13 @@ class BaseSession:
 
     def on(self, namespace: str, event: str, handler: Handler) -> Handler:
         """Call `handler(*args)` for each `event` on `namespace` (sync or async)."""
-        self._handlers.setdefault((_ns(namespace), event), []).append(handler)
+        self._handlers.setdefault((namespace_path(namespace), event), []).append(handler)
         return handler
 
     def off(self, namespace: str, event: str, handler: Handler) -> None:
         """Remove a handler added with `on`."""
         with contextlib.suppress(KeyError, ValueError):
-            self._handlers[(_ns(namespace), event)].remove(handler)
+            self._handlers[(namespace_path(namespace), event)].remove(handler)
 
     def on_any(self, handler: Handler) -> Handler:
         """Call `handler(namespace, event, args)` for every inbound event (catch-all)."""
@@ -275,14 +281,14 @@ class BaseSession:
 
     def is_ready(self, namespace: str) -> bool:
         """True when the namespace is connected and its readiness steps are done."""
-        return self._ready.get(_ns(namespace), False)
+        return self._ready.get(namespace_path(namespace), False)
 
     def is_connected(self, namespace: str | None = None) -> bool:
         """Transport up (and, with a namespace, that namespace's CONNECT accepted)."""
         c = self._client
         if c is None or c.eio.state != "connected":
             return False
-        return namespace is None or _ns(namespace) in c.namespaces
+        return namespace is None or namespace_path(namespace) in c.namespaces
 
     def _set_ready(self, ns: str, ready: bool) -> None:
         if self._ready.get(ns, False) == ready:
@@ -327,7 +333,7 @@ class BaseSession:
     async def add_namespace(self, namespace: str) -> None:
         """Open one more namespace on this session (now if connected, else with the next
         connection), with its own outbox flusher."""
-        ns = _ns(namespace)
+        ns = namespace_path(namespace)
         if ns not in self.namespaces:
             self.namespaces.append(ns)
         self._start_flusher(ns)
@@ -441,6 +447,8 @@ class BaseSession:
                      ack_id: int | None) -> list[Any] | asyncio.Future[list[Any] | None] | None:
         """Apply the event's rule, let observers decide, and say what to send."""
         rule = self.ack_rules.rule_for(namespace, event)
+        if rule is self.ack_rules.fallback:
+            rule = self.ack_default
         req = AckRequest(namespace, event, args, ack_id, reply_args=rule.args,
                          on_change=self._ack_state)
         if rule.mode == AckMode.HOLD:
@@ -455,6 +463,16 @@ class BaseSession:
                         "arguments", event, namespace, exc)
             req.answer()
             return []
+
+    @property
+    def ack_default(self) -> AckRule:
+        """What an ack request with no rule of its own gets now (see
+        `foreign_ack_default`)."""
+        rules = self.ack_rules
+        if rules.chosen_default is None and self.foreign_ack_default is not None \
+                and self.extensions_on is not True:
+            return self.foreign_ack_default
+        return rules.default
 
     def _ack_state(self, req: AckRequest) -> None:
         key = id(req)
@@ -645,7 +663,7 @@ class BaseSession:
         otherwise dropped (state FAILED, "not connected"), like socket.io's volatile
         emits. BinaryError (a ValueError) for invalid base64.
         """
-        ns = _ns(namespace)
+        ns = namespace_path(namespace)
         if volatile:
             msg = OutboxMessage(id="", namespace=ns, event=event, args=stored_args(args),
                                 ack=False, volatile=True)
@@ -667,7 +685,7 @@ class BaseSession:
         prepared: list[tuple[str, str, list[Any]]] = []
         ids: list[str | None] = []
         for namespace, event, args in items:
-            ns = _ns(namespace)
+            ns = namespace_path(namespace)
             ext = self._hopeful_extension(ns)
             ids.append(ext.dedupe_id(event, args) if ext else None)
             prepared.append((ns, event, list(args)))
@@ -695,7 +713,7 @@ class BaseSession:
         Raises NotConnected if the namespace is not connected or drops meanwhile, and
         CallTimeout if no ack comes within `timeout` (default: config.ack_timeout).
         """
-        ns = _ns(namespace)
+        ns = namespace_path(namespace)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
 
@@ -724,7 +742,7 @@ class BaseSession:
     async def wait_flushed(self, timeout: float | None = None,
                            namespaces: list[str] | None = None) -> bool:
         """Wait until nothing is queued or in flight (in these namespaces); True if so."""
-        nss = [_ns(n) for n in namespaces] if namespaces else None
+        nss = [namespace_path(n) for n in namespaces] if namespaces else None
 
         def done() -> bool:
             # Depth counts what is written: a pending ack batch fires `changed` once it
@@ -737,7 +755,7 @@ class BaseSession:
 
     async def wait_ready(self, namespace: str, timeout: float | None = None) -> bool:
         """Wait until a namespace is ready (True) or the timeout passes (False)."""
-        ns = _ns(namespace)
+        ns = namespace_path(namespace)
         return await wait_until(lambda: self.is_ready(ns), self.namespace_ready, timeout)
 
 
@@ -757,5 +775,3 @@ def refusal_text(data: Any) -> str | None:
     return text
 
 
-def _ns(namespace: str) -> str:
-    return namespace if namespace.startswith("/") else "/" + namespace

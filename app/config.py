@@ -45,6 +45,11 @@ class TlsSettings:
     fingerprint: str | None = None
 
 
+def namespace_path(namespace: str) -> str:
+    """A namespace as Socket.IO names it: with its leading slash ("chat" is "/chat")."""
+    return namespace if namespace.startswith("/") else "/" + namespace
+
+
 @dataclass
 class ConnectionConfig:
     """Everything needed to open one Socket.IO connection with several namespaces.
@@ -112,7 +117,7 @@ class ConnectionConfig:
         """Namespaces with a leading slash, without duplicates, in the given order."""
         out: list[str] = []
         for ns in self.namespaces or ["/"]:
-            ns = ns if ns.startswith("/") else "/" + ns
+            ns = namespace_path(ns)
             if ns not in out:
                 out.append(ns)
         return out

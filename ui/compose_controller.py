@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
+from app.config import namespace_path
 from app.errors import AckError
 
 if TYPE_CHECKING:
     from app.acks import AckRule
     from app.outbox import OutboxMessage
-    from app.session import AckRequest, Session
+    from app.session import AckRequest
     from ui.bridge import SessionBridge
     from ui.host import WindowHost
     from ui.widgets.acks import AckPanel
@@ -42,7 +43,8 @@ class ComposeController(QObject):
         self.host = host
         self.compose = compose
         self.acks = acks
-        self._pending: set[str] = set()  # ids of acked emits waiting in the outbox
+        #: acked emits waiting in the outbox: id -> when Send was pressed (perf_counter)
+        self._pending: dict[str, float] = {}
         compose.send_requested.connect(self.send_compose)
         bridge.outbox_changed.connect(self._on_outbox_changed)
         bridge.ack_changed.connect(self._on_ack_changed)
@@ -60,10 +62,16 @@ class ComposeController(QObject):
             self.compose.show_state("not connected")
             self.host.show_error("Not connected to any server yet: press Connect (Ctrl+K)")
             return
+        opening = namespace_path(ns) not in session.namespaces
+        if opening and not volatile:
+            # a namespace this connection has not opened: open it, and the message waits
+            # in the outbox until it is (a refusal shows beside it in the sidebar)
+            self.host.spawn(session.add_namespace(ns))
+            self.compose.set_namespaces([namespace_path(ns)])
         ready = session.is_ready(ns)
-        if ack and not volatile and ready:
-            self.host.spawn(self._call(session, ns, event, args, timeout))
-            return
+        # through the outbox even when connected, acked ones too: every emit is in its
+        # queue (Queues tab), and one that gets no answer can be sent again from there
+        started = time.perf_counter()
         try:
             msg = session.emit(ns, event, *args, ack=ack, volatile=volatile,
                                ack_timeout=timeout if ack else None)
@@ -75,32 +83,24 @@ class ComposeController(QObject):
                                     else "sent (volatile, no ack)")
             return
         if ack:
-            self._pending.add(msg.id)
-        self.compose.show_state(msg.state.value + ("" if ready else
-                                                   " — will be sent when connected"))
+            self._pending[msg.id] = started
+        self.compose.show_state(msg.state.value + (
+            "" if ready else f" — opening {namespace_path(ns)} first, then it is sent" if opening
+            else f" — will be sent when {namespace_path(ns)} is open" if session.is_connected()
+            else " — will be sent when connected"))
         self.host.refresh_depth()
 
-    async def _call(self, session: Session, ns: str, event: str, args: list[Any],
-                    timeout: float) -> None:
-        started = time.perf_counter()
-        try:
-            result = await session.call(ns, event, *args, timeout=timeout)
-        except Exception as exc:  # timeout, not connected, refused: say it in words
-            self.compose.show_response({"error": str(exc) or type(exc).__name__},
-                                       "no answer")
-            return
-        ms = (time.perf_counter() - started) * 1000
-        self.compose.show_response(result, f"acked in {ms:.0f} ms")
-
     def _on_outbox_changed(self, msg: OutboxMessage) -> None:
-        if msg.id not in self._pending:
+        started = self._pending.get(msg.id)
+        if started is None:
             return
         state = msg.state.value
         if state == "acked":
-            self._pending.discard(msg.id)
-            self.compose.show_response(msg.reply, "acked")
+            del self._pending[msg.id]
+            ms = (time.perf_counter() - started) * 1000
+            self.compose.show_response(msg.reply, f"acked in {ms:.0f} ms")
         elif state == "failed":
-            self._pending.discard(msg.id)
+            del self._pending[msg.id]
             self.compose.show_response(msg.reply, f"failed: {msg.error or ''}")
         else:
             self.compose.show_state(state)
@@ -113,7 +113,7 @@ class ComposeController(QObject):
             self.acks.set_pending([])
             return
         self.acks.set_pending(session.pending_acks)
-        self.acks.set_rules(session.ack_rules.items(), session.ack_rules.default)
+        self.acks.set_rules(session.ack_rules.items(), session.ack_default)
 
     def _on_ack_changed(self, req: AckRequest) -> None:
         session = self.host.session

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
+from app.acks import AckMode, AckRule
 from app.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -184,10 +185,12 @@ class WorkspaceLifecycle(QObject):
             cfg.tls.fingerprint = info.fingerprint
         w.error_label.setText("")
         w.session = session = Session(cfg, w.session_dir())
+        # somebody else's server gets no made-up answer: its ack requests wait for yours
+        session.foreign_ack_default = AckRule(AckMode.HOLD)
         w.bridge.attach(session)
         w.compose_controller.refresh_acks()
         w.sidebar_model.set_namespaces(cfg.normalized_namespaces())
-        w.compose.set_namespaces(cfg.normalized_namespaces())
+        w.compose.set_namespaces(cfg.normalized_namespaces(), replace=True)
         w.fill_bar()
         w.conversations.session_opened()
         for ns, why in session.namespace_errors.items():
@@ -248,5 +251,6 @@ class WorkspaceLifecycle(QObject):
         self.foreign = foreign
         w = self.window
         w.conversations.set_chat_available(NOT_SOCKDESK if foreign else None)
+        w.compose_controller.refresh_acks()  # what an ack request gets follows the server
         if foreign:
             w.tabs.setCurrentWidget(w.events)

@@ -188,3 +188,43 @@ def test_ndjson_keeps_the_reply_of_acked_outbox_rows_only(tmp_path):
 ])
 def test_cli_outcome_lines(msg, line):
     assert outcome(msg) == line
+
+
+async def test_a_foreign_server_gets_no_made_up_answer_where_the_app_says_so(tmp_path):
+    """With `foreign_ack_default` set (the GUI sets it to HOLD), a request with no rule
+    from a server not known to be SockDesk's waits for the user; a SockDesk server, a
+    rule, or a default the user chose still answer at once. Without it (the CLI) the
+    fallback answers as before."""
+    cfg = ConnectionConfig(url="http://127.0.0.1:9", user="me")
+    s = Session(cfg, tmp_path)
+    try:
+        assert s.event("/", "confirm", [1], True, ack_id=1) == [{"ok": True}]  # the CLI
+        s.foreign_ack_default = AckRule(AckMode.HOLD)
+        for known in (None, False):  # not introduced yet, or somebody else's
+            s.extensions_on = known
+            assert s.ack_default.mode == AckMode.HOLD
+            held = s.event("/", "confirm", [2], True, ack_id=2)
+            assert not isinstance(held, list) and len(s.pending_acks) == 1
+            s.pending_acks[0].answer({"sure": True})
+            assert await held == [{"sure": True}]
+        s.ack_rules.set("ping", AckRule(AckMode.ANSWER, ["pong"]))
+        assert s.event("/", "ping", [], True, ack_id=3) == ["pong"]   # a rule applies
+        s.extensions_on = True                                     # a SockDesk server
+        assert s.event("/", "confirm", [3], True, ack_id=4) == [{"ok": True}]
+        s.extensions_on = False
+        s.ack_rules.set_default(AckRule(AckMode.ANSWER, ["mine"]))  # the user's choice
+        assert s.event("/", "confirm", [4], True, ack_id=5) == ["mine"]
+    finally:
+        await s.close()
+
+
+def test_the_fallback_is_not_saved_as_a_choice():
+    """Rules saved by an older version always held the fallback as their default; it
+    reads back as "not chosen", and the fallback is not written out."""
+    rules = AckRules()
+    rules.set("x", AckRule(AckMode.HOLD))
+    assert "default" not in json.loads(rules.dumps())
+    old = json.dumps({"default": {"mode": "answer", "args": [{"ok": True}]}, "rules": []})
+    assert AckRules.loads(old).chosen_default is None
+    mine = json.dumps({"default": {"mode": "hold"}, "rules": []})
+    assert AckRules.loads(mine).chosen_default == AckRule(AckMode.HOLD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
@@ -130,6 +131,31 @@ def test_compose_emits_and_shows_the_ack(run, server, make_window):
     c.send()
     run.until(lambda: "acked" in c.response_state.text())
     assert json.loads(c.response.toPlainText()) == {"ok": True, "args": [{"x": [1, 2]}, "two"]}
+    assert re.fullmatch(r"acked in \d+ ms", c.response_state.text())
+    # sent while connected, acked: through the outbox all the same, so in its queue
+    sent = [m for m in a.session.outbox.list("/") if m.event == "echo"]
+    assert [(m.args, m.state.value) for m in sent] == [([{"x": [1, 2]}, "two"], "acked")]
+
+
+def test_compose_offers_the_workspaces_namespaces_and_opens_another_first(run, server,
+                                                                         make_window):
+    """Compose offered "/", "/chat" and "/queue" on every server and started on "/",
+    which a workspace of one namespace never opens: an emit there waited for ever. Now
+    it offers the workspace's own, and an emit to another namespace opens it first."""
+    a = make_window(server.url, "alice", namespaces=["/chat"])
+    connect(run, a)
+    c = a.compose
+    assert [c.namespace.itemText(i) for i in range(c.namespace.count())] == ["/chat"]
+    assert c.namespace.currentText() == "/chat"
+    c.namespace.setCurrentText("/")
+    c.event_name.setText("echo")
+    c.set_arguments(['"hi"'])
+    c.send()
+    assert "opening / first" in c.response_state.text()
+    run.until(lambda: "acked" in c.response_state.text(), 20)
+    assert json.loads(c.response.toPlainText())["args"] == ["hi"]
+    assert "/" in a.session.namespaces and a.session.is_ready("/")
+    assert c.namespace.findText("/") >= 0
 
 
 def test_compose_offline_goes_through_the_outbox(run, server, make_window):
@@ -144,7 +170,7 @@ def test_compose_offline_goes_through_the_outbox(run, server, make_window):
     assert "queued" in c.response_state.text()
     run.until(lambda: a.bar.depth_text == "Outbox 1")
     a.on_connect_clicked()
-    run.until(lambda: c.response_state.text() == "acked", 20)
+    run.until(lambda: c.response_state.text().startswith("acked"), 20)
     assert json.loads(c.response.toPlainText())["args"] == [{"later": True}]
 
 

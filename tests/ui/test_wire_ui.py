@@ -165,9 +165,15 @@ def test_held_ack_request_answered_from_the_panel_with_two_arguments(run, local,
     sid = sid_of(run, local)
     acks = w.acks
     assert acks.isVisibleTo(w.events)  # the panel is in the Events tab
-    # the default stays: answered at once with {"ok": true}
-    assert run(local.ask(sid, "ping", {"n": 1})) == {"ok": True}
-    run.until(lambda: acks.log.count() >= 1)
+    # somebody else's server: a request no rule covers waits for the user (no made-up
+    # {"ok": true}, which answered every request before)
+    run.until(lambda: "hold for a manual answer" in acks.default_label.text())
+    ping = asyncio.ensure_future(local.sio.call("ping", {"n": 1}, to=sid, timeout=15),
+                                 loop=run.loop)
+    run.until(lambda: acks.pending.rowCount() == 1)
+    w.session.pending_acks[0].answer({"ok": True})
+    assert run(ping) == {"ok": True}
+    run.until(lambda: acks.pending.rowCount() == 0 and acks.log.count() >= 1)
     # a rule from the panel: hold "ask" for a manual answer
     acks.edit_rule("ask", "*", AckRule(AckMode.HOLD))
     assert acks.save_rule()
@@ -226,7 +232,11 @@ def test_dont_answer_leaves_the_servers_callback_to_time_out(run, local, make_wi
     assert acks.save_rule()
     assert run(local.sio.call("confirm", 8, to=sid, timeout=5)) == ({"sure": True}, 2)
     acks.remove_rule()
-    assert run(local.ask(sid, "confirm", 9)) == {"ok": True}
+    back = asyncio.ensure_future(local.sio.call("confirm", 9, to=sid, timeout=10),
+                                 loop=run.loop)
+    run.until(lambda: acks.pending.rowCount() == 1)  # the default again: held for you
+    w.session.pending_acks[0].answer("later")
+    assert run(back) == "later"
     # never answer, as a rule
     acks.edit_rule("nope", "*", AckRule(AckMode.IGNORE))
     assert acks.save_rule()
@@ -325,7 +335,7 @@ def test_compose_through_the_outbox_shows_every_ack_argument(run, local, make_wi
     assert "queued" in c.response_state.text()
     assert c.sent.toPlainText().startswith("/ pair\n")
     w.on_connect_clicked()
-    run.until(lambda: c.response_state.text() == "acked", 20)
+    run.until(lambda: c.response_state.text().startswith("acked"), 20)
     reply = json.loads(c.response.toPlainText())
     assert reply == [{"first": {"b": 1, "a": 2}}, "two", 3]
     assert list(reply[0]["first"]) == ["b", "a"]

@@ -71,12 +71,15 @@ def test_gui_against_the_node_server(run, node, make_window):
     first = events.binary.dump.toPlainText().splitlines()[0]
     assert first.startswith("00000000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f")
     assert events.binary.current() == BLOB
+    events.event_filter.setEditText("CONNECT")  # the packet filtered out: no packet shown,
+    run.until(lambda: not events.detail.toPlainText())  # and no hex dump of it either
+    assert not events.binary.isVisibleTo(events) and events.binary.current() is None
     events.event_filter.setEditText("")
 
     # a held ack request, answered from the panel with two arguments (one binary)
+    # somebody else's server: a request with no rule waits for the user's answer
     acks = w.acks
-    acks.edit_rule("question", "*", AckRule(AckMode.HOLD))
-    assert acks.save_rule()
+    run.until(lambda: "hold for a manual answer" in acks.default_label.text())
     compose_send(run, w, "ask-me", ['{"ms": 15000}'])
     run.until(lambda: acks.pending.rowCount() == 1)
     assert acks.pending.item(0, 0).text() == "question"
@@ -96,4 +99,12 @@ def test_gui_against_the_node_server(run, node, make_window):
     acks.ignore_button.click()
     late = run(node.wait("answer", n=2))[1]
     assert late["err"] and late["answer"] == []
+    assert acks.pending.rowCount() == 0
+
+    # a rule of the user's answers at once, here too
+    acks.edit_rule("question", "*", AckRule(AckMode.ANSWER, [{"fine": 1}]))
+    assert acks.save_rule()
+    compose_send(run, w, "ask-me", ['{"ms": 5000}'])
+    third = run(node.wait("answer", n=3))[2]
+    assert third["err"] is None and third["answer"] == [{"fine": 1}]
     assert acks.pending.rowCount() == 0

@@ -184,8 +184,9 @@ class ComposeTab(QWidget):
         self.namespace = QComboBox()
         self.namespace.setEditable(True)
         self.namespace.setMinimumWidth(140)
-        self.namespace.addItems(["/", "/chat", "/queue"])
-        self.namespace.setCurrentText("/")
+        self.namespace.addItem("/")  # until a workspace opens: then its own namespaces
+        self.namespace.setToolTip("The namespace to emit on: one this connection opened, "
+                                  "or type another to open it first")
         self.event_name = QLineEdit("echo")
         self.event_name.setPlaceholderText("event name")
         self.event_name.textChanged.connect(self._update_send)
@@ -380,13 +381,19 @@ class ComposeTab(QWidget):
         """Put ``panel`` under the response (the main window adds the ack answers)."""
         self._right.addWidget(panel)
 
-    def set_namespaces(self, names: list[str]) -> None:
+    def set_namespaces(self, names: list[str], *, replace: bool = False) -> None:
+        """Offer ``names`` too; ``replace``: only them (a workspace was opened: another
+        server's namespaces, or SockDesk's own, are no place to emit to here)."""
         current = self.namespace.currentText()
+        if replace:
+            self.namespace.clear()
         known = {self.namespace.itemText(i) for i in range(self.namespace.count())}
         for n in names:
             if n not in known:
                 self.namespace.addItem(n)
-        self.namespace.setCurrentText(current)
+                known.add(n)
+        self.namespace.setCurrentText(current if current in known or not names
+                                      else names[0])
 
     # -- favourites ----------------------------------------------------------------------------
     def current_as_favourite(self, name: str) -> dict[str, Any]:
