@@ -127,15 +127,18 @@ async def test_workers_killed_while_holding_jobs_ack_each_job_once(tmp_path: Pat
             held_jobs |= victim.delivered - victim.acked
 
         async def settled() -> dict[str, Any]:
+            # every job acked, and every worker a consumer again: the last one restarted
+            # may still be on its way back when the other two have done the rest
             while True:
                 st = await stats()
-                if st["acked"] >= JOBS and st["inflight"] == 0:
+                if st["acked"] >= JOBS and st["inflight"] == 0 \
+                        and st["consumers"] >= WORKERS:
                     return st
                 await asyncio.sleep(0.1)  # polling the server's counters, not a fixed wait
 
-        st = await asyncio.wait_for(settled(), 120)
         for w in workers.values():
             await asyncio.wait_for(w.ready.wait(), 60)
+        st = await asyncio.wait_for(settled(), 120)
         elapsed = time.monotonic() - started
         assert st == {"queue": QUEUE, "depth": 0, "inflight": 0, "consumers": WORKERS,
                       "acked": JOBS, "dead": 0}, st
