@@ -90,6 +90,8 @@ class ViewMenu(QMenu):
     def _zoomed(self, percent: int) -> None:
         if shiboken6.isValid(self.window_):
             self.window_.show_info(f"Zoom {percent} %", 2500)
+            # what fits the bar and beside the sidebar shrinks as the zoom grows
+            self.window_.shape.resized(self.window_.width())
 
     def _presenting(self, on: bool) -> None:
         """Fold (or give back) the side panels of this window."""

@@ -11,6 +11,9 @@ tiling keep touching: the window
   wide again, if the user had it shown (Ctrl+B and the button left of the tabs are the
   user's choice in a wide window);
 - shows the connection bar's actions as icons alone below ``COMPACT_BAR_WIDTH``;
+  both widths grow with the zoom (``ui.zoom``), since what has to fit grows with it: at
+  175 % the bar's labels pushed the outbox badge and the connection light out of a
+  1280 px window;
 - remembers its geometry and splitters under its key (``windows/<key>/...``).
 """
 
@@ -20,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
+
+from ui.zoom import view_state
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QSplitter
@@ -80,8 +85,9 @@ class WindowShape:
     # -- size ----------------------------------------------------------------------------------
     def resized(self, width: int) -> None:
         """The window is ``width`` px wide now: the bar compacts, the sidebar folds."""
-        self.w.bar.set_compact(width < COMPACT_BAR_WIDTH)
-        narrow = width < SIDEBAR_AUTO_WIDTH
+        factor = view_state().factor
+        self.w.bar.set_compact(width < COMPACT_BAR_WIDTH * factor)
+        narrow = width < SIDEBAR_AUTO_WIDTH * factor
         if narrow != self.narrow:
             self.narrow = narrow
             self._show_sidebar(self._sidebar_due())

@@ -125,6 +125,23 @@ def test_leaving_presenter_mode_in_a_narrow_window_keeps_the_sidebar_folded(make
     qtbot.waitUntil(lambda: w.sidebar_visible)
 
 
+def test_zoomed_in_on_a_projector_the_bar_keeps_its_badge_and_light(make_window, qtbot):
+    """Presenter mode and two steps of zoom at 1280 px: the bar's labels had pushed the
+    outbox badge and the connection light into its overflow menu. Its actions now show
+    their icons alone once the zoomed bar would not fit."""
+    w = make_window("http://127.0.0.1:9", "short")
+    w.resize(*PROJECTOR)
+    qtbot.waitUntil(lambda: w.width() == PROJECTOR[0])
+    assert not w.bar.compact
+    w.view_menu.present_action.trigger()
+    view_state().zoom_in()
+    view_state().zoom_in()
+    assert view_state().percent >= 150
+    qtbot.waitUntil(lambda: w.bar.compact and w.bar.badge.isVisible()
+                    and w.bar.light.isVisible())
+    assert w.bar.light.mapTo(w, w.bar.light.rect().topRight()).x() <= w.width()
+
+
 @pytest.mark.parametrize("size", [PROJECTOR, (800, 657)], ids=["1280x720", "800px"])
 def test_the_diagram_keeps_its_rows_clear_of_its_controls(make_window, qtbot, size):
     """At the desk (sidebar and lesson list shown) on a projector, and in a window
