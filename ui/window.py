@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.confirm_stop_hosting = True
         self._asking_quit = False
         self._state = "offline"
+        self._reason = ""  # why the state is what it is, in words (the status bar)
         self._tasks: set[asyncio.Task[Any]] = set()
         #: the question about waiting messages, while it is open
         self.where_box: QMessageBox | None = None
@@ -388,6 +389,18 @@ class MainWindow(QMainWindow):
     def show_error(self, text: str) -> None:
         if shiboken6.isValid(self.error_label):
             self.error_label.setText(one_line(text, 300))
+            self._show_summary()
+
+    def _show_summary(self) -> None:
+        """Who you are and the connection's state, right in the status bar; its reason
+        once: a reason the error on the left already gives is not repeated (it was,
+        cut off at the window's edge)."""
+        state, reason = self._state, self._reason
+        error = self.error_label.text()
+        said = bool(reason) and state != "connected" and bool(error)
+        self.summary_label.setText(f"{self.user or '?'}  ·  "
+                                   f"{one_line(reason, 90) if reason and not said else state}")
+        self.summary_label.setToolTip(reason)
 
     def show_info(self, text: str, ms: int = 6000) -> None:
         if shiboken6.isValid(self):
@@ -487,8 +500,8 @@ class MainWindow(QMainWindow):
         connects once ``use_server`` gives it the address."""
         self._state = "starting"
         self.bar.set_state("starting", "Starting this workspace's server…")
-        self.summary_label.setText(f"{self.user or '?'}  ·  starting the server on this "
-                                   "computer…")
+        self._reason = "starting the server on this computer…"
+        self._show_summary()
         self.workspaces.note_state(self.workspace, "starting")
 
     def use_server(self, url: str, embedded: EmbeddedServer | None = None) -> None:
@@ -561,8 +574,8 @@ class MainWindow(QMainWindow):
     def show_state(self, state: str, reason: str) -> None:
         self._state = state
         self.bar.set_state(state, reason)
-        self.summary_label.setText(f"{self.user or '?'}  ·  "
-                                   f"{one_line(reason, 90) if reason else state}")
+        self._reason = reason
+        self._show_summary()
         if state == "connected":
             self.error_label.setText("")
             self.connected.emit()

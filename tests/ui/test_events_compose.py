@@ -247,3 +247,16 @@ def test_the_log_still_ends_at_the_newest_packet_when_its_view_gets_shorter(make
     last = events.table.indexAt(events.table.viewport().rect().bottomLeft()
                                 - QPoint(0, 2))
     assert last.row() == events.shown_model().rowCount() - 1
+
+
+def test_the_status_bar_gives_a_connection_error_once(run, make_window):
+    """The error on the left and the state on the right said the same sentence (the
+    right copy cut off at the window's edge); the right one now says the state."""
+    w = make_window("http://127.0.0.1:9", "alice", attempts=1)
+    run(w.open_session())
+    run.until(lambda: "127.0.0.1" in w.error_label.text())
+    error = w.error_label.text()
+    run.until(lambda: w._state != "connecting")
+    summary = w.summary_label.text()
+    assert summary.startswith("alice  ·  ") and error not in summary
+    assert len(summary) < 40 and w.summary_label.toolTip()
