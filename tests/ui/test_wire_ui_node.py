@@ -44,6 +44,9 @@ def test_gui_against_the_node_server(run, node, make_window):
     w = make_window(node.url, "alice", namespaces=["/"])
     run(w.open_session(), 30)
     run.until(lambda: w.session is not None and w.session.is_ready("/"), 30)
+    # somebody else's server: its traffic in local queues, and no word of opening /queue
+    w.tabs.setCurrentWidget(w.queues)
+    run.until(lambda: w.queues.header.live_label.text() == "Live · local queues")
 
     # Compose: key order, 2^70 and Unicode as typed; a hex card arrives as a Buffer
     c = w.compose

@@ -253,7 +253,9 @@ class InspectorController(QObject):
         elif self._server_note:
             text, color = f"Server work queues unavailable: {self._server_note}", "failed"
         elif "/queue" not in s.namespaces:
-            text, color = "Live · local queues (open /queue to see work queues)", "connected"
+            # work queues are a SockDesk server's: somebody else's has none to open
+            hint = " (open /queue to see work queues)" if s.extensions_on is True else ""
+            text, color = f"Live · local queues{hint}", "connected"
         else:
             text, color = "Live · refreshed every second", "connected"
         self.header.set_live(text, color)
