@@ -316,3 +316,30 @@ def test_the_window_fits_a_720_pixel_high_screen(make_window):
         w.tabs.setCurrentIndex(i)
     assert w.minimumSizeHint().height() <= 720 - 40
     assert w.minimumSizeHint().width() <= 800       # two windows side by side on 1,920 px
+
+
+def test_the_connection_dialog_opens_whole_and_never_draws_rows_over_each_other(
+        qtbot, monkeypatch):
+    """On a 720 px screen the dialog opened at two thirds of it (Qt's rule when nobody
+    sizes a window) and its form, short of the height its wrapped hints need, drew the
+    Server URLs box under the Path field. It opens at the height it asks for, and in a
+    dialog made shorter the form scrolls instead."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QScreen
+
+    from app.workspace import Workspace
+    from ui.widgets.connection import ConnectionDialog
+
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _self: QRect(0, 0, 1280, 720))
+    dlg = ConnectionDialog(Workspace(name="Dev", urls=["http://127.0.0.1:5000"], user="al"))
+    qtbot.addWidget(dlg)
+    dlg.open()
+    qtbot.waitExposed(dlg)
+    assert dlg.height() >= dlg.sizeHint().height() and dlg.height() <= 720 - 40
+    fields = [dlg.urls, dlg.path, dlg.namespaces, dlg.user, dlg.token]
+    for height in (dlg.height(), dlg.minimumSizeHint().height()):
+        dlg.resize(dlg.width(), height)
+        qtbot.waitUntil(lambda h=height: dlg.height() == h)
+        for above, below in zip(fields, fields[1:], strict=False):
+            qtbot.waitUntil(lambda a=above, b=below:
+                            a.geometry().bottom() < b.geometry().top())

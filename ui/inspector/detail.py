@@ -20,13 +20,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,7 +35,7 @@ from ui.inspector.pretty import bounded_json, size_of
 from ui.text import escape_controls, human_size, to_json
 from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
-from ui.widgets.fit_page import FitPage
+from ui.widgets.fit_page import FitPage, scrolled
 from ui.widgets.flow import FlowLayout
 from ui.widgets.jsonedit import JsonEdit
 
@@ -186,12 +184,7 @@ class DetailPane(QWidget):
         self.tabs.addTab(msg_page, theme.icon("search"), "Message")
         # the editor and its form scroll in a short pane rather than making the whole
         # window taller than a 1280x720 projector (ui.widgets.fit_page)
-        edit_scroll = QScrollArea()
-        edit_scroll.setWidget(edit_page)
-        edit_scroll.setWidgetResizable(True)
-        edit_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        edit_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.tabs.addTab(edit_scroll, theme.icon("edit"), "Edit && replay")
+        self.tabs.addTab(scrolled(edit_page), theme.icon("edit"), "Edit && replay")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs)

@@ -48,6 +48,8 @@ from app.invite import normalize_fingerprint
 from app.workspace import Delivery, Workspace
 from ui import theme
 from ui.text import escape_controls, tooltip_text
+from ui.widgets.dialog_size import fit_screen
+from ui.widgets.fit_page import FitPage, scrolled
 from ui.widgets.jsonedit import JsonEdit
 
 if TYPE_CHECKING:
@@ -338,7 +340,9 @@ class ConnectionDialog(QDialog):
         self.secrets_label.setWordWrap(True)
         self.secrets_label.setTextFormat(Qt.TextFormat.PlainText)
 
-        general = QWidget()
+        # the form scrolls in a dialog too short for it (its wrapped hints need more
+        # height than a form asks for: the rows were drawn over each other)
+        general = FitPage()
         form = QFormLayout(general)
         form.addRow("Name", self.name)
         if ws.embedded:
@@ -402,7 +406,7 @@ class ConnectionDialog(QDialog):
         tf.addRow(tls_hint)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(general, "General")
+        self.tabs.addTab(scrolled(general), "General")
         self.tabs.addTab(auth, "Auth")
         self.tabs.addTab(self._wrap(self.headers, "Extra HTTP headers, as a JSON object"),
                          "Headers")
@@ -435,6 +439,7 @@ class ConnectionDialog(QDialog):
         self.websocket.toggled.connect(lambda _c: self.validate())
         self.polling.toggled.connect(lambda _c: self.validate())
         self.validate()
+        fit_screen(self, self.sizeHint().expandedTo(self.minimumSize()))
 
     @staticmethod
     def _wrap(editor: QWidget, text: str) -> QWidget:

@@ -10,7 +10,8 @@ cannot shrink any further.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 
 class FitPage(QWidget):
@@ -22,3 +23,14 @@ class FitPage(QWidget):
             return super().heightForWidth(width)
         margins = self.contentsMargins()
         return lay.minimumHeightForWidth(width) + margins.top() + margins.bottom()
+
+
+def scrolled(page: FitPage) -> QScrollArea:
+    """``page`` in a frameless scroll area of its width: it fills the area, and scrolls
+    (only up and down) where the area is shorter than the page's minimum for its width."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.invite import InviteError, parse_invite
 from ui import theme
+from ui.widgets.dialog_size import fit_screen
 
 #: Modules of white around the code: the QR standard's quiet zone.
 QUIET_ZONE = 4
@@ -197,8 +198,6 @@ class InvitePanel(QWidget):
 
 #: the invite window's size where the screen has room for it
 DIALOG_SIZE = QSize(560, 720)
-#: what a window manager's title bar and frame take above a window's own height
-TITLE_BAR_ALLOWANCE = 40
 
 
 class InviteDialog(QDialog):
@@ -230,16 +229,9 @@ class InviteDialog(QDialog):
         lay.addWidget(title)
         lay.addWidget(self.panel, 1)
         lay.addWidget(buttons)
-        self._fit_screen()
-
-    def _fit_screen(self) -> None:
-        """Open at DIALOG_SIZE where the screen has room; on a 1280x720 projector, as
-        tall as the screen leaves (its Close button was under the screen's edge)."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        height = DIALOG_SIZE.height()
-        if screen is not None:
-            height = min(height, screen.availableGeometry().height() - TITLE_BAR_ALLOWANCE)
-        self.resize(DIALOG_SIZE.width(), max(height, self.minimumSizeHint().height()))
+        # on a 1280x720 projector as tall as the screen leaves (its Close button was
+        # under the screen's edge)
+        fit_screen(self, DIALOG_SIZE)
 
     def set_invite(self, text: str | None, fingerprint: str | None = None) -> None:
         self.panel.set_invite(text, fingerprint)
