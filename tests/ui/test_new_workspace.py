@@ -140,6 +140,11 @@ def test_join_by_hand_for_any_socketio_server(qtbot):
     page = dialog.join_page
     qtbot.mouseClick(page.by_hand, Qt.MouseButton.LeftButton)
     assert page.by_hand.isChecked()
+    # the fields of both forms in one column (Workspace and Your name stood further left)
+    qtbot.waitExposed(dialog)
+    lefts = {f.mapTo(page, f.rect().topLeft()).x()
+             for f in (page.url, page.path, page.fingerprint, page.name, page.user)}
+    assert len(lefts) == 1, lefts
     page.user.setText("")                                  # optional for any server
     page.url.setText("ftp://example.com")
     assert not dialog.ok_button.isEnabled() and "http://" in dialog.problem.text()

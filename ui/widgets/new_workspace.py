@@ -83,6 +83,13 @@ _CHOICES = {
 _ACCEPT_TEXT = {PAGE_TRY: "Start", PAGE_HOST: "Host", PAGE_JOIN: "Join"}
 
 
+def _form_label(text: str, width: int) -> QLabel:
+    """A form's label at least ``width`` wide, so that two forms line up."""
+    label = QLabel(text)
+    label.setMinimumWidth(width)
+    return label
+
+
 def _hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("hint")
@@ -284,23 +291,28 @@ class _JoinPage(QWidget):
         self.token.setPlaceholderText("optional: sent as auth.token")
         self.fingerprint = QLineEdit()
         self.fingerprint.setPlaceholderText("optional: SHA-256 of a self-signed certificate")
+        # two forms, one under the other, with their fields in one column: every label
+        # as wide as the widest of both
+        hand_rows = (("Server URL", self.url), ("Socket.IO path", self.path),
+                     ("Namespaces", self.namespaces), ("Token", self.token),
+                     ("Certificate", self.fingerprint))
+        self.name = QLineEdit()
+        self.user = _user_edit(suggested_name())
+        common_rows = (("Workspace", self.name), ("Your name", self.user))
+        label_width = max(self.fontMetrics().horizontalAdvance(text)
+                          for text, _field in (*hand_rows, *common_rows))
         hand_page = QWidget()
         hand = QFormLayout(hand_page)
         hand.setContentsMargins(0, 0, 0, 0)
-        hand.addRow("Server URL", self.url)
-        hand.addRow("Socket.IO path", self.path)
-        hand.addRow("Namespaces", self.namespaces)
-        hand.addRow("Token", self.token)
-        hand.addRow("Certificate", self.fingerprint)
+        for text, field in hand_rows:
+            hand.addRow(_form_label(text, label_width), field)
 
         self.modes = QStackedWidget()
         self.modes.addWidget(invite_page)
         self.modes.addWidget(hand_page)
-        self.name = QLineEdit()
-        self.user = _user_edit(suggested_name())
         common = QFormLayout()
-        common.addRow("Workspace", self.name)
-        common.addRow("Your name", self.user)
+        for text, field in common_rows:
+            common.addRow(_form_label(text, label_width), field)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(_hint(
