@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.keys import outbox_key
 from app.workspace import Workspace, WorkspaceStore, slug
 from ui import theme
 from ui.bridge import SessionBridge
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         self.bar.connect_requested.connect(self.on_connect_clicked)
         self.bar.disconnect_requested.connect(self.on_disconnect_clicked)
         self.bar.options_requested.connect(self.open_connection_dialog)
+        self.bar.outbox_requested.connect(self.show_outbox)
         self.bar.set_workspace(self.workspace.name, self.workspace.embedded,
                                self.workspace_menu)
         self.fill_bar()
@@ -621,6 +623,15 @@ class MainWindow(QMainWindow):
 
     def refresh_depth(self) -> None:
         self.bar.set_depth(self._depth_now())
+
+    def show_outbox(self) -> None:
+        """The outbox badge was clicked: the Queues tab, on the outbox where most wait
+        (the first namespace's when none do)."""
+        s = self.session
+        self.tabs.setCurrentWidget(self.queues)
+        if s is not None and s.namespaces:
+            fullest = max(s.namespaces, key=s.outbox.depth)  # the first of equals
+            self.queues.select_queue(outbox_key(fullest))
 
     def _on_outbox_changed(self, _msg: OutboxMessage) -> None:
         if not self._depth_timer.isActive():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 
+from app.keys import outbox_key
 from tests.ui.conftest import connect
 
 
@@ -169,6 +171,11 @@ def test_compose_offline_goes_through_the_outbox(run, server, make_window):
     c.send()
     assert "queued" in c.response_state.text()
     run.until(lambda: a.bar.depth_text == "Outbox 1")
+    # the badge looks like a button, and is one: it shows the outbox that holds it
+    QTest.mouseClick(a.bar.badge, Qt.MouseButton.LeftButton)
+    assert a.tabs.currentWidget() is a.queues
+    run.until(lambda: a.queues.messages.queue is not None
+              and a.queues.messages.queue.key == outbox_key("/"))
     a.on_connect_clicked()
     run.until(lambda: c.response_state.text().startswith("acked"), 20)
     assert json.loads(c.response.toPlainText())["args"] == [{"later": True}]

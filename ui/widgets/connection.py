@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -102,6 +102,8 @@ class ConnectionBar(QToolBar):
     connect_requested = Signal()
     disconnect_requested = Signal()
     options_requested = Signal()
+    #: the outbox badge was clicked: show what waits in it
+    outbox_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Connection", parent)
@@ -162,11 +164,22 @@ class ConnectionBar(QToolBar):
 
         self.badge = QLabel("Outbox 0")
         self.badge.setObjectName("badge")
-        self.badge.setToolTip("Messages waiting in the outbox (queued or sent, not yet acked)")
+        self.badge.setToolTip("Messages waiting in the outbox (queued or sent, not yet "
+                              "acked): click to see them in the Queues tab")
+        self.badge.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.badge.installEventFilter(self)  # it looks like a button: a click opens it
         self.light = StatusLight()
         self.addWidget(self.badge)
         self.addWidget(self.light)
         self.set_state("offline", "Not connected yet")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.badge and event.type() == QEvent.Type.MouseButtonRelease \
+                and isinstance(event, QMouseEvent) \
+                and event.button() == Qt.MouseButton.LeftButton:
+            self.outbox_requested.emit()
+            return True
+        return super().eventFilter(obj, event)
 
     def set_compact(self, compact: bool) -> None:
         """A narrow window: Connect, Disconnect and Connection… show their icons alone
