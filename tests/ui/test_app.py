@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -340,6 +341,6 @@ def test_the_connection_dialog_opens_whole_and_never_draws_rows_over_each_other(
     for height in (dlg.height(), dlg.minimumSizeHint().height()):
         dlg.resize(dlg.width(), height)
         qtbot.waitUntil(lambda h=height: dlg.height() == h)
-        for above, below in zip(fields, fields[1:], strict=False):
+        for above, below in itertools.pairwise(fields):
             qtbot.waitUntil(lambda a=above, b=below:
                             a.geometry().bottom() < b.geometry().top())
