@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
+import re
 import time
 import zlib
 from typing import Any
@@ -132,6 +133,20 @@ def day_label(day: _dt.date, today: _dt.date | None = None) -> str:
     if day.year == today.year:
         return day.strftime("%A, %B %-d")
     return day.strftime("%B %-d, %Y")
+
+
+#: a run of characters this long without a space may be code: it gets break points
+LONG_TOKEN = 20
+#: after these a long run may break (a zero-width space): calls, paths, arguments
+_BREAK_AFTER = re.compile(r"([.(,/=])(?=\S)")
+
+
+def breakable(text: str) -> str:
+    """``text`` with invisible break points in its long runs without spaces, after
+    dots, brackets, commas, slashes and equals signs, so that word wrap can break
+    ``socket.to('#team').emit('message', ...)`` instead of cutting it at the edge."""
+    return " ".join(_BREAK_AFTER.sub("\\1\u200b", word) if len(word) > LONG_TOKEN else word
+                    for word in text.split(" "))
 
 
 def human_latency(ms: float) -> str:

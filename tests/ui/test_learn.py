@@ -405,3 +405,23 @@ def test_another_lesson_is_read_from_the_top_of_its_explanation(make_window, qtb
     learn.select("acks")
     assert "ack" in learn.title.text().lower()
     assert bar.value() == 0
+
+
+def test_a_steps_long_code_wraps_inside_the_list(qapp):
+    """A step's `socket.to('#team').emit('message', ...)` was cut at the pane's edge
+    (word wrap found no place to break it); it now breaks after its dots and brackets,
+    and reads the same."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFontMetrics
+
+    from ui.text import breakable
+
+    text = "The server calls socket.to('#team').emit('message', ...): only members get it."
+    wrapped = breakable(text)
+    assert wrapped.replace("\u200b", "") == text
+    assert breakable("short words, a.b") == "short words, a.b"   # nothing to break
+    fm = QFontMetrics(qapp.font())
+    width = fm.horizontalAdvance("socket.to('#team')") + 4
+    box = QRect(0, 0, width, 10_000)
+    assert fm.boundingRect(box, Qt.TextFlag.TextWordWrap, text).width() > width
+    assert fm.boundingRect(box, Qt.TextFlag.TextWordWrap, wrapped).width() <= width

@@ -45,6 +45,7 @@ from ui.learn.models import (
     SummaryRole,
     TextRole,
 )
+from ui.text import breakable
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -196,10 +197,10 @@ class StepDelegate(QStyledItemDelegate):
         w = self._text_rect_width()
         title_h = QFontMetrics(bold).boundingRect(QRect(0, 0, w, 10_000),
                                                   Qt.TextFlag.TextWordWrap,
-                                                  index.data() or "").height()
+                                                  breakable(index.data() or "")).height()
         text_h = QFontMetrics(small).boundingRect(QRect(0, 0, w, 10_000),
                                                   Qt.TextFlag.TextWordWrap,
-                                                  index.data(TextRole) or "").height()
+                                                  breakable(index.data(TextRole) or "")).height()
         return QSize(self.width, title_h + text_h + self.PAD * 2 + 4)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _IDX) -> None:
@@ -240,15 +241,15 @@ class StepDelegate(QStyledItemDelegate):
         w = self._text_rect_width()
         title_rect = QFontMetrics(bold).boundingRect(QRect(0, 0, w, 10_000),
                                                      Qt.TextFlag.TextWordWrap,
-                                                     index.data() or "")
+                                                     breakable(index.data() or ""))
         painter.setPen(text_col if state != "pending" else theme.mix(text_col, muted, 0.5))
         top = rect.top() + self.PAD + 2
         painter.drawText(QRectF(left, top, w, title_rect.height()),
-                         Qt.TextFlag.TextWordWrap, index.data() or "")
+                         Qt.TextFlag.TextWordWrap, breakable(index.data() or ""))
         painter.setFont(small)
         painter.setPen(text_col if state == "current" else muted)
         painter.drawText(QRectF(left, top + title_rect.height() + 2, w, rect.height()),
-                         Qt.TextFlag.TextWordWrap, index.data(TextRole) or "")
+                         Qt.TextFlag.TextWordWrap, breakable(index.data(TextRole) or ""))
         painter.restore()
 
 
