@@ -89,7 +89,11 @@ class BaseSession:
                                  ttl=config.outbox_ttl, user=config.user,
                                  resend_sent=self.resends())
         except sqlite3.Error as exc:  # locked, full, damaged: one sentence, file untouched
-            conn.close()
+            store = getattr(self, "store", None)
+            if store is not None:
+                store.abandon()  # its checkpoint thread too
+            else:
+                conn.close()
             raise dbmod.StorageError(
                 dbmod.explain(dbmod.db_path(self.data_dir), exc)) from None
         self.packet_log = PacketLog()

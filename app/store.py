@@ -362,8 +362,15 @@ class MessageStore:
             self._flush_handle = None
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA optimize")
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Stop the background checkpoints and close the database, writing nothing
+        more (`close` writes the buffer first; this is for a store that could not be
+        set up, whose thread would otherwise go on looking at the file)."""
         if self._checkpoints is not None:
             self._checkpoints.stop()
+            self._checkpoints = None
         self.conn.close()
 
     # ---- writing -------------------------------------------------------------------

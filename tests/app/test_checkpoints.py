@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 
+import pytest
+
 from app import checkpoints
 from app.paths import db_path
 from app.store import MessageStore
@@ -86,3 +88,20 @@ async def test_an_in_memory_store_keeps_sqlites_own_checkpoints():
     store.add(msg("flood", "one"))
     assert len(store.flush()) == 1
     store.close()
+
+
+def test_a_session_that_cannot_open_leaves_no_thread_behind(tmp_path, monkeypatch):
+    """The store is set up first; when what comes after it fails (here the outbox), the
+    store's checkpoint thread is stopped with it, not left looking at the file."""
+    from app import base_session
+    from app.config import ConnectionConfig
+    from app.db import StorageError
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(base_session, "Outbox", broken)
+    before = len(checkpoint_threads())
+    with pytest.raises(StorageError, match="disk"):
+        base_session.BaseSession(ConnectionConfig(url="http://127.0.0.1:9"), tmp_path)
+    assert len(checkpoint_threads()) == before
