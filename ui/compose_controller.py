@@ -84,10 +84,16 @@ class ComposeController(QObject):
             return
         if ack:
             self._pending[msg.id] = started
-        self.compose.show_state(msg.state.value + (
-            "" if ready else f" — opening {namespace_path(ns)} first, then it is sent" if opening
-            else f" — will be sent when {namespace_path(ns)} is open" if session.is_connected()
-            else " — will be sent when connected"))
+        path = namespace_path(ns)
+        if ready:
+            waits = ""
+        elif opening:
+            waits = f" — opening {path} first, then it is sent"
+        elif session.is_connected():
+            waits = f" — will be sent when {path} is open"
+        else:
+            waits = " — will be sent when connected"
+        self.compose.show_state(msg.state.value + waits)
         self.host.refresh_depth()
 
     def _on_outbox_changed(self, msg: OutboxMessage) -> None:
