@@ -142,6 +142,25 @@ def test_zoomed_in_on_a_projector_the_bar_keeps_its_badge_and_light(make_window,
     assert w.bar.light.mapTo(w, w.bar.light.rect().topRight()).x() <= w.width()
 
 
+def test_in_presenter_mode_another_lesson_is_one_menu_away(make_window, qtbot):
+    """The lesson list folds away in presenter mode, and with it the only way to choose
+    another lesson: the Lessons button beside the summary offers them all."""
+    w = make_window("http://127.0.0.1:9", "short")
+    learn = w.learn
+    w.tabs.setCurrentWidget(learn)
+    assert not learn.lessons_button.isVisibleTo(learn)
+    w.view_menu.present_action.trigger()
+    assert learn.lessons_button.isVisibleTo(learn)
+    learn.lessons_menu.aboutToShow.emit()
+    actions = learn.lessons_menu.actions()
+    assert len(actions) == learn.lessons.rowCount() >= 8
+    assert [a.isChecked() for a in actions].count(True) == 1 and actions[0].isChecked()
+    actions[3].trigger()
+    assert learn.title.text() == actions[3].text()
+    w.view_menu.present_action.trigger()
+    assert not learn.lessons_button.isVisibleTo(learn)
+
+
 @pytest.mark.parametrize("size", [PROJECTOR, (800, 657)], ids=["1280x720", "800px"])
 def test_the_diagram_keeps_its_rows_clear_of_its_controls(make_window, qtbot, size):
     """At the desk (sidebar and lesson list shown) on a projector, and in a window

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -166,7 +167,17 @@ class LearnTab(QWidget):
         head = QVBoxLayout()
         head.setSpacing(0)
         head.addWidget(self.title)
+        # in presenter mode the lesson list folds away: this button picks another lesson
+        self.lessons_button = QPushButton(theme.icon("learn"), "Lessons")
+        self.lessons_button.setObjectName("lessonsButton")
+        self.lessons_button.setToolTip("Choose another lesson (the list is folded away "
+                                       "in presenter mode)")
+        self.lessons_menu = QMenu(self.lessons_button)
+        self.lessons_menu.aboutToShow.connect(self._fill_lessons_menu)
+        self.lessons_button.setMenu(self.lessons_menu)
+        self.lessons_button.hide()
         line = QHBoxLayout()
+        line.addWidget(self.lessons_button)
         line.addWidget(self.subtitle, 1)
         line.addWidget(QLabel("Speed"))
         line.addWidget(self.speed)
@@ -322,7 +333,19 @@ class LearnTab(QWidget):
         pane = self.splitter.widget(0)
         if pane is not None:
             pane.setVisible(not on)
+        self.lessons_button.setVisible(on)
         self.classroom.set_presenting(on)
+
+    def _fill_lessons_menu(self) -> None:
+        """Every lesson, the one shown ticked (the menu is built each time it opens)."""
+        self.lessons_menu.clear()
+        shown = self.lesson_list.currentIndex().row()
+        for row in range(self.lessons.rowCount()):
+            cls = self.lessons.scenario(row)
+            act = self.lessons_menu.addAction(f"{cls.number}. {cls.title}")
+            act.setCheckable(True)
+            act.setChecked(row == shown)
+            act.triggered.connect(lambda _c=False, key=cls.key: self.select(key))
 
     def sizeHint(self) -> QSize:
         return QSize(1200, 760)
