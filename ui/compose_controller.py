@@ -43,8 +43,10 @@ class ComposeController(QObject):
         self.host = host
         self.compose = compose
         self.acks = acks
-        #: acked emits waiting in the outbox: id -> when Send was pressed (perf_counter)
-        self._pending: dict[str, float] = {}
+        #: the acked emit the Response panel shows, and when Send was pressed
+        #: (perf_counter): the one under "Sent" (an earlier one's answer, coming later,
+        #: is in its queue, not in this panel)
+        self._shown: tuple[str, float] | None = None
         compose.send_requested.connect(self.send_compose)
         bridge.outbox_changed.connect(self._on_outbox_changed)
         bridge.ack_changed.connect(self._on_ack_changed)
@@ -82,8 +84,7 @@ class ComposeController(QObject):
             self.compose.show_state(f"not sent: {msg.error}" if msg.error
                                     else "sent (volatile, no ack)")
             return
-        if ack:
-            self._pending[msg.id] = started
+        self._shown = (msg.id, started) if ack else None
         path = namespace_path(ns)
         if ready:
             waits = ""
@@ -97,17 +98,20 @@ class ComposeController(QObject):
         self.host.refresh_depth()
 
     def _on_outbox_changed(self, msg: OutboxMessage) -> None:
-        started = self._pending.get(msg.id)
-        if started is None:
+        if self._shown is None or self._shown[0] != msg.id:
             return
+        started = self._shown[1]
+        # compared as text: app.outbox is not loaded before the window first paints
         state = msg.state.value
         if state == "acked":
-            del self._pending[msg.id]
+            self._shown = None
             ms = (time.perf_counter() - started) * 1000
             self.compose.show_response(msg.reply, f"acked in {ms:.0f} ms")
-        elif state == "failed":
-            del self._pending[msg.id]
-            self.compose.show_response(msg.reply, f"failed: {msg.error or ''}")
+        elif state in ("failed", "no_ack"):
+            self._shown = None
+            what = state.replace("_", " ")
+            self.compose.show_response(msg.reply, f"{what}: {msg.error}" if msg.error
+                                       else what)
         else:
             self.compose.show_state(state)
 

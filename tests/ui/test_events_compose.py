@@ -181,6 +181,33 @@ def test_compose_offline_goes_through_the_outbox(run, server, make_window):
     assert json.loads(c.response.toPlainText())["args"] == [{"later": True}]
 
 
+def test_the_response_panel_answers_for_the_message_shown_only(run, server, make_window,
+                                                             monkeypatch):
+    """Two acked emits written offline, then a connection: the panel showed the first
+    one's answer under the second one's "Sent". It speaks for the one it shows; the
+    first one's answer is in its queue."""
+    a = make_window(server.url, "alice")
+    connect(run, a)
+    a.on_disconnect_clicked()
+    run.until(lambda: a._state == "offline")
+    c = a.compose
+    shown: list[str] = []
+    panel = c.show_response
+    monkeypatch.setattr(c, "show_response", lambda value, state="acked": (
+        shown.append(json.dumps(value)), panel(value, state)))
+    c.namespace.setCurrentText("/")
+    c.event_name.setText("echo")
+    for text in ("first", "second"):
+        c.set_arguments([json.dumps(text)])
+        c.send()
+    a.on_connect_clicked()
+    run.until(lambda: [m.state.value for m in a.session.outbox.list("/")]
+              == ["acked", "acked"], 20)
+    run.until(lambda: shown)
+    assert len(shown) == 1 and "second" in shown[0] and "first" not in shown[0]
+    assert c.response_state.text().startswith("acked in ")
+
+
 def test_volatile_offline_is_dropped_with_a_reason(run, make_window):
     from ui.window import MainWindow
 
