@@ -51,7 +51,7 @@ def apply_change(model: ChatMessageModel, kind: str, msg_id: str, text: str | No
     """Show an edit or a delete in a conversation; False when the message is not there."""
     if kind == "delete":
         return model.apply_delete(msg_id)
-    return model.apply_edit(msg_id, text or "")
+    return model.apply_edit(msg_id, text)  # None: the text is the message row's already
 
 
 class ChatActions(QObject):

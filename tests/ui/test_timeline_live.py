@@ -146,3 +146,20 @@ def test_edit_and_delete_made_while_away_show_after_reconnecting(run, server, ma
     run.until(lambda: model_of(b).item(two).deleted)
     assert model_of(b).item(one).edited
     assert texts(b) == ["final one", ""]   # the deleted one keeps its row, not its text
+
+
+def test_an_edited_message_keeps_its_new_text_after_a_restart(run, server, make_window):
+    """Read back from the store, the edit's own row (kept without its text) blanked the
+    message: "(edited)" and nothing else, for everyone, after a restart."""
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "lunch at noon")
+    run.until(lambda: acked(a, "lunch at noon") and "lunch at noon" in texts(b))
+    key = next(i.key for i in model_of(a).messages() if i.text == "lunch at noon")
+    a.chat.edit_requested.emit("room", "general", key, "lunch at one")
+    run.until(lambda: model_of(b).item(key).text == "lunch at one")
+    run(b.shutdown())
+    again = make_window(server.url, "bob")      # the same data folder as before
+    connect(run, again)
+    run.until(lambda: model_of(again).item(key) is not None)
+    item = model_of(again).item(key)
+    assert item.text == "lunch at one" and item.edited

@@ -220,13 +220,16 @@ class ChatMessageModel(QAbstractListModel):
         self._insert(item)
         return True
 
-    def apply_edit(self, key: str, text: str) -> bool:
-        """Show a message's new text, marked "(edited)". False when it is not here (or
-        was deleted: a deleted message stays deleted)."""
+    def apply_edit(self, key: str, text: str | None) -> bool:
+        """Show a message's new text, marked "(edited)"; None: mark it only (a change
+        row replayed from the store keeps no text: the message's own row has the new
+        one). False when it is not here (or was deleted: a deleted message stays
+        deleted)."""
         item = self._by_key.get(key)
         if item is None or item.deleted:
             return False
-        item.text = escape_controls(text or "", keep_newlines=True)
+        if text is not None:
+            item.text = escape_controls(text, keep_newlines=True)
         item.edited = True
         self._emit_changed(item, [Qt.ItemDataRole.DisplayRole, EditedRole, MentionRole,
                                   Qt.ItemDataRole.SizeHintRole])
