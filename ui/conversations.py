@@ -31,6 +31,7 @@ from ui.chat_actions import ChatActions, apply_change, change_of
 from ui.chat_attention import MutedRooms, MuteFollower, attention, mentions, mute_key
 from ui.chat_discovery import Discovery
 from ui.chat_presence import HonestPresence
+from ui.chat_unread import UnreadMarks
 from ui.host import WindowHost
 from ui.models.chat import ChatMessageModel
 from ui.text import one_line
@@ -137,6 +138,9 @@ class Conversations(QObject):
         self.muted = MutedRooms(host.settings,
                                 lambda: mute_key(host.workspace.id, host.as_user), self)
         self.mute_follower = MuteFollower(self.muted, sidebar, self)
+        #: unread counts kept across restarts (per workspace and user, ui.chat_unread)
+        self.unread_marks = UnreadMarks(host.settings, self.sidebar_model,
+                                        lambda: mute_key(host.workspace.id, host.as_user))
         self.presence = HonestPresence(chat, sidebar, lambda: host.url, self)
         self.discovery = Discovery(
             host, parent if isinstance(parent, QWidget) else None, me=lambda: host.user,
@@ -251,6 +255,7 @@ class Conversations(QObject):
                     if peer and ("dm", peer) not in self._models:
                         self.sidebar_model.add("dm", peer)
                         self._load_history("dm", peer)
+        self.unread_marks.restore()  # what was unread when the app last ran still is
         self.reopen_last()
 
     def _add_room(self, room: str) -> None:
@@ -305,6 +310,7 @@ class Conversations(QObject):
         self.sidebar.select(kind, key)
         self.chat.show_conversation(kind, key, model)
         self.sidebar_model.set_unread(kind, key, 0)
+        self.unread_marks.save()
         if kind == "room":
             self._refresh_members(key)
         else:
@@ -466,6 +472,7 @@ class Conversations(QObject):
         kind, key = self.chat.kind, self.chat.target
         if kind and key:
             self.sidebar_model.set_unread(kind, key, 0)
+            self.unread_marks.save()
 
     def _unread_and_notify(self, kind: str, key: str, user: str, text: str) -> None:
         """Unread mark and notification as ``ui.chat_attention.attention`` decides
@@ -479,6 +486,7 @@ class Conversations(QObject):
         mentioned = kind == "room" and mentions(text, self.host.user)
         if bump:
             self.sidebar_model.bump_unread(kind, key, mention=mentioned)
+            self.unread_marks.save()
         if notify:
             if mentioned:
                 title = f"{user} mentioned you in #{key}"

@@ -163,3 +163,25 @@ def test_an_edited_message_keeps_its_new_text_after_a_restart(run, server, make_
     run.until(lambda: model_of(again).item(key) is not None)
     item = model_of(again).item(key)
     assert item.text == "lunch at one" and item.edited
+
+
+def test_unread_counts_and_mentions_outlive_a_restart(run, server, make_window):
+    """Unread is unread until looked at, restarts included (they were wiped: only what
+    arrived while the app ran counted)."""
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    run(b.conversations.join_room("dev"))
+    b.conversations.show_conversation("room", "dev")       # bob looks elsewhere
+    a.conversations.send_chat("room", "general", "lunch?")
+    a.conversations.send_chat("room", "general", "@bob are you in?")
+    side = b.sidebar_model
+    run.until(lambda: side.unread("room", "general") == 2)
+    assert side.mentions("room", "general") == 1
+    run(b.shutdown())
+    again = make_window(server.url, "bob")                  # the same data and settings
+    connect(run, again)
+    run.until(lambda: "general" in again.sidebar_model.keys("room"))
+    run.until(lambda: again.sidebar_model.unread("room", "general") == 2)
+    assert again.sidebar_model.mentions("room", "general") == 1
+    assert again.chat.target == "dev"                       # still looking elsewhere
+    again.conversations.show_conversation("room", "general")
+    assert again.sidebar_model.unread("room", "general") == 0
