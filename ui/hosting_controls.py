@@ -109,6 +109,9 @@ class HostingControls(QObject):
         self.host = host
         self._parent = parent_widget
         self.hosted: HostedServer | None = None
+        #: the user stopped the server (Stop hosting) and has not started it again
+        self.stopped_by_user = False
+        self.hosting_stopped.connect(self._note_stopped)
         self._busy = False
         self._problem: str | None = None
         self.menu = QMenu("&Hosting", parent_widget)
@@ -212,6 +215,9 @@ class HostingControls(QObject):
         self.status.setToolTip(info.listen if info is not None else "")
         if self.invite_dialog is not None and info is not None:
             self.invite_dialog.set_invite(info.invite, info.fingerprint)
+
+    def _note_stopped(self, stopped: bool) -> None:
+        self.stopped_by_user = stopped
 
     def _started(self, info: HostInfo) -> None:
         self._problem = None

@@ -393,6 +393,15 @@ class MainWindow(QMainWindow):
             self.error_label.setText(one_line(text, 300))
             self._show_summary()
 
+    def _session_error(self, text: str) -> None:
+        """The session's errors go to the error line, except while the user has stopped
+        hosting this workspace's server: failing to reach it is what that means, and
+        the banner says so (a red "Cannot connect…" every retry said it again)."""
+        if self.hosting.stopped_by_user:
+            self.show_info(text)
+        else:
+            self.show_error(text)
+
     def _show_summary(self) -> None:
         """Who you are and the connection's state, right in the status bar; its reason
         once: a reason the error on the left already gives is not repeated (it was,
@@ -415,7 +424,7 @@ class MainWindow(QMainWindow):
         b.namespace_ready.connect(self._on_namespace_ready)
         b.namespace_refused.connect(self._on_namespace_refused)
         b.packets_logged.connect(self.packets.add_many)
-        b.error.connect(self.show_error)
+        b.error.connect(self._session_error)
         b.outbox_changed.connect(self._on_outbox_changed)
 
     # -- the workspace ---------------------------------------------------------------------------
