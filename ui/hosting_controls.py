@@ -173,6 +173,7 @@ class HostingControls(QObject):
                 with contextlib.suppress(RuntimeError, TypeError):
                     signal.disconnect(slot)
         self._problem = None
+        self.stopped_by_user = False  # another server (or none): nothing stopped here yet
         if hosted is not None:
             hosted.started.connect(self._started)
             hosted.stopped.connect(self._stopped)
