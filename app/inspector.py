@@ -61,6 +61,8 @@ class QueueRow:
     inflight: int = 0
     acked: int = 0
     failed: int = 0
+    #: outbox: sent once with no ack, waiting for the user's "Send again"
+    no_ack: int = 0
     total: int = 0
     consumers: int | None = None
     last_ts: float | None = None
@@ -126,7 +128,7 @@ def local_rows(infos: Iterable[QueueInfo], namespaces: Iterable[str] = ()) -> li
         row = QueueRow(info.queue, kind, label, info_ns, total=info.total, last_ts=info.last_ts)
         if kind == "outbox":
             row.depth, row.inflight = info.queued, info.sent
-            row.acked, row.failed = info.acked, info.failed
+            row.acked, row.failed, row.no_ack = info.acked, info.failed, info.no_ack
         else:
             row.depth = info.total
         rows[info.queue] = row

@@ -83,7 +83,8 @@ CREATE TABLE IF NOT EXISTS queue_counts(
     sent INTEGER NOT NULL DEFAULT 0,
     acked INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
-    last_ts REAL
+    last_ts REAL,
+    no_ack INTEGER NOT NULL DEFAULT 0
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
     text, args, content='messages', content_rowid='id'
@@ -110,7 +111,7 @@ _INSERT = ("INSERT OR IGNORE INTO messages(queue, direction, namespace, event, a
 #: parameters of _INSERT; ready-made tuples from before the ack columns (18 values) are
 #: padded with NULLs
 _INSERT_PARAMS = 21
-COUNTED_STATES = ("queued", "sent", "acked", "failed")
+COUNTED_STATES = ("queued", "sent", "acked", "failed", "no_ack")
 #: Longest `text` column value (characters); the bundled server allows 4000 per message.
 TEXT_COLUMN_LIMIT = 16_384
 FLUSH_DELAY = 0.01
@@ -187,6 +188,8 @@ class QueueInfo:
     acked: int = 0
     failed: int = 0
     last_ts: float | None = None
+    #: outbox: sent once, never confirmed, waiting for the user's "Send again"
+    no_ack: int = 0
 
     @property
     def depth(self) -> int:
@@ -343,6 +346,14 @@ class MessageStore:
         for name, kind in ADDED_COLUMNS:
             if name not in have:
                 self.conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+        counters = {r[1] for r in self.conn.execute("PRAGMA table_info(queue_counts)")}
+        if "no_ack" not in counters:
+            # counted since; an older database has them only in its rows: count once
+            with dbmod.transaction(self.conn) as c:
+                c.execute("ALTER TABLE queue_counts ADD COLUMN no_ack INTEGER NOT NULL "
+                          "DEFAULT 0")
+                c.execute("UPDATE queue_counts SET no_ack = (SELECT count(*) FROM messages "
+                          "m WHERE m.queue = queue_counts.queue AND m.state = 'no_ack')")
 
     @classmethod
     def open(cls, data_dir: Path | str) -> MessageStore:
@@ -639,16 +650,16 @@ class MessageStore:
         """Every queue with its counters, by name."""
         self.flush()
         rows = self.conn.execute(
-            "SELECT queue, total, queued, sent, acked, failed, last_ts FROM queue_counts "
-            "WHERE total > 0 ORDER BY queue").fetchall()
+            "SELECT queue, total, queued, sent, acked, failed, last_ts, no_ack "
+            "FROM queue_counts WHERE total > 0 ORDER BY queue").fetchall()
         return [QueueInfo(*r) for r in rows]
 
     def queue_info(self, queue: str) -> QueueInfo:
         """Counters of one queue (zeros if it does not exist)."""
         self.flush()
         r = self.conn.execute(
-            "SELECT queue, total, queued, sent, acked, failed, last_ts FROM queue_counts "
-            "WHERE queue = ?", (queue,)).fetchone()
+            "SELECT queue, total, queued, sent, acked, failed, last_ts, no_ack "
+            "FROM queue_counts WHERE queue = ?", (queue,)).fetchone()
         return QueueInfo(*r) if r else QueueInfo(queue, 0)
 
     def count(self, queue: str, search: str | None = None) -> int:

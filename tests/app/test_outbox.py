@@ -316,3 +316,40 @@ async def test_wait_until_checks_once_per_loop_turn_however_often_the_signal_fir
     await worker
     assert state["checks"] <= 1 + 3                # the first check, then one per turn
     assert not await wait_until(lambda: False, changed, timeout=0.05)   # a timeout
+
+
+def test_no_ack_messages_are_counted_and_leave_the_count_when_sent_again(tmp_path):
+    """The Queues tab's counters had no place for a message sent once with no ack:
+    "Failed 0" beside a message waiting for Send again."""
+    from app.keys import outbox_key
+
+    ob = open_outbox(tmp_path)
+    m = ob.enqueue("/", "confirm", {"n": 1})
+    ob.mark_sent([m])
+    assert ob.give_up_sent("the connection dropped before the ack") == 1
+    info = ob.store.queue_info(outbox_key("/"))
+    assert (info.no_ack, info.failed, info.depth) == (1, 0, 0)
+    ob.retry(m.id)
+    info = ob.store.queue_info(outbox_key("/"))
+    assert (info.no_ack, info.queued) == (0, 1)
+    ob.store.close()
+
+
+def test_an_older_database_gets_its_no_ack_messages_counted(tmp_path):
+    """A database from before the no_ack counter: the column is added and counted from
+    the rows once, when it is opened."""
+    from app import db as dbmod
+    from app.keys import outbox_key
+
+    ob = open_outbox(tmp_path)
+    for n in range(2):
+        m = ob.enqueue("/", "confirm", {"n": n})
+        ob.mark_sent([m])
+    ob.give_up_sent("lost")
+    ob.store.close()
+    conn = dbmod.connect(tmp_path)              # as an older version left it
+    conn.execute("ALTER TABLE queue_counts DROP COLUMN no_ack")
+    conn.close()
+    store = MessageStore.open(tmp_path)
+    assert store.queue_info(outbox_key("/")).no_ack == 2
+    store.close()

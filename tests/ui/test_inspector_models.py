@@ -16,6 +16,7 @@ from ui.inspector.models import (
     M_PAYLOAD,
     M_STATE,
     Q_DEPTH,
+    Q_FAILED,
     Q_TREND,
     ListSource,
     MessageRow,
@@ -106,6 +107,11 @@ def test_queue_list_model_passes_modeltester_and_updates_in_place(qtmodeltester)
     assert model.index(1, Q_DEPTH).data() == "4"
     assert model.index(0, Q_TREND).data(SparkRole) == [0, 0]
     qtmodeltester.check(model)
+    # messages sent once with no ack need the user too: counted beside the failed ones
+    model.set_rows(local_rows([QueueInfo("outbox:/chat", 3, acked=1, failed=1, no_ack=1)],
+                              ["/chat"]))
+    cell = model.index(0, Q_FAILED)
+    assert cell.data() == "1 + 1" and "Send again" in cell.data(Qt.ItemDataRole.ToolTipRole)
 
 
 def _stored_rows(n: int, queue: str = "event:/:tick") -> list[MessageRow]:

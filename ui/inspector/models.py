@@ -101,11 +101,17 @@ class QueueListModel(QAbstractTableModel):
             if col == Q_ACKED:
                 return f"{r.acked:,}" if r.kind in ("outbox", "work") else "–"
             if col == Q_FAILED:
-                return f"{r.failed:,}" if r.kind in ("outbox", "work") else "–"
+                if r.kind not in ("outbox", "work"):
+                    return "–"
+                # those with no ack need the user too (Send again): "failed + no ack"
+                return f"{r.failed:,} + {r.no_ack:,}" if r.no_ack else f"{r.failed:,}"
             return None
         if role == Qt.ItemDataRole.DecorationRole and col == Q_NAME:
             return theme.icon(KIND_ICONS.get(r.kind, "layers"),
                               theme.state_color("failed") if r.kind == "dead" else None)
+        if role == Qt.ItemDataRole.ToolTipRole and col == Q_FAILED and r.no_ack:
+            return (f"{r.failed:,} failed; {r.no_ack:,} sent once with no ack, never "
+                    "confirmed: select them and Send again")
         if role == Qt.ItemDataRole.ToolTipRole and col == Q_NAME:
             extra = f"\n{r.consumers} consumer(s)" if r.consumers is not None else ""
             # the whole name first: the list elides long ones in the middle
@@ -114,7 +120,7 @@ class QueueListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and Q_DEPTH <= col <= Q_FAILED:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == Q_FAILED and r.failed and r.kind in ("outbox", "work"):
+            if col == Q_FAILED and (r.failed or r.no_ack) and r.kind in ("outbox", "work"):
                 return QColor(theme.STATE_COLORS["failed"])
             if col in (Q_INFLIGHT, Q_ACKED, Q_FAILED) and r.kind not in ("outbox", "work"):
                 return theme.muted()
