@@ -346,14 +346,20 @@ class MessageStore:
         for name, kind in ADDED_COLUMNS:
             if name not in have:
                 self.conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
-        counters = {r[1] for r in self.conn.execute("PRAGMA table_info(queue_counts)")}
-        if "no_ack" not in counters:
-            # counted since; an older database has them only in its rows: count once
+        if not self._has_no_ack_counter(self.conn):
+            # counted since; an older database has them only in its rows: count once (in
+            # the write lock: another process opening the same folder may do it first)
             with dbmod.transaction(self.conn) as c:
+                if self._has_no_ack_counter(c):
+                    return
                 c.execute("ALTER TABLE queue_counts ADD COLUMN no_ack INTEGER NOT NULL "
                           "DEFAULT 0")
                 c.execute("UPDATE queue_counts SET no_ack = (SELECT count(*) FROM messages "
                           "m WHERE m.queue = queue_counts.queue AND m.state = 'no_ack')")
+
+    @staticmethod
+    def _has_no_ack_counter(c: sqlite3.Connection) -> bool:
+        return any(r[1] == "no_ack" for r in c.execute("PRAGMA table_info(queue_counts)"))
 
     @classmethod
     def open(cls, data_dir: Path | str) -> MessageStore:
