@@ -41,66 +41,7 @@ from app import jsonmod
 from app.checkpoints import BackgroundCheckpointer
 from app.keys import Kind, first_object, is_kind
 from app.signals import Signal
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages(
-    id INTEGER PRIMARY KEY,
-    queue TEXT NOT NULL,
-    direction TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    event TEXT NOT NULL,
-    args TEXT NOT NULL,
-    ts REAL NOT NULL,
-    msg_id TEXT,
-    room TEXT,
-    room_offset INTEGER,
-    user TEXT,
-    text TEXT,
-    recovered INTEGER NOT NULL DEFAULT 0,
-    state TEXT,
-    want_ack INTEGER,
-    attempts INTEGER,
-    error TEXT,
-    expires REAL,
-    reply TEXT,
-    updated REAL,
-    reply_args TEXT,
-    ack_timeout REAL
-);
-CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue, id);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_queue_offset
-    ON messages(queue, room_offset) WHERE room_offset IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_pending
-    ON messages(queue, id) WHERE state IN ('queued', 'sent');
-CREATE INDEX IF NOT EXISTS messages_outbox_id
-    ON messages(msg_id) WHERE state IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_room_id
-    ON messages(queue, msg_id) WHERE room_offset IS NOT NULL;
-CREATE TABLE IF NOT EXISTS queue_counts(
-    queue TEXT PRIMARY KEY,
-    total INTEGER NOT NULL DEFAULT 0,
-    queued INTEGER NOT NULL DEFAULT 0,
-    sent INTEGER NOT NULL DEFAULT 0,
-    acked INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0,
-    last_ts REAL,
-    no_ack INTEGER NOT NULL DEFAULT 0
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-    text, args, content='messages', content_rowid='id'
-);
-CREATE TABLE IF NOT EXISTS rooms(
-    namespace TEXT NOT NULL,
-    room TEXT NOT NULL,
-    last_offset INTEGER,
-    joined_at REAL NOT NULL,
-    PRIMARY KEY(namespace, room)
-);
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-"""
-#: columns added after the first release, with their types: a database made before
-#: them gets them on open (ALTER TABLE ... ADD COLUMN, which SQLite does in place)
-ADDED_COLUMNS = (("reply_args", "TEXT"), ("ack_timeout", "REAL"))
+from app.store_schema import create_or_upgrade
 
 _COLUMNS = ("id, queue, direction, namespace, event, args, ts, msg_id, room, room_offset, "
             "user, text, recovered, state, error, reply, reply_args, ack_timeout")
@@ -326,8 +267,7 @@ class MessageStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        conn.executescript(SCHEMA)
-        self._add_columns()
+        create_or_upgrade(conn)
         #: copies the WAL into the database off the loop (app.checkpoints)
         self._checkpoints = BackgroundCheckpointer.start_for(conn)
         self.stored: Signal[list[StoredMessage]] = Signal("stored")
@@ -339,27 +279,6 @@ class MessageStore:
         #: called inside the batch transaction; chat rooms persist their offsets here so
         #: an offset is never on disk ahead of the messages it covers
         self.before_commit: list[Callable[[sqlite3.Connection], None]] = []
-
-    def _add_columns(self) -> None:
-        """Give a database made by an older version the columns added since."""
-        have = {r[1] for r in self.conn.execute("PRAGMA table_info(messages)")}
-        for name, kind in ADDED_COLUMNS:
-            if name not in have:
-                self.conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
-        if not self._has_no_ack_counter(self.conn):
-            # counted since; an older database has them only in its rows: count once (in
-            # the write lock: another process opening the same folder may do it first)
-            with dbmod.transaction(self.conn) as c:
-                if self._has_no_ack_counter(c):
-                    return
-                c.execute("ALTER TABLE queue_counts ADD COLUMN no_ack INTEGER NOT NULL "
-                          "DEFAULT 0")
-                c.execute("UPDATE queue_counts SET no_ack = (SELECT count(*) FROM messages "
-                          "m WHERE m.queue = queue_counts.queue AND m.state = 'no_ack')")
-
-    @staticmethod
-    def _has_no_ack_counter(c: sqlite3.Connection) -> bool:
-        return any(r[1] == "no_ack" for r in c.execute("PRAGMA table_info(queue_counts)"))
 
     @classmethod
     def open(cls, data_dir: Path | str) -> MessageStore:
