@@ -110,8 +110,8 @@ class ComposeController(QObject):
         elif state in ("failed", "no_ack"):
             self._shown = None
             what = state.replace("_", " ")
-            self.compose.show_response(msg.reply, f"{what}: {msg.error}" if msg.error
-                                       else what)
+            # why, in the answer's place (it has none), and in short above it
+            self.compose.show_response({"error": msg.error or what}, what)
         else:
             self.compose.show_state(state)
 

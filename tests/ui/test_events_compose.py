@@ -294,3 +294,20 @@ def test_the_status_bar_gives_a_connection_error_once(run, make_window):
     summary = w.summary_label.text()
     assert summary.startswith("alice  ·  ") and error not in summary
     assert len(summary) < 40 and w.summary_label.toolTip()
+
+
+def test_a_long_outcome_line_does_not_push_the_response_off_the_tab(make_window, qtbot):
+    """"no ack: <why>" is a long line: it made the Response column wider than the tab,
+    cut off at the window's edge. It is cut with "…" now, whole in its tooltip."""
+    w = make_window("http://127.0.0.1:9", "short")
+    w.resize(1280, 680)
+    w.tabs.setCurrentWidget(w.compose)
+    c = w.compose
+    why = "no ack: no acknowledgement within 5 s; not sent again, " + "because " * 30
+    c.show_state(why)
+    qtbot.waitUntil(lambda: c.response.width() > 0)
+    # the line asks no more room than the column has (it asked for all of its text)
+    assert c.response_state.minimumSizeHint().width() < c.response.width()
+    edge = c.response_state.mapTo(c, c.response_state.rect().topRight()).x()
+    assert edge <= c.width()
+    assert c.response_state.text() == why

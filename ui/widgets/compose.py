@@ -36,6 +36,7 @@ from ui import theme
 from ui.settings import Settings
 from ui.text import binary_size_text, to_json
 from ui.widgets.buttons import tool_button
+from ui.widgets.elided import ElidedLabel
 from ui.widgets.flow import FlowLayout
 from ui.widgets.jsonedit import JsonEdit
 
@@ -280,7 +281,11 @@ class ComposeTab(QWidget):
         sent_title.setObjectName("sectionTitle")
         resp_title = QLabel("Response")
         resp_title.setObjectName("sectionTitle")
-        self.response_state = QLabel("")
+        # one line, cut with "…" (the whole in its tooltip): a long "no ack: why" widened
+        # the window past the screen
+        self.response_state = ElidedLabel("")
+        self.response_state.setAlignment(Qt.AlignmentFlag.AlignRight
+                                         | Qt.AlignmentFlag.AlignVCenter)
         self.response_state.setTextFormat(Qt.TextFormat.PlainText)
         self.response_state.setObjectName("hint")
         right = QWidget()
@@ -288,8 +293,7 @@ class ComposeTab(QWidget):
         rl.setContentsMargins(8, 12, 14, 12)
         head = QHBoxLayout()
         head.addWidget(resp_title)
-        head.addStretch(1)
-        head.addWidget(self.response_state)
+        head.addWidget(self.response_state, 1)
         rl.addLayout(head)
         pair = QSplitter(Qt.Orientation.Vertical)
         sent_box = QWidget()
