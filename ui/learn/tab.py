@@ -175,7 +175,8 @@ class LearnTab(QWidget):
         self.lessons_menu = QMenu(self.lessons_button)
         self.lessons_menu.aboutToShow.connect(self._fill_lessons_menu)
         self.lessons_button.setMenu(self.lessons_menu)
-        self._lesson_marks: QActionGroup | None = None  # one lesson ticked at a time
+        #: one lesson ticked at a time (the menu's actions leave it when it is cleared)
+        self._lesson_marks = QActionGroup(self.lessons_menu)
         self.lessons_button.hide()
         line = QHBoxLayout()
         line.addWidget(self.lessons_button)
@@ -341,14 +342,11 @@ class LearnTab(QWidget):
         """Every lesson, the one shown ticked (the menu is built each time it opens)."""
         self.lessons_menu.clear()
         shown = self.lesson_list.currentIndex().row()
-        if self._lesson_marks is not None:
-            self._lesson_marks.deleteLater()
-        one_of = self._lesson_marks = QActionGroup(self.lessons_menu)  # radio marks
         for row in range(self.lessons.rowCount()):
             cls = self.lessons.scenario(row)
             act = self.lessons_menu.addAction(f"{cls.number}. {cls.title}")
             act.setCheckable(True)
-            one_of.addAction(act)
+            self._lesson_marks.addAction(act)
             act.setChecked(row == shown)
             act.triggered.connect(lambda _c=False, key=cls.key: self.select(key))
 
