@@ -34,7 +34,9 @@ from typing import Any
 import engineio
 import socketio
 from engineio import exceptions
+from engineio import packet as eio_packet
 
+from server_stub.transport.fanout import websocket_frames, write_direct
 from server_stub.transport.heartbeat import Heartbeats, end_session
 from server_stub.transport.longpoll import receive_payload
 from server_stub.transport.verify import error_response, refusal
@@ -85,6 +87,18 @@ class NodeLikeEngine(engineio.AsyncServer):
                 return await self._make_response(await self._post(sock, environ), environ)
         # engine.io itself: the handshake, GETs, upgrades, CORS preflights, refusals
         return await super().handle_request(*args, **kwargs)
+
+    async def send_packet(self, sid: str, pkt: Any) -> None:
+        """A message to one socket (an ack, a reply) goes straight into its websocket
+        when nothing of that socket waits to be written, as broadcasts do
+        (:func:`server_stub.transport.fanout.write_direct`): the queue's writer task
+        would wake and aiohttp would frame it in Python, for every ack."""
+        sock = self.sockets.get(sid)
+        if sock is not None and pkt.packet_type == eio_packet.MESSAGE and not sock.closed:
+            wire = websocket_frames([pkt])
+            if wire is not None and write_direct(sock, wire):
+                return
+        await super().send_packet(sid, pkt)
 
     async def shutdown(self) -> None:
         await self.heartbeats.stop()

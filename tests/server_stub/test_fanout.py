@@ -14,6 +14,7 @@ from aiohttp import WSMsgType
 from aiohttp.http_websocket import WebSocketWriter
 from engineio import packet as eio_packet
 
+from server_stub.transport.engine import NodeLikeEngine
 from server_stub.transport.fanout import websocket_frames, write_direct
 from server_stub.transport.sendqueue import BoundedSendQueue, SendLimits
 from tests.server_stub.peers import TIMEOUT, Peer, connected, unique
@@ -178,7 +179,8 @@ def _socket(upgrading: bool = False):
     queue = BoundedSendQueue(SendLimits(), on_overflow=lambda q: None)
     queue.transport = _Transport()
     queue.websocket = mock.Mock(closed=False)
-    return mock.Mock(queue=queue, upgraded=True, upgrading=upgrading, closing=False)
+    return mock.Mock(queue=queue, upgraded=True, upgrading=upgrading, closing=False,
+                     closed=False)
 
 
 async def test_a_broadcast_goes_straight_out_only_when_that_keeps_order() -> None:
@@ -198,3 +200,24 @@ async def test_a_broadcast_goes_straight_out_only_when_that_keeps_order() -> Non
     for sock in (waiting, writing, polling, upgrading, behind, closing_ws):
         assert not write_direct(sock, b"frame")
         assert sock.queue.transport is None or not sock.queue.transport.written
+
+
+async def test_an_ack_to_one_socket_goes_straight_out_only_when_that_keeps_order() -> None:
+    """Single-socket messages (acks, replies) take the broadcast's direct write too."""
+    engine = NodeLikeEngine(async_mode="aiohttp")
+    ack = eio_packet.Packet(eio_packet.MESSAGE, '30[{"ok":true}]')
+    idle = _socket()
+    idle.send = mock.AsyncMock()
+    waiting = _socket()
+    waiting.send = mock.AsyncMock()
+    waiting.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, '2["earlier"]'))
+    engine.sockets.update(idle=idle, waiting=waiting)
+    await engine.send_packet("idle", ack)
+    assert bytes(idle.queue.transport.written) == websocket_frames([ack])
+    idle.send.assert_not_awaited()
+    await engine.send_packet("waiting", ack)  # behind what waits: through the queue
+    waiting.send.assert_awaited_once_with(ack)
+    assert not waiting.queue.transport.written
+    ping = eio_packet.Packet(eio_packet.PING)
+    await engine.send_packet("idle", ping)  # control packets keep engine.io's path
+    idle.send.assert_awaited_once_with(ping)

@@ -4,6 +4,8 @@ server per database file."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,31 @@ async def test_the_wal_starts_over_under_steady_writes(
     # holds more than a few hundred pages
     assert storage.wal_rewinds >= 1
     assert max(sizes[20:]) < 3 * 1024 * 1024, sizes
+
+
+async def test_a_failing_operation_sinks_only_itself_in_its_batch(tmp_path: Path) -> None:
+    """A batch runs without savepoints until an op fails; then the whole batch runs
+    again with one per op: the failing op's own writes are undone, the others' kept."""
+    storage = SqliteStorage(tmp_path / "s.db")
+    await storage.open()
+
+    def insert(name: str, fail: bool = False) -> Callable[[sqlite3.Connection], str]:
+        def op(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT INTO chat_users (name, last_seen) VALUES (?, 'ts')", (name,))
+            if fail:
+                raise ValueError("broken op")
+            return name
+        return op
+
+    try:
+        # submitted in one go, so that the writer takes them as one batch
+        futures = [storage._submit(insert("before")), storage._submit(insert("bad", True)),
+                   storage._submit(insert("after"))]
+        batches = storage.batches
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        assert storage.batches == batches + 1
+        assert results[0] == "before" and results[2] == "after"
+        assert isinstance(results[1], StorageError) and "broken op" in str(results[1])
+        assert set(await storage.chat_users()) == {"before", "after"}
+    finally:
+        await storage.close()
