@@ -10,10 +10,12 @@ believes a secret is in a keyring when it is in a file.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import threading
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +91,30 @@ def system_keyring() -> KeyringBackend | None:
     return _detect()
 
 
+#: The OS keyrings of each platform, as `keyring` names them (module, class); any other
+#: platform (Linux, the BSDs) has the two that speak D-Bus.
+PLATFORM_KEYRINGS: dict[str, list[tuple[str, str]]] = {
+    "darwin": [("keyring.backends.macOS", "Keyring")],
+    "win32": [("keyring.backends.Windows", "WinVaultKeyring")],
+}
+DBUS_KEYRINGS = [("keyring.backends.SecretService", "Keyring"),
+                 ("keyring.backends.kwallet", "DBusKeyring")]
+
+
 def _detect() -> KeyringBackend | None:
     try:
         import keyring
+        from keyring import core
         from keyring.backends import fail
     except ImportError:
         return None
     try:
-        backend = keyring.get_keyring()
+        # the user's own choice first, as keyring itself does
+        backend = core.load_env() or core.load_config() or _platform_keyring()
     except Exception:  # a broken configuration must not stop the app
         log.debug("no usable keyring", exc_info=True)
+        return None
+    if backend is None:
         return None
     name = type(backend).__module__ + "." + type(backend).__name__
     if isinstance(backend, fail.Keyring) or "null" in name.lower() \
@@ -107,4 +123,27 @@ def _detect() -> KeyringBackend | None:
     priority = getattr(backend, "priority", 0)
     if not isinstance(priority, int | float) or priority <= 0:
         return None
+    keyring.set_keyring(backend)  # KeyringBackend's calls: no detection of keyring's own
     return KeyringBackend()
+
+
+def _platform_keyring() -> Any:
+    """The viable OS keyring of this platform with the highest priority, else None.
+
+    `keyring.get_keyring()` would import every backend it ships to ask each one, and on
+    Linux its macOS backend looks for the Security framework with
+    `ctypes.util.find_library`, which runs gcc and ldconfig: 40 of the lookup's 110 ms,
+    which the first window waited for (B7). A backend installed as a plugin is used when
+    keyring's configuration (`PYTHON_KEYRING_BACKEND` or `keyringrc.cfg`) names it.
+    """
+    viable = []
+    for module, cls_name in PLATFORM_KEYRINGS.get(sys.platform, DBUS_KEYRINGS):
+        try:
+            cls = getattr(importlib.import_module(module), cls_name)
+        except (ImportError, AttributeError):  # its own dependencies are missing
+            continue
+        if cls.viable:
+            viable.append(cls)
+    if not viable:
+        return None
+    return max(viable, key=lambda c: c.priority)()
