@@ -102,10 +102,11 @@ def test_no_import_cycle_in_the_core() -> None:
 def test_the_window_is_built_without_the_network_stack() -> None:
     """B7: the first window paints before the Socket.IO client and aiohttp are imported
     (half a second here; `ui.main` loads them on a worker thread after the first paint).
-    A module-level import of `app.session` anywhere under `ui.window` undid that once."""
+    A module-level import of `app.session` anywhere under `ui.window` undid that once.
+    The QR code library (and the urllib it imports) waits for the first invite shown."""
     code = ("import sys\nimport ui.main, ui.window, ui.workspaces\n"
             "print(sorted(m for m in ('socketio', 'engineio', 'aiohttp', 'redis', "
-            "'app.session', 'app.handshake') if m in sys.modules))")
+            "'app.session', 'app.handshake', 'segno') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=60,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
@@ -41,6 +40,8 @@ def qr_image(text: str) -> QImage:
     """The QR code of ``text`` at one pixel per module, quiet zone included. Error
     correction M (15 %): a smudged projector or a phone at an angle still reads it,
     and the code stays coarse enough to scan from the back of a room."""
+    import segno  # 18 ms of imports (urllib among them): not on the way to the first paint
+
     code = segno.make_qr(text, error="m")
     buf = io.BytesIO()
     code.save(buf, kind="png", scale=1, border=QUIET_ZONE)
