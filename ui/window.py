@@ -90,6 +90,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolTabs:
+    """What the Events and Compose tabs are made of (built after the first paint)."""
+
+    events: EventsTab
+    acks: AckPanel
+    compose: ComposeTab
+    controller: ComposeController
 
 
 class MainWindow(QMainWindow):
@@ -187,22 +195,19 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu(self.chat_find.menu)
         self.menuBar().addMenu(self.conversations.discovery.menu)
 
+        # the packet log is kept from the start; the tabs showing it come later
         self.packets = PacketTableModel(self)
-        self.events = EventsTab(self.packets)
-        self.events.export_requested.connect(self.export_packets)
-
-        self.compose = ComposeTab(self.settings)
-        self.acks = AckPanel()
-        self.events.add_panel(self.acks)
-        self.compose_controller = ComposeController(self, self.bridge, self.compose, self.acks,
-                                                    self)
+        self._tools: ToolTabs | None = None
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.add_tab(self.chat, "chat", "Chat")
-        self.add_tab(self.events, "activity", "Events")
-        self.add_tab(self.compose, "terminal", "Compose")
-        # built after the first paint (ui.main) or when first opened: 150 widgets
+        # Events and Compose (with the ack panel): built right after the first paint
+        # (ui.main) or when first needed, as the Queues tab (150 widgets) is: the first
+        # window shows the chat
+        self._events_tab = LazyTab(self.tabs, "activity", "Events", lambda: self.tools.events)
+        self._compose_tab = LazyTab(self.tabs, "terminal", "Compose",
+                                    lambda: self.tools.compose)
         self._queues = LazyTab(self.tabs, "queues", "Queues", self._make_queues)
         # the Learn tab imports every lesson (and so the whole Socket.IO client): it is
         # built when first needed
@@ -260,18 +265,61 @@ class MainWindow(QMainWindow):
         for n in range(1, 10):
             sc = QShortcut(QKeySequence(f"Ctrl+{n}"), self)
             sc.activated.connect(lambda n=n: self._go_tab(n - 1))
-        send = QShortcut(QKeySequence("Ctrl+Return"), self.compose)
-        send.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        send.activated.connect(self.compose.send)
-        send2 = QShortcut(QKeySequence("Ctrl+Enter"), self.compose)
-        send2.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        send2.activated.connect(self.compose.send)
         fold = QShortcut(QKeySequence("Ctrl+B"), self)
         fold.activated.connect(self.toggle_sidebar)
         join = QAction(self)
         join.setShortcut(QKeySequence("Ctrl+J"))
         join.triggered.connect(self.sidebar.focus_entry)
         self.addAction(join)
+
+    @property
+    def tools(self) -> ToolTabs:
+        """The Events and Compose tabs, the ack panel and Compose's controller, built
+        now if they were not yet (their tabs show them once asked for, see
+        ``events``/``compose``)."""
+        if self._tools is None:
+            self._tools = self._make_tools()
+        return self._tools
+
+    @property
+    def tools_if_built(self) -> ToolTabs | None:
+        return self._tools
+
+    @property
+    def events(self) -> EventsTab:
+        return self._events_tab.get()
+
+    @property
+    def compose(self) -> ComposeTab:
+        return self._compose_tab.get()
+
+    @property
+    def acks(self) -> AckPanel:
+        return self.tools.acks
+
+    @property
+    def compose_controller(self) -> ComposeController:
+        return self.tools.controller
+
+    def _make_tools(self) -> ToolTabs:
+        events = EventsTab(self.packets)
+        events.export_requested.connect(self.export_packets)
+        compose = ComposeTab(self.settings)
+        acks = AckPanel()
+        events.add_panel(acks)
+        controller = ComposeController(self, self.bridge, compose, acks, self)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            send = QShortcut(QKeySequence(keys), compose)
+            send.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            send.activated.connect(compose.send)
+        # what the window learnt before they were built
+        namespaces = self.sidebar_model.keys("namespace")
+        if namespaces:
+            compose.set_namespaces(namespaces, replace=True)
+        controller.refresh_acks()
+        self.shape.restore_splitters({"events": events.splitter,
+                                      "compose": compose.splitter})
+        return ToolTabs(events, acks, compose, controller)
 
     @property
     def queues(self) -> QueuesTab:
@@ -286,6 +334,8 @@ class MainWindow(QMainWindow):
         """Build the tabs left out of the first paint (the Queues tab keeps depth
         history from then on); the Learn tab still waits to be opened."""
         if shiboken6.isValid(self) and not self._closing:
+            self._events_tab.build()
+            self._compose_tab.build()
             self._queues.build()
 
     def _make_queues(self) -> QueuesTab:
@@ -603,7 +653,8 @@ class MainWindow(QMainWindow):
         self.sidebar_model.set_ready("namespace", ns, ready)
         if ready:
             self.sidebar.set_namespace_error(ns, None)
-            self.compose.set_namespaces([ns])  # one the server added (a SockDesk server)
+            if self._tools is not None:  # one the server added (a SockDesk server)
+                self._tools.compose.set_namespaces([ns])
             self.lifecycle.check_server()
 
     def _on_namespace_refused(self, ns: str, why: str) -> None:

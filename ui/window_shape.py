@@ -125,16 +125,26 @@ class WindowShape:
 
     # -- the saved layout ----------------------------------------------------------------------
     def splitters(self) -> dict[str, QSplitter]:
+        """The window's splitters built so far (the Events and Compose tabs' come with
+        those tabs, after the first paint: see ``restore_splitters``)."""
         w = self.w
-        return {"main": w.splitter, "chat": w.chat.splitter,
-                "events": w.events.splitter, "compose": w.compose.splitter}
+        found = {"main": w.splitter, "chat": w.chat.splitter}
+        tools = w.tools_if_built
+        if tools is not None:
+            found.update(events=tools.events.splitter, compose=tools.compose.splitter)
+        return found
 
     def restore(self) -> None:
         w = self.w
         geo = w.settings.bytes_value(f"windows/{w.key}/geometry")
         if geo is not None:
             w.restoreGeometry(geo)
-        for name, splitter in self.splitters().items():
+        self.restore_splitters(self.splitters())
+
+    def restore_splitters(self, splitters: dict[str, QSplitter]) -> None:
+        """Give these splitters the sizes saved for them."""
+        w = self.w
+        for name, splitter in splitters.items():
             state = w.settings.bytes_value(f"windows/{w.key}/splitters/{name}")
             if state is not None:
                 splitter.restoreState(state)

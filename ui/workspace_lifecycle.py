@@ -120,7 +120,10 @@ class WorkspaceLifecycle(QObject):
         w.bar.set_workspace(w.workspace.name, w.workspace.embedded, w.workspace_menu)
         w.hosting.show_workspace(w.workspace)
         w.conversations.reset()
-        w.events.start_over()
+        if w.tools_if_built is not None:
+            w.tools_if_built.events.start_over()
+        else:  # the Events tab, built later, starts from this model
+            w.packets.clear()
         w.sidebar_model.set_namespaces([])
         w.sidebar.clear_namespace_errors()
         self.set_foreign(None)
@@ -188,9 +191,11 @@ class WorkspaceLifecycle(QObject):
         # somebody else's server gets no made-up answer: its ack requests wait for yours
         session.foreign_ack_default = AckRule(AckMode.HOLD)
         w.bridge.attach(session)
-        w.compose_controller.refresh_acks()
         w.sidebar_model.set_namespaces(cfg.normalized_namespaces())
-        w.compose.set_namespaces(cfg.normalized_namespaces(), replace=True)
+        tools = w.tools_if_built  # else they take both from the window when built
+        if tools is not None:
+            tools.controller.refresh_acks()
+            tools.compose.set_namespaces(cfg.normalized_namespaces(), replace=True)
         w.fill_bar()
         w.conversations.session_opened()
         for ns, why in session.namespace_errors.items():
@@ -251,6 +256,7 @@ class WorkspaceLifecycle(QObject):
         self.foreign = foreign
         w = self.window
         w.conversations.set_chat_available(NOT_SOCKDESK if foreign else None)
-        w.compose_controller.refresh_acks()  # what an ack request gets follows the server
+        if w.tools_if_built is not None:  # what an ack request gets follows the server
+            w.tools_if_built.controller.refresh_acks()
         if foreign:
             w.tabs.setCurrentWidget(w.events)

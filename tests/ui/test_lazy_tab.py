@@ -38,16 +38,21 @@ def test_a_lazy_tab_holds_its_place_and_is_built_once_when_opened(qtbot):
     assert tabs.widget(3) is page and tabs.currentIndex() == 0
 
 
-def test_the_window_shows_without_the_queues_and_learn_tabs_then_builds_queues(
+def test_the_window_shows_with_the_chat_alone_then_builds_the_other_tabs_but_learn(
         run, make_window):
     w = make_window("http://127.0.0.1:9", "alice")
     titles = [w.tabs.tabText(i) for i in range(w.tabs.count())]
     assert titles == ["Chat", "Events", "Compose", "Queues", "Learn"]
-    assert w.queues_if_built is None and w.learn_if_built is None
+    assert w.tools_if_built is None and w.queues_if_built is None
+    assert w.learn_if_built is None and w.tabs.widget(0) is w.chat
 
     w.build_deferred_tabs()
-    queues = w.queues_if_built
-    assert queues is not None and w.tabs.widget(3) is queues
+    tools, queues = w.tools_if_built, w.queues_if_built
+    assert tools is not None and queues is not None
+    assert [w.tabs.widget(i) for i in range(4)] == [w.chat, tools.events, tools.compose,
+                                                    queues]
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == titles
+    assert (w.events, w.compose, w.acks) == (tools.events, tools.compose, tools.acks)
     assert w.learn_if_built is None  # the Learn tab still waits to be opened
     assert w.queues is queues
 
@@ -72,3 +77,35 @@ def test_the_app_builds_the_queues_tab_once_the_window_has_painted(run, make_win
     run(after_paint())
     assert w.queues_if_built is not None
     assert w.learn_if_built is None
+
+
+def test_what_the_window_learnt_before_events_and_compose_were_built_is_in_them(
+        make_window, qtbot):
+    """Packets logged, namespaces offered and splitter sizes saved before the two tabs
+    existed are there once they are built (here: by opening the Events tab)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSplitter
+
+    from app.packets import Packet
+
+    w = make_window("http://127.0.0.1:9", "alice")
+    saved = QSplitter(Qt.Orientation.Horizontal)
+    saved.addWidget(QLabel("a"))
+    saved.addWidget(QLabel("b"))
+    saved.setSizes([700, 300])
+    w.settings.set(f"windows/{w.key}/splitters/compose", saved.saveState())
+    w.packets.add_many([Packet(i, 1.0 + i, "in", "/orders", "EVENT", "tick", [i], None, None,
+                               9) for i in range(1, 6)])
+    w.packets.flush()
+    w.sidebar_model.set_namespaces(["/orders", "/admin"])
+    assert w.tools_if_built is None
+
+    w.tabs.setCurrentIndex(1)  # the user opens Events
+    tools = w.tools_if_built
+    assert tools is not None and w.tabs.currentWidget() is tools.events
+    qtbot.waitUntil(lambda: tools.events.table.model().rowCount() == 5)
+    combo = tools.compose.namespace
+    assert [combo.itemText(i) for i in range(combo.count())] == ["/orders", "/admin"]
+    assert tools.compose.splitter.saveState() == saved.saveState()
+    w.tabs.setCurrentIndex(2)  # Compose was built with Events: its tab now shows it
+    assert w.tabs.currentWidget() is tools.compose
