@@ -213,6 +213,8 @@ class SockDeskServer:
         the token."""
         if not token:
             raise StartupError("--admin needs --token (it is the Admin UI password)")
+        # the UI counts packets and bytes where engine.io writes them into a websocket
+        self.sio.eio.direct_writes = False
         return instrument(self.sio, token)
 
     async def start(self) -> str:

@@ -68,6 +68,10 @@ class NodeLikeEngine(engineio.AsyncServer):
         kwargs["monitor_clients"] = False  # Heartbeats replaces the service task
         super().__init__(*args, **kwargs)
         self.heartbeats = Heartbeats(self)
+        #: frames may be written past the sockets' send queues (fanout.write_direct);
+        #: off while the Admin UI counts what goes out, which it does in the websocket's
+        #: ``send`` (its bytes and packets charts showed next to nothing with them on)
+        self.direct_writes = True
 
     def attach(self, app: Any, engineio_path: str = "engine.io") -> None:
         """Route every method to the engine (the stock routes are GET, POST, OPTIONS),
@@ -94,7 +98,8 @@ class NodeLikeEngine(engineio.AsyncServer):
         (:func:`server_stub.transport.fanout.write_direct`): the queue's writer task
         would wake and aiohttp would frame it in Python, for every ack."""
         sock = self.sockets.get(sid)
-        if sock is not None and pkt.packet_type == eio_packet.MESSAGE and not sock.closed:
+        if self.direct_writes and sock is not None and not sock.closed \
+                and pkt.packet_type == eio_packet.MESSAGE:
             wire = websocket_frames([pkt])
             if wire is not None and write_direct(sock, wire):
                 return

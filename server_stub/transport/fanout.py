@@ -107,7 +107,9 @@ class DirectFanOut(socketio.AsyncManager):
                                            data=[event, *args]).encode()
         frames = [eio_packet.Packet(eio_packet.MESSAGE, part)
                   for part in (encoded if isinstance(encoded, list) else [encoded])]
-        wire = websocket_frames(frames)
+        # None: every frame through the queues (see NodeLikeEngine.direct_writes)
+        wire = websocket_frames(frames) if getattr(self.server.eio, "direct_writes", True) \
+            else None
         sockets = self.server.eio.sockets
         for sid, eio_sid in self.get_participants(namespace, room):
             sock = sockets.get(eio_sid)

@@ -17,7 +17,7 @@ import aiohttp
 from tests.app.helpers import until
 from tests.server_stub.admin_peers import AdminView, BareClient
 from tests.server_stub.conftest import ServerFactory
-from tests.server_stub.peers import unique
+from tests.server_stub.peers import connected, unique
 
 TOKEN = "admin-token"
 #: Well under ping_interval + ping_timeout, which a pending poll waited for before.
@@ -129,4 +129,37 @@ async def test_refused_connections_are_never_listed(server_factory: ServerFactor
         assert reported() <= {eve, ("/admin", admin.sio.get_sid("/admin"))}
     finally:
         for peer in (client, admin):
+            await peer.close()
+
+
+async def test_the_traffic_charts_count_what_goes_out_over_websockets(
+        server_factory: ServerFactory) -> None:
+    """The UI's packets and bytes charts count what engine.io writes into a websocket.
+    Broadcasts and acks may skip that write for speed (fanout.write_direct); with the
+    Admin UI on they do not, or the charts showed next to nothing."""
+    srv = server_factory("--admin", "--token", TOKEN)
+    admin = await AdminView(srv.url, TOKEN).open()
+    room = unique("traffic")
+    sender = await connected(srv.url, "sam", "/chat", token=TOKEN)
+    receiver = await connected(srv.url, "rae", "/chat", token=TOKEN)
+    try:
+        for peer in (sender, receiver):
+            assert (await peer.call("join", {"room": room}))["ok"] is True
+        await admin.next_stats()  # what came before is counted in it
+        seen = len(admin.stats)
+        for n in range(10):
+            assert (await sender.call("message", {"room": room, "text": f"m{n}"}))["ok"]
+        for _ in range(10):
+            await receiver.next("message")
+        await admin.next_stats()  # the traffic is in this one and the ones before it
+        out = {"packetsOut": 0, "bytesOut": 0}
+        for stats in admin.stats[seen:]:
+            for entry in stats["aggregatedEvents"]:
+                if entry["type"] in out:
+                    out[entry["type"]] += entry["count"]
+        # 10 acks to the sender, 10 broadcasts to the receiver, and the stats themselves
+        assert out["packetsOut"] >= 20, out
+        assert out["bytesOut"] >= 20 * len('42/chat,{"text":"m0"}'), out
+    finally:
+        for peer in (sender, receiver, admin):
             await peer.close()
