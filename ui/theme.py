@@ -16,9 +16,12 @@ import functools
 import re
 from importlib import resources
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
+    QFont,
+    QFontDatabase,
     QGuiApplication,
     QIcon,
     QIconEngine,
@@ -27,7 +30,7 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ui.text import stable_hue
 
@@ -80,6 +83,46 @@ def scale_css(css: str, scale: float | None = None) -> str:
         return m.group(0) if value < 2 else f"{max(1, round(value * float(factor)))}px"
 
     return _PX.sub(scaled, css)
+
+
+# -- the fixed-pitch font ------------------------------------------------------------------------
+
+#: the system's fixed-pitch font at one zoom factor (shared: do not modify it)
+_mono: tuple[float, QFont] | None = None
+#: widgets given it with use_mono, re-fonted at every zoom
+_mono_widgets: set[QWidget] = set()
+
+
+def mono_font() -> QFont:
+    """The system's fixed-pitch font at the zoom in use. A widget with a font of its own
+    does not follow the application font that ``ui.zoom`` scales: JSON, hex dumps and
+    the packet log's columns stayed at 100 % in presenter mode. Shared: copy it before
+    changing it."""
+    global _mono
+    if _mono is None or _mono[0] != _view.scale:
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * _view.scale)
+        elif font.pixelSize() > 0:
+            font.setPixelSize(max(1, round(font.pixelSize() * _view.scale)))
+        _mono = (_view.scale, font)
+    return _mono[1]
+
+
+def use_mono(widget: QWidget) -> None:
+    """Give ``widget`` the fixed-pitch font, now and after every zoom."""
+    widget.setFont(mono_font())
+    _mono_widgets.add(widget)
+    widget.destroyed.connect(lambda *_a: _mono_widgets.discard(widget))
+
+
+def _refont_mono() -> None:
+    font = mono_font()
+    for widget in list(_mono_widgets):
+        if shiboken6.isValid(widget):
+            widget.setFont(font)
+        else:
+            _mono_widgets.discard(widget)
 
 
 def set_scale(scale: float) -> None:
@@ -400,6 +443,7 @@ def restyle(app: QApplication) -> None:
     """Rebuild the stylesheet from the palette and zoom in use (pixmaps re-tint)."""
     _pixmap_cache.clear()
     app.setStyleSheet(stylesheet(app.palette()))
+    _refont_mono()
 
 
 def _follow_scheme(app: QApplication) -> None:

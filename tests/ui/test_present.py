@@ -319,3 +319,31 @@ def test_presenter_screenshot_of_a_lesson(tmp_path):
     assert (img.width(), img.height()) == (1280, 720)
     # dark: the canvas's background, under the lanes, is dark
     assert QColor(img.pixel(640, 600)).lightnessF() < 0.25
+
+
+def test_fixed_pitch_text_grows_with_the_zoom(make_window, qapp):
+    """JSON, hex and the packet log's columns have a font of their own, which the
+    application font's zoom did not reach: at 125 % on a projector they stayed small."""
+    from PySide6.QtGui import QFontDatabase
+
+    from app.packets import Packet
+    from ui.models.packets import COL_ARGS
+
+    w = make_window("http://127.0.0.1:9", "short")
+    w.packets.add_many([Packet(1, 1.0, "in", "/", "EVENT", "tick", [1], None, None, 9)])
+    w.packets.flush()
+    system_pt = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).pointSizeF()
+    editor = w.compose.args[0].json  # the argument editor
+    shown = [editor, w.compose.response, w.events.detail]
+
+    def sizes() -> list[float]:
+        cell = w.packets.data(w.packets.index(0, COL_ARGS), Qt.ItemDataRole.FontRole)
+        return [x.font().pointSizeF() for x in shown] + [cell.pointSizeF()]
+
+    assert sizes() == pytest.approx([system_pt] * 4)
+    view_state().set_presenting(True)  # 125 %
+    assert sizes() == pytest.approx([system_pt * 1.25] * 4)
+    view_state().set_zoom(150, remember=False)
+    assert sizes() == pytest.approx([system_pt * 1.5] * 4)
+    view_state().set_presenting(False)
+    assert sizes() == pytest.approx([system_pt] * 4)

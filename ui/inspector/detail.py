@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -58,7 +58,6 @@ class DetailPane(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._value: Any = None
         self._full_shown = False
 
@@ -81,7 +80,7 @@ class DetailPane(QWidget):
         self.text = QPlainTextEdit()
         self.text.setObjectName("messageText")
         self.text.setReadOnly(True)
-        self.text.setFont(mono)
+        theme.use_mono(self.text)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.text.setPlaceholderText("Select a message to see it in full")
         self.text.setMaximumBlockCount(0)
@@ -316,7 +315,7 @@ class ProblemsDialog(QDialog):
         head.setWordWrap(True)
         self.list = QPlainTextEdit()
         self.list.setReadOnly(True)
-        self.list.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        theme.use_mono(self.list)
         self.list.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         prefix = f"{name}:" if name else "line "
         self.list.setPlainText("\n".join(escape_controls(f"{prefix}{no}: {why}"[:500])

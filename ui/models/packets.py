@@ -20,10 +20,11 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontDatabase
+from PySide6.QtGui import QColor, QFont
 
 from app import jsonmod
 from app.binary import has_binary
+from ui import theme
 from ui.models.painted import HEADER_TEXT_ROLES, PaintedRow
 from ui.text import (
     escape_controls,
@@ -169,7 +170,6 @@ class PacketTableModel(QAbstractTableModel):
         self._paused = False
         self._base = 0  # absolute number of the first row still held
         self._out_by_ack: dict[tuple[str, Any], int] = {}  # (ns, ack_id) -> absolute row
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
@@ -345,7 +345,7 @@ class PacketTableModel(QAbstractTableModel):
         if col == COL_EVENT and row.kind in ("DISCONNECT", "RECOVERY"):
             return self._bold
         if col in (COL_TIME, COL_ARGS, COL_ACK):
-            return self._mono
+            return theme.mono_font()  # at the zoom in use
         return None
 
     # -- Qt model -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import binary
+from ui import theme
 from ui.text import binary_size_text as size_text
 from ui.widgets.buttons import tool_button
 
@@ -75,7 +75,7 @@ class BinaryView(QWidget):
         self.note.hide()
         self.dump = QPlainTextEdit()
         self.dump.setReadOnly(True)
-        self.dump.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        theme.use_mono(self.dump)
         self.dump.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)

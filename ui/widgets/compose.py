@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -271,7 +270,7 @@ class ComposeTab(QWidget):
 
         self.response = QPlainTextEdit()
         self.response.setReadOnly(True)
-        self.response.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        theme.use_mono(self.response)
         self.response.setPlaceholderText("The ack response appears here")
         self.sent = QPlainTextEdit()
         self.sent.setReadOnly(True)

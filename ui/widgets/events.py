@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -171,7 +171,7 @@ class EventsTab(QWidget):
 
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
-        self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        theme.use_mono(self.detail)
         self.detail.setPlaceholderText("Select a packet to see it in full")
         self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.copy_button = tool_button("Copy the packet as JSON", icon="copy", text="Copy")

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from ui import theme
 from ui.text import json_error
 
 
@@ -25,7 +25,7 @@ class JsonEdit(QWidget):
         self.allow_empty = allow_empty
         self.require_object = require_object
         self.edit = QPlainTextEdit()
-        self.edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        theme.use_mono(self.edit)
         self.edit.setTabChangesFocus(True)
         self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         fm = self.edit.fontMetrics()
