@@ -99,6 +99,12 @@ class ToolTabs:
     compose: ComposeTab
     controller: ComposeController
 
+    def splitters(self) -> dict[str, QSplitter]:
+        """Their splitters whose sizes the window remembers, by the name they are saved
+        under (``events_panel``: the packet list against the ack panel)."""
+        return {"events": self.events.splitter, "events_panel": self.events.vsplit,
+                "compose": self.compose.splitter}
+
 
 class MainWindow(QMainWindow):
     """One workspace at a time, one user. Several can live in one process
@@ -317,9 +323,9 @@ class MainWindow(QMainWindow):
         if namespaces:
             compose.set_namespaces(namespaces, replace=True)
         controller.refresh_acks()
-        self.shape.restore_splitters({"events": events.splitter,
-                                      "compose": compose.splitter})
-        return ToolTabs(events, acks, compose, controller)
+        tools = ToolTabs(events, acks, compose, controller)
+        self.shape.restore_splitters(tools.splitters())
+        return tools
 
     @property
     def queues(self) -> QueuesTab:

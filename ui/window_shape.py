@@ -131,7 +131,7 @@ class WindowShape:
         found = {"main": w.splitter, "chat": w.chat.splitter}
         tools = w.tools_if_built
         if tools is not None:
-            found.update(events=tools.events.splitter, compose=tools.compose.splitter)
+            found.update(tools.splitters())
         return found
 
     def restore(self) -> None:

@@ -109,3 +109,27 @@ def test_what_the_window_learnt_before_events_and_compose_were_built_is_in_them(
     assert tools.compose.splitter.saveState() == saved.saveState()
     w.tabs.setCurrentIndex(2)  # Compose was built with Events: its tab now shows it
     assert w.tabs.currentWidget() is tools.compose
+
+
+def test_the_events_and_compose_splitters_are_remembered(run, make_window, qtbot):
+    """Every splitter of the two tabs comes back at its size in the next window, the
+    packet list against the ack panel too (it was never saved)."""
+    first = make_window("http://127.0.0.1:9", "alice")
+    first.resize(1200, 800)
+    for tab in (first.events, first.compose):
+        first.tabs.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda tab=tab: tab.height() > 300)
+    tools = first.tools
+    saved = {}
+    for name, splitter in tools.splitters().items():
+        total = sum(splitter.sizes())
+        splitter.setSizes([total // 3, total - total // 3])
+        saved[name] = bytes(splitter.saveState().data())
+    assert set(saved) == {"events", "events_panel", "compose"}
+    run(first.shutdown())
+
+    again = make_window("http://127.0.0.1:9", "alice")
+    again.build_deferred_tabs()
+    restored = {name: bytes(splitter.saveState().data())
+                for name, splitter in again.tools.splitters().items()}
+    assert restored == saved
