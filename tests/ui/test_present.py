@@ -347,3 +347,17 @@ def test_fixed_pitch_text_grows_with_the_zoom(make_window, qapp):
     assert sizes() == pytest.approx([system_pt * 1.5] * 4)
     view_state().set_presenting(False)
     assert sizes() == pytest.approx([system_pt] * 4)
+
+
+def test_leaving_presenter_mode_gives_the_bar_its_height_back(make_window, qtbot):
+    """Qt's toolbar has one margin for all four sides, which it takes from the
+    stylesheet when it is restyled (every zoom) but not when it is built: with a
+    padding of 6 px by 10 px the bar was 12 px taller after presenter mode than before."""
+    w = make_window("http://127.0.0.1:9", "short")
+    qtbot.waitUntil(lambda: w.bar.height() > 0)
+    before = (w.bar.height(), w.tabs.mapTo(w, w.tabs.rect().topLeft()).y())
+    view_state().set_presenting(True)
+    qtbot.waitUntil(lambda: w.bar.height() > before[0])
+    view_state().set_presenting(False)
+    qtbot.waitUntil(lambda: (w.bar.height(),
+                             w.tabs.mapTo(w, w.tabs.rect().topLeft()).y()) == before)
