@@ -373,3 +373,30 @@ def test_a_held_request_is_dropped_when_the_connection_goes(run, local, make_win
     assert "no longer waits" in acks.error.text()
     with contextlib.suppress(Exception):
         run(task)
+
+
+def test_the_last_answer_leaves_the_ack_panel_where_it_was(make_window, qtbot):
+    """Answering the last held request disabled the focused Answer… button; Qt handed the
+    focus on, and the scroll area the panel sits in scrolled down to the rule form."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from app.acks import AckRequest
+
+    w = make_window("http://127.0.0.1:9", "alice")
+    w.resize(1280, 680)
+    w.tabs.setCurrentWidget(w.events)
+    scroll = w.acks.parentWidget().parentWidget()  # the viewport's scroll area
+    assert isinstance(scroll, QScrollArea)
+    bar = scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)  # the panel is taller than its room
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    req = AckRequest("/", "confirm", [{"q": "ship it?"}])
+    req.hold()
+    w.acks.set_pending([req])
+    w.acks.answer_button.setFocus()
+    qtbot.waitUntil(w.acks.answer_button.hasFocus)
+    assert bar.value() == 0
+    w.acks.set_pending([])  # answered: none waits any more
+    assert w.acks.summary.text() == "none waiting"
+    assert bar.value() == 0 and w.acks.pending.hasFocus()

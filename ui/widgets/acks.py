@@ -324,7 +324,13 @@ class AckPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has = self.selected_request() is not None
-        for b in (self.answer_button, self.ignore_button, self.rule_button):
+        buttons = (self.answer_button, self.ignore_button, self.rule_button)
+        if not has and any(b.hasFocus() for b in buttons):
+            # a button disabled with the focus hands it to the next widget, and the
+            # scroll area this panel sits in scrolled to that one: the rule form, with
+            # the requests' list out of view, after every last answer
+            self.pending.setFocus()
+        for b in buttons:
             b.setEnabled(has)
 
     def open_answer(self) -> AnswerDialog | None:
