@@ -361,3 +361,15 @@ def test_leaving_presenter_mode_gives_the_bar_its_height_back(make_window, qtbot
     view_state().set_presenting(False)
     qtbot.waitUntil(lambda: (w.bar.height(),
                              w.tabs.mapTo(w, w.tabs.rect().topLeft()).y()) == before)
+
+
+def test_the_ack_panels_column_headers_fit_at_a_presenters_zoom(make_window, qtbot):
+    """"Namespace" was cut on both sides at 125 % (a fixed default column width)."""
+    w = make_window("http://127.0.0.1:9", "short")
+    view_state().set_presenting(True)
+    w.tabs.setCurrentWidget(w.events)
+    for table in (w.acks.pending, w.acks.rules):
+        header = table.horizontalHeader()
+        for col in range(table.columnCount()):
+            # what the header needs for its label, with the stylesheet's padding
+            qtbot.waitUntil(lambda h=header, c=col: h.sectionSize(c) >= h.sectionSizeHint(c))

@@ -165,6 +165,14 @@ class AnswerDialog(QDialog):
         super().accept()
 
 
+def fit_columns(table: QTableWidget, stretch: int) -> None:
+    """Columns as wide as their contents and their header (a fixed default cut
+    "Namespace" at a presenter's zoom), ``stretch`` taking the rest."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
 class AckPanel(QWidget):
     """Held ack requests with Answer…/Don't answer, the rules per event, and a log."""
 
@@ -187,8 +195,7 @@ class AckPanel(QWidget):
         self.pending.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.pending.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.pending.verticalHeader().hide()
-        self.pending.horizontalHeader().setSectionResizeMode(
-            2, QHeaderView.ResizeMode.Stretch)
+        fit_columns(self.pending, stretch=2)
         self.pending.setMinimumHeight(70)
         self.pending.itemSelectionChanged.connect(self._update_buttons)
         self.pending.itemDoubleClicked.connect(lambda _i: self.open_answer())
@@ -215,7 +222,7 @@ class AckPanel(QWidget):
         self.rules.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.rules.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.rules.verticalHeader().hide()
-        self.rules.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        fit_columns(self.rules, stretch=2)
         self.rules.setMinimumHeight(60)
         self.rules.itemSelectionChanged.connect(self._rule_selected)
         self.rule_event = QLineEdit()
