@@ -373,3 +373,20 @@ def test_the_ack_panels_column_headers_fit_at_a_presenters_zoom(make_window, qtb
         for col in range(table.columnCount()):
             # what the header needs for its label, with the stylesheet's padding
             qtbot.waitUntil(lambda h=header, c=col: h.sectionSize(c) >= h.sectionSizeHint(c))
+
+
+def test_a_cut_lesson_summary_keeps_clear_of_the_speed_label(make_window, qtbot):
+    """At 125 % on a projector lesson 4's summary is cut with "…", which ran straight
+    into "Speed"."""
+    w = make_window("http://127.0.0.1:9", "short")
+    w.resize(*PROJECTOR)
+    learn = w.learn
+    w.tabs.setCurrentWidget(learn)
+    w.view_menu.present_action.trigger()
+    learn.lessons_menu.aboutToShow.emit()
+    learn.lessons_menu.actions()[3].trigger()   # 4. Acks: a long summary
+    summary, speed = learn.subtitle, learn.speed_label
+    qtbot.waitUntil(lambda: speed.isVisible() and summary.width() > 0)
+    right = summary.mapTo(learn, summary.rect().topRight()).x()
+    left = speed.mapTo(learn, speed.rect().topLeft()).x()
+    assert left - right >= 8
