@@ -390,3 +390,25 @@ def test_a_cut_lesson_summary_keeps_clear_of_the_speed_label(make_window, qtbot)
     right = summary.mapTo(learn, summary.rect().topRight()).x()
     left = speed.mapTo(learn, speed.rect().topLeft()).x()
     assert left - right >= 8
+
+
+def test_the_packet_logs_rows_and_columns_grow_with_the_zoom(make_window, qtbot):
+    """The Events table's widths were fixed pixels: at 125 % the time, in the zoomed
+    fixed-pitch font, was cut to "18:55:51...."; its rows kept their height too."""
+    from PySide6.QtGui import QFontMetrics
+
+    from ui.models.packets import COL_TIME
+
+    w = make_window("http://127.0.0.1:9", "short")
+    w.tabs.setCurrentWidget(w.events)
+    table = w.events.table
+    qtbot.waitUntil(lambda: table.viewport().width() > 0)
+    before = (table.columnWidth(COL_TIME), table.verticalHeader().defaultSectionSize())
+    view_state().set_zoom(150, remember=False)
+    mono = QFontMetrics(theme.mono_font())
+    qtbot.waitUntil(lambda: table.columnWidth(COL_TIME)
+                    >= mono.horizontalAdvance("18:55:51.803") + 8)
+    assert table.verticalHeader().defaultSectionSize() >= mono.height() + 8
+    view_state().set_zoom(100, remember=False)
+    qtbot.waitUntil(lambda: (table.columnWidth(COL_TIME),
+                             table.verticalHeader().defaultSectionSize()) == before)

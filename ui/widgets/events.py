@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -58,6 +58,11 @@ COLUMN_FLOORS = {COL_NS: 64, COL_EVENT: 76, COL_ACK: 32, COL_SIZE: 48}
 #: columns whose floor is a sample of their text (times, directions and latencies are
 #: not elided)
 TEXT_FLOORS = {COL_TIME: "00:00:00.000", COL_DIR: "↑ out", COL_LATENCY: "000.0 ms"}
+#: the columns' widths at 100 %; they grow with the zoom (see EventsTab.follow_font)
+COLUMN_WIDTHS = {COL_TIME: 104, COL_DIR: 56, COL_NS: 90, COL_EVENT: 130, COL_ARGS: 380,
+                 COL_ACK: 56, COL_LATENCY: 78, COL_SIZE: 70}
+#: columns in the fixed-pitch font (ui.models.packets), whose floors it measures
+MONO_COLUMNS = frozenset({COL_TIME, COL_ARGS, COL_ACK})
 
 PACKET_FIELDS = ("seq", "ts", "direction", "namespace", "kind", "event", "args", "ack_id",
                  "latency_ms", "size")
@@ -149,22 +154,19 @@ class EventsTab(QWidget):
         vh = self.table.verticalHeader()
         vh.setVisible(False)
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setHighlightSections(False)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        widths = {COL_TIME: 104, COL_DIR: 56, COL_NS: 90, COL_EVENT: 130, COL_ARGS: 380,
-                  COL_ACK: 56, COL_LATENCY: 78, COL_SIZE: 70}
-        for col, w in widths.items():
+        self._widths: dict[int, int] = {}
+        self._floors: dict[int, int] = {}
+        self._size_for_font()
+        for col, w in self._widths.items():
             self.table.setColumnWidth(col, w)
         hh.setSectionResizeMode(COL_ARGS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self._widths = widths
-        self._floors = dict(COLUMN_FLOORS) | {
-            col: self.table.fontMetrics().horizontalAdvance(text) + 14
-            for col, text in TEXT_FLOORS.items()}
         self._fitting = False      # our own column changes (not the user's)
+        self._refit_due = False    # a font change (the zoom) waits to be followed
         self._user_widths = False  # once the user sizes a column, the widths are theirs
         hh.sectionResized.connect(self._section_resized)
         self.table.viewport().installEventFilter(self)
@@ -238,6 +240,31 @@ class EventsTab(QWidget):
             if self._stick:  # a shorter view (first shown, a panel grew) still ends at
                 self._scroll_timer.start()  # the newest packet
         return False
+
+    def _size_for_font(self) -> None:
+        """Row height, column widths and the columns' floors for the font in use (the
+        zoom's): at 125 % the time no longer fitted its 104 px."""
+        mono = QFontMetrics(theme.mono_font())
+        plain = self.fontMetrics()
+        self.table.verticalHeader().setDefaultSectionSize(
+            max(plain.height(), mono.height()) + 8)
+        self._widths = {c: round(w * theme.scale()) for c, w in COLUMN_WIDTHS.items()}
+        self._floors = {c: round(w * theme.scale()) for c, w in COLUMN_FLOORS.items()} | {
+            col: (mono if col in MONO_COLUMNS else plain).horizontalAdvance(text) + 14
+            for col, text in TEXT_FLOORS.items()}
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange and not self._refit_due:  # ui.zoom
+            # once the new font has reached the table and its header, whose reactions
+            # to it are not the user sizing columns
+            self._refit_due = self._fitting = True
+            QTimer.singleShot(0, self._refit_for_font)
+
+    def _refit_for_font(self) -> None:
+        self._refit_due = self._fitting = False
+        self._size_for_font()
+        self.fit_columns()
 
     def fit_columns(self) -> None:
         """Arguments, the column that says what a packet is, keeps ``ARGS_LEAST`` px in
