@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.error_label, 1)
         self.statusBar().addPermanentWidget(self.summary_label)
         self.statusBar().setSizeGripEnabled(False)
+        # without a size grip the last words touched the window's edge
+        self.statusBar().setContentsMargins(6, 0, 10, 0)
 
         self._depth_timer = QTimer(self)
         self._depth_timer.setSingleShot(True)

@@ -239,3 +239,12 @@ def test_tiling_three_windows_offscreen(make_window, qtbot):
         assert w.width() >= w.minimumSizeHint().width()
         assert w.height() >= w.minimumSizeHint().height()
         assert screen.contains(w.frameGeometry())
+
+
+def test_the_status_bar_keeps_clear_of_the_window_edges(make_window, qtbot):
+    w = make_window("http://127.0.0.1:9", "short")
+    w.summary_label.setText("alice  ·  connected to http://127.0.0.1:42511 over websocket")
+    label = w.summary_label
+    qtbot.waitUntil(lambda: label.isVisible() and label.width() > 0)
+    right = label.mapTo(w, label.rect().topRight()).x()
+    assert w.width() - 1 - right >= 8
