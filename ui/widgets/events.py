@@ -58,7 +58,7 @@ COLUMN_FLOORS = {COL_NS: 64, COL_EVENT: 76, COL_ACK: 32, COL_SIZE: 48}
 #: columns whose floor is a sample of their text (times, directions and latencies are
 #: not elided)
 TEXT_FLOORS = {COL_TIME: "00:00:00.000", COL_DIR: "↑ out", COL_LATENCY: "000.0 ms"}
-#: the columns' widths at 100 %; they grow with the zoom (see EventsTab.follow_font)
+#: the columns' widths at 100 %; they grow with the zoom (EventsTab._size_for_font)
 COLUMN_WIDTHS = {COL_TIME: 104, COL_DIR: 56, COL_NS: 90, COL_EVENT: 130, COL_ARGS: 380,
                  COL_ACK: 56, COL_LATENCY: 78, COL_SIZE: 70}
 #: columns in the fixed-pitch font (ui.models.packets), whose floors it measures
@@ -82,6 +82,8 @@ class EventsTab(QWidget):
 
     def __init__(self, model: PacketTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._fitting = False      # our own column changes (not the user's)
+        self._refit_due = False    # a font change (the zoom) waits to be followed
         self.model = model
         # The proxy is only in use while a filter is set: unfiltered, the table shows the
         # model itself, so 100k+ rows cost no per-row Python filter calls at all.
@@ -165,8 +167,6 @@ class EventsTab(QWidget):
             self.table.setColumnWidth(col, w)
         hh.setSectionResizeMode(COL_ARGS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self._fitting = False      # our own column changes (not the user's)
-        self._refit_due = False    # a font change (the zoom) waits to be followed
         self._user_widths = False  # once the user sizes a column, the widths are theirs
         hh.sectionResized.connect(self._section_resized)
         self.table.viewport().installEventFilter(self)
@@ -259,7 +259,7 @@ class EventsTab(QWidget):
             # once the new font has reached the table and its header, whose reactions
             # to it are not the user sizing columns
             self._refit_due = self._fitting = True
-            QTimer.singleShot(0, self._refit_for_font)
+            QTimer.singleShot(0, self, self._refit_for_font)
 
     def _refit_for_font(self) -> None:
         self._refit_due = self._fitting = False
