@@ -57,6 +57,7 @@ from ui.models.packets import PacketTableModel
 from ui.models.sidebar import SidebarModel
 from ui.settings import Settings
 from ui.text import escape_controls, one_line
+from ui.tool_tabs import ToolTabs, build_tool_tabs
 from ui.tray import AppTray, app_tray
 from ui.view_menu import ViewMenu
 from ui.widgets.acks import AckPanel
@@ -88,22 +89,6 @@ if TYPE_CHECKING:
     from ui.widgets.new_workspace import NewWorkspaceDialog
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ToolTabs:
-    """What the Events and Compose tabs are made of (built after the first paint)."""
-
-    events: EventsTab
-    acks: AckPanel
-    compose: ComposeTab
-    controller: ComposeController
-
-    def splitters(self) -> dict[str, QSplitter]:
-        """Their splitters whose sizes the window remembers, by the name they are saved
-        under (``events_panel``: the packet list against the ack panel)."""
-        return {"events": self.events.splitter, "events_panel": self.events.vsplit,
-                "compose": self.compose.splitter}
 
 
 class MainWindow(QMainWindow):
@@ -286,7 +271,7 @@ class MainWindow(QMainWindow):
         now if they were not yet (their tabs show them once asked for, see
         ``events``/``compose``)."""
         if self._tools is None:
-            self._tools = self._make_tools()
+            self._tools = build_tool_tabs(self)
         return self._tools
 
     @property
@@ -308,26 +293,6 @@ class MainWindow(QMainWindow):
     @property
     def compose_controller(self) -> ComposeController:
         return self.tools.controller
-
-    def _make_tools(self) -> ToolTabs:
-        events = EventsTab(self.packets)
-        events.export_requested.connect(self.export_packets)
-        compose = ComposeTab(self.settings)
-        acks = AckPanel()
-        events.add_panel(acks)
-        controller = ComposeController(self, self.bridge, compose, acks, self)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            send = QShortcut(QKeySequence(keys), compose)
-            send.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            send.activated.connect(compose.send)
-        # what the window learnt before they were built
-        namespaces = self.sidebar_model.keys("namespace")
-        if namespaces:
-            compose.set_namespaces(namespaces, replace=True)
-        controller.refresh_acks()
-        tools = ToolTabs(events, acks, compose, controller)
-        self.shape.restore_splitters(tools.splitters())
-        return tools
 
     @property
     def queues(self) -> QueuesTab:
