@@ -249,7 +249,8 @@ class EventsTab(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(
             max(plain.height(), mono.height()) + 8)
         self._widths = {c: round(w * theme.scale()) for c, w in COLUMN_WIDTHS.items()}
-        self._floors = {c: round(w * theme.scale()) for c, w in COLUMN_FLOORS.items()} | {
+        # the floors stay: in a narrow zoomed window Arguments needs every pixel
+        self._floors = dict(COLUMN_FLOORS) | {
             col: (mono if col in MONO_COLUMNS else plain).horizontalAdvance(text) + 14
             for col, text in TEXT_FLOORS.items()}
 
