@@ -112,17 +112,22 @@ def mono_font() -> QFont:
 def use_mono(widget: QWidget) -> None:
     """Give ``widget`` the fixed-pitch font, now and after every zoom."""
     widget.setFont(mono_font())
+    if len(_mono_widgets) >= 64:
+        _forget_deleted()
     _mono_widgets.add(widget)
-    widget.destroyed.connect(lambda *_a: _mono_widgets.discard(widget))
+
+
+def _forget_deleted() -> None:
+    """Drop the widgets Qt has deleted (no slot on their ``destroyed``: a Python call
+    on a wrapper in the middle of its C++ destructor is asking for trouble)."""
+    _mono_widgets.difference_update([w for w in _mono_widgets if not shiboken6.isValid(w)])
 
 
 def _refont_mono() -> None:
+    _forget_deleted()
     font = mono_font()
-    for widget in list(_mono_widgets):
-        if shiboken6.isValid(widget):
-            widget.setFont(font)
-        else:
-            _mono_widgets.discard(widget)
+    for widget in _mono_widgets:
+        widget.setFont(font)
 
 
 def set_scale(scale: float) -> None:

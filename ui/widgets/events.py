@@ -44,6 +44,7 @@ from ui.text import to_json
 from ui.widgets.binaryview import BinaryView
 from ui.widgets.buttons import tool_button
 from ui.widgets.row_table import RowTable
+from ui.zoom import view_state
 
 if TYPE_CHECKING:
     from app.packets import Packet
@@ -83,7 +84,6 @@ class EventsTab(QWidget):
     def __init__(self, model: PacketTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._fitting = False      # our own column changes (not the user's)
-        self._refit_due = False    # a font change (the zoom) waits to be followed
         self.model = model
         # The proxy is only in use while a filter is set: unfiltered, the table shows the
         # model itself, so 100k+ rows cost no per-row Python filter calls at all.
@@ -169,6 +169,7 @@ class EventsTab(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self._user_widths = False  # once the user sizes a column, the widths are theirs
         hh.sectionResized.connect(self._section_resized)
+        view_state().zoom_changed.connect(self.follow_zoom)
         self.table.viewport().installEventFilter(self)
 
         self.detail = QPlainTextEdit()
@@ -254,16 +255,8 @@ class EventsTab(QWidget):
             col: (mono if col in MONO_COLUMNS else plain).horizontalAdvance(text) + 14
             for col, text in TEXT_FLOORS.items()}
 
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange and not self._refit_due:  # ui.zoom
-            # once the new font has reached the table and its header, whose reactions
-            # to it are not the user sizing columns
-            self._refit_due = self._fitting = True
-            QTimer.singleShot(0, self, self._refit_for_font)
-
-    def _refit_for_font(self) -> None:
-        self._refit_due = self._fitting = False
+    def follow_zoom(self, _percent: int = 0) -> None:
+        """The zoom changed (``ui.zoom``, after the fonts): rows and columns follow."""
         self._size_for_font()
         self.fit_columns()
 
