@@ -64,6 +64,7 @@ def test_diagram_is_bounded_and_scrubbing_survives_old_rows_falling_off(qtbot):
     held = d.canvas.current()
     assert held is not None and held.n == 20
     assert d.slider.value() == 20 and d.slider.maximum() == 29
+    assert d.position_label.text() == "Row 21 of 30 · paused"  # not a lesson step
     for i in range(30, 60):                        # 10 old rows fall off the front
         d.add_packet("alice", packet(i))
     assert len(d.canvas.items) == 50 and d.canvas.items[0].n == 10

@@ -108,3 +108,11 @@ def test_the_arguments_column_and_the_filter_fit_a_window_800_pixels_wide(make_w
     w.resize(800, 657)
     qtbot.waitUntil(lambda: w.width() == 800)
     assert table.columnWidth(0) == 150
+
+
+def test_an_empty_chat_says_how_to_bring_back_the_folded_sidebar(make_window, qtbot):
+    w, page = at_800(make_window, qtbot, "chat")
+    qtbot.waitUntil(lambda: not w.sidebar_visible)     # folded by itself at 800 px
+    assert "sidebar" in page.subtitle.text() and "Ctrl+B" in page.subtitle.text()
+    w.toggle_sidebar()                                   # the shortcut's own slot
+    qtbot.waitUntil(lambda: w.sidebar_visible)

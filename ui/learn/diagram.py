@@ -681,6 +681,8 @@ class SequenceDiagram(QFrame):
         self.position_label = QLabel("")
         self.position_label.setObjectName("hint")
         self.position_label.setMinimumWidth(120)
+        self.position_label.setToolTip("The selected row of the diagram, and whether the "
+                                       "diagram follows new packets (live) or not")
         self.detail = QLabel("")
         self.detail.setObjectName("hint")
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
@@ -783,7 +785,9 @@ class SequenceDiagram(QFrame):
             self.detail.setText("")
             return
         state = "paused" if self.canvas.paused else "live"
-        self.position_label.setText(f"{pos + 1} of {n} · {state}")
+        # "Row": next to a lesson's "Step 6 of 6", a bare "15 of 15" read as a second
+        # step counter (a reviewer asked which one was right)
+        self.position_label.setText(f"Row {pos + 1} of {n} · {state}")
         item = row.item
         if item is None:
             self.detail.setText(f"{row.count} setup packets ({', '.join(row.events)}): "

@@ -533,7 +533,8 @@ class ChatPane(QWidget):
         self.view.room_actions = False
         self.title.setText("No conversation")
         self.view.set_empty_text("")
-        self.subtitle.setText("Join a room or pick one in the sidebar")
+        # the sidebar folds away in a narrow window: say how to bring it back
+        self.subtitle.setText("Join a room or pick one in the sidebar (Ctrl+B shows it)")
         self.leave_button.setVisible(False)
         self.members_button.setVisible(False)
         self.set_enabled_input(False)
