@@ -1,6 +1,6 @@
 """Making and changing workspaces from the window: "New workspace…", the Connection
-dialog, and the question asked when an edited address would take waiting messages
-elsewhere.
+dialog, and the questions asked when an edit would take waiting messages to another
+address, or send them under another name than the one they were written under.
 
 Kept out of `ui.window` because it is a flow of its own (dialogs opened with `open()`,
 answers handled when they come, then a save and a switch), and the window is the shell.
@@ -27,6 +27,12 @@ def moved_urls(old: Workspace, new: Workspace) -> bool:
     """The edit takes away an address messages may be waiting for (adding a second
     address for the same server does not)."""
     return not old.embedded and bool(set(old.urls) - set(new.urls))
+
+
+def renamed(old: Workspace, new: Workspace) -> bool:
+    """The edit changes the name the waiting messages were written under: the server
+    takes the sender from the connection, so they would go out under the new one."""
+    return (old.user or "") != (new.user or "")
 
 
 class WorkspaceEditing(QObject):
@@ -89,15 +95,49 @@ class WorkspaceEditing(QObject):
         waiting = self.window.waiting_here()
         if waiting and moved_urls(old, new):
             return self._ask_where_waiting_go(old, new, waiting)
+        if waiting and renamed(old, new) and not self.window.as_user:
+            return self._ask_whose_waiting_they_are(old, new, waiting)
         self.window.spawn(self._save_and_open(new))
         return None
+
+    def _ask_whose_waiting_they_are(self, old: Workspace, new: Workspace,
+                                    waiting: int) -> QMessageBox:
+        """Messages written as ``old.user`` wait: they go out as ``new.user`` only if
+        the user says so (a reviewer, refused a taken name, saw what they had written
+        under it go out later under their own, unasked)."""
+        n = f"{waiting} message{'s' if waiting != 1 else ''}"
+        was, now = old.user or "(no name)", new.user or "(no name)"
+        box = QMessageBox(QMessageBox.Icon.Question, "Messages are waiting",
+                          f"{n} written as {was} wait{'s' if waiting == 1 else ''} in "
+                          f"the outbox. Send them as {now}?", parent=self.window)
+        box.setInformativeText(f"Or stay {was}: nothing changes, and the waiting messages "
+                               "can be read or cancelled in Queues, under the outbox.")
+        send = box.addButton(f"Send them as {now}", QMessageBox.ButtonRole.AcceptRole)
+        stay = box.addButton(f"Stay {was}", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        self.window.where_box = box
+
+        def finished(_result: int) -> None:
+            self.window.where_box = None
+            if box.clickedButton() is send:
+                self.window.spawn(self._save_and_open(new))
+            else:
+                self.window.bar.user.setText(old.user or "")
+                self.window.show_info(f"Nothing changed: you are still {was}, and {n} "
+                                      "wait in the outbox")
+            box.deleteLater()
+
+        box.finished.connect(finished)
+        box.open()
+        return box
 
     def _ask_where_waiting_go(self, old: Workspace, new: Workspace,
                               waiting: int) -> QMessageBox:
         n = f"{waiting} message{'s' if waiting != 1 else ''}"
+        as_whom = f" as {new.user or '(no name)'}" if renamed(old, new) else ""
         box = QMessageBox(QMessageBox.Icon.Question, "Messages are waiting",
                           f"{n} wait{'s' if waiting == 1 else ''} for {old.url}. "
-                          f"Send them to {new.url} instead?", parent=self.window)
+                          f"Send them to {new.url}{as_whom} instead?", parent=self.window)
         box.setInformativeText(f"Or keep them for {old.url}: this workspace stays as it "
                                f"is, and a new workspace is made for {new.url}.")
         send = box.addButton(f"Send them to {new.url}", QMessageBox.ButtonRole.AcceptRole)

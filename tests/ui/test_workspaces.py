@@ -582,6 +582,49 @@ def test_changing_the_url_asks_where_waiting_messages_go(
     assert w.where_box is None
 
 
+def test_a_new_name_asks_before_waiting_messages_go_out_under_it(
+        run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
+    """Written as alice while offline, then the name in the bar changed to carol: the
+    messages go out as carol only when the user says so; "Stay alice" changes nothing."""
+    from PySide6.QtWidgets import QMessageBox
+
+    srv = server_factory()
+    store = make_store(tmp_path)
+    ws = workspace("Team", srv.url)
+    store.save(ws)
+    w = window_on(store, ws)
+    run(w.open_workspace(ws))
+    run(w.conversations.join_room("general"))
+    w.on_disconnect_clicked()
+    run.until(lambda: not w.is_connected)
+    for text in ("one", "two"):
+        w.conversations.send_chat("room", "general", text)
+    run.until(lambda: w.bar.depth_text == "Outbox 2")
+
+    def ask(name: str) -> QMessageBox:
+        w.bar.user.setText(name)
+        w.on_connect_clicked()
+        run.until(lambda: w.where_box is not None and w.where_box.isVisible())
+        assert isinstance(w.where_box, QMessageBox)
+        return w.where_box
+
+    box = ask("carol")
+    assert box.text() == "2 messages written as alice wait in the outbox. Send them as carol?"
+    stay = next(b for b in box.buttons() if b.text() == "Stay alice")
+    assert box.defaultButton() is stay
+    stay.click()
+    run.until(lambda: w.where_box is None)
+    assert w.bar.user.text() == "alice" and store.get("Team").user == "alice"
+    assert not w.is_connected and w.bar.depth_text == "Outbox 2"
+    assert run(room_history(srv.url)) == []             # nothing went out meanwhile
+
+    box = ask("carol")
+    next(b for b in box.buttons() if b.text() == "Send them as carol").click()
+    run.until(lambda: w.is_connected and w.bar.depth_text == "Outbox 0", 20)
+    assert store.get("Team").user == "carol"
+    assert run(room_history(srv.url)) == [("carol", "one"), ("carol", "two")]
+
+
 # -- the server SockDesk runs ------------------------------------------------------------------
 
 def test_a_private_workspace_starts_its_own_server_only_when_opened(
