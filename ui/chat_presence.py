@@ -18,6 +18,7 @@ is what tells "the server cannot be reached" from "our connection blinked".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -36,6 +37,17 @@ HOSTING_STOPPED_BANNER = ("You stopped hosting — start it again from the Hosti
                           "messages wait in the outbox")
 #: offline reasons that are no news: nothing shown yet, or the window is closing
 _QUIET_OFFLINE = ("", "Closed")
+
+
+#: the bundled server's refusal of a name claimed by someone else (docs/PROTOCOL.md)
+_NAME_TAKEN = re.compile(r"the name (.+?) is taken")
+
+
+def name_taken_banner(name: str) -> str:
+    """The banner when the server refused the name: say what to do about it (the
+    outbox will not get anywhere under that name)."""
+    return (f"The name {name} is taken on this server — type another name in the bar "
+            "and press Enter; your messages wait in the outbox")
 
 
 def unreachable_banner(where: str) -> str:
@@ -147,6 +159,9 @@ class HonestPresence(QObject):
         if state == "offline":
             if self._you_disconnected:
                 return DISCONNECTED_BANNER
+            taken = _NAME_TAKEN.search(reason)
+            if taken is not None:
+                return name_taken_banner(taken.group(1))
             return (f"You're offline — {one_line(reason, 160).rstrip('.')}; your messages "
                     "wait in the outbox")
         if self._failing:

@@ -625,6 +625,35 @@ def test_a_new_name_asks_before_waiting_messages_go_out_under_it(
     assert run(room_history(srv.url)) == [("carol", "one"), ("carol", "two")]
 
 
+def test_a_taken_name_says_what_to_do_and_enter_in_the_bar_connects_as_another(
+        run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
+    import socketio
+
+    from ui.chat_presence import name_taken_banner
+
+    srv = server_factory()
+
+    async def claim(user: str) -> None:
+        client = socketio.AsyncClient()
+        await client.connect(srv.url, namespaces=["/chat"], transports=["websocket"],
+                             auth={"user": user, "key": "k" * 32}, wait_timeout=10)
+        await client.disconnect()
+
+    run(claim("alice"))                                 # somebody else's name now
+    store = make_store(tmp_path)
+    ws = workspace("Team", srv.url)
+    store.save(ws)
+    w = window_on(store, ws)
+    w.spawn(w.open_workspace(ws))
+    run.until(lambda: w.chat.banner.text() == name_taken_banner("alice"), 20)
+    assert not w.chat.banner.isHidden()
+    assert "type another name in the bar" in w.chat.banner.text()
+    w.bar.user.setText("bob")
+    w.bar.user.returnPressed.emit()                     # Enter, as a user presses it
+    run.until(lambda: w.is_connected and w.user == "bob", 20)
+    assert store.get("Team").user == "bob"
+
+
 # -- the server SockDesk runs ------------------------------------------------------------------
 
 def test_a_private_workspace_starts_its_own_server_only_when_opened(

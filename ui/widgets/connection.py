@@ -136,7 +136,9 @@ class ConnectionBar(QToolBar):
         self.user = QLineEdit()
         self.user.setPlaceholderText("user")
         self.user.setMaximumWidth(120)
-        self.user.setToolTip("Your user name on this server")
+        self.user.setToolTip("Your user name on this server (Enter connects as it)")
+        # a name typed here takes effect with Enter too, not only with Connect
+        self.user.returnPressed.connect(self.connect_requested)
         self.addWidget(self.url)
         self.addWidget(self.user)
 
