@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: the ``event`` of a history entry that is a change, not a message
 CHANGE_EVENTS = ("edit", "delete")
+#: where edits and deletes are sent
+CHAT_NS = "/chat"
 
 
 class ModelSource(Protocol):
@@ -112,6 +114,10 @@ class ChatActions(QObject):
 
     def _on_outbox_changed(self, msg: OutboxMessage) -> None:
         what = self._waiting.get(msg.id)
+        if what is None and msg.namespace == CHAT_NS and msg.event in CHANGE_EVENTS:
+            # asked for before a restart or another session (a name change reopens it):
+            # its outcome is news all the same (a refused edit went unnoticed)
+            what = msg.event
         if what is None:
             return
         state = msg.state.value

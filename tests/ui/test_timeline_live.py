@@ -127,6 +127,26 @@ def test_another_users_edit_is_refused_and_shown_as_an_error(run, server, make_w
     assert model_of(b).item(key).text == "alice's words"
 
 
+def test_a_refused_edit_asked_for_before_a_restart_is_still_reported(run, server,
+                                                                     make_window):
+    """Queued offline, sent by the next run of the app: its refusal was silent."""
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "alice's words")
+    run.until(lambda: "alice's words" in texts(b) and acked(a, "alice's words"))
+    key = next(i.key for i in model_of(b).messages() if i.text == "alice's words")
+    b.on_disconnect_clicked()
+    run.until(lambda: b._state == "offline")
+    b.conversations.actions.edit("room", "general", key, "bob's words")
+    run(b.shutdown())
+    again = make_window(server.url, "bob")      # the same data folder: the edit waits
+    errors: list[str] = []
+    again.show_error = errors.append
+    connect(run, again)
+    run.until(lambda: any("not saved" in e for e in errors), 15)
+    assert any("edit was not saved" in e and "author" in e for e in errors)
+    assert model_of(a).item(key).text == "alice's words"
+
+
 def test_edit_and_delete_made_while_away_show_after_reconnecting(run, server, make_window):
     a, b = in_general(run, server, make_window, "alice", "bob")
     a.conversations.send_chat("room", "general", "draft one")
