@@ -77,6 +77,7 @@ class WindowShape:
 
     def _show_sidebar(self, visible: bool) -> None:
         self.w.sidebar.setVisible(visible)
+        self.w.chat.set_sidebar_folded(not visible)
         button = self.w.sidebar_button
         button.blockSignals(True)
         button.setChecked(visible)

@@ -124,13 +124,16 @@ def test_edit_and_delete_only_for_own_acked_messages(pane):
 
     edits: list[tuple] = []
     deletes: list[tuple] = []
+    typing: list[tuple] = []
     pane.edit_requested.connect(lambda *a: edits.append(a))
     pane.delete_requested.connect(lambda *a: deletes.append(a))
+    pane.typing_activity.connect(lambda *a: typing.append(a))
     # Up in an empty composer edits the last own acked message
     QTest.keyClick(pane.editor, Qt.Key.Key_Up)
     assert pane.composer.mode == "edit" and pane.editor.toPlainText() == "mine"
     assert pane.composer.bar.label.text() == EDIT_BAR_TEXT
     pane.editor.setPlainText("mine, fixed")
+    assert typing == []          # an edit is no new message: the room is not told
     QTest.keyClick(pane.editor, Qt.Key.Key_Return)
     assert edits == [("room", "general", "k2", "mine, fixed")]
     assert pane.editor.toPlainText() == "" and pane.composer.mode == "send"
@@ -138,6 +141,9 @@ def test_edit_and_delete_only_for_own_acked_messages(pane):
     pane.view.edit_requested.emit("k2")
     QTest.keyClick(pane.editor, Qt.Key.Key_Escape)
     assert pane.editor.toPlainText() == "" and len(edits) == 1
+    QTest.keyClicks(pane.editor, "new")  # a new message is typing, as before
+    assert typing == [("room", "general")]
+    pane.editor.clear()
     # delete asks first
     answers = [False, True]
     pane.view.confirm_delete = lambda: answers.pop(0)

@@ -116,3 +116,4 @@ def test_an_empty_chat_says_how_to_bring_back_the_folded_sidebar(make_window, qt
     assert "sidebar" in page.subtitle.text() and "Ctrl+B" in page.subtitle.text()
     w.toggle_sidebar()                                   # the shortcut's own slot
     qtbot.waitUntil(lambda: w.sidebar_visible)
+    assert page.subtitle.text() == "Join a room or pick one in the sidebar"  # in view

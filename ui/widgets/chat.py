@@ -383,6 +383,8 @@ class ChatPane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = ""
+        #: the window's sidebar is folded away (the empty chat says how to get it back)
+        self.sidebar_folded = False
         self.target = ""
         self._last_typing_sent = 0.0
         self._members_wanted = True
@@ -533,11 +535,21 @@ class ChatPane(QWidget):
         self.view.room_actions = False
         self.title.setText("No conversation")
         self.view.set_empty_text("")
-        # the sidebar folds away in a narrow window: say how to bring it back
-        self.subtitle.setText("Join a room or pick one in the sidebar (Ctrl+B shows it)")
+        self.subtitle.setText(self._empty_hint())
         self.leave_button.setVisible(False)
         self.members_button.setVisible(False)
         self.set_enabled_input(False)
+
+    def _empty_hint(self) -> str:
+        # the sidebar folds away in a narrow window: then say how to bring it back
+        return "Join a room or pick one in the sidebar" + (
+            " (Ctrl+B shows it)" if self.sidebar_folded else "")
+
+    def set_sidebar_folded(self, folded: bool) -> None:
+        """The window's sidebar was folded away or shown again."""
+        self.sidebar_folded = folded
+        if not self.kind:
+            self.subtitle.setText(self._empty_hint())
 
     def set_enabled_input(self, enabled: bool) -> None:
         self.composer.set_input_enabled(enabled)
@@ -657,6 +669,8 @@ class ChatPane(QWidget):
                 return
 
     def _on_text_changed(self) -> None:
+        if self.composer.mode == "edit":
+            return  # changing a message already sent: nobody waits for a new one
         now = time.monotonic()
         if self.target and self.editor.toPlainText() and now - self._last_typing_sent > 2.0:
             self._last_typing_sent = now
