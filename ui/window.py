@@ -70,7 +70,7 @@ from ui.widgets.events import EventsTab, packet_dict
 from ui.widgets.lazy_tab import LazyTab
 from ui.widgets.sidebar import Sidebar
 from ui.widgets.switcher import Entry, WorkspaceMenu
-from ui.window_shape import WindowShape
+from ui.window_shape import SIDEBAR_TIP, WindowShape
 from ui.workspace_editing import WorkspaceEditing
 from ui.workspace_lifecycle import WorkspaceLifecycle
 from ui.workspaces import (
@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         # the sidebar folds away (Ctrl+B, the button left of the tabs), by itself in a
         # window narrower than window_shape.SIDEBAR_AUTO_WIDTH, and comes back when it is wide again
-        self.sidebar_button = tool_button("Show or hide the sidebar (Ctrl+B)", icon="layers",
+        self.sidebar_button = tool_button(SIDEBAR_TIP, icon="layers",
                                           checkable=True, name="sidebarToggle")
         self.sidebar_button.setChecked(True)
         self.tabs.setCornerWidget(self.sidebar_button, Qt.Corner.TopLeftCorner)

@@ -14,14 +14,17 @@ tiling keep touching: the window
   both widths grow with the zoom (``ui.zoom``), since what has to fit grows with it: at
   175 % the bar's labels pushed the outbox badge and the connection light out of a
   1280 px window;
-- remembers its geometry and splitters under its key (``windows/<key>/...``).
+- remembers its geometry and splitters under its key (``windows/<key>/...``);
+- while the sidebar is folded, its button says how many messages are unread (and
+  whether one mentions you): the sidebar's own counts are out of sight then, and a
+  reviewer missed an @mention with only the window title telling.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from ui.zoom import view_state
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 
     from ui.window import MainWindow
 
+#: the sidebar button's tooltip when it has nothing to count
+SIDEBAR_TIP = "Show or hide the sidebar (Ctrl+B)"
 #: below this window width the sidebar folds away by itself (Slack and VS Code do the same)
 SIDEBAR_AUTO_WIDTH = 900
 #: below this width the connection bar's actions show their icons alone
@@ -52,6 +57,9 @@ class WindowShape:
         self.fitted = False
         self.refitted = False
         w.sidebar_button.toggled.connect(self.set_sidebar_visible)
+        for sig in (w.sidebar_model.dataChanged, w.sidebar_model.rowsRemoved,
+                    w.sidebar_model.modelReset):
+            sig.connect(self.show_unread)
 
     # -- the sidebar ---------------------------------------------------------------------------
     @property
@@ -82,6 +90,24 @@ class WindowShape:
         button.blockSignals(True)
         button.setChecked(visible)
         button.blockSignals(False)
+        self.show_unread()
+
+    def show_unread(self, *_args: object) -> None:
+        """The sidebar button: the unread count beside its icon while the sidebar is
+        folded ("@3" when one of them mentions you), the icon alone otherwise."""
+        button = self.w.sidebar_button
+        model = self.w.sidebar_model
+        unread = model.total_unread() if not self.sidebar_visible else 0
+        if unread:
+            mentions = model.total_mentions()
+            button.setText(f"{'@' if mentions else ''}{unread}")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            about = f"{unread} unread" + (f", {mentions} mentioning you" if mentions else "")
+            button.setToolTip(f"{about}: show the sidebar (Ctrl+B)")
+        else:
+            button.setText("")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setToolTip(SIDEBAR_TIP)
 
     # -- size ----------------------------------------------------------------------------------
     def resized(self, width: int) -> None:

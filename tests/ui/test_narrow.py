@@ -117,3 +117,24 @@ def test_an_empty_chat_says_how_to_bring_back_the_folded_sidebar(make_window, qt
     w.toggle_sidebar()                                   # the shortcut's own slot
     qtbot.waitUntil(lambda: w.sidebar_visible)
     assert page.subtitle.text() == "Join a room or pick one in the sidebar"  # in view
+
+
+def test_the_folded_sidebars_button_counts_unread_messages(make_window, qtbot):
+    w, _page = at_800(make_window, qtbot, "chat")
+    qtbot.waitUntil(lambda: not w.sidebar_visible)
+    button, model = w.sidebar_button, w.sidebar_model
+    assert button.text() == "" and button.toolTip() == "Show or hide the sidebar (Ctrl+B)"
+    model.add("room", "dev")
+    model.bump_unread("room", "dev", 2)
+    assert button.text() == "2" and button.toolTip().startswith("2 unread: show the sidebar")
+    model.bump_unread("room", "dev", 1, mention=True)
+    assert button.text() == "@3" and "1 mentioning you" in button.toolTip()
+    assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    w.toggle_sidebar()                       # shown: the sidebar itself has the counts
+    qtbot.waitUntil(lambda: w.sidebar_visible)
+    assert button.text() == ""
+    assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+    w.toggle_sidebar()
+    assert button.text() == "@3"
+    model.set_unread("room", "dev", 0)       # read: nothing to count
+    assert button.text() == ""

@@ -131,6 +131,10 @@ class SidebarModel(QAbstractItemModel):
         """Unread messages of every room and DM (the window title counts them)."""
         return sum(e.unread for sec in self._sections[SECTION_ROOMS:] for e in sec)
 
+    def total_mentions(self) -> int:
+        """Unread messages of every room and DM that mention you."""
+        return sum(e.mentions for sec in self._sections[SECTION_ROOMS:] for e in sec)
+
     def unread(self, kind: str, key: str) -> int:
         section = self._section_of(kind)
         row = self._find(section, key)
