@@ -22,9 +22,9 @@ use, and each is a menu item rather than a command to remember:
   or that they cannot because hosting is stopped. (It does not count who is connected:
   the server has no cheap way to say so, and a count of room members would be a
   different number.)
-* Quitting the app stops the server for everybody: when others are connected (the
-  server's ``users`` list, asked at that moment), the window asks first
-  (``ask_before_quitting``).
+* Quitting the app stops the server for everybody, and so does Stop hosting: when
+  others are connected (the server's ``users`` list, asked at that moment), both ask
+  first (``ask_before_quitting``, ``stop_when_agreed``).
 
 Only HOST workspaces show any of it: a private server has no invite and nobody to
 release a name for, and a remote one is not ours to stop.
@@ -264,7 +264,8 @@ class HostingControls(QObject):
         """Stop hosting when it runs, start it when it does not."""
         if self._busy:
             return None
-        return self.host.spawn(self.stop() if self.info is not None else self.start())
+        return self.host.spawn(self.stop_when_agreed() if self.info is not None
+                               else self.start())
 
     async def stop(self) -> None:
         """Stop the server: everyone is disconnected (and retries), invites stay valid."""
@@ -400,6 +401,30 @@ class HostingControls(QObject):
                                   cancelled: Callable[[], None]) -> None:
         """Quitting stops the hosted server: with others connected, ask first
         ("Quit anyway?" calls ``proceed``, Cancel ``cancelled``); with nobody, proceed."""
+        await self._ask_before_stopping(
+            "quitting stops the server for {who}. Quit anyway?", "Quit and stop the server",
+            "To keep the server running, minimise the window instead.", proceed, cancelled)
+
+    async def stop_when_agreed(self) -> None:
+        """Stop hosting (the menu's Stop hosting): with others connected, ask first, as
+        quitting does (a reviewer stopped the team's server with one click, unasked)."""
+        if self.quit_box is not None:
+            return                           # asked already (a quit, or a second click)
+        agreed = asyncio.get_running_loop().create_future()
+        await self._ask_before_stopping(
+            "stopping disconnects {who}. Stop hosting?", "Stop hosting",
+            "They reconnect by themselves when you host again.",
+            lambda: agreed.done() or agreed.set_result(True),
+            lambda: agreed.done() or agreed.set_result(False))
+        if await agreed:
+            await self.stop()
+
+    async def _ask_before_stopping(self, question: str, stop_text: str, advice: str,
+                                   proceed: Callable[[], object],
+                                   cancelled: Callable[[], object]) -> None:
+        """Ask ``question`` ("{who}" filled in) when others are connected, with a
+        ``stop_text`` button (``proceed``) and Cancel (``cancelled``); proceed at once
+        when nobody else is."""
         if self.quit_box is not None:
             return                           # already asked (a second Quit)
         others = await self.others_connected()
@@ -409,14 +434,12 @@ class HostingControls(QObject):
         n = len(others)
         who = f"{n} {'person' if n == 1 else 'people'} connected"
         box = QMessageBox(QMessageBox.Icon.Warning, "Stop the server?",
-                          f"You host '{self.host.workspace.name}': quitting stops the "
-                          f"server for {who}. Quit anyway?", parent=self._parent)
+                          f"You host '{self.host.workspace.name}': "
+                          + question.format(who=who), parent=self._parent)
         names = ", ".join(others[:8]) + (", …" if n > 8 else "")
         box.setInformativeText(f"Connected: {names}. Their messages wait in their outboxes "
-                               "until you host again. To keep the server running, "
-                               "minimise the window instead.")
-        quit_button = box.addButton("Quit and stop the server",
-                                    QMessageBox.ButtonRole.DestructiveRole)
+                               f"until you host again. {advice}")
+        stop_button = box.addButton(stop_text, QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         self.quit_box = box
@@ -424,7 +447,7 @@ class HostingControls(QObject):
         def finished(_result: int) -> None:
             self.quit_box = None
             box.deleteLater()
-            if box.clickedButton() is quit_button:
+            if box.clickedButton() is stop_button:
                 proceed()
             else:
                 cancelled()

@@ -416,7 +416,7 @@ def test_quitting_the_host_asks_first_while_others_are_connected(
     button = w.learn.classroom.server_button
     assert not button.isEnabled() and "Hosting" in button.toolTip()
 
-    student = socketio.AsyncClient(ssl_verify=False)
+    student = socketio.AsyncClient(ssl_verify=False, reconnection=False)
 
     async def join() -> None:
         await student.connect(info.url, namespaces=["/chat"], transports=["websocket"],
@@ -426,6 +426,21 @@ def test_quitting_the_host_asks_first_while_others_are_connected(
     run(join())
     install_tray(AppTray(available=False))          # no tray: closing quits
     try:
+        # Stop hosting asks the same way (Cancel keeps the server running)
+        w.hosting.toggle_action.trigger()
+        run.until(lambda: w.hosting.quit_box is not None, 15)
+        assert w.hosting.quit_box.text() == ("You host 'Networks 101': stopping "
+                                             "disconnects 1 person connected. Stop hosting?")
+        w.hosting.quit_box.reject()
+        run.until(lambda: w.hosting.quit_box is None)
+        assert hosted.running and w.hosting.toggle_action.text() == "Stop hosting"
+        w.hosting.toggle_action.trigger()              # asked again, and agreed
+        run.until(lambda: w.hosting.quit_box is not None, 15)
+        next(b for b in w.hosting.quit_box.buttons() if b.text() == "Stop hosting").click()
+        run.until(lambda: not hosted.running and not student.connected, 20)
+        w.hosting.toggle_action.trigger()              # nobody left to ask about: starts
+        run.until(lambda: w.is_connected, 30)
+        run(join())                                    # the student is back
         w.close()
         run.until(lambda: w.hosting.quit_box is not None, 15)
         box = w.hosting.quit_box
