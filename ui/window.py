@@ -73,11 +73,7 @@ from ui.widgets.switcher import Entry, WorkspaceMenu
 from ui.window_shape import SIDEBAR_TIP, WindowShape
 from ui.workspace_editing import WorkspaceEditing
 from ui.workspace_lifecycle import WorkspaceLifecycle
-from ui.workspaces import (
-    Workspaces,
-    options_of,
-    workspace_from_options,
-)
+from ui.workspaces import Workspaces, options_of, shared_servers, workspace_from_options
 
 if TYPE_CHECKING:
     from app.outbox import OutboxMessage
@@ -511,13 +507,15 @@ class MainWindow(QMainWindow):
         if not any(w.id == self.workspace.id for w in listed):
             listed.insert(0, self.workspace)
         out: list[Entry] = []
+        shared = shared_servers(listed)
         for ws in listed:
+            named = ws.url in shared
             if ws.id == self.workspace.id:
-                text = self.workspaces.summary(ws, self._depth_now(), self._state)
+                text = self.workspaces.summary(ws, self._depth_now(), self._state, named)
                 out.append((ws.id, text, True))
             else:
-                out.append((ws.id, self.workspaces.summary(ws, self.workspaces.waiting(ws)),
-                            False))
+                out.append((ws.id, self.workspaces.summary(
+                    ws, self.workspaces.waiting(ws), with_user=named), False))
         return out
 
     # -- the lifecycle (ui.workspace_lifecycle) -------------------------------------------

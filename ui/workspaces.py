@@ -197,9 +197,11 @@ class Workspaces(QObject):
     def last_state(self, ws: Workspace) -> str | None:
         return self._states.get(ws.id)
 
-    def summary(self, ws: Workspace, waiting: int | None, state: str | None = None) -> str:
-        """"Team — 3 waiting, server unreachable", "Orders API — connected"."""
-        parts: list[str] = []
+    def summary(self, ws: Workspace, waiting: int | None, state: str | None = None,
+                with_user: bool = False) -> str:
+        """"Team — 3 waiting, server unreachable", "Orders API — connected"; with
+        ``with_user`` the name it connects as first ("Team (2) — as alice, offline")."""
+        parts: list[str] = [f"as {ws.user}"] if with_user and ws.user else []
         if waiting is None:
             parts.append("outbox unreadable")
         elif waiting:
@@ -391,3 +393,14 @@ def build_config(options: dict[str, Any]) -> ConnectionConfig:
         reconnect=ReconnectPolicy(delay=float(o["delay"]), delay_max=float(o["delay_max"]),
                                   attempts=int(o["attempts"])),
         no_ack=bool(o["no_ack"]), ack_timeout=float(o["ack_timeout"]))
+
+
+def shared_servers(listed: list[Workspace]) -> set[str]:
+    """The addresses more than one of ``listed`` connects to: the switcher names the
+    user of those (two workspaces on one server as two people read the same otherwise)."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for ws in listed:
+        if not ws.embedded and ws.url:
+            (shared if ws.url in seen else seen).add(ws.url)
+    return shared

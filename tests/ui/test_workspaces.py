@@ -582,6 +582,22 @@ def test_changing_the_url_asks_where_waiting_messages_go(
     assert w.where_box is None
 
 
+def test_the_switcher_names_the_user_of_workspaces_on_one_server(
+        tmp_path: Path, window_on: Any) -> None:
+    """Two workspaces on one server as two people read alike ("Team Alpha — offline",
+    "Team Alpha (2) — offline", seen by a reviewer): those say who they connect as."""
+    store = make_store(tmp_path)
+    mine = workspace("Team Alpha", NOWHERE, user="bob")
+    store.save(mine)
+    store.save(workspace("Team Alpha (2)", NOWHERE, user="alice"))
+    store.save(workspace("Other", "http://127.0.0.1:8", user="bob"))
+    w = window_on(store, mine)
+    w.workspace_menu.rebuild()
+    lines = w.workspace_menu.lines()
+    assert sorted(line.split(",")[0] for line in lines) == [
+        "Other", "Team Alpha (2) — as alice", "Team Alpha — as bob"]
+
+
 def test_a_new_name_asks_before_waiting_messages_go_out_under_it(
         run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
     """Written as alice while offline, then the name in the bar changed to carol: the
