@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.workspace_menu.chosen.connect(self.switch_workspace)
         self.workspace_menu.new_requested.connect(self.new_workspace_dialog)
         self.workspace_menu.edit_requested.connect(self.open_connection_dialog)
+        self.workspace_menu.delete_requested.connect(lambda: self.editing.ask_delete())
         self.workspace_menu.quit_requested.connect(self.quit_app)
         self.menuBar().addMenu(self.workspace_menu)
         # -- hosting: shown for a workspace hosted for a team or a class --------------------

@@ -1,6 +1,7 @@
-"""Making and changing workspaces from the window: "New workspace…", the Connection
-dialog, and the questions asked when an edit would take waiting messages to another
-address, or send them under another name than the one they were written under.
+"""Making, changing and deleting workspaces from the window: "New workspace…", the
+Connection dialog, "Delete this workspace…", and the questions asked when an edit would
+take waiting messages to another address, or send them under another name than the one
+they were written under.
 
 Kept out of `ui.window` because it is a flow of its own (dialogs opened with `open()`,
 answers handled when they come, then a save and a switch), and the window is the shell.
@@ -162,6 +163,52 @@ class WorkspaceEditing(QObject):
         box.finished.connect(finished)
         box.open()
         return box
+
+    def ask_delete(self) -> QMessageBox:
+        """"Delete this workspace…": asked first (what waits in its outbox is never sent;
+        its history stays on disk); the window then shows another workspace. The only
+        workspace is not deleted: the window has to show one."""
+        w = self.window
+        ws = w.workspace
+        others = [o for o in w.workspaces.saved() if o.id != ws.id]
+        if not others:
+            box = QMessageBox(QMessageBox.Icon.Information, "Delete this workspace",
+                              f"'{ws.name}' is your only workspace: make another first "
+                              "(Workspace → New workspace…), then delete this one.",
+                              parent=w)
+            box.open()
+            return box
+        waiting = w.waiting_here()
+        lines = [f"It goes from the list, and the window shows '{others[0].name}'."]
+        if ws.embedded:
+            lines.append("The server SockDesk runs for it stops.")
+        if waiting:
+            lines.append(f"{waiting} message{'s' if waiting != 1 else ''} waiting in its "
+                         "outbox will not be sent.")
+        lines.append(f"Its history stays on this computer, in {w.workspaces.data_dir(ws)}.")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete this workspace",
+                          f"Delete the workspace '{ws.name}'?", parent=w)
+        box.setInformativeText(" ".join(lines))
+        delete = box.addButton("Delete workspace", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        w.where_box = box
+
+        def finished(_result: int) -> None:
+            w.where_box = None
+            if box.clickedButton() is delete:
+                w.spawn(self._delete(ws, others[0]))
+            box.deleteLater()
+
+        box.finished.connect(finished)
+        box.open()
+        return box
+
+    async def _delete(self, ws: Workspace, then: Workspace) -> None:
+        """Show ``then``, which closes ``ws``'s session, and forget ``ws``."""
+        await self.window.open_workspace(then)
+        await self.window.workspaces.delete(ws)
+        self.window.show_info(f"Deleted the workspace '{ws.name}'")
 
     def _copy_for(self, new: Workspace, old: Workspace) -> Workspace:
         """A new workspace for the new address (its own outbox); the edited one keeps

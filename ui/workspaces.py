@@ -182,6 +182,20 @@ class Workspaces(QObject):
         self.store.save(ws)
         self.changed.emit()
 
+    async def delete(self, ws: Workspace) -> None:
+        """Forget ``ws`` (its data folder stays on disk), stopping the server SockDesk
+        runs for it first; the switchers are told."""
+        task = self._starting.pop(ws.id, None)
+        if task is not None:
+            task.cancel()
+        hosted = self._servers.pop(ws.id, None)
+        if hosted is not None:
+            with contextlib.suppress(Exception):
+                await hosted.stop()
+        self._states.pop(ws.id, None)
+        self.store.delete(ws)
+        self.changed.emit()
+
     def data_dir(self, ws: Workspace) -> Path:
         return self.store.data_dir(ws)
 

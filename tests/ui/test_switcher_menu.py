@@ -25,11 +25,12 @@ def test_ctrl_q_quits_before_the_menu_was_ever_opened_and_the_list_is_rebuilt(qt
         return [a.text() for a in menu.actions() if not a.isSeparator()]
 
     menu.rebuild()
-    assert texts() == ["Alpha", "New workspace…", "Edit this workspace…", "Quit"]
+    assert texts() == ["Alpha", "New workspace…", "Edit this workspace…",
+                       "Delete this workspace…", "Quit"]
     entries.append(("b", "Beta & co", False))
     menu.rebuild()
     assert texts() == ["Alpha", "Beta && co", "New workspace…", "Edit this workspace…",
-                       "Quit"]
+                       "Delete this workspace…", "Quit"]
     assert menu.lines() == ["Alpha", "Beta & co"]
     assert [a.isChecked() for a in menu.workspace_actions()] == [True, False]
     with qtbot.waitSignal(menu.quit_requested, timeout=2000):  # still there after rebuilds

@@ -598,6 +598,51 @@ def test_the_switcher_names_the_user_of_workspaces_on_one_server(
         "Other", "Team Alpha (2) — as alice", "Team Alpha — as bob"]
 
 
+def test_deleting_a_workspace_asks_then_shows_another_and_keeps_its_files(
+        run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    srv = server_factory()
+    store = make_store(tmp_path)
+    gone = workspace("Team Alpha (2)", NOWHERE)
+    kept = workspace("Team Alpha", srv.url, user="bob")
+    store.save(gone)
+    store.save(kept)
+    w = window_on(store, gone)
+    run(w.open_workspace(gone))
+    run(w.conversations.join_room("general"))
+    w.conversations.send_chat("room", "general", "never sent")
+    run.until(lambda: w.bar.depth_text == "Outbox 1")
+    folder = store.data_dir(gone)
+
+    def delete_action() -> Any:
+        w.workspace_menu.rebuild()
+        return next(a for a in w.workspace_menu.actions()
+                    if a.text() == "Delete this workspace…")
+
+    delete_action().trigger()
+    box = w.where_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert box.text() == "Delete the workspace 'Team Alpha (2)'?"
+    assert "1 message waiting in its outbox will not be sent" in box.informativeText()
+    assert str(folder) in box.informativeText()
+    box.reject()                                          # Cancel: nothing happens
+    assert store.find(gone.id) is not None and w.workspace.id == gone.id
+
+    delete_action().trigger()
+    next(b for b in w.where_box.buttons() if b.text() == "Delete workspace").click()
+    run.until(lambda: store.find(gone.id) is None and w.workspace.id == kept.id
+              and w.is_connected, 20)
+    assert folder.is_dir() and waiting_count(folder) == 1  # its files stay on disk
+    w.workspace_menu.rebuild()
+    assert [line.split(" — ")[0] for line in w.workspace_menu.lines()] == ["Team Alpha"]
+
+    delete_action().trigger()                             # the only one left: kept
+    run.until(lambda: any("your only workspace" in b.text()
+                          for b in w.findChildren(QMessageBox) if b.isVisible()))
+    assert store.find(kept.id) is not None
+
+
 def test_a_new_name_asks_before_waiting_messages_go_out_under_it(
         run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
     """Written as alice while offline, then the name in the bar changed to carol: the

@@ -23,12 +23,13 @@ Entry = tuple[str, str, bool]
 
 class WorkspaceMenu(QMenu):
     """Choosing a workspace emits ``chosen(id)``; below the list, "New workspace…" asks
-    for another (try it here, host, or join: the first run's dialog) and the last item
-    edits the one shown."""
+    for another (try it here, host, or join: the first run's dialog), and the next two
+    edit or delete the one shown."""
 
     chosen = Signal(str)
     new_requested = Signal()
     edit_requested = Signal()
+    delete_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, entries: Callable[[], list[Entry]],
@@ -43,13 +44,15 @@ class WorkspaceMenu(QMenu):
         new.triggered.connect(self.new_requested)
         edit = QAction(theme.icon("settings"), "Edit this workspace…", self)
         edit.triggered.connect(self.edit_requested)
+        delete = QAction(theme.icon("trash"), "Delete this workspace…", self)
+        delete.triggered.connect(self.delete_requested)
         self.quit_action = QAction("Quit", self)
         # spelled out: the platform's standard Quit key is empty on some (Windows, and
         # Qt's offscreen platform); "Ctrl" is Command on a Mac
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.triggered.connect(self.quit_requested)
         self._first_fixed = self.addSeparator()
-        self.addActions([new, edit])
+        self.addActions([new, edit, delete])
         self.addSeparator()
         self.addAction(self.quit_action)
         self._listed: list[QAction] = []
