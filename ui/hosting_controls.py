@@ -410,12 +410,16 @@ class HostingControls(QObject):
         quitting does (a reviewer stopped the team's server with one click, unasked)."""
         if self.quit_box is not None:
             return                           # asked already (a quit, or a second click)
-        agreed = asyncio.get_running_loop().create_future()
+        agreed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answer(yes: bool) -> None:
+            if not agreed.done():
+                agreed.set_result(yes)
+
         await self._ask_before_stopping(
             "stopping disconnects {who}. Stop hosting?", "Stop hosting",
             "They reconnect by themselves when you host again.",
-            lambda: agreed.done() or agreed.set_result(True),
-            lambda: agreed.done() or agreed.set_result(False))
+            lambda: answer(True), lambda: answer(False))
         if await agreed:
             await self.stop()
 
