@@ -98,8 +98,8 @@ class WindowShape:
         button = self.w.sidebar_button
         model = self.w.sidebar_model
         unread = model.total_unread() if not self.sidebar_visible else 0
+        mentions = model.total_mentions() if unread else 0
         if unread:
-            mentions = model.total_mentions()
             button.setText(f"{'@' if mentions else ''}{unread}")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             about = f"{unread} unread" + (f", {mentions} mentioning you" if mentions else "")
@@ -108,6 +108,11 @@ class WindowShape:
             button.setText("")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             button.setToolTip(SIDEBAR_TIP)
+        look = "mention" if mentions else "true" if unread else "false"
+        if button.property("unread") != look:   # the stylesheet colours the count
+            button.setProperty("unread", look)
+            button.style().unpolish(button)
+            button.style().polish(button)
 
     # -- size ----------------------------------------------------------------------------------
     def resized(self, width: int) -> None:

@@ -176,6 +176,7 @@ class WorkspaceEditing(QObject):
                               f"'{ws.name}' is your only workspace: make another first "
                               "(Workspace → New workspace…), then delete this one.",
                               parent=w)
+            box.finished.connect(box.deleteLater)
             box.open()
             return box
         waiting = w.waiting_here()

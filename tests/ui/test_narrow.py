@@ -129,6 +129,7 @@ def test_the_folded_sidebars_button_counts_unread_messages(make_window, qtbot):
     assert button.text() == "2" and button.toolTip().startswith("2 unread: show the sidebar")
     model.bump_unread("room", "dev", 1, mention=True)
     assert button.text() == "@3" and "1 mentioning you" in button.toolTip()
+    assert button.property("unread") == "mention"          # drawn in the alert colour
     assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
     w.toggle_sidebar()                       # shown: the sidebar itself has the counts
     qtbot.waitUntil(lambda: w.sidebar_visible)
@@ -137,4 +138,4 @@ def test_the_folded_sidebars_button_counts_unread_messages(make_window, qtbot):
     w.toggle_sidebar()
     assert button.text() == "@3"
     model.set_unread("room", "dev", 0)       # read: nothing to count
-    assert button.text() == ""
+    assert button.text() == "" and button.property("unread") == "false"
