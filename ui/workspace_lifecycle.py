@@ -109,6 +109,9 @@ class WorkspaceLifecycle(QObject):
                 return
             self.use_server(url, w.workspaces.server(ws))
             w.hosting.attach(w.workspaces.hosted(ws))
+            if w.workspaces.first_start(ws):
+                # just hosted: who joins needs the invite (a reviewer looked for it)
+                w.hosting.show_invite()
         else:
             self.use_server(ws.url)
         await self.open_session()

@@ -169,6 +169,9 @@ class Workspaces(QObject):
         self._servers: dict[str, HostedServer] = {}
         self._starting: dict[str, asyncio.Task[HostInfo]] = {}
         self._states: dict[str, str] = {}
+        #: hosted workspaces whose server started for the first time ever (it made their
+        #: token) and whose window has not shown the invite yet
+        self._first_starts: set[str] = set()
 
     # -- saved workspaces ---------------------------------------------------------------------
     def saved(self) -> list[Workspace]:
@@ -275,13 +278,24 @@ class Workspaces(QObject):
             hosted = self._servers[ws.id] = HostedServer(ws, self.data_dir(ws), self)
         else:
             hosted.ws = ws  # as last edited (name, token, port)
+        first = ws.server == ServerKind.HOST and not ws.token   # the start makes it
         info = await hosted.start()
+        if first:
+            self._first_starts.add(ws.id)
         if ws.server == ServerKind.HOST and self.is_saved(ws):
             # a first start gives a hosted workspace its port and token: kept, so the
             # invites handed out stay valid
             with contextlib.suppress(WorkspaceError):
                 self.save(hosted.ws)
         return info
+
+    def first_start(self, ws: Workspace) -> bool:
+        """Whether ``ws`` was just hosted for the first time (asked once: the window that
+        shows it then offers the invite, as a new Slack workspace asks who to invite)."""
+        if ws.id in self._first_starts:
+            self._first_starts.discard(ws.id)
+            return True
+        return False
 
     async def stop_servers(self) -> None:
         for task in self._starting.values():

@@ -306,6 +306,23 @@ def hosted_workspace(port: int) -> Workspace:
     return ws
 
 
+def test_a_workspace_hosted_for_the_first_time_shows_its_invite_once(
+        run: Runner, host_window: Any) -> None:
+    import dataclasses
+
+    ws = dataclasses.replace(hosted_workspace(free_port()), token=None)  # never hosted
+    w = host_window(ws)
+    dlg = w.hosting.invite_dialog
+    assert dlg is not None and dlg.isVisible()          # shown without asking
+    info = w.workspaces.host_info(w.workspace)
+    assert info is not None and info.invite and w.workspace.token
+    dlg.close()
+    run.until(lambda: w.hosting.invite_dialog is None)
+    run(w.open_workspace(w.workspaces.store.get(ws.id)))  # opened again: not again
+    run.until(lambda: w.is_connected)
+    assert w.hosting.invite_dialog is None
+
+
 def test_the_hosting_menu_shows_the_invite_stops_starts_and_releases_names(
         run: Runner, host_window: Any) -> None:
     port = free_port()
