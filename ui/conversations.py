@@ -33,7 +33,7 @@ from ui.chat_discovery import Discovery
 from ui.chat_presence import HonestPresence
 from ui.chat_unread import UnreadMarks
 from ui.host import WindowHost
-from ui.models.chat import ChatMessageModel
+from ui.models.chat import BEFORE_FIRST, ChatMessageModel
 from ui.text import one_line
 from ui.tray import app_tray
 
@@ -307,6 +307,7 @@ class Conversations(QObject):
             return
         model = self.conversation(kind, key)
         model.flush()
+        self._mark_where_reading_stopped(kind, key, model)
         self.sidebar.select(kind, key)
         self.chat.show_conversation(kind, key, model)
         self.sidebar_model.set_unread(kind, key, 0)
@@ -318,6 +319,21 @@ class Conversations(QObject):
         self.host.bring_chat_to_front()
         self.host.settings.set_json(self._last_setting(), [kind, key])
         self.shown.emit(kind, key)
+
+    def _mark_where_reading_stopped(self, kind: str, key: str,
+                                    model: ChatMessageModel) -> None:
+        """The "New" line: above this conversation's unread messages (none: no line);
+        the conversation left loses its line, read now."""
+        before = self.chat.model
+        if before is not None and before is not model:
+            before.set_read_marker(None)
+        unread = self.sidebar_model.unread(kind, key)
+        messages = model.messages()
+        if not unread or not messages:
+            model.set_read_marker(None)
+        else:
+            model.set_read_marker(messages[-unread - 1].key if unread < len(messages)
+                                  else BEFORE_FIRST)
 
     def _last_setting(self) -> str:
         """Where the conversation shown last is kept (per workspace and user)."""
@@ -333,6 +349,10 @@ class Conversations(QObject):
         if kind not in ("room", "dm") or key not in self.sidebar_model.keys(kind):
             return False
         self.show_conversation(kind, key)
+        model = self.conversation(kind, key)
+        if model.read_marker is None and model.messages():
+            # what the reconnection recovers next was not read: it comes under the line
+            model.set_read_marker(model.messages()[-1].key)
         return True
 
     def _refresh_members(self, room: str) -> None:
@@ -546,6 +566,7 @@ class Conversations(QObject):
             self.host.show_error(f"Not sent: {exc}")
             return
         self._add_own(kind, target, msg, text, reply_to or None)
+        self.conversation(kind, target).set_read_marker(None)   # answered: all read
         self.host.refresh_depth()
 
     def _add_own(self, kind: str, target: str, msg: OutboxMessage, text: str,

@@ -248,3 +248,36 @@ def test_prepend_history_keeps_order_with_one_insert():
     assert [i.offset for i in model.messages()] == list(range(1, 101))
     assert inserts == [(0, 99)]      # 99 messages and their day row, in one insert
     assert rows(model) == expected_rows(model, model.messages())
+
+
+def test_the_read_marker_puts_the_new_line_above_the_next_message(qtmodeltester, qtbot):
+    from ui.models.chat import BEFORE_FIRST, GroupedRole, NewRole
+
+    model = ChatMessageModel(order="offset", me="bob")
+    now = time.time()
+    for i, key in enumerate("abc", start=1):
+        model.add_message(key=key, user="alice", text=f"line {key}", ts=now + i, offset=i)
+    model.flush()
+    qtmodeltester.check(model)
+
+    def new_at() -> list[str]:
+        return [model.item_at(r).key for r in range(model.rowCount())
+                if model.index(r, 0).data(NewRole)]
+
+    changed: list[int] = []
+    model.dataChanged.connect(lambda top, _bottom, _roles: changed.append(top.row()))
+    assert new_at() == []
+    model.set_read_marker("a")
+    assert new_at() == ["b"] and model.first_new().key == "b"
+    assert changed == [model.row_of("b")]                      # its height is asked again
+    assert not model.index(model.row_of("b"), 0).data(GroupedRole)  # a group of its own
+    assert model.index(model.row_of("c"), 0).data(GroupedRole)      # the rest as before
+    model.set_read_marker("c")                                 # the newest: nothing new yet
+    assert new_at() == [] and model.first_new() is None
+    model.add_message(key="d", user="alice", text="arrives", ts=now + 9, offset=4)
+    model.flush()
+    assert new_at() == ["d"]                                   # what arrives comes under it
+    model.set_read_marker(BEFORE_FIRST)
+    assert new_at() == ["a"]
+    model.set_read_marker(None)
+    assert new_at() == []

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from tests.ui.conftest import connect
-from ui.models.chat import DELETED_TEXT, ReplyRole
+from ui.models.chat import DELETED_TEXT, GroupedRole, NewRole, ReplyRole
 
 
 def model_of(window, room: str = "general"):
@@ -205,3 +205,44 @@ def test_unread_counts_and_mentions_outlive_a_restart(run, server, make_window):
     assert again.chat.target == "dev"                       # still looking elsewhere
     again.conversations.show_conversation("room", "general")
     assert again.sidebar_model.unread("room", "general") == 0
+
+
+def new_line_above(window, room: str = "general") -> list[str]:
+    """The texts of the messages the "New" line is drawn above (one at most)."""
+    model = model_of(window, room)
+    return [model.data(model.index(r, 0)) for r in range(model.rowCount())
+            if model.data(model.index(r, 0), NewRole)]
+
+
+def test_a_new_line_marks_where_reading_stopped_until_you_answer(run, server, make_window):
+    """Slack's and Element's "New" line: above the first message that came while you
+    looked elsewhere, or while the app was closed; answering clears it."""
+    a, b = in_general(run, server, make_window, "alice", "bob")
+    a.conversations.send_chat("room", "general", "seen before")
+    run.until(lambda: "seen before" in texts(b))
+    run(b.conversations.join_room("dev"))
+    b.conversations.show_conversation("room", "dev")
+    for text in ("first while away", "second while away"):
+        a.conversations.send_chat("room", "general", text)
+    run.until(lambda: b.sidebar_model.unread("room", "general") == 2)
+    b.conversations.show_conversation("room", "general")
+    assert new_line_above(b) == ["first while away"]
+    model = model_of(b)
+    row = model.row_of(model.first_new().key)
+    assert not model.data(model.index(row, 0), GroupedRole)   # starts a group of its own
+    b.conversations.show_conversation("room", "dev")          # left: read, no line kept
+    b.conversations.show_conversation("room", "general")
+    assert new_line_above(b) == []
+
+    # closed while looking at #general: what came meanwhile is under the line
+    run(b.shutdown())
+    for text in ("while closed", "also while closed"):
+        a.conversations.send_chat("room", "general", text)
+    run.until(lambda: acked(a, "also while closed"))
+    again = make_window(server.url, "bob")
+    connect(run, again)
+    run.until(lambda: "also while closed" in texts(again), 20)
+    assert again.chat.target == "general"
+    assert new_line_above(again) == ["while closed"]
+    again.conversations.send_chat("room", "general", "back")   # answering clears it
+    assert new_line_above(again) == []

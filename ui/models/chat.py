@@ -58,6 +58,10 @@ ShowTimeRole = Qt.ItemDataRole.UserRole + 15
 OffsetRole = Qt.ItemDataRole.UserRole + 16
 #: the message is find's current hit (drawn stronger than the other hits)
 CurrentHitRole = Qt.ItemDataRole.UserRole + 17
+#: the first message after the read marker: the "New" line is drawn above it
+NewRole = Qt.ItemDataRole.UserRole + 18
+#: a read marker before the first message: every message is new
+BEFORE_FIRST = ""
 
 KIND_MESSAGE = "message"
 KIND_DAY = "day"
@@ -118,6 +122,9 @@ class ChatMessageModel(QAbstractListModel):
         self._capacity = capacity
         self._highlight = ""
         self._current_hit = ""
+        #: the key of the last message read when the conversation was opened (the "New"
+        #: line goes above the message after it); None: no line
+        self._read_upto: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
@@ -261,6 +268,42 @@ class ChatMessageModel(QAbstractListModel):
     @property
     def highlight(self) -> str:
         return self._highlight
+
+    def set_read_marker(self, key: str | None) -> None:
+        """Messages after ``key`` are new (``BEFORE_FIRST``: all of them; None: no line):
+        the first of them starts a group of its own, under a "New" line, as in Slack and
+        Element, so the eye finds where reading stopped."""
+        if key == self._read_upto:
+            return
+        old = self.first_new()
+        self._read_upto = key
+        for item in {id(i): i for i in (old, self.first_new()) if i is not None}.values():
+            self._emit_changed(item, [GroupedRole, NewRole, Qt.ItemDataRole.SizeHintRole])
+
+    @property
+    def read_marker(self) -> str | None:
+        return self._read_upto
+
+    def first_new(self) -> ChatItem | None:
+        """The message under the "New" line, if there is one now."""
+        if self._read_upto is None:
+            return None
+        start = 0
+        if self._read_upto != BEFORE_FIRST:
+            marker = self._by_key.get(self._read_upto)
+            if marker is None or self._is_pending(marker):
+                return None
+            start = self._row_of(marker) + 1
+        return next((i for i in self._items[start:] if i.kind == KIND_MESSAGE), None)
+
+    def _is_first_new(self, row: int) -> bool:
+        """Whether the message at ``row`` comes right after the read marker."""
+        if self._read_upto is None or self._items[row].kind != KIND_MESSAGE:
+            return False
+        for before in range(row - 1, -1, -1):
+            if self._items[before].kind == KIND_MESSAGE:
+                return self._items[before].key == self._read_upto
+        return self._read_upto == BEFORE_FIRST
 
     def set_current_hit(self, key: str) -> None:
         """The message that is find's current hit ("" for none): it stands out."""
@@ -574,7 +617,9 @@ class ChatMessageModel(QAbstractListModel):
         if role == IdRole:
             return item.key
         if role == GroupedRole:
-            return item.grouped
+            return item.grouped and not self._is_first_new(index.row())
+        if role == NewRole:
+            return self._is_first_new(index.row())
         if role == ErrorRole:
             return item.error
         if role == EditedRole:

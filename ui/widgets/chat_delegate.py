@@ -59,6 +59,7 @@ from ui.models.chat import (
     HighlightRole,
     KindRole,
     MentionRole,
+    NewRole,
     OwnRole,
     RecoveredRole,
     ReplyRole,
@@ -72,6 +73,8 @@ _IDX = QModelIndex | QPersistentModelIndex
 
 AVATAR = 34
 LEFT = 14
+#: the "New" line above the first unread message (red in both themes, as in Slack)
+NEW_LINE = QColor("#c4323b")  # white on it: 5.4:1
 GAP = 12
 RIGHT = 40
 EDITED_SUFFIX = " (edited)"
@@ -380,6 +383,9 @@ class ChatDelegate(QStyledItemDelegate):
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(rect, theme.subtle_bg(pal, 0.04))
 
+        if index.data(NewRole):
+            self._paint_new_line(painter, rect, small)
+
         user = index.data(AuthorRole) or "?"
         colour = theme.author_color(user, pal)
         grouped = bool(index.data(GroupedRole))
@@ -419,6 +425,24 @@ class ChatDelegate(QStyledItemDelegate):
         if index.data(OwnRole):
             self._paint_state(painter, pal, index, rect, x_text, y, grouped, small)
         painter.restore()
+
+    @staticmethod
+    def _paint_new_line(painter: QPainter, rect: QRect, small: QFont) -> None:
+        """Slack's and Element's marker of where reading stopped: a red line along the
+        top of the first new message (which starts a group, so its top margin is free)
+        and "New" at its right end, in the header line's empty right part."""
+        fm = QFontMetrics(small)
+        label = "New"
+        w, h = fm.horizontalAdvance(label) + 12, fm.height() + 2
+        pill = QRectF(rect.right() - LEFT - w, rect.top() + 1, w, h)
+        painter.setPen(QPen(NEW_LINE, 1))
+        painter.drawLine(rect.left() + LEFT, rect.top() + 1, int(pill.left()), rect.top() + 1)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(NEW_LINE)
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setFont(small)
+        painter.setPen(QColor("white"))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
 
     def _paint_day(self, painter: QPainter, pal: QPalette, small: QFont, rect: QRect,
                    label: str) -> None:
