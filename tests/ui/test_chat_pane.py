@@ -218,3 +218,13 @@ def test_member_list_collapses_by_toggle_and_when_narrow(pane, qtbot):
     assert not pane.members_button.isChecked()
     pane.resize(1000, 600)
     qtbot.waitUntil(lambda: pane.members_visible)
+
+
+def test_a_long_subtitle_is_cut_with_an_ellipsis_not_clipped(pane, qtbot):
+    pane.resize(420, 400)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.subtitle.setText("presence unknown while offline, and a few more words to cut")
+    assert pane.subtitle.is_elided()
+    qtbot.waitUntil(lambda: pane.subtitle.toolTip() == pane.subtitle.text())  # all of it
+    assert pane.subtitle.geometry().right() < pane.leave_button.geometry().left()

@@ -72,6 +72,7 @@ from ui.models.sidebar import IsYouRole, MemberListModel, OnlineRole
 from ui.widgets.buttons import tool_button
 from ui.widgets.chat_composer import Composer
 from ui.widgets.chat_delegate import LEFT, RESENDABLE, RIGHT, ChatDelegate
+from ui.widgets.elided import ElidedLabel
 
 _IDX = QModelIndex | QPersistentModelIndex
 
@@ -394,9 +395,10 @@ class ChatPane(QWidget):
         self.title = QLabel("No conversation")
         self.title.setObjectName("roomTitle")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.subtitle = QLabel("")
+        # cut with "…" (the whole line in its tooltip): clipped, "presence unknown w"
+        # ran into Leave in a 715 px window
+        self.subtitle = ElidedLabel("")
         self.subtitle.setObjectName("hint")
-        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
         self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.leave_button = tool_button("Leave this room", icon="log-out", text="Leave")
         self.leave_button.clicked.connect(lambda: self.leave_requested.emit(self.target))
