@@ -228,3 +228,17 @@ def test_a_long_subtitle_is_cut_with_an_ellipsis_not_clipped(pane, qtbot):
     assert pane.subtitle.is_elided()
     qtbot.waitUntil(lambda: pane.subtitle.toolTip() == pane.subtitle.text())  # all of it
     assert pane.subtitle.geometry().right() < pane.leave_button.geometry().left()
+
+
+def test_the_composers_placeholder_is_one_line_at_any_width(pane, qtbot):
+    editor = pane.editor
+    pane.resize(1000, 400)
+    pane.show()
+    qtbot.waitExposed(pane)
+    qtbot.waitUntil(lambda: "Shift+Enter" in editor.placeholderText())
+    for width in (520, 360, 200):
+        pane.resize(width, 400)
+        room = editor.viewport().width() - 2 * int(editor.document().documentMargin())
+        qtbot.waitUntil(lambda room=room: editor.fontMetrics().horizontalAdvance(
+            editor.placeholderText()) <= room or editor.placeholderText() == "Write a message…")
+    assert "Shift+Enter" not in editor.placeholderText()       # the short one, narrow

@@ -68,10 +68,26 @@ class MessageEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
+    def set_placeholders(self, *texts: str) -> None:
+        """Placeholders from the longest to the shortest: the longest that fits on one
+        line is shown (wrapped, the long one's second line was cut off at 715 px)."""
+        self._placeholders = texts
+        self._fit_placeholder()
+
+    def _fit_placeholder(self) -> None:
+        texts = getattr(self, "_placeholders", ())
+        if not texts:
+            return
+        room = self.viewport().width() - 2 * int(self.document().documentMargin())
+        fm = self.fontMetrics()
+        self.setPlaceholderText(next((t for t in texts if fm.horizontalAdvance(t) <= room),
+                                     texts[-1]))
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self._fit()     # as many lines as the text wraps to at the new width
+            self._fit_placeholder()
 
     def _fit(self) -> None:
         total = int(self.document().size().height())  # lines, for a plain-text document
@@ -128,8 +144,9 @@ class Composer(QWidget):
         self.bar = ComposerBar()
         self.bar.closed.connect(self.cancel)
         self.editor = MessageEdit()
-        self.editor.setPlaceholderText(
-            "Write a message…  (Enter to send, Shift+Enter for a new line)")
+        self.editor.set_placeholders(
+            "Write a message…  (Enter to send, Shift+Enter for a new line)",
+            "Write a message…  (Enter sends)", "Write a message…")
         self.editor.submitted.connect(self._enter)
         self.editor.cancelled.connect(self.cancel)
         self.editor.edit_last_requested.connect(self.edit_last_requested)
