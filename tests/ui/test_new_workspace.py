@@ -177,3 +177,16 @@ def test_only_try_and_host_say_sockdesk_runs_a_server(qtbot):
     assert "SockDesk starts a small Socket.IO server on this computer" in words(
         dialog.try_page)
     assert "SockDesk runs a Socket.IO server on this computer" in words(dialog.host_page)
+
+
+def test_every_page_asks_for_the_workspace_then_your_name(qtbot):
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    dialog = make(qtbot)
+    for page in (dialog.try_page, dialog.host_page, dialog.join_page):
+        labels = [w.text() for form in page.findChildren(QFormLayout)
+                  for r in range(form.rowCount())
+                  if (item := form.itemAt(r, QFormLayout.ItemRole.LabelRole)) is not None
+                  and isinstance(w := item.widget(), QLabel)
+                  and w.text() in ("Workspace", "Your name")]
+        assert labels == ["Workspace", "Your name"], (page, labels)

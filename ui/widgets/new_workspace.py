@@ -159,8 +159,9 @@ class _TryPage(QWidget):
         self.name.setPlaceholderText(PRIVATE_NAME)
         self.user = _user_edit(suggested_name())
         form = QFormLayout()
-        form.addRow("Your name", self.user)
+        # in the order the Host and Join pages ask (a reviewer saw them swapped here)
         form.addRow("Workspace", self.name)
+        form.addRow("Your name", self.user)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(_hint(
