@@ -293,7 +293,10 @@ class ChatMessageModel(QAbstractListModel):
             marker = self._by_key.get(self._read_upto)
             if marker is None or self._is_pending(marker):
                 return None
-            start = self._row_of(marker) + 1
+            try:
+                start = self._row_of(marker) + 1
+            except ValueError:   # no longer a row (beyond the capacity): no line
+                return None
         return next((i for i in self._items[start:] if i.kind == KIND_MESSAGE), None)
 
     def _is_first_new(self, row: int) -> bool:
