@@ -103,7 +103,8 @@ class ChatFind(QObject):
         self._session: Session | None = None  # the one searched (a workspace switch)
         self._highlighted: ChatMessageModel | None = None
         conversations.sidebar.conversation_selected.connect(
-            lambda *_a: QTimer.singleShot(0, self._conversation_changed))
+            # this object as the timer's context: never called once it is deleted
+            lambda *_a: QTimer.singleShot(0, self, self._conversation_changed))
 
         self.menu = QMenu("&Edit", parent)
         self.find_action = QAction(theme.icon("search"), "&Find…", parent)

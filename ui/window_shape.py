@@ -128,7 +128,9 @@ class WindowShape:
         """The window is shown: the first time, fit it to the screen once framed."""
         if not self.fitted:
             self.fitted = True
-            QTimer.singleShot(0, self.fit_screen)
+            # the window as the timer's context: a window deleted meanwhile gets no call
+            # (a call on a freed window crashed the UI suite now and then)
+            QTimer.singleShot(0, self.w, self.fit_screen)
 
     def fit_screen(self) -> None:
         """Never larger than the screen's free area, frame included, and on it."""
@@ -144,7 +146,7 @@ class WindowShape:
             # shown but not yet framed by the window manager (its title bar would push
             # the status bar off a 720-line screen): look again once it is
             self.refitted = True
-            QTimer.singleShot(FRAME_WAIT_MS, self.fit_screen)
+            QTimer.singleShot(FRAME_WAIT_MS, self.w, self.fit_screen)
         width = min(w.width(), free.width() - extra_w)
         height = min(w.height(), free.height() - extra_h)
         if (width, height) != (w.width(), w.height()):
