@@ -16,6 +16,11 @@ scheme prefix leaves room for another hash later.
 
 The claim lives in the server's storage (SQLite or Redis), read at every connection, so
 ``sockdesk-server release-name`` takes effect at the next connection, on every process.
+
+A claim holds for the name in any case: it is stored under the name in lower case
+(user names are ASCII), so "Alice" cannot pass for a claimed "alice" (a reviewer
+joined as "Alice" beside the host's "alice": same colour, same avatar letter). A claim
+stored before names were folded is still found under its exact spelling.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from socketio.exceptions import ConnectionRefusedError
 
 from server_stub.storage.base import Storage
+from server_stub.validation import folded
 
 KEY_MIN = 16
 KEY_MAX = 256
@@ -87,12 +93,15 @@ class NameClaims:
         """Claim the name on first use of a key, check the key afterwards. Returns whether
         the name is claimed (by this key, since the connection was admitted); raises
         ConnectionRefusedError when the name belongs to another key."""
-        secret = await self.storage.name_claim(user)
+        name = folded(user)
+        secret = await self.storage.name_claim(name)
+        if secret is None and name != user:
+            secret = await self.storage.name_claim(user)  # claimed before names were folded
         if secret is None:
             if key is None:
                 return False
             # Two first connections may race here; both get the winner's secret back.
-            secret = await self.storage.claim_name(user, seal(key))
+            secret = await self.storage.claim_name(name, seal(key))
         if key is None or not opens(secret, key):
             raise taken(user)
         return True

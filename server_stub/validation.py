@@ -25,6 +25,12 @@ NAME_RULE = "1-64 characters: ASCII letters, digits, space, '.', '_' or '-'"
 USER_RULE = "1-32 characters: ASCII letters, digits, '.', '_' or '-'"
 
 
+def folded(user: str) -> str:
+    """The form a name claim is stored under (``server_stub.claims``): "Alice" and
+    "alice" share it, so neither passes for the other."""
+    return user.lower()
+
+
 class RequestError(Exception):
     """A request the server will not carry out (bad payload, unknown seq, ...); ``code`` is
     one of the contract's error codes and ``error`` a sentence for a human."""

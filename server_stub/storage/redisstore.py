@@ -59,6 +59,7 @@ from server_stub.storage.base import (
     HistoryPage,
     Storage,
 )
+from server_stub.validation import folded
 
 #: Offsets never get near this; larger ``since`` values are clamped so Redis can parse
 #: the stream id (it must fit in 64 bits) while the answer stays the same.
@@ -468,4 +469,5 @@ class RedisStorage(Storage):
 async def release_name(link: RedisLink, user: str) -> bool:
     """Remove the claim on ``user`` (``sockdesk-server release-name --redis``); False if
     it had none. Servers read claims at every connection, so it holds at once."""
-    return bool(await link.command("HDEL", f"{PREFIX}claims", user))
+    # the folded form (how claims are stored) and the exact one (older claims)
+    return bool(await link.command("HDEL", f"{PREFIX}claims", *{user, folded(user)}))

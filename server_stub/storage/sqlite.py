@@ -63,6 +63,7 @@ from server_stub.storage.base import (
     Storage,
     StorageError,
 )
+from server_stub.validation import folded
 
 log = logging.getLogger(__name__)
 
@@ -772,7 +773,9 @@ def release_name(path: Path, user: str) -> bool:
                                   "name = 'name_claims'").fetchone()
         if not has_claims:
             return False
-        return conn.execute("DELETE FROM name_claims WHERE name = ?", (user,)).rowcount > 0
+        # the folded form (how claims are stored) and the exact one (older claims)
+        return conn.execute("DELETE FROM name_claims WHERE name IN (?, ?)",
+                            (user, folded(user))).rowcount > 0
     except sqlite3.Error as exc:
         raise StorageError(SqliteStorage._explain(path, exc)) from exc
     finally:

@@ -104,6 +104,49 @@ async def test_first_key_claims_the_name_everywhere(server_factory: ServerFactor
     assert (await welcome(srv.url, user, key=KEY))["claimed"] is True
 
 
+async def test_a_claim_holds_for_every_spelling_of_the_name(
+        server_factory: ServerFactory) -> None:
+    """"Alice" is not a second alice (a reviewer joined as "Alice" beside the host's
+    "alice"); release-name frees every spelling."""
+    srv = server_factory()
+    user = unique("alice")
+    assert (await welcome(srv.url, user, key=KEY))["claimed"] is True
+    shouted = user.upper()
+    for other in (user.capitalize(), shouted):
+        for auth in ({"user": other}, {"user": other, "key": OTHER_KEY}):
+            assert await refused(srv.url, "/chat", auth) == {
+                "message": f"the name {other} is taken"}, auth
+    # the key's owner may write it as they like
+    assert (await welcome(srv.url, user.capitalize(), key=KEY))["claimed"] is True
+    done = await asyncio.to_thread(release, shouted, *storage_option(srv))
+    assert done.returncode == 0, done.stderr
+    assert (await welcome(srv.url, user.capitalize(), key=OTHER_KEY))["claimed"] is True
+
+
+async def test_a_claim_made_before_names_were_folded_still_holds(tmp_path: Path) -> None:
+    """A claim stored under its exact spelling ("Zoe", by an older server) keeps
+    working for its key and keeps refusing others."""
+    import sqlite3
+
+    from server_stub.claims import seal
+
+    srv = ServerProcess(tmp_path / "old.db").start()
+    try:
+        assert (await welcome(srv.url, unique("warm-up")))["claimed"] is False
+    finally:
+        srv.stop()
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.execute("INSERT INTO name_claims (name, secret) VALUES (?, ?)",
+                   ("Zoe", seal(KEY)))
+    srv.restart()
+    try:
+        assert await refused(srv.url, "/chat", {"user": "Zoe", "key": OTHER_KEY}) == {
+            "message": "the name Zoe is taken"}
+        assert (await welcome(srv.url, "Zoe", key=KEY))["claimed"] is True
+    finally:
+        srv.kill()
+
+
 async def test_unclaimed_names_need_no_key(server_factory: ServerFactory) -> None:
     srv = server_factory()
     user = unique("bob")
