@@ -192,6 +192,9 @@ class Conversations(QObject):
     def reset(self) -> None:
         """Another workspace is shown: forget every conversation of the last one (its
         store keeps them; they come back with ``session_opened`` when it is shown)."""
+        # removing the selected row would select (and show, and remember as the one to
+        # reopen) its neighbour: a reviewer renamed themselves in #general and got #random
+        self.sidebar.clear_current()
         for kind in ("room", "dm"):
             for key in self.sidebar_model.keys(kind):
                 self.sidebar_model.remove(kind, key)

@@ -643,6 +643,26 @@ def test_deleting_a_workspace_asks_then_shows_another_and_keeps_its_files(
     assert store.find(kept.id) is not None
 
 
+def test_a_new_name_keeps_the_conversation_shown(
+        run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
+    """A reviewer renamed themselves in #general and landed in #random."""
+    srv = server_factory()
+    store = make_store(tmp_path)
+    ws = workspace("Team", srv.url)
+    store.save(ws)
+    w = window_on(store, ws)
+    run(w.open_workspace(ws))
+    for room in ("general", "random"):
+        run(w.conversations.join_room(room))
+    w.conversations.show_conversation("room", "general")
+    w.bar.user.setText("alicia")
+    w.bar.user.returnPressed.emit()
+    run.until(lambda: w.is_connected and w.user == "alicia" and w.session.is_ready("/chat"),
+              20)
+    run.until(lambda: w.sidebar_model.keys("room") == ["general", "random"])
+    assert (w.chat.kind, w.chat.target) == ("room", "general")
+
+
 def test_a_new_name_asks_before_waiting_messages_go_out_under_it(
         run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
     """Written as alice while offline, then the name in the bar changed to carol: the

@@ -358,6 +358,12 @@ class Sidebar(QWidget):
         if idx.isValid():
             self.tree.setCurrentIndex(idx)
 
+    def clear_current(self) -> None:
+        """Nothing is the current row (and nothing is shown for it): removing the rows
+        after this moves no selection onto a neighbour."""
+        self.tree.selectionModel().clearCurrentIndex()
+        self.tree.clearSelection()
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         kind = current.data(KindRole)
         key = current.data(KeyRole)
