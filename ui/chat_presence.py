@@ -43,6 +43,12 @@ _QUIET_OFFLINE = ("", "Closed")
 _NAME_TAKEN = re.compile(r"the name (.+?) is taken")
 
 
+def taken_name(reason: str | None) -> str | None:
+    """The name a refusal says is taken (``None``: not that refusal)."""
+    found = _NAME_TAKEN.search(reason or "")
+    return found.group(1) if found is not None else None
+
+
 def name_taken_banner(name: str) -> str:
     """The banner when the server refused the name: say what to do about it (the
     outbox will not get anywhere under that name)."""
@@ -159,9 +165,9 @@ class HonestPresence(QObject):
         if state == "offline":
             if self._you_disconnected:
                 return DISCONNECTED_BANNER
-            taken = _NAME_TAKEN.search(reason)
+            taken = taken_name(reason)
             if taken is not None:
-                return name_taken_banner(taken.group(1))
+                return name_taken_banner(taken)
             return (f"You're offline — {one_line(reason, 160).rstrip('.')}; your messages "
                     "wait in the outbox")
         if self._failing:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
 from app.workspace import Workspace, WorkspaceError
+from ui.chat_presence import taken_name
 from ui.widgets.connection import ConnectionDialog
 from ui.workspaces import host_port, joined_before, new_copy, take_over, unique_name
 
@@ -98,8 +99,23 @@ class WorkspaceEditing(QObject):
             return self._ask_where_waiting_go(old, new, waiting)
         if waiting and renamed(old, new) and not self.window.as_user:
             return self._ask_whose_waiting_they_are(old, new, waiting)
-        self.window.spawn(self._save_and_open(new))
+        self.window.spawn(self._rename(old, new) if renamed(old, new)
+                          else self._save_and_open(new))
         return None
+
+    async def _rename(self, old: Workspace, new: Workspace) -> None:
+        """Connect under the new name; when the server says it is somebody else's, go
+        back to the old one (as Slack refuses a taken name: you stay who you were,
+        connected) and say so. A reviewer who tried a taken name was left offline."""
+        await self._save_and_open(new)
+        w = self.window
+        session = w.session
+        taken = taken_name(session.last_error) if session is not None else None
+        if w.workspace.id != new.id or w.is_connected or taken is None or not old.user:
+            return
+        w.bar.user.setText(old.user)
+        await self._save_and_open(dataclasses.replace(w.workspace, user=old.user))
+        w.show_error(f"The name {taken} is taken on this server: you are still {old.user}")
 
     def _ask_whose_waiting_they_are(self, old: Workspace, new: Workspace,
                                     waiting: int) -> QMessageBox:
@@ -121,7 +137,7 @@ class WorkspaceEditing(QObject):
         def finished(_result: int) -> None:
             self.window.where_box = None
             if box.clickedButton() is send:
-                self.window.spawn(self._save_and_open(new))
+                self.window.spawn(self._rename(old, new))
             else:
                 self.window.bar.user.setText(old.user or "")
                 self.window.show_info(f"Nothing changed: you are still {was}, and {n} "

@@ -643,6 +643,37 @@ def test_deleting_a_workspace_asks_then_shows_another_and_keeps_its_files(
     assert store.find(kept.id) is not None
 
 
+def test_a_taken_new_name_leaves_you_as_you_were_and_connected(
+        run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
+    """Slack refuses a taken name and you stay who you were; a reviewer who tried one
+    was left offline under it."""
+    import socketio
+
+    srv = server_factory()
+
+    async def claim(user: str) -> None:
+        client = socketio.AsyncClient()
+        await client.connect(srv.url, namespaces=["/chat"], transports=["websocket"],
+                             auth={"user": user, "key": "k" * 32}, wait_timeout=10)
+        await client.disconnect()
+
+    run(claim("alice"))
+    store = make_store(tmp_path)
+    ws = workspace("Team", srv.url, user="bob")
+    store.save(ws)
+    w = window_on(store, ws)
+    run(w.open_workspace(ws))
+    run.until(lambda: w.is_connected)
+    errors: list[str] = []
+    w.show_error = errors.append
+    w.bar.user.setText("Alice")                    # somebody else's, in another case
+    w.bar.user.returnPressed.emit()
+    run.until(lambda: bool(errors) and w.is_connected, 20)
+    assert errors[-1] == "The name Alice is taken on this server: you are still bob"
+    assert w.user == "bob" and store.get("Team").user == "bob"
+    assert w.bar.user.text() == "bob"
+
+
 def test_a_new_name_keeps_the_conversation_shown(
         run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
     """A reviewer renamed themselves in #general and landed in #random."""
