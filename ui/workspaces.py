@@ -169,8 +169,8 @@ class Workspaces(QObject):
         self._servers: dict[str, HostedServer] = {}
         self._starting: dict[str, asyncio.Task[HostInfo]] = {}
         self._states: dict[str, str] = {}
-        #: hosted workspaces whose server started for the first time ever (it made their
-        #: token) and whose window has not shown the invite yet
+        #: hosted workspaces whose server started for the first time ever (it made its
+        #: database) and whose window has not shown the invite yet
         self._first_starts: set[str] = set()
 
     # -- saved workspaces ---------------------------------------------------------------------
@@ -271,14 +271,16 @@ class Workspaces(QObject):
         return (await asyncio.shield(task)).url
 
     async def _start(self, ws: Workspace) -> HostInfo:
-        from ui.hosting import HostedServer
+        from ui.hosting import HostedServer, server_db
 
         hosted = self._servers.get(ws.id)
         if hosted is None:
             hosted = self._servers[ws.id] = HostedServer(ws, self.data_dir(ws), self)
         else:
             hosted.ws = ws  # as last edited (name, token, port)
-        first = ws.server == ServerKind.HOST and not ws.token   # the start makes it
+        # never hosted before: its server has no database yet (the New-workspace
+        # dialog gives the workspace its token, so that says nothing)
+        first = ws.server == ServerKind.HOST and not server_db(self.data_dir(ws)).exists()
         info = await hosted.start()
         if first:
             self._first_starts.add(ws.id)

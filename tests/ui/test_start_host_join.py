@@ -308,9 +308,7 @@ def hosted_workspace(port: int) -> Workspace:
 
 def test_a_workspace_hosted_for_the_first_time_shows_its_invite_once(
         run: Runner, host_window: Any) -> None:
-    import dataclasses
-
-    ws = dataclasses.replace(hosted_workspace(free_port()), token=None)  # never hosted
+    ws = hosted_workspace(free_port())       # a token from the dialog; never hosted
     w = host_window(ws)
     dlg = w.hosting.invite_dialog
     assert dlg is not None and dlg.isVisible()          # shown without asking
