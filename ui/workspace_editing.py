@@ -124,12 +124,13 @@ class WorkspaceEditing(QObject):
         under it go out later under their own, unasked)."""
         n = f"{waiting} message{'s' if waiting != 1 else ''}"
         was, now = old.user or "(no name)", new.user or "(no name)"
+        them = "it" if waiting == 1 else "them"
         box = QMessageBox(QMessageBox.Icon.Question, "Messages are waiting",
                           f"{n} written as {was} wait{'s' if waiting == 1 else ''} in "
-                          f"the outbox. Send them as {now}?", parent=self.window)
+                          f"the outbox. Send {them} as {now}?", parent=self.window)
         box.setInformativeText(f"Or stay {was}: nothing changes, and the waiting messages "
                                "can be read or cancelled in Queues, under the outbox.")
-        send = box.addButton(f"Send them as {now}", QMessageBox.ButtonRole.AcceptRole)
+        send = box.addButton(f"Send {them} as {now}", QMessageBox.ButtonRole.AcceptRole)
         stay = box.addButton(f"Stay {was}", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(stay)
         self.window.where_box = box
@@ -196,7 +197,7 @@ class WorkspaceEditing(QObject):
             box.open()
             return box
         waiting = w.waiting_here()
-        lines = [f"It goes from the list, and the window shows '{others[0].name}'."]
+        lines = [f"It goes from the list, and you see '{others[0].name}' instead."]
         if ws.embedded:
             lines.append("The server SockDesk runs for it stops.")
         if waiting:
