@@ -16,8 +16,9 @@ tiling keep touching: the window
   1280 px window;
 - remembers its geometry and splitters under its key (``windows/<key>/...``);
 - while the sidebar is folded, its button says how many messages are unread (and
-  whether one mentions you): the sidebar's own counts are out of sight then, and a
-  reviewer missed an @mention with only the window title telling.
+  whether one mentions you; in the alert colour for a mention or a direct message):
+  the sidebar's own counts are out of sight then, and a reviewer missed an @mention
+  with only the window title telling.
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ class WindowShape:
             button.setText("")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             button.setToolTip(SIDEBAR_TIP)
-        look = "mention" if mentions else "true" if unread else "false"
+        # a direct message calls for you as a mention does: the alert colour too
+        urgent = bool(mentions or (unread and model.direct_unread()))
+        look = "mention" if urgent else "true" if unread else "false"
         if button.property("unread") != look:   # the stylesheet colours the count
             button.setProperty("unread", look)
             button.style().unpolish(button)

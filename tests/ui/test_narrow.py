@@ -139,3 +139,17 @@ def test_the_folded_sidebars_button_counts_unread_messages(make_window, qtbot):
     assert button.text() == "@3"
     model.set_unread("room", "dev", 0)       # read: nothing to count
     assert button.text() == "" and button.property("unread") == "false"
+    model.bump_unread("room", "dev", 1)
+    assert button.property("unread") == "true"
+    model.add("dm", "carol")                 # a direct message calls for you too
+    model.bump_unread("dm", "carol", 1)
+    assert button.text() == "2" and button.property("unread") == "mention"
+
+
+def test_the_sidebar_entrys_placeholder_is_whole(make_window, qtbot):
+    w, _page = at_800(make_window, qtbot, "chat")
+    w.resize(1280, 700)
+    qtbot.waitUntil(lambda: w.sidebar_visible)
+    entry = w.sidebar.entry
+    room = entry.width() - 2 * entry.textMargins().left() - 16   # frame and padding
+    assert entry.fontMetrics().horizontalAdvance(entry.placeholderText()) < room

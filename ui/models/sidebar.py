@@ -135,6 +135,10 @@ class SidebarModel(QAbstractItemModel):
         """Unread messages of every room and DM that mention you."""
         return sum(e.mentions for sec in self._sections[SECTION_ROOMS:] for e in sec)
 
+    def direct_unread(self) -> int:
+        """Unread direct messages (written to you, so they call for you as mentions do)."""
+        return sum(e.unread for e in self._sections[SECTION_DMS])
+
     def unread(self, kind: str, key: str) -> int:
         section = self._section_of(kind)
         row = self._find(section, key)

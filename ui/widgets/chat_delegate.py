@@ -434,7 +434,8 @@ class ChatDelegate(QStyledItemDelegate):
         fm = QFontMetrics(small)
         label = "New"
         w, h = fm.horizontalAdvance(label) + 12, fm.height() + 2
-        pill = QRectF(rect.right() - LEFT - w, rect.top() + 1, w, h)
+        # 3 px down: a gap from the row above (its read tick touched the pill)
+        pill = QRectF(rect.right() - LEFT - w, rect.top() + 3, w, h)
         painter.setPen(QPen(NEW_LINE, 1))
         painter.drawLine(rect.left() + LEFT, rect.top() + 1, int(pill.left()), rect.top() + 1)
         painter.setPen(Qt.PenStyle.NoPen)

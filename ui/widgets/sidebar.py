@@ -216,7 +216,10 @@ class Sidebar(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         self.entry = QLineEdit()
-        self.entry.setPlaceholderText("Join or create a room, or @user…")
+        # short enough for the sidebar's width (the longer one was cut at every width)
+        self.entry.setPlaceholderText("#room or @user…")
+        self.entry.setToolTip("A room's name joins it (or creates it); @name starts a "
+                              "direct message")
         self.entry.setClearButtonEnabled(True)
         self.entry.returnPressed.connect(self._submit_entry)
         self.entry.textChanged.connect(lambda _t: self.error.hide())
