@@ -282,6 +282,12 @@ class HostingControls(QObject):
             if hosted.running:                 # it did not stop after all
                 self.hosting_stopped.emit(False)
             self.refresh()
+        session = self.host.session
+        if not hosted.running and session is not None:
+            # no retrying against a server the user just stopped (a reviewer saw
+            # "Reconnecting…" and a failing attempt after another): offline until they
+            # start it again, which reconnects (server_restarted)
+            await session.disconnect(reason="you stopped hosting")
 
     async def start(self) -> HostInfo | None:
         """Start the server again (same port, certificate and token); ``started`` then

@@ -160,16 +160,18 @@ class WorkspaceLifecycle(QObject):
 
     def server_restarted(self, info: HostInfo) -> None:
         """The server SockDesk runs for this workspace listens again (Start hosting):
-        use its new process, and connect now rather than after the session's back-off.
-        A hosted server keeps its port, so the session only reconnects; one that got
-        another address gets a new session."""
+        use its new process, and connect now (after Stop hosting the session is
+        offline; otherwise this cuts its back-off short). A hosted server keeps its
+        port, so the session only reconnects; one that got another address gets a new
+        session."""
         w = self.window
         self.use_server(info.url, w.workspaces.server(w.workspace))
         session = w.session
         if session is None:
             return
         if session.config.url == info.url:
-            session.reconnect_now()
+            # connects again after Stop hosting went offline, or cuts a back-off short
+            w.spawn(session.connect())
         else:
             w.spawn(self.open_session())
 
