@@ -571,6 +571,8 @@ class MainWindow(QMainWindow):
             self.apply_edit(dataclasses.replace(ws, urls=urls, user=user or None))
         elif self.session is None:
             self.spawn(self.open_session())
+        elif self.hosting.stopped_by_user:  # nothing listens: Connect hosts it again
+            self.hosting.toggle()
         else:
             self.spawn(self.session.connect())
 

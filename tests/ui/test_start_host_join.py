@@ -398,8 +398,9 @@ def test_the_hosting_menu_shows_the_invite_stops_starts_and_releases_names(
     assert controls.status.text().startswith("Not hosting")
     assert not controls.invite_action.isEnabled()
 
-    # Start hosting: same port, same certificate, same invite; the host reconnects
-    controls.toggle_action.trigger()
+    # Start hosting (Connect does it too, nothing else could listen there): same port,
+    # same certificate, same invite; the host reconnects
+    w.bar.connect_action.trigger()
     run.until(lambda: w.is_connected and w.session.is_ready("/chat"), 30)
     assert w.conversations.presence.banner is None
     again = w.workspaces.host_info(w.workspace)
