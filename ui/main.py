@@ -513,6 +513,7 @@ class App:
         answer (offscreen, ``--screenshot``) it is what SockDesk always did: a private
         workspace, "On this computer", for ``--user`` or the name used last.
         """
+        from app.workspace import ServerKind
         from ui.workspaces import private_workspace
 
         assert self.workspaces is not None
@@ -525,7 +526,12 @@ class App:
             self.workspaces.save(ws)
             return ws
         answer = await ask_new_workspace(self.workspaces.store, user=self._known_user())
-        return self._save_new(answer[0]) if answer is not None else None
+        if answer is None:
+            return None
+        made, with_invite = answer
+        if with_invite or made.server == ServerKind.HOST:
+            self.workspaces.made_for_a_team(made)  # it starts in the team's room
+        return self._save_new(made)
 
     async def _join_asked(self) -> Workspace | None:
         """``--join`` without ``--user``, interactive: the new-workspace dialog on its
@@ -548,6 +554,7 @@ class App:
                 store.save(found)
             self._remember_user(found)
             return found
+        self.workspaces.made_for_a_team(made)
         return self._save_new(made)
 
     def _known_user(self) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
-from app.workspace import Workspace, WorkspaceError
+from app.workspace import ServerKind, Workspace, WorkspaceError
 from ui.chat_presence import taken_name
 from ui.widgets.connection import ConnectionDialog
 from ui.workspaces import host_port, joined_before, new_copy, take_over, unique_name
@@ -72,6 +72,8 @@ class WorkspaceEditing(QObject):
             take_over(found, ws.token, ws.tls.fingerprint, ws.path)
             ws = found
             self.window.show_info(f"You joined this server as {ws.user} before: {ws.name}")
+        elif with_invite or ws.server == ServerKind.HOST:
+            self.window.workspaces.made_for_a_team(ws)
         await self._save_and_open(ws)
 
     def open_connection_dialog(self) -> ConnectionDialog:

@@ -39,6 +39,10 @@ NOT_SOCKDESK = ("This server is not a SockDesk server: chat rooms are off. Event
                 "Queues show its traffic.")
 
 
+#: the room a new team workspace starts in (the host's and everyone joining by invite)
+TEAM_ROOM = "general"
+
+
 class WorkspaceLifecycle(QObject):
     """Opens, switches and closes the window's workspace and session, and tells a
     foreign server from SockDesk's (see the module doc)."""
@@ -115,6 +119,11 @@ class WorkspaceLifecycle(QObject):
         else:
             self.use_server(ws.url)
         await self.open_session()
+        if w.workspaces.take_new_team(ws) and w.session is not None \
+                and gen == self._open_gen:
+            # as a new Slack workspace has #general and everyone in it: the host and
+            # whoever joins with the invite meet there (reviewers found an empty list)
+            await w.conversations.join_room(TEAM_ROOM)
 
     def _reset_view(self) -> None:
         """Nothing of the last workspace stays in view."""

@@ -172,6 +172,9 @@ class Workspaces(QObject):
         #: hosted workspaces whose server started for the first time ever (it made its
         #: database) and whose window has not shown the invite yet
         self._first_starts: set[str] = set()
+        #: team workspaces just made (hosted, or joined with an invite) whose window has
+        #: not taken them into the team's first room yet
+        self._new_teams: set[str] = set()
 
     # -- saved workspaces ---------------------------------------------------------------------
     def saved(self) -> list[Workspace]:
@@ -290,6 +293,18 @@ class Workspaces(QObject):
             with contextlib.suppress(WorkspaceError):
                 self.save(hosted.ws)
         return info
+
+    def made_for_a_team(self, ws: Workspace) -> None:
+        """``ws`` was just made to host a team or to join one with an invite: its first
+        opening takes the user into the team's room (``take_new_team``)."""
+        self._new_teams.add(ws.id)
+
+    def take_new_team(self, ws: Workspace) -> bool:
+        """Whether ``ws`` is such a new team workspace (asked once)."""
+        if ws.id in self._new_teams:
+            self._new_teams.discard(ws.id)
+            return True
+        return False
 
     def first_start(self, ws: Workspace) -> bool:
         """Whether ``ws`` was just hosted for the first time (asked once: the window that

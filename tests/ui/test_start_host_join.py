@@ -321,6 +321,24 @@ def test_a_workspace_hosted_for_the_first_time_shows_its_invite_once(
     assert w.hosting.invite_dialog is None
 
 
+def test_a_new_team_workspace_starts_in_general_once(run: Runner, host_window: Any) -> None:
+    """Hosted from the New-workspace dialog (or joined with an invite), a workspace
+    starts in #general, as a Slack workspace does; reviewers found an empty room list."""
+    from ui.workspaces import private_workspace
+
+    w = host_window(private_workspace("teacher"))
+    ws = hosted_workspace(free_port())
+    run(w.editing._add_and_open(ws), 60)
+    run.until(lambda: w.workspace.id == ws.id and w.is_connected
+              and w.session.is_ready("/chat"), 30)
+    run.until(lambda: w.sidebar_model.keys("room") == ["general"])
+    assert (w.chat.kind, w.chat.target) == ("room", "general")
+    run(w.conversations.leave_room("general"))       # left on purpose: not again
+    run(w.open_workspace(w.workspaces.store.get(ws.id)))
+    run.until(lambda: w.is_connected)
+    assert w.sidebar_model.keys("room") == []
+
+
 def test_the_hosting_menu_shows_the_invite_stops_starts_and_releases_names(
         run: Runner, host_window: Any) -> None:
     port = free_port()
