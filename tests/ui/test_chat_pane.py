@@ -242,3 +242,32 @@ def test_the_composers_placeholder_is_one_line_at_any_width(pane, qtbot):
         qtbot.waitUntil(lambda room=room: editor.fontMetrics().horizontalAdvance(
             editor.placeholderText()) <= room or editor.placeholderText() == "Write a message…")
     assert "Shift+Enter" not in editor.placeholderText()       # the short one, narrow
+
+
+def test_at_and_the_start_of_a_name_completes_it_with_tab_or_enter(pane, qtbot):
+    """As in Slack and Element (a reviewer's Tab after "@bo" moved the focus to Send)."""
+    model = room(pane, {"text": "hello"})
+    pane.show_conversation("room", "general", model)
+    pane.set_members(["alice", "bob", "Bonnie", "carol"], [], "carol")
+    editor = pane.editor
+    completer = editor.mentions.completer
+    popup = completer.popup()
+    sent: list[bool] = []
+    pane.composer.submitted.connect(lambda: sent.append(True))
+    editor.setFocus()
+    qtbot.waitUntil(editor.hasFocus)
+    QTest.keyClicks(editor, "hi @bo")
+    qtbot.waitUntil(popup.isVisible)
+    assert [completer.completionModel().index(r, 0).data()
+            for r in range(completer.completionCount())] == ["bob", "Bonnie"]
+    QTest.keyClick(popup, Qt.Key.Key_Down)          # the keys reach the list first
+    QTest.keyClick(popup, Qt.Key.Key_Tab)
+    assert editor.toPlainText() == "hi @Bonnie " and not popup.isVisible()
+    QTest.keyClicks(editor, "and @AL")
+    qtbot.waitUntil(popup.isVisible)
+    QTest.keyClick(popup, Qt.Key.Key_Return)        # chooses; sends nothing
+    assert editor.toPlainText() == "hi @Bonnie and @alice " and sent == []
+    QTest.keyClicks(editor, "@ca")                  # yourself: not offered
+    assert not popup.isVisible()
+    QTest.keyClick(editor, Qt.Key.Key_Return)       # no list open: Enter sends
+    assert sent == [True]

@@ -559,6 +559,7 @@ class ChatPane(QWidget):
     def set_members(self, online: list[str], seen: list[str], me: str) -> None:
         self.members.me = me
         self.members.set_members(online, seen)
+        self.editor.mentions.set_names([n for n in (*online, *seen) if n != me])
         n = len(self.members.online())
         self.subtitle.setText(f"{n} online" if self.kind == "room" else "direct message")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -28,6 +28,7 @@ from ui import theme
 from ui.chat_text import first_line
 from ui.text import tooltip_text
 from ui.widgets.buttons import tool_button
+from ui.widgets.mention_completer import MentionCompleter
 
 #: the counter shows from this many characters on
 COUNTER_FROM = 3500
@@ -48,10 +49,21 @@ class MessageEdit(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTabChangesFocus(True)
+        #: "@na" + Tab or Enter completes a name (ui.widgets.mention_completer)
+        self.mentions = MentionCompleter(self)
         self.document().contentsChanged.connect(self._fit)
         # a paste is laid out after contentsChanged: fit again when the size is known
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
+
+    def event(self, event: QEvent) -> bool:
+        # Tab never reaches keyPressEvent (it moves the focus first): while the list of
+        # names is open, it and Enter and Esc are left to the list (choose, close)
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) \
+                and self.mentions.wants(event):
+            event.ignore()
+            return False
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -67,6 +79,8 @@ class MessageEdit(QPlainTextEdit):
             self.edit_last_requested.emit()
             return
         super().keyPressEvent(event)
+        if event.text() or key in (Qt.Key.Key_Backspace, Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.mentions.refresh()
 
     def set_placeholders(self, *texts: str) -> None:
         """Placeholders from the longest to the shortest: the longest that fits on one
