@@ -301,18 +301,12 @@ class Workspaces(QObject):
 
     def take_new_team(self, ws: Workspace) -> bool:
         """Whether ``ws`` is such a new team workspace (asked once)."""
-        if ws.id in self._new_teams:
-            self._new_teams.discard(ws.id)
-            return True
-        return False
+        return _take_once(self._new_teams, ws.id)
 
     def first_start(self, ws: Workspace) -> bool:
         """Whether ``ws`` was just hosted for the first time (asked once: the window that
         shows it then offers the invite, as a new Slack workspace asks who to invite)."""
-        if ws.id in self._first_starts:
-            self._first_starts.discard(ws.id)
-            return True
-        return False
+        return _take_once(self._first_starts, ws.id)
 
     async def stop_servers(self) -> None:
         for task in self._starting.values():
@@ -325,6 +319,14 @@ class Workspaces(QObject):
         """Last resort at exit: never leave a child behind."""
         for hosted in self._servers.values():
             hosted.kill_now()
+
+
+def _take_once(ids: set[str], wid: str) -> bool:
+    """Whether ``wid`` is in ``ids``, taking it out: each is answered yes once."""
+    if wid in ids:
+        ids.discard(wid)
+        return True
+    return False
 
 
 # -- the first run and the settings of old versions -----------------------------------------
