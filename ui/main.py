@@ -456,7 +456,10 @@ class App:
         self.workspaces = Workspaces(store)
         if self.args.join is not None:
             can_ask = not self.args.screenshot and self._interactive()
+            known = {ws.id for ws in store.saved()}
             self.workspace = join_workspace(self.args, store, can_ask)
+            if self.workspace is not None and self.workspace.id not in known:
+                self.workspaces.made_for_a_team(self.workspace)  # starts in #general
         else:
             self.workspace = choose_workspace(self.args, store)
         self._prepared = True

@@ -563,6 +563,23 @@ def test_new_workspace_join_with_an_invite_used_before_opens_that_workspace(
 
 # -- sockdesk --join ---------------------------------------------------------------------------
 
+def test_a_first_join_from_the_command_line_starts_in_general(
+        tmp_path: Path, server_factory: Any, qapp: Any) -> None:
+    from ui.main import App, parse_args
+
+    _srv, invite = token_server_invite(server_factory)
+    args = ["--join", invite, "--user", "bob", "--data-dir", str(tmp_path / "app")]
+    first = App(parse_args(args))
+    first.prepare()
+    assert first.workspace is not None and first.workspaces is not None
+    assert first.workspaces.take_new_team(first.workspace)      # new: into #general
+    again = App(parse_args(args))
+    again.prepare()
+    assert again.workspace is not None and again.workspaces is not None
+    assert again.workspace.id == first.workspace.id
+    assert not again.workspaces.take_new_team(again.workspace)  # joined before: as it was
+
+
 def test_join_saves_once_and_reopens_what_was_joined(tmp_path: Path, server_factory: Any,
                                                      qapp: Any) -> None:
     from ui.main import join_workspace, parse_args
