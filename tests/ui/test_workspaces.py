@@ -78,6 +78,16 @@ def choose(window: Any, name: str) -> None:
     action.trigger()
 
 
+async def claim_name(url: str, user: str) -> None:
+    """Claim ``user`` on the server at ``url`` with a key of somebody else's."""
+    import socketio
+
+    client = socketio.AsyncClient()
+    await client.connect(url, namespaces=["/chat"], transports=["websocket"],
+                         auth={"user": user, "key": "k" * 32}, wait_timeout=10)
+    await client.disconnect()
+
+
 async def room_history(url: str, room: str = "general") -> list[tuple[str, str]]:
     """(user, text) of every message a bundled server keeps for ``room``."""
     import socketio
@@ -647,17 +657,9 @@ def test_a_taken_new_name_leaves_you_as_you_were_and_connected(
         run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
     """Slack refuses a taken name and you stay who you were; a reviewer who tried one
     was left offline under it."""
-    import socketio
-
     srv = server_factory()
 
-    async def claim(user: str) -> None:
-        client = socketio.AsyncClient()
-        await client.connect(srv.url, namespaces=["/chat"], transports=["websocket"],
-                             auth={"user": user, "key": "k" * 32}, wait_timeout=10)
-        await client.disconnect()
-
-    run(claim("alice"))
+    run(claim_name(srv.url, "alice"))
     store = make_store(tmp_path)
     ws = workspace("Team", srv.url, user="bob")
     store.save(ws)
@@ -739,19 +741,11 @@ def test_a_new_name_asks_before_waiting_messages_go_out_under_it(
 
 def test_a_taken_name_says_what_to_do_and_enter_in_the_bar_connects_as_another(
         run: Runner, server_factory: Any, tmp_path: Path, window_on: Any) -> None:
-    import socketio
-
     from ui.chat_presence import name_taken_banner
 
     srv = server_factory()
 
-    async def claim(user: str) -> None:
-        client = socketio.AsyncClient()
-        await client.connect(srv.url, namespaces=["/chat"], transports=["websocket"],
-                             auth={"user": user, "key": "k" * 32}, wait_timeout=10)
-        await client.disconnect()
-
-    run(claim("alice"))                                 # somebody else's name now
+    run(claim_name(srv.url, "alice"))                                 # somebody else's name now
     store = make_store(tmp_path)
     ws = workspace("Team", srv.url)
     store.save(ws)

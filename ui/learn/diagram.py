@@ -785,8 +785,7 @@ class SequenceDiagram(QFrame):
             self.detail.setText("")
             return
         state = "paused" if self.canvas.paused else "live"
-        # "Row": next to a lesson's "Step 6 of 6", a bare "15 of 15" read as a second
-        # step counter (a reviewer asked which one was right)
+        # "Row": a bare "15 of 15" read as a second step counter beside "Step 6 of 6"
         self.position_label.setText(f"Row {pos + 1} of {n} · {state}")
         item = row.item
         if item is None:
